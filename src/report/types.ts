@@ -1,0 +1,122 @@
+/**
+ * The report: one plain object that every reporter (terminal, JSON, HTML,
+ * EMF) is fed. `--json` prints it as is; its shape is documented in
+ * docs/report-json.md and versioned by `version`.
+ */
+import type { ConnectionMode, FailureClass, FailurePhase, Phase } from "../model.js";
+
+/** Percentiles of one phase in milliseconds (from a microsecond-resolution HdrHistogram). */
+export interface PhaseStats {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
+
+export interface SeriesReport {
+  api: string;
+  route: string;
+  endpoint: string;
+  connection: ConnectionMode;
+  count: number;
+  ok: number;
+  failed: number;
+  stalls: number;
+  /** Per phase; a phase that never happened in this series is absent. */
+  latencyMs: Partial<Record<Phase, PhaseStats>>;
+  /** Present when requests were sent at a fixed rate: `total` corrected for coordinated omission. */
+  correctedLatencyMs?: Partial<Record<Phase, PhaseStats>>;
+  /** Compressed base64 HdrHistograms (values in µs) per phase, for merging runs. */
+  histograms?: Partial<Record<Phase, string>>;
+}
+
+export interface StallReport {
+  /** ISO wall-clock time the request started. */
+  at: string;
+  seq: number;
+  api: string;
+  route: string;
+  endpoint: string;
+  connection: ConnectionMode;
+  reused: boolean;
+  totalMs: number;
+  thresholdMs: number;
+  /** The dominant phase. */
+  phase: Phase;
+  phasesMs: Partial<Record<Phase, number>>;
+  remoteAddress?: string;
+  requestId?: string;
+  traceId?: string;
+  status?: number;
+  error?: FailureClass;
+  /** The finding id that explains this stall, or `unexplained`. */
+  cause: string;
+}
+
+export interface FailureReport {
+  at: string;
+  seq: number;
+  api: string;
+  route: string;
+  endpoint: string;
+  code: FailureClass;
+  phase: FailurePhase;
+  message: string;
+  status?: number;
+  remoteAddress?: string;
+  requestId?: string;
+}
+
+export type Confidence = "high" | "medium" | "low";
+
+export interface Finding {
+  /** Stable id, e.g. `tcp-syn-retransmit` (see src/diagnose/registry.ts). */
+  id: string;
+  /** One line a person can act on. */
+  summary: string;
+  /** Seq numbers of the stalls this finding explains. */
+  stalls: number[];
+  confidence: Confidence;
+  /** The numbers behind the finding (sample sizes, p-values, addresses, periods...). */
+  evidence: Record<string, unknown>;
+  nextStep: string;
+}
+
+export interface LagStats {
+  /** Event-loop delay percentiles over the run, ms. */
+  p50: number;
+  p99: number;
+  max: number;
+  /** Mean event-loop utilisation over the run, 0..1. */
+  utilization: number;
+  /** Requests in flight while the loop was delayed more than the lag threshold. */
+  affectedRequests: number;
+}
+
+export interface Report {
+  version: 1;
+  generatedAt: string;
+  source: {
+    kind: "live" | "lab" | "history";
+    scenario?: string;
+    dir?: string;
+    since?: string;
+    until?: string;
+  };
+  /** The options the run used (count, concurrency, rate, connection, timeoutMs, stall rule). */
+  options: Record<string, unknown>;
+  totals: { requests: number; ok: number; failed: number; stalls: number };
+  /** True when there are no stalls, no failures and no findings. */
+  healthy: boolean;
+  series: SeriesReport[];
+  stalls: StallReport[];
+  failures: FailureReport[];
+  findings: Finding[];
+  eventLoopLagMs: LagStats;
+  coordinatedOmission: { corrected: boolean; expectedIntervalMs?: number; note: string };
+  /** Keep-warm samples, reported beside (never mixed into) the probe series. */
+  keepWarm?: SeriesReport[];
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Integration tests open real sockets and measure latencies; too many
+    // parallel files on 2 cores would add scheduling noise to every phase.
+    maxWorkers: 2,
+  },
+});
