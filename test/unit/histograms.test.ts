@@ -1,0 +1,104 @@
+import { describe, expect, it } from "vitest";
+import type { RequestRecord } from "../../src/model.js";
+import {
+  correctedForCoordinatedOmission,
+  decodeHistogram,
+  encodeHistogram,
+  HistogramSet,
+  msToUs,
+  newHistogram,
+  statsOf,
+} from "../../src/record/histograms.js";
+
+function rec(over: Partial<RequestRecord>): RequestRecord {
+  return {
+    atMs: 0,
+    seq: 0,
+    seriesSeq: 0,
+    api: "a",
+    route: "r",
+    endpoint: "/",
+    method: "GET",
+    url: "http://x/",
+    tag: "probe",
+    connection: "fresh",
+    phasesMs: {},
+    bytes: 0,
+    reused: false,
+    assertions: [],
+    hopHeaders: {},
+    ok: true,
+    ...over,
+  };
+}
+
+describe("histograms", () => {
+  it("records µs and reports ms percentiles; a 1-in-300 stall is visible at p99.9 but not p99", () => {
+    const set = new HistogramSet();
+    for (let i = 0; i < 300; i++) {
+      set.recordRecord(
+        rec({ seq: i, phasesMs: { ttfb: i === 150 ? 5000 : 20.5, total: i === 150 ? 5001 : 21.5 } }),
+      );
+    }
+    const h = set.get({ api: "a", route: "r", endpoint: "/", connection: "fresh", tag: "probe" }, "total")!;
+    const s = statsOf(h);
+    expect(s.count).toBe(300);
+    expect(s.p50).toBeCloseTo(21.5, 1);
+    expect(s.p99).toBeLessThan(22);
+    expect(s.p999).toBeGreaterThan(4990);
+    expect(s.max).toBeGreaterThan(4990);
+    expect(s.max).toBeLessThan(5010);
+  });
+
+  it("keeps absent phases absent", () => {
+    const set = new HistogramSet();
+    set.recordRecord(rec({ connection: "reuse", phasesMs: { ttfb: 3, transfer: 0.2, total: 3.3 } }));
+    const key = { api: "a", route: "r", endpoint: "/", connection: "reuse" as const, tag: "probe" as const };
+    expect(set.get(key, "dns")).toBeUndefined();
+    expect(set.get(key, "connect")).toBeUndefined();
+    expect(set.get(key, "ttfb")?.totalCount).toBe(1);
+  });
+
+  it("round-trips through compressed base64 and merges by addition", () => {
+    const a = new HistogramSet();
+    const b = new HistogramSet();
+    for (let i = 1; i <= 100; i++) a.recordRecord(rec({ phasesMs: { total: i } }));
+    for (let i = 101; i <= 200; i++) b.recordRecord(rec({ phasesMs: { total: i } }));
+    const encoded = a.encode();
+    expect(encoded[0]?.hist.startsWith("HISTFAAAA")).toBe(true);
+    const merged = HistogramSet.decode(encoded);
+    merged.add(HistogramSet.decode(b.encode()));
+    const h = merged.get(
+      { api: "a", route: "r", endpoint: "/", connection: "fresh", tag: "probe" },
+      "total",
+    )!;
+    expect(h.totalCount).toBe(200);
+    expect(statsOf(h).p50).toBeCloseTo(100, 0);
+    expect(statsOf(h).max).toBeCloseTo(200, 0);
+  });
+
+  it("clamps values beyond 600 s instead of throwing, and counts them", () => {
+    const set = new HistogramSet();
+    set.recordRecord(rec({ phasesMs: { total: 1_000_000 } }));
+    expect(set.clamped).toBe(1);
+    expect(msToUs(0)).toBe(1);
+  });
+
+  it("decodes a histogram encoded with another range", () => {
+    const h = newHistogram();
+    h.recordValue(123_456);
+    const d = decodeHistogram(encodeHistogram(h));
+    expect(d.totalCount).toBe(1);
+    expect(statsOf(d).p50).toBeCloseTo(123.456, 0);
+  });
+
+  it("corrects for coordinated omission when a fixed rate was intended", () => {
+    const h = newHistogram();
+    for (let i = 0; i < 99; i++) h.recordValue(msToUs(10));
+    h.recordValue(msToUs(1000)); // one stall held back ~9 sends at a 100 ms interval
+    const c = correctedForCoordinatedOmission(h, 100);
+    expect(c.totalCount).toBeGreaterThan(h.totalCount);
+    expect(c.totalCount).toBe(109); // 9 back-filled samples: 900, 800, … 100 ms
+    expect(c.getValueAtPercentile(95)).toBeGreaterThan(h.getValueAtPercentile(95) * 10);
+  });
+});
