@@ -119,4 +119,27 @@ export interface Report {
   coordinatedOmission: { corrected: boolean; expectedIntervalMs?: number; note: string };
   /** Keep-warm samples, reported beside (never mixed into) the probe series. */
   keepWarm?: SeriesReport[];
+  /** Latency over time, for reports over recorded history. */
+  timeline?: IntervalSummary[];
+}
+
+/**
+ * One interval of recorded history for one series (the SmokePing view):
+ * produced from the store's interval histograms, rendered by the terminal
+ * and HTML reporters.
+ */
+export interface IntervalSummary {
+  api: string;
+  route: string;
+  endpoint: string;
+  connection: ConnectionMode;
+  /** Interval start and end, epoch ms. */
+  startMs: number;
+  endMs: number;
+  count: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  stalls: number;
+  failures: number;
 }
