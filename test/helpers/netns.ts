@@ -1,0 +1,161 @@
+/**
+ * Network namespaces for kernel-level faults on loopback: lost SYNs and lost
+ * DNS queries made real with iptables' statistic match, a local dnsmasq as
+ * the namespace's resolver. Everything stays inside a namespace of our own,
+ * on 127.0.0.0/8; nothing touches the host's network.
+ *
+ * Needs root, `ip` (iproute2), `iptables` and, for DNS faults, `dnsmasq`
+ * (scripts/install-system-deps.sh installs them). `netnsSupport()` says why
+ * not when they are missing, so tests can skip with a clear message.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+function has(cmd: string): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** undefined when namespaces with iptables can be used here; otherwise the reason they cannot. */
+export function netnsSupport(opts: { dns?: boolean } = {}): string | undefined {
+  if (process.platform !== "linux") return "network namespaces need Linux";
+  if (process.getuid?.() !== 0) return "network namespaces need root";
+  for (const cmd of ["ip", "iptables", ...(opts.dns ? ["dnsmasq"] : [])]) {
+    if (!has(cmd)) return `'${cmd}' is not installed (run scripts/install-system-deps.sh)`;
+  }
+  const probe = `swprobe${process.pid}`;
+  try {
+    execFileSync("ip", ["netns", "add", probe], { stdio: "pipe" });
+    execFileSync("ip", ["netns", "exec", probe, "iptables", "-L", "-n"], { stdio: "pipe" });
+  } catch (err) {
+    return `cannot create a network namespace with iptables: ${(err as Error).message.split("\n")[0]}`;
+  } finally {
+    try {
+      execFileSync("ip", ["netns", "del", probe], { stdio: "ignore" });
+    } catch {
+      /* not created */
+    }
+  }
+  return undefined;
+}
+
+export interface Netns {
+  name: string;
+  /** Runs a command inside the namespace, synchronously; returns stdout. */
+  exec(cmd: string, args: string[]): string;
+  /** Starts a long-running process inside the namespace. Killed on destroy(). */
+  spawn(cmd: string, args: string[]): ChildProcess;
+  iptables(args: string[]): void;
+  /** Starts dnsmasq on 127.0.0.1:53 answering `names` with 127.0.0.1, and points the namespace's resolv.conf at it. */
+  startResolver(names: string[], resolvOptions: string): Promise<void>;
+  destroy(): void;
+}
+
+let counter = 0;
+
+export function createNetns(): Netns {
+  const name = `sw${process.pid}x${counter++}`;
+  const children: ChildProcess[] = [];
+  const etcDir = join("/etc/netns", name);
+  execFileSync("ip", ["netns", "add", name]);
+  execFileSync("ip", ["-n", name, "link", "set", "lo", "up"]);
+  const ns: Netns = {
+    name,
+    exec(cmd, args) {
+      return execFileSync("ip", ["netns", "exec", name, cmd, ...args], { encoding: "utf8" });
+    },
+    spawn(cmd, args) {
+      const child = spawn("ip", ["netns", "exec", name, cmd, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+      children.push(child);
+      return child;
+    },
+    iptables(args) {
+      ns.exec("iptables", ["-w", ...args]);
+    },
+    async startResolver(names, resolvOptions) {
+      mkdirSync(etcDir, { recursive: true });
+      // `ip netns exec` bind-mounts /etc/netns/<name>/resolv.conf over /etc/resolv.conf.
+      writeFileSync(join(etcDir, "resolv.conf"), `nameserver 127.0.0.1\noptions ${resolvOptions}\n`);
+      const args = [
+        "--keep-in-foreground",
+        "--no-resolv",
+        "--no-hosts",
+        "--listen-address=127.0.0.1",
+        "--bind-interfaces",
+        "--port=53",
+        `--pid-file=${join(etcDir, "dnsmasq.pid")}`,
+        "--log-facility=-",
+        ...names.map((n) => `--address=/${n}/127.0.0.1`),
+      ];
+      const child = ns.spawn("dnsmasq", args);
+      await waitFor(() => {
+        try {
+          ns.exec("sh", ["-c", "getent ahostsv4 " + names[0] + " >/dev/null"]);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 5000);
+      if (child.exitCode !== null) throw new Error(`dnsmasq exited with ${child.exitCode}`);
+    },
+    destroy() {
+      for (const c of children) {
+        if (c.exitCode === null) c.kill("SIGKILL");
+      }
+      try {
+        execFileSync("ip", ["netns", "pids", name], { encoding: "utf8" })
+          .split("\n")
+          .filter(Boolean)
+          .forEach((pid) => {
+            try {
+              process.kill(Number(pid), "SIGKILL");
+            } catch {
+              /* gone */
+            }
+          });
+      } catch {
+        /* namespace already gone */
+      }
+      try {
+        execFileSync("ip", ["netns", "del", name], { stdio: "ignore" });
+      } catch {
+        /* already deleted */
+      }
+      rmSync(etcDir, { recursive: true, force: true });
+    },
+  };
+  return ns;
+}
+
+export async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Reads the first line a child prints on stdout (e.g. a server announcing its port). */
+export function firstLine(child: ChildProcess, timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    const timer = setTimeout(() => reject(new Error(`no output within ${timeoutMs} ms`)), timeoutMs);
+    child.stdout?.on("data", (d: Buffer) => {
+      buf += d.toString();
+      const nl = buf.indexOf("\n");
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(buf.slice(0, nl));
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before printing a line`));
+    });
+  });
+}
