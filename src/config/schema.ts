@@ -40,10 +40,14 @@ export const HeaderValueSchema = z.union([
       .describe("Skip the header instead of failing when the variable is unset."),
   }),
 ]);
-export const HeadersSchema = z.record(
-  z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "expected an HTTP header name"),
-  HeaderValueSchema,
-);
+export const HeadersSchema = z
+  .record(
+    z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "expected an HTTP header name"),
+    HeaderValueSchema,
+  )
+  .describe(
+    'Header name → a literal value (${var} allowed) or {"env": "NAME", "optional": false} read from the environment.',
+  );
 
 const timeoutMs = z.number().int().min(1).max(600_000);
 
@@ -63,25 +67,30 @@ export const ExpectSchema = z.strictObject({
     .record(z.string(), z.string())
     .optional()
     .describe("Headers the response must carry, with exact values."),
-  bodyContains: z.string().optional(),
+  bodyContains: z.string().optional().describe("A substring the body must contain."),
 });
 
 export const EndpointSchema = z.strictObject({
   name: name.optional().describe("Defaults to the path."),
-  path: z.string().regex(/^\//, "expected a path starting with '/'"),
+  path: z
+    .string()
+    .regex(/^\//, "expected a path starting with '/'")
+    .describe("Request path after the route's base URL; may hold a query and ${var}s."),
   method: z.enum(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]).default("GET"),
-  headers: HeadersSchema.optional(),
-  body: z.string().max(1_000_000).optional(),
-  expect: ExpectSchema.optional(),
+  headers: HeadersSchema.optional().describe(
+    "Headers for this endpoint; they win over the API's and route's.",
+  ),
+  body: z.string().max(1_000_000).optional().describe("Request body, sent as is."),
+  expect: ExpectSchema.optional().describe("What the response must look like."),
   timeoutMs: timeoutMs.optional().describe("Hard deadline for this endpoint; overrides probe.timeoutMs."),
 });
 
 /** A probe suite file under `probes/`. */
 export const SuiteSchema = z.strictObject({
-  $schema: z.string().optional(),
+  $schema: z.string().optional().describe("Path to suite.schema.json, for editor completion."),
   name,
   description: z.string().optional(),
-  endpoints: z.array(EndpointSchema).min(1),
+  endpoints: z.array(EndpointSchema).min(1).describe("The endpoints to probe."),
 });
 
 export const ROUTE_KINDS = ["custom-domain", "execute-api", "direct", "other"] as const;
@@ -89,7 +98,12 @@ export const ROUTE_KINDS = ["custom-domain", "execute-api", "direct", "other"] a
 export const RouteSchema = z.strictObject({
   name,
   baseUrl: httpUrl.describe("Base URL; a path (such as an execute-api stage, '/test') is kept as a prefix."),
-  kind: z.enum(ROUTE_KINDS).default("other"),
+  kind: z
+    .enum(ROUTE_KINDS)
+    .default("other")
+    .describe(
+      "What the route goes through: a custom domain, the execute-api endpoint, a target probed directly (NLB, host).",
+    ),
   headers: HeadersSchema.optional().describe(
     "Headers sent on this route only (e.g. Host for an NLB probed directly).",
   ),
@@ -108,12 +122,13 @@ export const TargetGroupSchema = z.strictObject({
       /^arn:aws[a-z-]*:elasticloadbalancing:[^:]+:\d{12}:loadbalancer\/net\/[^/]+\/[0-9a-f]+$/,
       "expected a network load balancer ARN",
     )
-    .optional(),
+    .optional()
+    .describe("The NLB in front of the group (for its CloudWatch metrics)."),
 });
 
 export const ApiSchema = z.strictObject({
   name,
-  routes: z.array(RouteSchema).min(1),
+  routes: z.array(RouteSchema).min(1).describe("Ways in to this API; every endpoint is probed through each."),
   suites: z.array(z.string().min(1)).optional().describe("Probe suite files, relative to the config file."),
   endpoints: z
     .array(EndpointSchema)
@@ -123,9 +138,9 @@ export const ApiSchema = z.strictObject({
   vars: z.record(z.string(), z.string()).optional().describe("Values for ${name} substitution in suites."),
   apiGateway: z
     .strictObject({
-      apiName: z.string().min(1),
+      apiName: z.string().min(1).describe("The ApiName dimension of AWS/ApiGateway metrics."),
       stage: z.string().min(1),
-      region: z.string().optional(),
+      region: z.string().optional().describe("Default: aws.region."),
     })
     .optional()
     .describe("For AWS/ApiGateway metrics around stalls."),
@@ -140,48 +155,80 @@ export const ProbeOptionsSchema = z.strictObject({
     .max(1_000_000)
     .default(20)
     .describe("Samples per route × endpoint × connection mode."),
-  concurrency: z.number().int().min(1).max(1000).default(1),
+  concurrency: z.number().int().min(1).max(1000).default(1).describe("Requests in flight at once."),
   ratePerS: z
     .number()
     .positive()
     .max(10_000)
     .optional()
     .describe("Send at a fixed rate instead of back-to-back (enables coordinated-omission correction)."),
-  connection: z.enum([...CONNECTION_MODES, "both"]).default("both"),
+  connection: z
+    .enum([...CONNECTION_MODES, "both"])
+    .default("both")
+    .describe("fresh: new DNS lookup, TCP and TLS per request; reuse: keep-alive; both: each in turn."),
   timeoutMs: timeoutMs.default(15_000).describe("Hard deadline per request, all phases included."),
-  stallMs: z.number().positive().optional().describe("Absolute stall threshold; default: the relative rule."),
+  stallMs: z
+    .number()
+    .positive()
+    .max(600_000)
+    .optional()
+    .describe("Absolute stall threshold; default: the relative rule."),
   stallFactor: z
     .number()
     .min(1)
+    .max(1000)
     .default(5)
     .describe("A request slower than stallFactor × its series median is a stall..."),
-  stallFloorMs: z.number().min(0).default(250).describe("...and slower than this."),
-  stallBudget: z.number().int().min(0).optional().describe("Exit 1 when a run sees more stalls than this."),
+  stallFloorMs: z.number().min(0).max(600_000).default(250).describe("...and slower than this."),
+  stallBudget: z
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000_000)
+    .optional()
+    .describe("Exit 1 when a run sees more stalls than this."),
   resolve: z
     .array(z.string().regex(/^[^:]+:\d{1,5}:.+$/, "expected host:port:address as in curl --resolve"))
-    .default([]),
+    .default([])
+    .describe("Pin host:port to addresses, as curl --resolve (host:port:address[,address...])."),
   maxBodyBytes: z
     .number()
     .int()
     .min(0)
     .max(100 * 1024 * 1024)
-    .default(1024 * 1024),
+    .default(1024 * 1024)
+    .describe("Response body bytes read at most (a larger body is a failure)."),
   insecureTls: z
     .boolean()
     .default(false)
     .describe("Accept certificates that do not verify (never the default)."),
-  userAgent: z.string().default("stallwatch"),
+  userAgent: z.string().default("stallwatch").describe("User-Agent request header."),
 });
 
 export const ScheduleSchema = z.strictObject({
-  cron: cronExpr.default("0 * * * * *"),
-  jitterMs: z.number().int().min(0).max(3_600_000).default(0),
-  samplesPerRound: z.number().int().min(1).max(10_000).default(3),
+  cron: cronExpr.default("0 * * * * *").describe("When probe rounds run (6 fields: seconds first)."),
+  jitterMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(3_600_000)
+    .default(0)
+    .describe("Random delay before each round, up to this."),
+  samplesPerRound: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(3)
+    .describe("Requests per route × endpoint in each round."),
 });
 
 export const KeepWarmSchema = z.strictObject({
-  enabled: z.boolean().default(false),
-  cron: cronExpr.default("*/5 * * * *"),
+  enabled: z
+    .boolean()
+    .default(false)
+    .describe("Ping endpoints to keep them warm (pings are kept out of probe statistics)."),
+  cron: cronExpr.default("*/5 * * * *").describe("When to ping."),
   endpoints: z
     .array(z.string())
     .optional()
@@ -190,8 +237,8 @@ export const KeepWarmSchema = z.strictObject({
 });
 
 export const StoreSchema = z.strictObject({
-  dir: z.string().min(1).default(".stallwatch/data"),
-  retentionDays: z.number().int().min(1).max(3650).default(14),
+  dir: z.string().min(1).default(".stallwatch/data").describe("Where runs, histograms and records are kept."),
+  retentionDays: z.number().int().min(1).max(3650).default(14).describe("Data older than this is deleted."),
 });
 
 export const XraySchema = z.strictObject({
@@ -199,18 +246,30 @@ export const XraySchema = z.strictObject({
     .boolean()
     .default(false)
     .describe("Send X-Amzn-Trace-Id and fetch traces of stalls (traces cost money)."),
-  sampled: z.boolean().default(true),
-  fetchTraces: z.boolean().default(true),
-  pollTimeoutS: z.number().int().min(0).max(1800).default(180),
+  sampled: z.boolean().default(true).describe("Send Sampled=1 in the trace header."),
+  fetchTraces: z.boolean().default(true).describe("Fetch the X-Ray traces of stalled requests."),
+  pollTimeoutS: z
+    .number()
+    .int()
+    .min(0)
+    .max(1800)
+    .default(180)
+    .describe("How long to wait for a trace to appear."),
 });
 
 export const CloudWatchSchema = z.strictObject({
-  enabled: z.boolean().default(false),
-  mode: z.enum(["api", "emf"]).default("api"),
-  namespace: z.string().min(1).max(255).default("Stallwatch"),
-  storageResolutionS: z.union([z.literal(1), z.literal(60)]).default(60),
+  enabled: z.boolean().default(false).describe("Publish metrics to CloudWatch."),
+  mode: z
+    .enum(["api", "emf"])
+    .default("api")
+    .describe("api: PutMetricData; emf: Embedded Metric Format lines on stdout."),
+  namespace: z.string().min(1).max(255).default("Stallwatch").describe("Metric namespace."),
+  storageResolutionS: z
+    .union([z.literal(1), z.literal(60)])
+    .default(60)
+    .describe("1 (high resolution) or 60 seconds."),
   dimensions: z
-    .record(z.enum(["Prober", "Region", "AZ"]), z.string().min(1).max(1024))
+    .partialRecord(z.enum(["Prober", "Region", "AZ"]), z.string().min(1).max(1024))
     .optional()
     .describe("Extra dimensions identifying this prober."),
   spoolDir: z.string().optional().describe("Default: <store.dir>/spool."),
@@ -218,30 +277,60 @@ export const CloudWatchSchema = z.strictObject({
     .number()
     .int()
     .min(1024)
-    .default(64 * 1024 * 1024),
+    .max(16 * 1024 * 1024 * 1024)
+    .default(64 * 1024 * 1024)
+    .describe("Cap on unsent metrics kept on disk."),
 });
 
 export const AlarmsSchema = z.strictObject({
-  p99Ms: z.number().positive().default(2000),
-  stallsPerPeriod: z.number().int().min(1).default(3),
-  successPctFloor: z.number().min(0).max(100).default(99),
-  periodS: z.number().int().default(300),
-  evaluationPeriods: z.number().int().min(1).default(3),
-  snsTopicArn: z.string().optional(),
+  p99Ms: z.number().positive().max(600_000).default(2000).describe("Alarm when p99 latency exceeds this."),
+  stallsPerPeriod: z
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(3)
+    .describe("Alarm when one period sees this many stalls."),
+  successPctFloor: z
+    .number()
+    .min(0)
+    .max(100)
+    .default(99)
+    .describe("Alarm when the success rate falls below this percentage."),
+  periodS: z
+    .number()
+    .int()
+    .min(10)
+    .max(86_400)
+    .default(300)
+    .describe("Alarm period: 10, 30 or a multiple of 60."),
+  evaluationPeriods: z
+    .number()
+    .int()
+    .min(1)
+    .max(1440)
+    .default(3)
+    .describe("Periods that must breach before the alarm fires."),
+  snsTopicArn: z.string().optional().describe("SNS topic the alarms notify."),
 });
 
 export const ConfigSchema = z
   .strictObject({
-    $schema: z.string().optional(),
-    apis: z.array(ApiSchema).min(1),
-    probe: ProbeOptionsSchema.default(ProbeOptionsSchema.parse({})),
-    schedule: ScheduleSchema.default(ScheduleSchema.parse({})),
-    keepWarm: KeepWarmSchema.default(KeepWarmSchema.parse({})),
-    store: StoreSchema.default(StoreSchema.parse({})),
-    xray: XraySchema.default(XraySchema.parse({})),
-    cloudwatch: CloudWatchSchema.default(CloudWatchSchema.parse({})),
-    alarms: AlarmsSchema.default(AlarmsSchema.parse({})),
-    aws: z.strictObject({ region: z.string().optional() }).default({}),
+    $schema: z.string().optional().describe("Path to config.schema.json, for editor completion."),
+    apis: z.array(ApiSchema).min(1).describe("The APIs to probe."),
+    probe: ProbeOptionsSchema.default(ProbeOptionsSchema.parse({})).describe("How requests are made."),
+    schedule: ScheduleSchema.default(ScheduleSchema.parse({})).describe(
+      "Probe rounds of the long-running prober.",
+    ),
+    keepWarm: KeepWarmSchema.default(KeepWarmSchema.parse({})).describe("Keep-warm pings."),
+    store: StoreSchema.default(StoreSchema.parse({})).describe("Local storage of runs."),
+    xray: XraySchema.default(XraySchema.parse({})).describe("AWS X-Ray tracing of probes."),
+    cloudwatch: CloudWatchSchema.default(CloudWatchSchema.parse({})).describe("CloudWatch metrics."),
+    alarms: AlarmsSchema.default(AlarmsSchema.parse({})).describe("CloudWatch alarms."),
+    aws: z
+      .strictObject({ region: z.string().optional().describe("Default region for AWS calls.") })
+      .default({})
+      .describe("AWS settings."),
   })
   .superRefine((cfg, ctx) => {
     const apiNames = new Set<string>();
