@@ -1,0 +1,158 @@
+/**
+ * Small helpers the simulated hops share: listening on port 0, closing a
+ * server promptly even with keep-alive sockets open, abortable delays,
+ * per-client-connection upstream agents and header hygiene.
+ */
+import http from "node:http";
+import type { AddressInfo, Server, Socket } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/** Listens on `host`, port 0 (or `port`); rejects on bind errors such as EADDRNOTAVAIL. */
+export function listen(server: Server, host: string, port = 0): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once("error", onError);
+    server.listen({ host, port }, () => {
+      server.off("error", onError);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+/** Remembers a server's sockets so `closeServer` can destroy them. */
+export function trackSockets(server: Server): Set<Socket> {
+  const sockets = new Set<Socket>();
+  server.on("connection", (s: Socket) => {
+    sockets.add(s);
+    s.once("close", () => sockets.delete(s));
+  });
+  return sockets;
+}
+
+/** Stops listening and destroys every open connection; resolves when the server is closed. */
+export function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) {
+      for (const s of sockets) s.destroy();
+      resolve();
+      return;
+    }
+    server.close(() => resolve());
+    if (server instanceof http.Server) server.closeAllConnections();
+    for (const s of sockets) s.destroy();
+  });
+}
+
+/** Waits `ms`; resolves false instead when `signal` aborts first (the lab is closing). */
+export async function delay(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false;
+  if (ms <= 0) return true;
+  try {
+    await sleep(ms, undefined, { signal });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * One keep-alive upstream agent per downstream connection: a fresh client
+ * connection gets a fresh upstream connection (a new NLB flow), a reused one
+ * keeps its upstream socket, as a VPC link keeps its connections warm.
+ */
+export class ConnectionAgents {
+  private readonly agents = new Map<Socket, http.Agent>();
+
+  constructor(server: Server) {
+    server.on("connection", (s: Socket) => {
+      s.once("close", () => {
+        this.agents.get(s)?.destroy();
+        this.agents.delete(s);
+      });
+    });
+  }
+
+  agentFor(downstream: Socket): http.Agent {
+    let agent = this.agents.get(downstream);
+    if (!agent) {
+      agent = new http.Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 });
+      if (!downstream.destroyed) this.agents.set(downstream, agent);
+    }
+    return agent;
+  }
+
+  destroyAll(): void {
+    for (const a of this.agents.values()) a.destroy();
+    this.agents.clear();
+  }
+}
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+  "host",
+  "content-length",
+]);
+
+/** Request headers a proxy forwards: everything except hop-by-hop ones, Host and Content-Length. */
+export function forwardableHeaders(
+  h: http.IncomingHttpHeaders,
+  drop: readonly string[] = [],
+): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(h)) {
+    if (v === undefined || HOP_BY_HOP.has(k) || drop.includes(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+/** True for header names a proxy must not copy from one hop to the next. */
+export function isHopByHop(name: string): boolean {
+  return HOP_BY_HOP.has(name.toLowerCase());
+}
+
+/** Reads a whole body, up to `maxBytes` (then resolves undefined and stops reading). */
+export function readBody(stream: NodeJS.ReadableStream, maxBytes: number): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (b: Buffer | undefined) => {
+      if (done) return;
+      done = true;
+      resolve(b);
+    };
+    stream.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > maxBytes) finish(undefined);
+      else chunks.push(c);
+    });
+    stream.on("end", () => finish(Buffer.concat(chunks)));
+    stream.on("error", () => finish(undefined));
+    stream.on("close", () => finish(undefined)); // after "end" this is a no-op
+  });
+}
+
+/** Formats an address for a URL (brackets around IPv6). */
+export function urlHost(address: string): string {
+  return address.includes(":") ? `[${address}]` : address;
+}
+
+/** Sends a JSON response unless the client is gone. */
+export function sendJson(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: http.OutgoingHttpHeaders = {},
+): void {
+  if (res.destroyed || res.headersSent) return;
+  const payload = Buffer.from(JSON.stringify(body));
+  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": payload.length, ...headers });
+  res.end(payload);
+}

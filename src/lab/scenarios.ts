@@ -1,0 +1,249 @@
+/**
+ * The lab's scenarios: one registry, name → description, default timings and
+ * the fault behaviour. The CLI help, the docs and `startLab` all read this list.
+ *
+ * A scenario is a factory: `create(timings, rng)` returns the per-lab runtime
+ * (it may keep state, e.g. the cold-start idle tracker). The hops ask it:
+ * the edge (`edgeDelay`), the NLB on each new connection (`nlbConnect`), the
+ * targets before sending headers (`targetDelay`), the health model (`health`).
+ */
+import type { Rng } from "./rng.js";
+
+/** Every knob a scenario reads. Milliseconds unless named otherwise. */
+export interface ScenarioTimings {
+  /** Uniform jitter 0..jitterMs every target adds (all scenarios). */
+  jitterMs: number;
+  /** bad-target: how late the bad target answers. */
+  slowMs: number;
+  /** cold-start: an idle gap longer than this makes the next request cold. */
+  idleThresholdMs: number;
+  /** cold-start: extra delay of a cold request. */
+  coldMs: number;
+  /** slow-backend / edge-only: probability (0..1) that a request stalls. */
+  stallProbability: number;
+  /** slow-backend / edge-only: length of one stall. */
+  stallMs: number;
+  /** API Gateway integration timeout (AWS: 29 s); past it the front answers 504. */
+  integrationTimeoutMs: number;
+  /** bad-target: the bad target is healthy for the first half of each period, unhealthy for the second. */
+  healthFlapPeriodMs: number;
+  /** How often the simulated health checker re-evaluates target states. */
+  healthCheckIntervalMs: number;
+  /** az-down: how long a connection to the NLB node of the dead AZ stalls (SYN retransmission, RTO 1 s). */
+  connectStallMs: number;
+  /** reset: NLB TCP idle timeout; data on a flow idle longer than this gets an RST (AWS default 350 s). */
+  nlbIdleTimeoutMs: number;
+}
+
+export const BASE_TIMINGS: Readonly<ScenarioTimings> = Object.freeze({
+  jitterMs: 3,
+  slowMs: 2000,
+  idleThresholdMs: 3000,
+  coldMs: 1500,
+  stallProbability: 0.05,
+  stallMs: 1000,
+  integrationTimeoutMs: 29_000,
+  healthFlapPeriodMs: 10_000,
+  healthCheckIntervalMs: 1000,
+  connectStallMs: 1000,
+  nlbIdleTimeoutMs: 350_000,
+});
+
+/** ELBv2 target health states the lab produces (a subset of DescribeTargetHealth's). */
+export type TargetHealthState = "initial" | "healthy" | "unhealthy" | "draining";
+
+export interface TargetHealth {
+  state: TargetHealthState;
+  /** ELBv2 reason code, e.g. `Target.Timeout`; absent when healthy. */
+  reason?: string;
+  description?: string;
+}
+
+/** A delay a hop injected, and why. */
+export interface Injection {
+  delayMs: number;
+  reason: string;
+}
+
+/** What the NLB does with a new connection: wait, then forward to `targetIndex`. */
+export interface NlbDecision extends Injection {
+  targetIndex: number;
+}
+
+export interface ScenarioRuntime {
+  /** Delay a target adds before sending response headers (nowMs: monotonic). */
+  targetDelay(targetIndex: number, nowMs: number): Injection | undefined;
+  /** A target finished a response (monotonic ms). */
+  targetDone(nowMs: number): void;
+  /** Delay the edge adds before contacting its origin. */
+  edgeDelay(): Injection | undefined;
+  /** Called for each new NLB connection after round-robin picked `targetIndex`. */
+  nlbConnect(targetIndex: number, targetCount: number): NlbDecision | undefined;
+  /** Health of target `targetIndex` at `elapsedMs` since the lab started. */
+  health(targetIndex: number, elapsedMs: number): TargetHealth;
+  /** NLB idle timeout in ms, or undefined when it is beyond any lab run. */
+  nlbIdleTimeoutMs: number | undefined;
+}
+
+export interface ScenarioDefinition {
+  name: string;
+  /** One line for CLI help and docs. */
+  description: string;
+  /** Timings this scenario overrides in BASE_TIMINGS. */
+  defaults: Partial<ScenarioTimings>;
+  create(timings: ScenarioTimings, rng: Rng): ScenarioRuntime;
+}
+
+/** The bad target in `bad-target`: the third, so requests 3, 6, 9 … on fresh connections are slow. */
+export const BAD_TARGET_INDEX = 2;
+/** The AZ that loses its targets in `az-down` (index into the lab's AZ list: us-west-2c). */
+export const DOWN_AZ_INDEX = 2;
+
+const HEALTHY: TargetHealth = { state: "healthy" };
+
+function base(t: ScenarioTimings, rng: Rng): ScenarioRuntime {
+  return {
+    targetDelay: () => jitter(t, rng),
+    targetDone: () => {},
+    edgeDelay: () => undefined,
+    nlbConnect: () => undefined,
+    health: () => HEALTHY,
+    nlbIdleTimeoutMs: undefined,
+  };
+}
+
+function jitter(t: ScenarioTimings, rng: Rng): Injection | undefined {
+  if (t.jitterMs <= 0) return undefined;
+  return { delayMs: rng.next() * t.jitterMs, reason: "jitter" };
+}
+
+function plus(a: Injection | undefined, b: Injection): Injection {
+  return a ? { delayMs: a.delayMs + b.delayMs, reason: `${b.reason}+${a.reason}` } : b;
+}
+
+function coldStart(t: ScenarioTimings, rng: Rng): ScenarioRuntime {
+  let lastActivityMs: number | undefined; // undefined: never served, scaled to zero at start
+  let warmAtMs = Number.NEGATIVE_INFINITY; // a cold start in progress ends here
+  return {
+    ...base(t, rng),
+    targetDelay(_i, nowMs) {
+      const j = jitter(t, rng);
+      let cold: Injection | undefined;
+      if (nowMs < warmAtMs) {
+        cold = { delayMs: warmAtMs - nowMs, reason: "cold-start (joined)" };
+      } else if (lastActivityMs === undefined || nowMs - lastActivityMs > t.idleThresholdMs) {
+        warmAtMs = nowMs + t.coldMs;
+        cold = { delayMs: t.coldMs, reason: "cold-start" };
+      }
+      lastActivityMs = nowMs;
+      return cold ? plus(j, cold) : j;
+    },
+    targetDone(nowMs) {
+      lastActivityMs = nowMs;
+    },
+  };
+}
+
+const DEFINITIONS = [
+  {
+    name: "healthy",
+    description: "Everything works; targets add 0-3 ms of jitter.",
+    defaults: {},
+    create: base,
+  },
+  {
+    name: "bad-target",
+    description:
+      "One of three targets answers after slowMs (2000 ms): every 3rd new connection is slow, so with fresh connections every 2nd or 3rd request stalls; its health flaps.",
+    defaults: {},
+    create: (t, rng) => ({
+      ...base(t, rng),
+      targetDelay: (i) => {
+        const j = jitter(t, rng);
+        return i === BAD_TARGET_INDEX ? plus(j, { delayMs: t.slowMs, reason: "bad-target" }) : j;
+      },
+      health: (i, elapsedMs) =>
+        i === BAD_TARGET_INDEX && elapsedMs % t.healthFlapPeriodMs >= t.healthFlapPeriodMs / 2
+          ? { state: "unhealthy", reason: "Target.Timeout", description: "Request timed out" }
+          : HEALTHY,
+    }),
+  },
+  {
+    name: "cold-start",
+    description:
+      "The first request after an idle gap longer than idleThresholdMs (3000 ms) is slow by coldMs (1500 ms); the lab starts cold.",
+    defaults: {},
+    create: coldStart,
+  },
+  {
+    name: "slow-backend",
+    description:
+      "Random backend stalls: with probability stallProbability (0.05) a target waits stallMs (1000 ms) before answering.",
+    defaults: {},
+    create: (t, rng) => ({
+      ...base(t, rng),
+      targetDelay: () => {
+        const j = jitter(t, rng);
+        return rng.next() < t.stallProbability ? plus(j, { delayMs: t.stallMs, reason: "backend-stall" }) : j;
+      },
+    }),
+  },
+  {
+    name: "edge-only",
+    description:
+      "Stalls only through the custom-domain route: the edge waits stallMs (1000 ms) with probability stallProbability (0.2) before reaching its origin, like CloudFront retrying an origin connection; execute-api stays healthy.",
+    defaults: { stallProbability: 0.2 },
+    create: (t, rng) => ({
+      ...base(t, rng),
+      edgeDelay: () =>
+        rng.next() < t.stallProbability ? { delayMs: t.stallMs, reason: "edge-origin-retry" } : undefined,
+    }),
+  },
+  {
+    name: "az-down",
+    description:
+      "The target in us-west-2c is unhealthy and cross-zone load balancing is off: every 3rd new connection lands on that AZ's NLB node and stalls connectStallMs (1000 ms, like a lost SYN) before it reaches a healthy target.",
+    defaults: {},
+    create: (t, rng) => ({
+      ...base(t, rng),
+      nlbConnect: (i, n) => {
+        if (i % 3 !== DOWN_AZ_INDEX) return undefined;
+        const targetIndex = (i + 1) % n;
+        return { delayMs: t.connectStallMs, reason: "az-no-healthy-target", targetIndex };
+      },
+      health: (i) =>
+        i % 3 === DOWN_AZ_INDEX
+          ? { state: "unhealthy", reason: "Target.FailedHealthChecks", description: "Health checks failed" }
+          : HEALTHY,
+    }),
+  },
+  {
+    name: "reset",
+    description:
+      "The NLB resets flows idle longer than nlbIdleTimeoutMs (2000 ms here, 350 s in AWS): the first request on a reused connection after a pause fails with a 500 from API Gateway.",
+    defaults: { nlbIdleTimeoutMs: 2000 },
+    create: (t, rng) => ({ ...base(t, rng), nlbIdleTimeoutMs: t.nlbIdleTimeoutMs }),
+  },
+] as const satisfies readonly ScenarioDefinition[];
+
+/** Names of the lab scenarios. */
+export type ScenarioName = (typeof DEFINITIONS)[number]["name"];
+
+/** Name and description of every scenario, in display order. */
+export const SCENARIOS: readonly ScenarioDefinition[] = DEFINITIONS;
+export const SCENARIO_NAMES: readonly ScenarioName[] = DEFINITIONS.map((d) => d.name);
+
+export function isScenarioName(s: string): s is ScenarioName {
+  return (SCENARIO_NAMES as readonly string[]).includes(s);
+}
+
+export function getScenario(name: ScenarioName): ScenarioDefinition {
+  const def = SCENARIOS.find((d) => d.name === name);
+  if (!def) throw new Error(`unreachable: scenario ${name}`);
+  return def;
+}
+
+/** The effective timings: base, then the scenario's defaults, then the caller's overrides. */
+export function resolveTimings(name: ScenarioName, overrides?: Partial<ScenarioTimings>): ScenarioTimings {
+  return { ...BASE_TIMINGS, ...getScenario(name).defaults, ...overrides };
+}
