@@ -1,0 +1,68 @@
+/**
+ * Turning raw facts into record fields: phases from timestamps, hop headers,
+ * request and trace ids. Pure functions.
+ */
+import { HOP_HEADERS, type Phase, type ProbeTimestamps, REMAPPED_HEADER_PREFIX } from "../model.js";
+
+/**
+ * Phase durations (ms) from raw timestamps. A phase is present only when both
+ * of its ends happened; `transfer` only when the body completed (`bodyDone`).
+ * `total` is always present: start → end (completion or failure).
+ */
+export function derivePhases(t: ProbeTimestamps, bodyDone: boolean): Partial<Record<Phase, number>> {
+  const p: Partial<Record<Phase, number>> = {};
+  const span = (a: number | undefined, b: number | undefined): number | undefined =>
+    a !== undefined && b !== undefined ? Math.max(0, b - a) : undefined;
+  const dns = span(t.dnsStart, t.dnsEnd);
+  if (dns !== undefined) p.dns = dns;
+  const connect = span(t.connectStart, t.connectEnd);
+  if (connect !== undefined) p.connect = connect;
+  const tls = span(t.connectEnd, t.tlsEnd);
+  if (tls !== undefined) p.tls = tls;
+  const ttfb = span(t.sent, t.firstByte);
+  if (ttfb !== undefined) p.ttfb = ttfb;
+  if (bodyDone) {
+    const transfer = span(t.firstByte, t.end);
+    if (transfer !== undefined) p.transfer = transfer;
+  }
+  const total = span(t.start, t.end);
+  if (total !== undefined) p.total = total;
+  return p;
+}
+
+export type HeaderBag = Record<string, string | string[] | undefined>;
+
+/** One string per header (repeated headers joined with ", "), lower-case names. */
+export function flattenHeaders(headers: HeaderBag): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined) continue;
+    out[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : v;
+  }
+  return out;
+}
+
+/** The hop-identifying headers (HOP_HEADERS and every `x-amzn-remapped-*`). */
+export function pickHopHeaders(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of HOP_HEADERS) {
+    const v = headers[name];
+    if (v !== undefined) out[name] = v;
+  }
+  for (const [k, v] of Object.entries(headers)) {
+    if (k.startsWith(REMAPPED_HEADER_PREFIX)) out[k] = v;
+  }
+  return out;
+}
+
+/** `x-amzn-RequestId`, else `x-amz-apigw-id`. */
+export function requestIdOf(headers: Record<string, string>): string | undefined {
+  return headers["x-amzn-requestid"] ?? headers["x-amz-apigw-id"];
+}
+
+/** The X-Ray trace id (`Root=` value) of an `X-Amzn-Trace-Id` header; the whole value when it has no Root. */
+export function traceIdOf(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /(?:^|;)\s*Root=([^;]+)/i.exec(header);
+  return (m?.[1] ?? header).trim();
+}

@@ -1,0 +1,235 @@
+/**
+ * The HTTP prober: one request per call, every phase timed, every failure
+ * classified, a hard deadline that always holds. Built on undici 7; phase
+ * timing lives in timing.ts, classification in classify.ts.
+ *
+ * Connection modes:
+ * - `fresh`: a throwaway Client per probe (new socket, new lookup, TLS session
+ *   cache disabled, `connection: close`), destroyed afterwards.
+ * - `reuse`: one keep-alive Agent (a pool per origin) shared by all probes.
+ */
+import type { Socket } from "node:net";
+import { createSecureContext, rootCertificates } from "node:tls";
+import { Agent, buildConnector, Client, type Dispatcher } from "undici";
+import { type Clock, systemClock } from "../clock.js";
+import type { ProbeFailure } from "../model.js";
+import { needsBody } from "./assertions.js";
+import { classifyError, deadlineFailure, phaseInProgress, redact, secretValues } from "./classify.js";
+import type { LagMonitor } from "./lag.js";
+import { type LookupFunction, parseResolve, pinnedLookup, resolveKey, systemLookup } from "./resolve.js";
+import { type ExchangeState, judge, toOutcome } from "./result.js";
+import {
+  applyConnTimes,
+  instrumentConnector,
+  type ProbeContext,
+  releaseContext,
+  runWithContext,
+  timedLookup,
+} from "./timing.js";
+import type { ProbeOutcome, ProbeRequestOptions, Prober, ProbeTarget } from "./types.js";
+
+export interface ProberOptions {
+  /** curl-style `host:port:address[,address]` pins. */
+  resolve?: string[];
+  /** Response bodies are read up to this many bytes; beyond it the probe fails with `body-too-large`. */
+  maxBodyBytes: number;
+  /** Accept certificates that do not verify. */
+  insecureTls: boolean;
+  userAgent: string;
+  clock?: Clock;
+  /** Supplies `loopLagMs` for each record when given (and running). */
+  lagMonitor?: LagMonitor;
+  /** An extra trusted CA (PEM), added to Node's root certificates. */
+  ca?: string | Buffer;
+  /** Replaces the system resolver for names not pinned by `resolve` (custom resolvers, tests). */
+  lookup?: LookupFunction;
+  /**
+   * `reuse` mode: how long an idle pooled connection is kept when the server
+   * sends no Keep-Alive hint. Default 4000 (undici's). Capped at 300 000 so a
+   * connection is never kept past an NLB's 350 s idle timeout.
+   */
+  keepAliveTimeoutMs?: number;
+}
+
+/** undici's own connect timeout; the probe's deadline always fires first. */
+const CONNECTOR_TIMEOUT_MS = 610_000;
+/** Below the NLB's default 350 s TCP idle timeout. */
+const KEEP_ALIVE_MAX_MS = 300_000;
+/** undici's header/body timers (1 s resolution) only back up the probe's own deadline. */
+const UNDICI_BACKSTOP_MS = 5_000;
+
+export function createProber(opts: ProberOptions): Prober {
+  const clock = opts.clock ?? systemClock;
+  const pins = parseResolve(opts.resolve ?? []);
+  // One secure context for every connection: building one parses the whole
+  // CA list (tens of ms) and would otherwise land in the first timed phase.
+  const tlsOptions = {
+    rejectUnauthorized: !opts.insecureTls,
+    secureContext: createSecureContext(
+      opts.ca !== undefined ? { ca: [...rootCertificates, opts.ca.toString()] } : {},
+    ),
+  };
+
+  /** Base connectors per host:port (each with its pinned or custom lookup). */
+  const baseConnectors = (maxCachedSessions: number | undefined) => {
+    const cache = new Map<string, buildConnector.connector>();
+    return (o: buildConnector.Options): buildConnector.connector => {
+      const port = Number(o.port) || (o.protocol === "https:" ? 443 : 80);
+      const key = resolveKey(o.hostname, port);
+      let c = cache.get(key);
+      if (!c) {
+        const pin = pins.get(key);
+        const lookup = timedLookup(pin ? pinnedLookup(pin.addresses) : (opts.lookup ?? systemLookup));
+        c = buildConnector({
+          ...tlsOptions,
+          timeout: CONNECTOR_TIMEOUT_MS,
+          ...(maxCachedSessions !== undefined ? { maxCachedSessions } : {}),
+          lookup,
+        } as buildConnector.BuildOptions);
+        cache.set(key, c);
+      }
+      return c;
+    };
+  };
+  const freshConnector = instrumentConnector(baseConnectors(0), clock);
+  const reuseConnector = instrumentConnector(baseConnectors(undefined), clock);
+  const keepAliveTimeout = Math.min(opts.keepAliveTimeoutMs ?? 4_000, KEEP_ALIVE_MAX_MS);
+  let agent: Agent | undefined;
+  const closing = new Set<Promise<unknown>>();
+
+  const track = (p: Promise<unknown>): void => {
+    const q = p.catch(() => undefined).finally(() => closing.delete(q));
+    closing.add(q);
+  };
+
+  async function probe(target: ProbeTarget, ro: ProbeRequestOptions): Promise<ProbeOutcome> {
+    const secrets = secretValues(target.headers, target.secretHeaders);
+    const url = new URL(target.url);
+    const path = url.pathname + url.search;
+    const ctx: ProbeContext = {
+      clock,
+      origin: url.origin,
+      path,
+      method: target.method,
+      t: { start: clock.now() },
+      reused: false,
+    };
+    const atMs = clock.wallMs();
+    const state: ExchangeState = { bytes: 0, bodyDone: false, tooLarge: false };
+    const fresh = ro.connection === "fresh";
+    const client = fresh
+      ? new Client(url.origin, { connect: freshConnector, pipelining: 1, keepAliveTimeout: 1_000 })
+      : undefined;
+    agent ??= new Agent({
+      connect: reuseConnector,
+      keepAliveTimeout,
+      keepAliveMaxTimeout: KEEP_ALIVE_MAX_MS,
+    });
+    const dispatcher: Dispatcher = client ?? agent;
+    const ctl = new AbortController();
+
+    return new Promise<ProbeOutcome>((resolve) => {
+      let settled = false;
+      const settle = (failure: ProbeFailure | undefined): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        ro.signal?.removeEventListener("abort", onExternalAbort);
+        const t = ctx.t;
+        t.end = state.bodyDone && ctx.bodyEndAt !== undefined ? ctx.bodyEndAt : clock.now();
+        applyConnTimes(ctx);
+        releaseContext(ctx);
+        const verdict = failure ? { assertions: [], failure } : judge(target.expect, state);
+        if (verdict.failure) verdict.failure.message = redact(verdict.failure.message, secrets);
+        const lag = opts.lagMonitor?.maxLagMs(t.start, t.end);
+        resolve(toOutcome({ target, ctx, state, atMs, connection: ro.connection, verdict, lag, ro }));
+        // Clean up after resolving: nothing below may delay or fail the probe.
+        if (!state.bodyDone) {
+          ctl.abort(new Error("probe settled"));
+          // A connection still being set up when the deadline hit is not worth keeping.
+          if (ctx.conn && ctx.t.sent === undefined) destroyConnecting(ctx);
+        }
+        if (client) track(client.destroy());
+      };
+      const onDeadline = (): void => settle(deadlineFailure(phaseInProgress(ctx), target.timeoutMs));
+      const onExternalAbort = (): void =>
+        settle({ code: "other", phase: phaseInProgress(ctx), message: "probe aborted", cause: "ABORTED" });
+      const timer = setTimeout(onDeadline, target.timeoutMs);
+      if (ro.signal?.aborted) return onExternalAbort();
+      ro.signal?.addEventListener("abort", onExternalAbort, { once: true });
+
+      exchange(dispatcher, target, ro, ctx, state, ctl.signal, path).then(
+        () => settle(undefined),
+        (err: unknown) =>
+          settle(
+            state.tooLarge
+              ? undefined
+              : classifyError(err, phaseInProgress(ctx), { insecureTls: opts.insecureTls }),
+          ),
+      );
+    });
+  }
+
+  async function exchange(
+    dispatcher: Dispatcher,
+    target: ProbeTarget,
+    ro: ProbeRequestOptions,
+    ctx: ProbeContext,
+    state: ExchangeState,
+    signal: AbortSignal,
+    path: string,
+  ): Promise<void> {
+    const headers: Record<string, string> = {};
+    if (!Object.keys(target.headers).some((h) => h.toLowerCase() === "user-agent")) {
+      headers["user-agent"] = opts.userAgent;
+    }
+    Object.assign(headers, target.headers);
+    if (ro.traceHeader) headers["x-amzn-trace-id"] = ro.traceHeader;
+    const backstop = target.timeoutMs + UNDICI_BACKSTOP_MS;
+    const res = await runWithContext(ctx, () =>
+      dispatcher.request({
+        origin: ctx.origin,
+        path,
+        method: target.method as Dispatcher.HttpMethod,
+        headers,
+        body: target.body ?? null,
+        signal,
+        reset: ro.connection === "fresh",
+        headersTimeout: backstop,
+        bodyTimeout: backstop,
+      }),
+    );
+    state.status = res.statusCode;
+    state.headers = res.headers;
+    const keep = needsBody(target.expect);
+    const chunks: Buffer[] = [];
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      state.bytes += chunk.length;
+      if (state.bytes > opts.maxBodyBytes) {
+        state.tooLarge = true;
+        break; // leaving the loop destroys the body stream and its socket
+      }
+      if (keep) chunks.push(chunk);
+    }
+    if (keep) state.body = Buffer.concat(chunks).toString("utf8");
+    if (!state.tooLarge) state.bodyDone = true;
+  }
+
+  return {
+    probe,
+    async close() {
+      const a = agent;
+      agent = undefined;
+      if (a) track(a.destroy());
+      await Promise.all([...closing]);
+    },
+  };
+}
+
+/** Destroy the socket a probe was still setting up (TCP or TLS unfinished). */
+function destroyConnecting(ctx: ProbeContext): void {
+  const c = ctx.conn;
+  const socket: Socket | undefined = c?.socket;
+  const established = c?.https ? c.tlsEnd !== undefined : c?.connectEnd !== undefined;
+  if (socket && !established && !socket.destroyed) socket.destroy();
+}

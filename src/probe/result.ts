@@ -1,0 +1,121 @@
+/**
+ * From what one exchange produced to a ProbeOutcome: the verdict (assertions
+ * and the failure class they imply) and the record fields.
+ */
+import type { Expect } from "../config/schema.js";
+import type { AssertionResult, ConnectionMode, ProbeFailure } from "../model.js";
+import { checkResponse } from "./assertions.js";
+import {
+  derivePhases,
+  flattenHeaders,
+  type HeaderBag,
+  pickHopHeaders,
+  requestIdOf,
+  traceIdOf,
+} from "./outcome.js";
+import type { ProbeContext } from "./timing.js";
+import type { ProbeOutcome, ProbeRequestOptions, ProbeTarget } from "./types.js";
+
+/** What the exchange got so far (filled in as it goes, so a failure keeps the partial facts). */
+export interface ExchangeState {
+  status?: number;
+  headers?: HeaderBag;
+  /** Body text, kept only when an assertion needs it. */
+  body?: string;
+  bytes: number;
+  bodyDone: boolean;
+  tooLarge: boolean;
+}
+
+export interface Verdict {
+  assertions: AssertionResult[];
+  failure?: ProbeFailure;
+}
+
+/** Check a complete (or capped) response against `expect`; pick the failure class it implies. */
+export function judge(expect: Expect | undefined, state: ExchangeState): Verdict {
+  const status = state.status ?? 0;
+  const headers = flattenHeaders(state.headers ?? {});
+  const assertions = checkResponse(expect, {
+    status,
+    headers,
+    ...(state.body !== undefined ? { body: state.body } : {}),
+    truncated: state.tooLarge,
+  });
+  if (state.tooLarge) {
+    return {
+      assertions,
+      failure: {
+        code: "body-too-large",
+        phase: "transfer",
+        message: `response body exceeded the cap; stopped reading after ${state.bytes} bytes`,
+      },
+    };
+  }
+  const failed = assertions.filter((a) => !a.ok);
+  if (failed.length === 0) return { assertions };
+  const statusFailed = failed.some((a) => a.name === "status");
+  if (statusFailed && status >= 400) {
+    const reason = headers["x-amzn-errortype"] ? ` (${headers["x-amzn-errortype"]})` : "";
+    return {
+      assertions,
+      failure: {
+        code: status >= 500 ? "http-5xx" : "http-4xx",
+        phase: "ttfb",
+        message: `HTTP ${status}${reason}`,
+        cause: String(status),
+      },
+    };
+  }
+  const list = failed
+    .map((a) => `${a.name}: expected ${JSON.stringify(a.expected)}, got ${JSON.stringify(a.actual)}`)
+    .join("; ");
+  return { assertions, failure: { code: "assertion", phase: "assert", message: list } };
+}
+
+export interface OutcomeInput {
+  target: ProbeTarget;
+  ctx: ProbeContext;
+  state: ExchangeState;
+  atMs: number;
+  connection: ConnectionMode;
+  verdict: Verdict;
+  lag: number | undefined;
+  ro: ProbeRequestOptions;
+}
+
+export function toOutcome(i: OutcomeInput): ProbeOutcome {
+  const { ctx, state, target } = i;
+  const headers = flattenHeaders(state.headers ?? {});
+  const out: ProbeOutcome = {
+    atMs: i.atMs,
+    api: target.api,
+    route: target.route,
+    endpoint: target.endpoint,
+    method: target.method,
+    url: target.url,
+    connection: i.connection,
+    phasesMs: derivePhases(ctx.t, state.bodyDone),
+    bytes: state.bytes,
+    reused: ctx.reused,
+    assertions: i.verdict.assertions,
+    hopHeaders: pickHopHeaders(headers),
+    ok: i.verdict.failure === undefined,
+  };
+  if (state.status !== undefined) out.status = state.status;
+  const c = ctx.conn;
+  if (c?.remoteAddress !== undefined) out.remoteAddress = c.remoteAddress;
+  if (c?.remotePort !== undefined) out.remotePort = c.remotePort;
+  if (c?.remoteFamily !== undefined) out.remoteFamily = c.remoteFamily;
+  if (c?.localAddress !== undefined) out.localAddress = c.localAddress;
+  if (c?.localPort !== undefined) out.localPort = c.localPort;
+  if (ctx.socketIdleMs !== undefined) out.socketIdleMs = ctx.socketIdleMs;
+  if (ctx.tls) out.tls = ctx.tls;
+  const requestId = requestIdOf(headers);
+  if (requestId !== undefined) out.requestId = requestId;
+  const traceId = traceIdOf(i.ro.traceHeader ?? headers["x-amzn-trace-id"]);
+  if (traceId !== undefined) out.traceId = traceId;
+  if (i.lag !== undefined) out.loopLagMs = i.lag;
+  if (i.verdict.failure) out.error = i.verdict.failure;
+  return out;
+}

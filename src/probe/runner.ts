@@ -1,0 +1,191 @@
+/**
+ * Runs a batch of probes: every target × connection mode, `count` samples
+ * each, interleaved round-robin so that a pattern in send order (every 2nd or
+ * 3rd request slow) shows across series, at most `concurrency` in flight,
+ * optionally at a fixed send rate.
+ */
+import type { Clock } from "../clock.js";
+import type { ConnectionMode, RecordTag, RequestRecord } from "../model.js";
+import { seriesId } from "../model.js";
+import type { LagStats } from "../report/types.js";
+import type { LagMonitor } from "./lag.js";
+import type { ProbeOutcome, Prober, ProbeTarget } from "./types.js";
+
+export interface RunOptions {
+  /** Samples per target × connection mode. */
+  count: number;
+  /** Most requests in flight at once. */
+  concurrency: number;
+  /** Send at this overall rate (requests per second, all series together) instead of back-to-back. */
+  ratePerS?: number;
+  connection: ConnectionMode | "both";
+  tag: RecordTag;
+  /** Stops sending new requests and aborts those in flight. */
+  signal?: AbortSignal;
+  /** A value for `X-Amzn-Trace-Id` per request (X-Ray), or undefined to send none. */
+  traceHeaderFor?: (t: ProbeTarget) => string | undefined;
+  /** A request counts as lag-affected when the loop was delayed more than this while it was in flight. Default 50. */
+  lagThresholdMs?: number;
+}
+
+export interface RunDeps {
+  prober: Prober;
+  clock: Clock;
+  /** Started (and stopped) by the run unless it is already running. */
+  lag: LagMonitor;
+  /** Called as each request completes (completion order). */
+  onRecord?: (r: RequestRecord) => void;
+}
+
+export interface RunResult {
+  /** In send order (`seq`). */
+  records: RequestRecord[];
+  /** Wall-clock start, epoch ms. */
+  startedAtMs: number;
+  durationMs: number;
+  /**
+   * With `ratePerS`: the interval between two requests of the same series ×
+   * connection mode, i.e. what a per-series histogram needs for
+   * coordinated-omission correction.
+   */
+  expectedIntervalMs?: number;
+  /** With `ratePerS`: the interval between two sends overall (1000 / ratePerS). */
+  sendIntervalMs?: number;
+  lag: LagStats;
+}
+
+interface Job {
+  target: ProbeTarget;
+  mode: ConnectionMode;
+  key: string;
+}
+
+interface SeriesState {
+  next: number;
+  inFlight: number;
+  lastEnd?: number;
+}
+
+export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: RunDeps): Promise<RunResult> {
+  const { clock, prober, lag } = deps;
+  const modes: ConnectionMode[] = opts.connection === "both" ? ["fresh", "reuse"] : [opts.connection];
+  const slots: Job[] = targets.flatMap((target) =>
+    modes.map((mode) => ({ target, mode, key: seriesId(target) })),
+  );
+  const jobs: Job[] = [];
+  for (let round = 0; round < opts.count; round++) jobs.push(...slots);
+
+  const series = new Map<string, SeriesState>();
+  for (const s of slots) series.set(s.key, { next: 0, inFlight: 0 });
+  const sendIntervalMs = opts.ratePerS ? 1000 / opts.ratePerS : undefined;
+  const ownsLag = !lag.running;
+  if (ownsLag) lag.start();
+  const startedAtMs = clock.wallMs();
+  const t0 = clock.now();
+  const records: RequestRecord[] = [];
+  let nextJob = 0;
+  let seq = 0;
+  let callbackError: unknown;
+
+  const runOne = async (job: Job): Promise<void> => {
+    const s = series.get(job.key) ?? { next: 0, inFlight: 0 };
+    const now = clock.now();
+    const idleGapMs = s.inFlight > 0 ? 0 : s.lastEnd !== undefined ? now - s.lastEnd : undefined;
+    const seriesSeq = s.next++;
+    const mySeq = seq++;
+    s.inFlight++;
+    const trace = opts.traceHeaderFor?.(job.target);
+    let outcome: ProbeOutcome;
+    try {
+      outcome = await prober.probe(job.target, {
+        connection: job.mode,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(trace ? { traceHeader: trace } : {}),
+      });
+    } catch (err) {
+      outcome = crashedOutcome(job, clock, now, err);
+    }
+    s.inFlight--;
+    s.lastEnd = clock.now();
+    const record: RequestRecord = { ...outcome, seq: mySeq, seriesSeq, tag: opts.tag };
+    if (idleGapMs !== undefined) record.idleGapMs = idleGapMs;
+    records.push(record);
+    try {
+      deps.onRecord?.(record);
+    } catch (err) {
+      callbackError ??= err;
+    }
+  };
+
+  const worker = async (): Promise<void> => {
+    while (!opts.signal?.aborted) {
+      const k = nextJob++;
+      const job = jobs[k];
+      if (!job) return;
+      if (sendIntervalMs !== undefined) await sleepUntil(clock, t0 + k * sendIntervalMs, opts.signal);
+      if (opts.signal?.aborted) return;
+      await runOne(job);
+    }
+  };
+
+  const workers = Math.max(1, Math.min(opts.concurrency, jobs.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  const durationMs = clock.now() - t0;
+  const snap = ownsLag ? lag.stats() : lag.stats(t0);
+  if (ownsLag) lag.stop();
+  if (callbackError !== undefined) throw callbackError;
+
+  records.sort((a, b) => a.seq - b.seq);
+  const threshold = opts.lagThresholdMs ?? 50;
+  const result: RunResult = {
+    records,
+    startedAtMs,
+    durationMs,
+    lag: {
+      p50: snap.p50Ms,
+      p99: snap.p99Ms,
+      max: snap.maxMs,
+      utilization: snap.utilization,
+      affectedRequests: records.filter((r) => (r.loopLagMs ?? 0) > threshold).length,
+    },
+  };
+  if (sendIntervalMs !== undefined) {
+    result.sendIntervalMs = sendIntervalMs;
+    result.expectedIntervalMs = sendIntervalMs * slots.length;
+  }
+  return result;
+}
+
+function sleepUntil(clock: Clock, at: number, signal: AbortSignal | undefined): Promise<void> {
+  const ms = at - clock.now();
+  if (ms <= 0 || signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** A prober must never reject; if one does anyway, the run records it instead of dying. */
+function crashedOutcome(job: Job, clock: Clock, startedAt: number, err: unknown): ProbeOutcome {
+  return {
+    atMs: clock.wallMs(),
+    api: job.target.api,
+    route: job.target.route,
+    endpoint: job.target.endpoint,
+    method: job.target.method,
+    url: job.target.url,
+    connection: job.mode,
+    phasesMs: { total: clock.now() - startedAt },
+    bytes: 0,
+    reused: false,
+    assertions: [],
+    hopHeaders: {},
+    ok: false,
+    error: { code: "other", phase: "connect", message: `prober failed: ${String(err)}` },
+  };
+}

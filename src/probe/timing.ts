@@ -1,0 +1,223 @@
+/**
+ * Phase timing for undici 7 requests (TECH_NOTES §1).
+ *
+ * - A wrapped connector timestamps each new socket: connector call (start),
+ *   socket `lookup` (DNS end), socket `connect` (TCP end), connector callback
+ *   (TLS end), and keeps that per socket in a WeakMap.
+ * - `undici:request:create` links an undici request to the probe that made it
+ *   through AsyncLocalStorage. Node 20's global fetch (bundled undici 6)
+ *   publishes on the same channel names; its requests have no probe context
+ *   and are ignored.
+ * - `undici:client:sendHeaders` = request sent, and the socket it went out
+ *   on; a `readable` listener prepended there marks the true first byte.
+ * - `undici:request:headers` = headers parsed; `undici:request:trailers` =
+ *   body complete.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { subscribe } from "node:diagnostics_channel";
+import { isIP, type Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
+import type { buildConnector } from "undici";
+import type { Clock } from "../clock.js";
+import type { ProbeTimestamps, TlsInfo } from "../model.js";
+
+/** Timestamps and facts of one connection, taken as it was set up. */
+export interface ConnInfo {
+  https: boolean;
+  /** True when the host is a name (a lookup is expected), false for an IP literal. */
+  expectLookup: boolean;
+  /** Connector called. */
+  start: number;
+  /** Lookup function called (DNS start). */
+  lookupStart?: number;
+  dnsEnd?: number;
+  /** The connector returned: the connect (or lookup) has been issued. */
+  issuedAt?: number;
+  connectEnd?: number;
+  tlsEnd?: number;
+  remoteAddress?: string | undefined;
+  remotePort?: number | undefined;
+  remoteFamily?: string | undefined;
+  localAddress?: string | undefined;
+  localPort?: number | undefined;
+  /** Requests sent on this socket so far. */
+  requests: number;
+  /** When the last response on this socket ended (monotonic ms). */
+  lastEndAt?: number;
+  socket?: Socket;
+}
+
+/** Everything the instrumentation learns about one probe. */
+export interface ProbeContext {
+  clock: Clock;
+  origin: string;
+  path: string;
+  method: string;
+  t: ProbeTimestamps;
+  /** The undici request object, once created. */
+  request?: object;
+  /** The connection this probe waited for or went out on. */
+  conn?: ConnInfo;
+  socket?: Socket;
+  reused: boolean;
+  socketIdleMs?: number;
+  tls?: TlsInfo;
+  bodyEndAt?: number;
+  onReadable?: (() => void) | undefined;
+}
+
+const als = new AsyncLocalStorage<ProbeContext>();
+const byRequest = new WeakMap<object, ProbeContext>();
+const bySocket = new WeakMap<Socket, ConnInfo>();
+let subscribed = false;
+/** The connection being set up synchronously right now (read by timedLookup). */
+let connecting: { conn: ConnInfo; clock: Clock } | undefined;
+
+/** Run `fn` (which starts exactly one undici request) with `ctx` as its probe context. */
+export function runWithContext<T>(ctx: ProbeContext, fn: () => T): T {
+  ensureSubscribed();
+  return als.run(ctx, fn);
+}
+
+/** Detach listeners a probe left on a pooled socket. */
+export function releaseContext(ctx: ProbeContext): void {
+  if (ctx.socket && ctx.onReadable) ctx.socket.removeListener("readable", ctx.onReadable);
+  ctx.onReadable = undefined;
+}
+
+/** Wrap a connector so every socket it makes carries its own timestamps. */
+export function instrumentConnector(
+  baseFor: (opts: buildConnector.Options) => buildConnector.connector,
+  clock: Clock,
+): buildConnector.connector {
+  return (opts, callback) => {
+    const https = opts.protocol === "https:";
+    const conn: ConnInfo = {
+      https,
+      expectLookup: isIP(opts.hostname) === 0,
+      start: clock.now(),
+      requests: 0,
+    };
+    const ctx = als.getStore();
+    if (ctx && ctx.conn === undefined) ctx.conn = conn;
+    const base = baseFor(opts);
+    connecting = { conn, clock };
+    let socket: Socket | undefined;
+    try {
+      socket = base(opts, (err, sock) => {
+        if (!err && https) conn.tlsEnd = clock.now();
+        if (err) callback(err, null);
+        else callback(null, sock);
+      }) as unknown as Socket | undefined;
+    } finally {
+      connecting = undefined;
+    }
+    conn.issuedAt = clock.now();
+    if (!socket) return;
+    conn.socket = socket;
+    bySocket.set(socket, conn);
+    socket.prependOnceListener("lookup", () => {
+      conn.dnsEnd ??= clock.now();
+    });
+    socket.prependOnceListener("connect", () => {
+      conn.connectEnd = clock.now();
+      conn.remoteAddress = socket.remoteAddress;
+      conn.remotePort = socket.remotePort;
+      conn.remoteFamily = socket.remoteFamily;
+      conn.localAddress = socket.localAddress;
+      conn.localPort = socket.localPort;
+    });
+  };
+}
+
+/**
+ * Wrap a lookup function so the connection it resolves for records when the
+ * lookup started (net.connect calls it synchronously inside the connector).
+ */
+export function timedLookup<F extends (...args: never[]) => void>(lookup: F): F {
+  return ((...args: never[]) => {
+    if (connecting) connecting.conn.lookupStart ??= connecting.clock.now();
+    lookup(...args);
+  }) as F;
+}
+
+function ensureSubscribed(): void {
+  if (subscribed) return;
+  subscribed = true;
+  subscribe("undici:request:create", onCreate);
+  subscribe("undici:client:sendHeaders", onSendHeaders);
+  subscribe("undici:request:headers", onHeaders);
+  subscribe("undici:request:trailers", onTrailers);
+}
+
+function onCreate(message: unknown): void {
+  const ctx = als.getStore();
+  const request = (message as { request?: { origin?: unknown; path?: unknown; method?: unknown } }).request;
+  if (!ctx || !request || ctx.request !== undefined) return;
+  if (request.path !== ctx.path || request.method !== ctx.method) return;
+  ctx.request = request;
+  byRequest.set(request, ctx);
+}
+
+function onSendHeaders(message: unknown): void {
+  const { request, socket } = message as { request: object; socket: Socket };
+  const ctx = byRequest.get(request);
+  if (!ctx) return;
+  const now = ctx.clock.now();
+  ctx.t.sent = now;
+  ctx.socket = socket;
+  const conn = bySocket.get(socket);
+  if (conn) {
+    ctx.reused = conn.requests > 0;
+    if (ctx.reused && conn.lastEndAt !== undefined) ctx.socketIdleMs = now - conn.lastEndAt;
+    conn.requests++;
+    ctx.conn = conn;
+  }
+  if ("encrypted" in socket) ctx.tls = tlsInfo(socket as TLSSocket);
+  const onReadable = (): void => {
+    ctx.t.firstByte ??= ctx.clock.now();
+  };
+  ctx.onReadable = onReadable;
+  socket.prependOnceListener("readable", onReadable);
+}
+
+function onHeaders(message: unknown): void {
+  const ctx = byRequest.get((message as { request: object }).request);
+  if (!ctx) return;
+  const now = ctx.clock.now();
+  ctx.t.headers = now;
+  ctx.t.firstByte ??= now;
+}
+
+function onTrailers(message: unknown): void {
+  const ctx = byRequest.get((message as { request: object }).request);
+  if (!ctx) return;
+  ctx.bodyEndAt = ctx.clock.now();
+  if (ctx.conn) ctx.conn.lastEndAt = ctx.bodyEndAt;
+}
+
+function tlsInfo(socket: TLSSocket): TlsInfo {
+  const info: TlsInfo = { sessionReused: socket.isSessionReused() };
+  const protocol = socket.getProtocol();
+  if (protocol) info.protocol = protocol;
+  const cipher = socket.getCipher()?.name;
+  if (cipher) info.cipher = cipher;
+  if (typeof socket.alpnProtocol === "string") info.alpn = socket.alpnProtocol;
+  return info;
+}
+
+/** Copy a connection's set-up timestamps into a probe's timestamps (new connections only). */
+export function applyConnTimes(ctx: ProbeContext): void {
+  const c = ctx.conn;
+  if (!c || ctx.reused) return;
+  const t = ctx.t;
+  if (c.dnsEnd !== undefined) {
+    t.dnsStart = c.lookupStart ?? c.start;
+    t.dnsEnd = c.dnsEnd;
+  }
+  if (c.connectEnd !== undefined) {
+    t.connectStart = c.dnsEnd ?? c.issuedAt ?? c.start;
+    t.connectEnd = c.connectEnd;
+  }
+  if (c.tlsEnd !== undefined) t.tlsEnd = c.tlsEnd;
+}
