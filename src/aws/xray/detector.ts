@@ -1,0 +1,197 @@
+/**
+ * X-Ray findings: where a stall's time went, from its trace breakdown.
+ *
+ *   integration-latency  API Gateway → backend (VPC link, NLB, connection set-up) dominated
+ *   backend-latency      the backend's own segment dominated
+ *   gateway-latency      time inside API Gateway itself dominated
+ *   outside-gateway      time before/after API Gateway (edge, network) dominated
+ *
+ * A stall counts for a part when that part is its dominant one and holds at
+ * least half of the client's total. Fed through the diagnosis context
+ * (`context.extra[XRAY_EXTRA_KEY] = { breakdowns }`) or called directly with
+ * {@link xrayFindings}.
+ */
+import type { FindingSpec } from "../../diagnose/registry.js";
+import type { Stall } from "../../diagnose/stalls.js";
+import type { Candidate, Detector, DetectorInput, DetectorResult } from "../../diagnose/types.js";
+import type { Confidence, Finding } from "../../report/types.js";
+import { BREAKDOWN_PART_LABELS, type BreakdownPart, type StallBreakdown } from "./breakdown.js";
+
+/** Key of the X-Ray evidence in `DiagnoseContext.extra`. */
+export const XRAY_EXTRA_KEY = "xray";
+
+/** What the diagnosis context carries for X-Ray. */
+export interface XrayEvidence {
+  breakdowns: readonly StallBreakdown[];
+  /** Stall seqs whose trace was looked for but not found (shown as evidence). */
+  missingTraces?: readonly number[];
+}
+
+export const XRAY_FINDING_IDS = [
+  "integration-latency",
+  "backend-latency",
+  "gateway-latency",
+  "outside-gateway",
+] as const;
+export type XrayFindingId = (typeof XRAY_FINDING_IDS)[number];
+
+/** Registry entries for these findings (precedence proposed: after the phase signatures, before the statistical ones). */
+export const XRAY_FINDING_SPECS = [
+  {
+    id: "backend-latency",
+    title: "Backend slow (X-Ray)",
+    description:
+      "The stall's X-Ray trace shows the time in the backend's own segment: the application was slow, not the path to it.",
+    kind: "signature",
+    precedence: 36,
+    minimums:
+      "1 stall with a trace whose backend segment is its dominant part and ≥ 50 % of its total; high confidence from 3.",
+  },
+  {
+    id: "integration-latency",
+    title: "VPC link / NLB path slow (X-Ray)",
+    description:
+      "The stall's X-Ray trace shows the time between API Gateway's integration call and the backend's segment (VPC link, NLB, connection set-up to the target), or in the integration as a whole when the backend is not instrumented.",
+    kind: "signature",
+    precedence: 37,
+    minimums:
+      "1 stall with a trace whose integration-minus-backend part is dominant and ≥ 50 % of its total; high confidence from 3 with an instrumented backend, at most medium without.",
+  },
+  {
+    id: "gateway-latency",
+    title: "Time inside API Gateway (X-Ray)",
+    description:
+      "The stall's X-Ray trace shows the time inside API Gateway's segment outside its integration call (authorizer, request/response mapping, throttling).",
+    kind: "signature",
+    precedence: 38,
+    minimums:
+      "1 stall with a trace whose in-gateway part is dominant and ≥ 50 % of its total; high confidence from 3.",
+  },
+  {
+    id: "outside-gateway",
+    title: "Time outside API Gateway (X-Ray)",
+    description:
+      "The stall's X-Ray trace shows API Gateway's segment short: the time went before or after it (DNS, TCP/TLS to the edge, CloudFront, the network).",
+    kind: "signature",
+    precedence: 65,
+    minimums:
+      "1 stall with a trace whose client-total-minus-gateway part is dominant and ≥ 50 % of its total; high confidence from 3.",
+  },
+] as const satisfies readonly FindingSpec[];
+
+const PART_OF: Record<XrayFindingId, readonly BreakdownPart[]> = {
+  "integration-latency": ["gatewayToBackend", "integration"],
+  "backend-latency": ["backend"],
+  "gateway-latency": ["insideGateway"],
+  "outside-gateway": ["outsideGateway"],
+};
+
+const NEXT_STEP: Record<XrayFindingId, string> = {
+  "integration-latency":
+    "The time went between API Gateway and the backend: check the NLB's target health and HealthyHostCount per AZ around the stalls, TCP_Target_Reset_Count, the targets' accept backlog, and whether cross-zone load balancing is off with an AZ short of healthy targets.",
+  "backend-latency":
+    "The backend itself was slow: look at the backend segment's subsegments in the trace (database, downstream calls), its logs at the stall times, and its CPU/GC.",
+  "gateway-latency":
+    "The time went inside API Gateway: check authorizers (Lambda authorizer cold starts, caching), request/response mapping templates, and usage-plan throttling.",
+  "outside-gateway":
+    "The time went outside API Gateway: compare the client's DNS/connect/TLS phases, the custom domain (CloudFront) against the execute-api route, and the network between the prober and the region.",
+};
+
+const fmtMs = (ms: number): string => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
+
+function confidenceOf(n: number, medianShare: number, instrumented: boolean): Confidence {
+  if (n >= 3 && medianShare >= 0.7 && instrumented) return "high";
+  if (n >= 1 && medianShare >= 0.6) return "medium";
+  return "low";
+}
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : (s[(s.length - 1) >> 1] ?? 0);
+}
+
+/** One candidate per finding id that the breakdowns support. */
+export function xrayCandidates(
+  stallSeqs: ReadonlySet<number>,
+  breakdowns: readonly StallBreakdown[],
+): Map<XrayFindingId, Candidate> {
+  const out = new Map<XrayFindingId, Candidate>();
+  const ofStalls = breakdowns.filter((b) => stallSeqs.has(b.seq));
+  for (const id of XRAY_FINDING_IDS) {
+    const parts = PART_OF[id];
+    const matched = ofStalls.filter((b) => {
+      const v = b.partsMs[b.dominant];
+      return (
+        parts.includes(b.dominant) && v !== undefined && b.clientTotalMs > 0 && v >= 0.5 * b.clientTotalMs
+      );
+    });
+    if (matched.length === 0) continue;
+    const partMs = matched.map((b) => b.partsMs[b.dominant] ?? 0);
+    const shares = matched.map((b) => (b.partsMs[b.dominant] ?? 0) / b.clientTotalMs);
+    const uninstrumented = matched.filter((b) => b.dominant === "integration").length;
+    const detailBySeq = new Map<number, string>();
+    for (const b of matched) {
+      detailBySeq.set(
+        b.seq,
+        `X-Ray: ${fmtMs(b.partsMs[b.dominant] ?? 0)} of ${fmtMs(b.clientTotalMs)} ${BREAKDOWN_PART_LABELS[b.dominant]}`,
+      );
+    }
+    const label = BREAKDOWN_PART_LABELS[parts[0] ?? "integration"];
+    out.set(id, {
+      summary: `${matched.length} stall${matched.length === 1 ? "" : "s"} spent most of their time ${label} per X-Ray (median ${fmtMs(median(partMs))} of the stall)`,
+      stalls: matched.map((b) => b.seq),
+      confidence: confidenceOf(matched.length, median(shares), uninstrumented === 0),
+      evidence: {
+        tracedStalls: ofStalls.length,
+        matchedStalls: matched.length,
+        medianPartMs: Math.round(median(partMs)),
+        maxPartMs: Math.round(Math.max(...partMs)),
+        medianShareOfTotal: Math.round(median(shares) * 100) / 100,
+        backendNotInstrumented: uninstrumented,
+        gateways: [...new Set(matched.map((b) => b.gateway.name))],
+        examples: matched
+          .slice(0, 5)
+          .map((b) => ({ seq: b.seq, traceId: b.traceId, totalMs: b.clientTotalMs, partsMs: b.partsMs })),
+      },
+      nextStep:
+        uninstrumented > 0 && id === "integration-latency"
+          ? `${NEXT_STEP[id]} Instrument the backend with X-Ray to separate the VPC link/NLB from the application.`
+          : NEXT_STEP[id],
+      detailBySeq,
+    });
+  }
+  return out;
+}
+
+function evidenceFrom(input: DetectorInput): XrayEvidence | undefined {
+  const v = input.context.extra?.[XRAY_EXTRA_KEY] as XrayEvidence | undefined;
+  return v && Array.isArray(v.breakdowns) ? v : undefined;
+}
+
+function detectorFor(id: XrayFindingId): Detector {
+  return {
+    id,
+    detect(input: DetectorInput): DetectorResult {
+      const ev = evidenceFrom(input);
+      if (!ev) return {};
+      const candidate = xrayCandidates(input.stallSeqs, ev.breakdowns).get(id);
+      return candidate ? { candidate } : {};
+    },
+  };
+}
+
+/** Detectors for the diagnosis engine's detector list (one per X-Ray finding id). */
+export const xrayDetectors: readonly Detector[] = XRAY_FINDING_IDS.map(detectorFor);
+
+/** The same findings without the engine (no attribution across other findings). */
+export function xrayFindings(stalls: readonly Stall[], breakdowns: readonly StallBreakdown[]): Finding[] {
+  const seqs = new Set(stalls.map((s) => s.record.seq));
+  return [...xrayCandidates(seqs, breakdowns)].map(([id, c]) => ({
+    id,
+    summary: c.summary,
+    stalls: c.stalls,
+    confidence: c.confidence,
+    evidence: c.evidence,
+    nextStep: c.nextStep,
+  }));
+}
