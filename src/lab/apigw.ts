@@ -119,8 +119,8 @@ export async function startApigw(ctx: LabContext, opts: ApigwOptions): Promise<A
     upstream.once("socket", (s) => {
       upstreamSocket = s;
     });
-    const noteFlow = () => {
-      integration.detail = upstream.reusedSocket ? "reused connection" : "new connection";
+    const noteFlow = (detail?: string) => {
+      integration.detail = detail ?? (upstream.reusedSocket ? "reused connection" : "new connection");
       const flow = upstreamSocket?.localPort ? opts.nlb.flowFor(upstreamSocket.localPort) : undefined;
       if (!flow) return;
       r.nlbConnectionSeq = flow.seq;
@@ -129,9 +129,8 @@ export async function startApigw(ctx: LabContext, opts: ApigwOptions): Promise<A
       if (!upstream.reusedSocket) addNlbHop(p, integration.startMs, flow);
     };
     const timer = setTimeout(() => {
-      integration.detail = "timeout";
       upstream.destroy();
-      noteFlow();
+      noteFlow("timeout");
       p.endHop(integration);
       gatewayError(504, undefined, "Endpoint request timed out");
     }, ctx.timings.integrationTimeoutMs);
@@ -146,8 +145,7 @@ export async function startApigw(ctx: LabContext, opts: ApigwOptions): Promise<A
     upstream.on("error", (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       if (res.headersSent || res.destroyed) return;
-      integration.detail = err.code ?? err.message;
-      noteFlow();
+      noteFlow(err.code ?? err.message);
       p.endHop(integration);
       gatewayError(500, "InternalServerErrorException", "Internal server error");
     });

@@ -100,6 +100,11 @@ function checkOptions(opts: LabOptions, timings: ScenarioTimings): void {
 }
 
 export async function startLab(opts: LabOptions): Promise<Lab> {
+  if (!isScenarioName(opts.scenario)) {
+    throw new UsageError(
+      `unknown lab scenario '${String(opts.scenario)}' (expected ${SCENARIO_NAMES.join(", ")})`,
+    );
+  }
   const timings = resolveTimings(opts.scenario, opts.timings);
   checkOptions(opts, timings);
   const def = getScenario(opts.scenario);
