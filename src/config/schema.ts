@@ -8,6 +8,7 @@
 import cron from "node-cron";
 import { z } from "zod";
 import { CONNECTION_MODES, FAILURE_CLASS_NAMES } from "../model.js";
+import { RESOLVE_SHAPE, resolveEntryProblem } from "./resolve-entry.js";
 
 const name = z
   .string()
@@ -50,6 +51,10 @@ export const HeadersSchema = z
   );
 
 const timeoutMs = z.number().int().min(1).max(600_000);
+
+const awsRegion = z
+  .string()
+  .regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, "expected an AWS region such as 'us-west-2'");
 
 /** What a response must look like. */
 export const ExpectSchema = z.strictObject({
@@ -140,7 +145,7 @@ export const ApiSchema = z.strictObject({
     .strictObject({
       apiName: z.string().min(1).describe("The ApiName dimension of AWS/ApiGateway metrics."),
       stage: z.string().min(1),
-      region: z.string().optional().describe("Default: aws.region."),
+      region: awsRegion.optional().describe("Default: aws.region."),
     })
     .optional()
     .describe("For AWS/ApiGateway metrics around stalls."),
@@ -188,7 +193,15 @@ export const ProbeOptionsSchema = z.strictObject({
     .optional()
     .describe("Exit 1 when a run sees more stalls than this."),
   resolve: z
-    .array(z.string().regex(/^[^:]+:\d{1,5}:.+$/, "expected host:port:address as in curl --resolve"))
+    .array(
+      z
+        .string()
+        .regex(RESOLVE_SHAPE, "expected host:port:address as in curl --resolve")
+        .superRefine((entry, ctx) => {
+          const problem = resolveEntryProblem(entry);
+          if (problem) ctx.addIssue({ code: "custom", message: problem });
+        }),
+    )
     .default([])
     .describe("Pin host:port to addresses, as curl --resolve (host:port:address[,address...])."),
   maxBodyBytes: z
@@ -302,6 +315,9 @@ export const AlarmsSchema = z.strictObject({
     .int()
     .min(10)
     .max(86_400)
+    .refine((p) => p === 10 || p === 30 || p % 60 === 0, {
+      message: "expected 10, 30 or a multiple of 60 (CloudWatch alarm periods)",
+    })
     .default(300)
     .describe("Alarm period: 10, 30 or a multiple of 60."),
   evaluationPeriods: z
@@ -311,7 +327,14 @@ export const AlarmsSchema = z.strictObject({
     .max(1440)
     .default(3)
     .describe("Periods that must breach before the alarm fires."),
-  snsTopicArn: z.string().optional().describe("SNS topic the alarms notify."),
+  snsTopicArn: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/,
+      "expected an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
+    )
+    .optional()
+    .describe("SNS topic the alarms notify."),
 });
 
 export const ConfigSchema = z
@@ -328,7 +351,7 @@ export const ConfigSchema = z
     cloudwatch: CloudWatchSchema.default(CloudWatchSchema.parse({})).describe("CloudWatch metrics."),
     alarms: AlarmsSchema.default(AlarmsSchema.parse({})).describe("CloudWatch alarms."),
     aws: z
-      .strictObject({ region: z.string().optional().describe("Default region for AWS calls.") })
+      .strictObject({ region: awsRegion.optional().describe("Default region for AWS calls.") })
       .default({})
       .describe("AWS settings."),
   })
