@@ -4,7 +4,6 @@
  * goes through the same schema; bad values raise a UsageError naming the flag.
  */
 import { UsageError } from "../errors.js";
-import { checkProbeOptions } from "./checks.js";
 import { type LoadedConfig, parseConfig } from "./load.js";
 import { zodProblems } from "./problems.js";
 import { type ConfigInput, type ProbeOptions, ProbeOptionsSchema } from "./schema.js";
@@ -96,13 +95,6 @@ function mergeProbe(base: Partial<ProbeOptions>, flags: ProbeFlags): ProbeOption
     for (const p of zodProblems(parsed.error, ProbeOptionsSchema)) {
       const field = p.path.replace(/[.[].*$/, "") as keyof ProbeOptions;
       errors.push(`${FLAG_OF[field] ?? p.path}: ${p.message}`);
-    }
-  } else {
-    for (const p of checkProbeOptions(
-      parsed.data,
-      (f, i) => `${FLAG_OF[f] ?? f}${i === undefined ? "" : ` #${i + 1}`}`,
-    )) {
-      errors.push(`${p.path}: ${p.message}`);
     }
   }
   if (errors.length || !parsed.success) throw usage(errors);

@@ -44,7 +44,9 @@ export function positionAt(text: string, offset: number): TextPosition {
 
 function describeChar(text: string, i: number): string {
   if (i >= text.length) return "end of file";
-  return JSON.stringify(text[i]);
+  const c = text[i]!;
+  if (c === "\n" || c === "\r") return "a line break";
+  return c === "'" ? `"'"` : `'${c < " " ? JSON.stringify(c).slice(1, -1) : c}'`;
 }
 
 /** A validating scanner for RFC 8259 JSON; throws JsonSyntaxError at the first error. */

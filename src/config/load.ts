@@ -9,15 +9,26 @@
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
-import type { z } from "zod";
+import { z } from "zod";
 import { ConfigError, type ConfigProblem } from "../errors.js";
 import type { ProbeTarget } from "../probe/types.js";
 import { Redactor } from "../redact.js";
-import { checkAwsSettings, checkKeepWarmRefs, checkProbeOptions } from "./checks.js";
+import { checkKeepWarmRefs } from "./checks.js";
 import { readJson } from "./json.js";
 import { dedupeProblems, formatPath, joinLocation, zodProblems } from "./problems.js";
-import { type Api, ApiSchema, type Config, ConfigSchema, ProbeOptionsSchema, SuiteSchema } from "./schema.js";
-import { type ApiEntry, buildTargets, type SourcedEndpoint } from "./targets.js";
+import {
+  ApiSchema,
+  type Config,
+  ConfigSchema,
+  EndpointSchema,
+  HeadersSchema,
+  HeaderValueSchema,
+  KeepWarmSchema,
+  ProbeOptionsSchema,
+  RouteSchema,
+  SuiteSchema,
+} from "./schema.js";
+import { type ApiEntry, apiEntry, buildTargets, type SourcedEndpoint } from "./targets.js";
 
 /** A validated config with its probe targets resolved. */
 export interface LoadedConfig {
@@ -161,25 +172,76 @@ function structuralProblems(raw: unknown): ConfigProblem[] {
   return problems;
 }
 
-/** Validates suites and inline endpoints of every API, valid or not, so all their problems show. */
+function entriesOf<T>(v: unknown, schema: z.ZodType<T>): { value: T; index: number }[] {
+  if (!Array.isArray(v)) return [];
+  return v.flatMap((item: unknown, index) => {
+    const p = schema.safeParse(item);
+    return p.success ? [{ value: p.data, index }] : [];
+  });
+}
+
+function validEntries<T>(v: unknown, schema: z.ZodType<T>): { values: Record<string, T>; complete: boolean } {
+  const values: Record<string, T> = {};
+  if (!isRecord(v)) return { values, complete: v === undefined };
+  let complete = true;
+  for (const [k, item] of Object.entries(v)) {
+    const p = schema.safeParse(item);
+    if (p.success) values[k] = p.data;
+    else complete = false;
+  }
+  return { values, complete };
+}
+
+/**
+ * The parts of an invalid API that are valid, keeping their indexes, so that
+ * env, ${var} and duplicate-name problems show together with the schema's.
+ */
+function salvageApi(
+  raw: Record<string, unknown>,
+  index: number,
+  suiteEndpoints: SourcedEndpoint[],
+): ApiEntry {
+  const headerNames = HeadersSchema.keyType;
+  const headers = validEntries(raw.headers, HeaderValueSchema).values;
+  for (const k of Object.keys(headers)) if (!headerNames.safeParse(k).success) delete headers[k];
+  const vars = validEntries(raw.vars, z.string());
+  return {
+    name: typeof raw.name === "string" ? raw.name : `#${index}`,
+    index,
+    headers: raw.headers === undefined ? undefined : headers,
+    vars: vars.values,
+    checkVars: vars.complete,
+    routes: entriesOf(raw.routes, RouteSchema).map(({ value, index: i }) => ({ route: value, index: i })),
+    endpoints: [
+      ...suiteEndpoints,
+      ...entriesOf(raw.endpoints, EndpointSchema).map(({ value, index: i }) => ({
+        endpoint: value,
+        location: "",
+        segments: ["apis", index, "endpoints", i],
+      })),
+    ],
+  };
+}
+
+/** Every API with its suites loaded; invalid APIs are salvaged (see salvageApi). */
 function collectApis(raw: unknown, loader: SuiteLoader): ApiEntry[] {
   const entries: ApiEntry[] = [];
   if (!isRecord(raw) || !Array.isArray(raw.apis)) return entries;
   raw.apis.forEach((rawApi: unknown, index) => {
-    const endpoints: SourcedEndpoint[] = [];
-    if (isRecord(rawApi) && Array.isArray(rawApi.suites)) {
+    if (!isRecord(rawApi)) return;
+    const suiteEndpoints: SourcedEndpoint[] = [];
+    if (Array.isArray(rawApi.suites)) {
       rawApi.suites.forEach((ref: unknown, j) => {
         if (typeof ref !== "string" || ref === "") return;
-        endpoints.push(...loader.load(ref, `apis[${index}].suites[${j}] (${ref})`));
+        suiteEndpoints.push(...loader.load(ref, `apis[${index}].suites[${j}] (${ref})`));
       });
     }
     const parsed = ApiSchema.safeParse(rawApi);
-    if (!parsed.success) return;
-    const api: Api = parsed.data;
-    api.endpoints?.forEach((endpoint, i) => {
-      endpoints.push({ endpoint, location: "", segments: ["apis", index, "endpoints", i] });
-    });
-    entries.push({ api, index, endpoints });
+    entries.push(
+      parsed.success
+        ? apiEntry(parsed.data, index, suiteEndpoints)
+        : salvageApi(rawApi, index, suiteEndpoints),
+    );
   });
   return entries;
 }
@@ -198,27 +260,32 @@ function endpointKeys(entries: readonly ApiEntry[]): Set<string> {
 function collect(raw: unknown, opts: ParseOptions): Collected {
   const problems: ConfigProblem[] = [];
   const parsed = ConfigSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) problems.push(...zodProblems(parsed.error, ConfigSchema as z.core.$ZodType));
+  if (!parsed.success) problems.push(...zodProblems(parsed.error, ConfigSchema));
   problems.push(...structuralProblems(raw));
   const baseDir = opts.baseDir ?? (opts.file ? dirname(resolve(opts.file)) : process.cwd());
   const loader = suiteLoader(baseDir, opts.readFile ?? ((p) => readFileSync(p, "utf8")), problems);
   const entries = collectApis(raw, loader);
-  const probeDefaults = parsed.success ? parsed.data.probe : ProbeOptionsSchema.parse({});
-  const built = buildTargets(entries, opts.env ?? process.env, probeDefaults.timeoutMs);
+  const rawProbe = isRecord(raw) ? raw.probe : undefined;
+  const probe = ProbeOptionsSchema.safeParse(rawProbe ?? {});
+  const built = buildTargets(entries, opts.env ?? process.env, probe.success ? probe.data.timeoutMs : 15_000);
   problems.push(...built.problems);
-  if (!parsed.success) return { problems };
-  const config = parsed.data;
-  problems.push(
-    ...checkProbeOptions(config.probe, (f, i) => formatPath(["probe", f, ...(i === undefined ? [] : [i])])),
-  );
-  problems.push(...checkAwsSettings(config));
-  problems.push(...checkKeepWarmRefs(config, endpointKeys(entries)));
-  if (problems.length) return { problems };
+  // Keep-warm names can only be checked against a complete, valid list of routes and endpoints.
+  const keepWarm = KeepWarmSchema.safeParse(isRecord(raw) ? (raw.keepWarm ?? {}) : {});
+  if (keepWarm.success && !problems.some((p) => p.path.startsWith("apis"))) {
+    const routeNames = entries.flatMap((e) => e.routes.map((r) => r.route.name));
+    problems.push(...checkKeepWarmRefs(keepWarm.data, routeNames, endpointKeys(entries)));
+  }
+  if (!parsed.success || problems.length) return { problems };
   const redactor = new Redactor({
     secretValues: built.secretValues,
     secretHeaderNames: built.envHeaderNames,
   });
-  const loaded: LoadedConfig = { config, targets: built.targets, redactor, suiteFiles: [...loader.files] };
+  const loaded: LoadedConfig = {
+    config: parsed.data,
+    targets: built.targets,
+    redactor,
+    suiteFiles: [...loader.files],
+  };
   if (opts.file !== undefined) loaded.file = opts.file;
   return { loaded, problems };
 }

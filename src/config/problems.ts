@@ -219,7 +219,8 @@ export function issueToProblems(
       const input = issue.input;
       const show = typeof input === "string" || typeof input === "number";
       const msg = isDefaultMessage(issue.message) ? "invalid value" : issue.message;
-      return one(show && msg.startsWith("expected") ? `${msg}, received ${showValue(input)}` : msg);
+      const append = show && msg.startsWith("expected") && !msg.includes("received");
+      return one(append ? `${msg}, received ${showValue(input)}` : msg);
     }
     default: {
       const unknownIssue = issue as { message: string };

@@ -8,7 +8,7 @@ import type { ProbeTarget } from "../probe/types.js";
 import { ALWAYS_SECRET_HEADERS } from "../redact.js";
 import { checkHeaders } from "./checks.js";
 import { formatPath, joinLocation } from "./problems.js";
-import type { Api, Endpoint, Expect, HeaderValue } from "./schema.js";
+import type { Api, Endpoint, Expect, HeaderValue, Route } from "./schema.js";
 import { substitute, substituteDeep, unknownVarsMessage } from "./vars.js";
 
 /** An endpoint with where it was written, for problem paths. */
@@ -57,6 +57,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 interface Ctx {
   env: Env;
   vars: Readonly<Record<string, string>>;
+  checkVars: boolean;
   problems: ConfigProblem[];
   secretValues: Set<string>;
   envHeaderNames: Set<string>;
@@ -76,8 +77,9 @@ function resolveHeaders(
     const lower = name.toLowerCase();
     if (typeof spec === "string") {
       const r = substitute(spec, ctx.vars);
-      if (r.unknown.length)
+      if (r.unknown.length && ctx.checkVars) {
         ctx.problems.push({ path: pathOf(name), message: unknownVarsMessage(r.unknown, ctx.vars) });
+      }
       out.set(lower, { name: lower, value: r.text, fromEnv: false });
       continue;
     }
@@ -108,6 +110,7 @@ function resolveHeaders(
 function resolveExpect(expect: Expect | undefined, where: (string | number)[], loc: string, ctx: Ctx) {
   if (!expect) return undefined;
   const report = (path: (string | number)[], names: string[]) =>
+    ctx.checkVars &&
     ctx.problems.push({
       path: joinLocation(loc, formatPath([...where, ...path])),
       message: unknownVarsMessage(names, ctx.vars),
@@ -124,7 +127,7 @@ function resolveExpect(expect: Expect | undefined, where: (string | number)[], l
   return out;
 }
 
-function duplicateNames(api: Api, endpoints: SourcedEndpoint[]): ConfigProblem[] {
+function duplicateNames(apiName: string, endpoints: SourcedEndpoint[]): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const first = new Map<string, string>();
   for (const s of endpoints) {
@@ -138,17 +141,48 @@ function duplicateNames(api: Api, endpoints: SourcedEndpoint[]): ConfigProblem[]
     }
     problems.push({
       path: here,
-      message: `duplicate endpoint name '${name}' in API '${api.name}' (also at ${prev}; endpoint names default to the path, so give one a "name")`,
+      message: `duplicate endpoint name '${name}' in API '${apiName}' (also at ${prev}; endpoint names default to the path, so give one a "name")`,
     });
   }
   return problems;
 }
 
-/** One validated API, its index in `apis` (for problem paths) and its merged endpoints (suites, then inline). */
+/**
+ * One API as the target builder needs it: the validated parts, with their
+ * indexes in the file for problem paths. For an API that failed validation,
+ * the parts that passed (so env and ${var} problems still show).
+ */
 export interface ApiEntry {
-  api: Api;
+  name: string;
+  /** Index in `apis`. */
   index: number;
+  headers: Readonly<Record<string, HeaderValue>> | undefined;
+  vars: Readonly<Record<string, string>>;
+  /** False when some vars were invalid: unknown ${var}s are then not reported (they would be noise). */
+  checkVars: boolean;
+  routes: { route: Route; index: number }[];
+  /** Merged endpoints: suites first, then inline. */
   endpoints: SourcedEndpoint[];
+}
+
+/** The entry of a valid API. */
+export function apiEntry(api: Api, index: number, suiteEndpoints: SourcedEndpoint[]): ApiEntry {
+  return {
+    name: api.name,
+    index,
+    headers: api.headers,
+    vars: api.vars ?? {},
+    checkVars: true,
+    routes: api.routes.map((route, i) => ({ route, index: i })),
+    endpoints: [
+      ...suiteEndpoints,
+      ...(api.endpoints ?? []).map((endpoint, i) => ({
+        endpoint,
+        location: "",
+        segments: ["apis", index, "endpoints", i],
+      })),
+    ],
+  };
 }
 
 /**
@@ -156,16 +190,25 @@ export interface ApiEntry {
  * (config.probe.timeoutMs) applies to endpoints without their own timeoutMs.
  */
 export function buildTargets(apis: readonly ApiEntry[], env: Env, defaultTimeoutMs: number): BuiltTargets {
-  const ctx: Ctx = { env, vars: {}, problems: [], secretValues: new Set(), envHeaderNames: new Set() };
+  const ctx: Ctx = {
+    env,
+    vars: {},
+    checkVars: true,
+    problems: [],
+    secretValues: new Set(),
+    envHeaderNames: new Set(),
+  };
   const targets: ProbeTarget[] = [];
-  for (const { api, index: ai, endpoints } of apis) {
-    ctx.vars = api.vars ?? {};
-    ctx.problems.push(...duplicateNames(api, endpoints));
+  for (const api of apis) {
+    const { index: ai, endpoints } = api;
+    ctx.vars = api.vars;
+    ctx.checkVars = api.checkVars;
+    ctx.problems.push(...duplicateNames(api.name, endpoints));
     const apiHeaders = resolveHeaders(api.headers, "", ["apis", ai, "headers"], ctx);
     const resolved = endpoints.map((s) => {
       const ep = s.endpoint;
       const pathSub = substitute(ep.path, ctx.vars);
-      if (pathSub.unknown.length) {
+      if (pathSub.unknown.length && ctx.checkVars) {
         ctx.problems.push({
           path: joinLocation(s.location, formatPath([...s.segments, "path"])),
           message: unknownVarsMessage(pathSub.unknown, ctx.vars),
@@ -175,7 +218,7 @@ export function buildTargets(apis: readonly ApiEntry[], env: Env, defaultTimeout
       const expect = resolveExpect(ep.expect, [...s.segments, "expect"], s.location, ctx);
       return { ep, path: pathSub.text, headers, expect };
     });
-    api.routes.forEach((route, ri) => {
+    api.routes.forEach(({ route, index: ri }) => {
       const routeHeaders = resolveHeaders(route.headers, "", ["apis", ai, "routes", ri, "headers"], ctx);
       for (const r of resolved) {
         const merged = new Map([...apiHeaders, ...routeHeaders, ...r.headers]);
