@@ -3,7 +3,7 @@
  * EMF) is fed. `--json` prints it as is; its shape is documented in
  * docs/report-json.md and versioned by `version`.
  */
-import type { ConnectionMode, FailureClass, FailurePhase, Phase } from "../model.js";
+import type { ConnectionMode, FailureClass, FailurePhase, Phase, RecordTag } from "../model.js";
 
 /** Percentiles of one phase in milliseconds (from a microsecond-resolution HdrHistogram). */
 export interface PhaseStats {
@@ -31,6 +31,18 @@ export interface SeriesReport {
   correctedLatencyMs?: Partial<Record<Phase, PhaseStats>>;
   /** Compressed base64 HdrHistograms (values in µs) per phase, for merging runs. */
   histograms?: Partial<Record<Phase, string>>;
+  /** Counts of `total` latencies in log-spaced buckets (the terminal's distribution picture). */
+  distribution?: LatencyDistribution;
+}
+
+/**
+ * A coarse histogram of `total` latency: `counts[i]` requests took
+ * `[edgesMs[i], edgesMs[i+1])` ms; the first bucket also holds everything
+ * below `edgesMs[0]`, the last everything from its edge upwards.
+ */
+export interface LatencyDistribution {
+  edgesMs: number[];
+  counts: number[];
 }
 
 export interface StallReport {
@@ -54,6 +66,10 @@ export interface StallReport {
   error?: FailureClass;
   /** The finding id that explains this stall, or `unexplained`. */
   cause: string;
+  /** One line on why this stall was attributed to its cause (from the diagnosis), when known. */
+  detail?: string;
+  /** The record's tag when it is not `probe` (a keep-warm or idle-sweep request). */
+  tag?: RecordTag;
 }
 
 export interface FailureReport {
@@ -68,6 +84,8 @@ export interface FailureReport {
   status?: number;
   remoteAddress?: string;
   requestId?: string;
+  /** The record's tag when it is not `probe` (a keep-warm or idle-sweep request). */
+  tag?: RecordTag;
 }
 
 export type Confidence = "high" | "medium" | "low";
@@ -94,6 +112,8 @@ export interface LagStats {
   utilization: number;
   /** Requests in flight while the loop was delayed more than the lag threshold. */
   affectedRequests: number;
+  /** The lag threshold `affectedRequests` counts against, ms, when known. */
+  thresholdMs?: number;
 }
 
 export interface Report {
@@ -108,6 +128,8 @@ export interface Report {
   };
   /** The options the run used (count, concurrency, rate, connection, timeoutMs, stall rule). */
   options: Record<string, unknown>;
+  /** Wall-clock span of the records (probe and keep-warm): first start to last end. Absent without records. */
+  span?: { startedAt: string; endedAt: string; durationMs: number };
   totals: { requests: number; ok: number; failed: number; stalls: number };
   /** True when there are no stalls, no failures and no findings. */
   healthy: boolean;
@@ -115,6 +137,8 @@ export interface Report {
   stalls: StallReport[];
   failures: FailureReport[];
   findings: Finding[];
+  /** Diagnosis notes: tests skipped for too few samples, oddities. */
+  notes?: string[];
   eventLoopLagMs: LagStats;
   coordinatedOmission: { corrected: boolean; expectedIntervalMs?: number; note: string };
   /** Keep-warm samples, reported beside (never mixed into) the probe series. */
