@@ -1,0 +1,96 @@
+/**
+ * stale-connection: resets, or stalls, on reused connections after the socket
+ * sat idle — a keep-alive race with a server or NLB idle timeout.
+ */
+import type { RequestRecord } from "../../model.js";
+import { idleSplit } from "../split.js";
+import { fisherExact, roundP } from "../stats.js";
+import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
+import { fmtGap, statisticalConfidence } from "../util.js";
+
+const RESET_CAUSES = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
+
+export function isReset(r: RequestRecord): boolean {
+  if (!r.error) return false;
+  return r.error.code === "reset" || (r.error.cause !== undefined && RESET_CAUSES.has(r.error.cause));
+}
+
+export const staleConnection: Detector = {
+  id: "stale-connection",
+  detect(input: DetectorInput): DetectorResult {
+    const notes: string[] = [];
+    const resets = input.records.filter(isReset);
+    const reusedResets = resets.filter((r) => r.reused);
+    const reused = input.records.filter((r) => r.reused && r.socketIdleMs !== undefined);
+    const split = idleSplit(
+      reused.map((r) => ({ seq: r.seq, gapMs: r.socketIdleMs!, stall: input.stallSeqs.has(r.seq) })),
+      input.settings.alpha,
+      "stale-connection stall",
+    );
+    if (!split.ok && reused.length > 0 && input.stalls.length > 0) notes.push(split.reason);
+    if (reusedResets.length === 0 && !split.ok) return { notes };
+
+    const evidence: Record<string, unknown> = {
+      reusedRequests: input.records.filter((r) => r.reused).length,
+      resets: resets.length,
+      resetsOnReused: reusedResets.length,
+      resetSeqs: reusedResets.map((r) => r.seq),
+    };
+    const idles = reusedResets.map((r) => r.socketIdleMs).filter((v): v is number => v !== undefined);
+    if (idles.length > 0) evidence.resetSocketIdleMinMs = Math.round(Math.min(...idles));
+    let confidence: Candidate["confidence"] =
+      reusedResets.length >= 3 ? "high" : reusedResets.length === 2 ? "medium" : "low";
+    // With enough requests, test reset rate on reused sockets against fresh ones.
+    const fresh = input.records.filter((r) => !r.reused);
+    const reusedAll = input.records.filter((r) => r.reused);
+    if (reusedResets.length > 0 && fresh.length >= 20 && reusedAll.length >= 20) {
+      const freshResets = resets.length - reusedResets.length;
+      const p = fisherExact({
+        a: reusedResets.length,
+        b: reusedAll.length - reusedResets.length,
+        c: freshResets,
+        d: fresh.length - freshResets,
+      }).greater;
+      evidence.resetTest = { test: "Fisher exact, one-sided (reset rate reused > fresh)", pValue: roundP(p) };
+      if (p >= input.settings.alpha && confidence === "high") confidence = "medium";
+    }
+    if (reusedResets.length > 0 && reusedResets.length < 0.5 * resets.length) confidence = "low";
+
+    let stalls: number[] = [];
+    const parts: string[] = [];
+    if (reusedResets.length > 0) {
+      const after = idles.length > 0 ? ` after ≥ ${fmtGap(Math.min(...idles))} idle` : "";
+      parts.push(`${reusedResets.length} of ${resets.length} resets hit reused connections${after}`);
+    }
+    let idleFromMs = idles.length > 0 ? Math.min(...idles) : undefined;
+    if (split.ok) {
+      const s = split.split;
+      stalls = s.explained;
+      idleFromMs = Math.min(idleFromMs ?? s.stallsBeginMs, s.stallsBeginMs);
+      parts.push(
+        `${s.stallsAbove} of ${s.nAbove} requests on sockets idle ≥ ${fmtGap(s.firstAboveMs)} stalled against ${s.stallsBelow} of ${s.nBelow} fresher (Fisher p=${roundP(s.pAdjusted)})`,
+      );
+      evidence.stallTest = {
+        test: "Fisher exact, one-sided (stall rate above the socket-idle boundary > below), Bonferroni over boundaries",
+        n: reused.length,
+        boundaryMs: s.boundaryMs,
+        thresholdMs: s.stallsBeginMs,
+        above: { n: s.nAbove, stalls: s.stallsAbove },
+        below: { n: s.nBelow, stalls: s.stallsBelow },
+        pAdjusted: roundP(s.pAdjusted),
+      };
+      const c = statisticalConfidence(s.pAdjusted, s.stallsAbove);
+      if (reusedResets.length === 0 || c === "high") confidence = c;
+    }
+    const keepAlive = idleFromMs !== undefined ? `below ${fmtGap(idleFromMs)}` : "below the server's";
+    const candidate: Candidate = {
+      summary: `${parts.join("; ")}: keep-alive race with a server or NLB idle timeout`,
+      stalls,
+      confidence,
+      evidence,
+      nextStep: `Set the client's keep-alive timeout ${keepAlive} (undici keepAliveTimeout; nginx keepalive_timeout defaults to 75 s, the NLB idle timeout is 350 s) so it closes idle sockets first, and retry idempotent requests once on ECONNRESET.`,
+      corroborating: true,
+    };
+    return { candidate, notes };
+  },
+};

@@ -1,0 +1,110 @@
+/** Small shared helpers for the detectors: formatting, grouping, signature matching, confidence. */
+import type { Phase, RequestRecord } from "../model.js";
+import type { Confidence } from "../report/types.js";
+import type { Stall } from "./stalls.js";
+
+/** "250 ms", "1.0 s", "12 s". */
+export function fmtMs(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.round(ms / 1000)} s`;
+}
+
+/** A gap or interval: "30 s", "2 min", "2.5 min", "1 h". */
+export function fmtGap(ms: number): string {
+  if (ms < 60_000) return `${Number((ms / 1000).toPrecision(2))} s`;
+  if (ms < 3_600_000) return `${Number((ms / 60_000).toPrecision(2))} min`;
+  return `${Number((ms / 3_600_000).toPrecision(2))} h`;
+}
+
+export function pct(num: number, den: number): string {
+  return den === 0 ? "0%" : `${Math.round((100 * num) / den)}%`;
+}
+
+export function groupBy<T>(items: readonly T[], key: (t: T) => string | undefined): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    if (k === undefined) continue;
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+}
+
+export function countBy<T>(items: readonly T[], key: (t: T) => string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of items) {
+    const k = key(item);
+    if (k !== undefined) out[k] = (out[k] ?? 0) + 1;
+  }
+  return out;
+}
+
+/** True when `phase` holds the stall's time: it is the dominant phase, or ≥ half of the total. */
+export function stallIn(stall: Stall, phase: Phase): boolean {
+  const v = stall.record.phasesMs[phase];
+  if (v === undefined) return false;
+  return stall.phase === phase || v >= 0.5 * stall.totalMs;
+}
+
+/** Tolerance around a signature level: max(300 ms, 15 % of the level). */
+export function levelToleranceMs(levelMs: number): number {
+  return Math.max(300, 0.15 * levelMs);
+}
+
+/** The signature level (ms) `valueMs` sits near, or undefined. */
+export function nearestLevel(valueMs: number, levelsMs: readonly number[]): number | undefined {
+  let best: number | undefined;
+  let bestDist = Number.POSITIVE_INFINITY;
+  for (const level of levelsMs) {
+    const dist = Math.abs(valueMs - level);
+    if (dist <= levelToleranceMs(level) && dist < bestDist) {
+      best = level;
+      bestDist = dist;
+    }
+  }
+  return best;
+}
+
+/** Confidence of a signature finding from how many stalls match and what share of the candidates they are. */
+export function signatureConfidence(matched: number, share: number): Confidence {
+  if (matched >= 3 && share >= 0.7) return "high";
+  if (matched >= 2 && share >= 0.5) return "medium";
+  return "low";
+}
+
+/** Confidence of a statistical finding from its corrected p-value and the stalls behind it. */
+export function statisticalConfidence(pAdjusted: number, stalls: number): Confidence {
+  if (pAdjusted < 1e-4 && stalls >= 6) return "high";
+  if (pAdjusted < 1e-3 && stalls >= 4) return "medium";
+  return "low";
+}
+
+/** Most common value and its count. */
+export function topCount(counts: Record<string, number>): [string, number] | undefined {
+  let best: [string, number] | undefined;
+  for (const [k, v] of Object.entries(counts)) if (!best || v > best[1]) best = [k, v];
+  return best;
+}
+
+/** True for RFC 1918 / loopback / ULA addresses: an NLB node or VPC-internal target rather than an edge. */
+export function isPrivateAddress(addr: string): boolean {
+  return (
+    /^10\./.test(addr) ||
+    /^192\.168\./.test(addr) ||
+    /^172\.(1[6-9]|2\d|3[01])\./.test(addr) ||
+    /^127\./.test(addr) ||
+    /^(::1|f[cd][0-9a-f]{2}:)/i.test(addr)
+  );
+}
+
+export function seqsOf(stalls: readonly Stall[]): number[] {
+  return stalls.map((s) => s.record.seq);
+}
+
+/** Series plus connection mode: the unit inside which send order and rates are compared. */
+export function seriesConnKey(r: RequestRecord): string {
+  return `${r.api} ${r.route} ${r.endpoint} (${r.connection})`;
+}
