@@ -1,0 +1,90 @@
+/**
+ * Reads one records file (`records-<writer>.jsonl`) into committed rounds.
+ * A round counts only when its footer line is present; a header without a
+ * footer is the round that was in flight at a crash. Torn and corrupt lines
+ * are skipped and reported in `warnings`.
+ */
+import type { RequestRecord } from "../model.js";
+import { forEachLine } from "./line-reader.js";
+import type { RoundFooterLine, RoundHeaderLine } from "./store.js";
+
+export interface CommittedRound {
+  footer: RoundFooterLine;
+  /** As returned by the `keep` callback (full or slimmed records). */
+  records: RequestRecord[];
+}
+
+type Parsed = RoundHeaderLine | RoundFooterLine | RequestRecord;
+
+function isHeader(o: Parsed): o is RoundHeaderLine {
+  return (o as { type?: unknown }).type === "round-start";
+}
+function isFooter(o: Parsed): o is RoundFooterLine {
+  return (o as { type?: unknown }).type === "round";
+}
+function isRecord(o: Parsed): o is RequestRecord {
+  const r = o as Partial<RequestRecord> & { type?: unknown };
+  return r.type === undefined && typeof r.atMs === "number" && typeof r.api === "string";
+}
+
+/**
+ * @param inRange which committed rounds to return (by footer)
+ * @param keep called once per record of a returned round; returns what to keep of it
+ */
+export async function readRecordsFile(
+  path: string,
+  inRange: (footer: RoundFooterLine) => boolean,
+  warnings: string[],
+  keep: (r: RequestRecord) => RequestRecord,
+): Promise<CommittedRound[]> {
+  const out: CommittedRound[] = [];
+  let open: { header: RoundHeaderLine; lineNo: number; records: RequestRecord[] } | undefined;
+  let orphans = 0;
+  const dropOpen = (why: string): void => {
+    if (open) {
+      warnings.push(
+        `${path}:${open.lineNo}: round ${open.header.id} has no footer (${why}); its ${open.records.length} record(s) skipped`,
+      );
+    }
+    open = undefined;
+  };
+
+  const { tornBytes } = await forEachLine(path, ({ text, lineNo }) => {
+    if (text.length === 0) return;
+    let o: Parsed;
+    try {
+      o = JSON.parse(text) as Parsed;
+    } catch {
+      warnings.push(`${path}:${lineNo}: corrupt line skipped (not JSON)`);
+      return;
+    }
+    if (o === null || typeof o !== "object") {
+      warnings.push(`${path}:${lineNo}: corrupt line skipped (not an object)`);
+    } else if (isHeader(o)) {
+      dropOpen("a new round started after it");
+      open = { header: o, lineNo, records: [] };
+    } else if (isFooter(o)) {
+      if (!open || open.header.id !== o.id) {
+        warnings.push(`${path}:${lineNo}: footer of round ${o.id} without its header; skipped`);
+        open = undefined;
+        return;
+      }
+      if (open.records.length !== o.records) {
+        warnings.push(
+          `${path}:${lineNo}: round ${o.id} footer counts ${o.records} record(s), found ${open.records.length}`,
+        );
+      }
+      if (inRange(o)) out.push({ footer: o, records: open.records.map(keep) });
+      open = undefined;
+    } else if (isRecord(o)) {
+      if (open) open.records.push(o);
+      else orphans++;
+    } else {
+      warnings.push(`${path}:${lineNo}: unknown line skipped`);
+    }
+  });
+  if (orphans > 0) warnings.push(`${path}: ${orphans} record line(s) outside any round skipped`);
+  if (tornBytes > 0) warnings.push(`${path}: torn last line (${tornBytes} bytes, no newline) skipped`);
+  dropOpen(tornBytes > 0 ? "the write was cut short" : "the writer stopped mid-round");
+  return out;
+}

@@ -1,0 +1,172 @@
+/**
+ * Reads the local store back: every committed round in a time range, its
+ * records, merged histograms and one interval summary per round × series
+ * (the SmokePing view). Streams each file line by line; never throws on a
+ * torn or corrupt line, it skips it and says so in `warnings`.
+ */
+
+import { DEFAULT_STALL_RULE, detectStalls, type StallRule } from "../diagnose/stalls.js";
+import type { RecordTag, RequestRecord } from "../model.js";
+import type { IntervalSummary } from "../report/types.js";
+import { HistogramSet, histKeyId, histKeyOf } from "./histograms.js";
+import { mergeHlogFile } from "./history-hlog.js";
+import { type CommittedRound, readRecordsFile } from "./history-records.js";
+import type { RoundFooterLine } from "./store.js";
+import { DAY_MS, dayStartMs, histFile, listDays, listWriters, recordsFile } from "./store-layout.js";
+
+export interface ReadHistoryOptions {
+  /** Rounds that started at or after this epoch ms. */
+  sinceMs?: number;
+  /** Rounds that started at or before this epoch ms. */
+  untilMs?: number;
+  /**
+   * Return the full records (default true). False keeps only what interval
+   * summaries and stall counting need, for reading long ranges in less memory.
+   */
+  includeRecords?: boolean;
+  /**
+   * Where merged histograms come from: the records (default; exact and fast)
+   * or the `.hlog` interval logs (what HdrHistogram's tools see).
+   */
+  histogramSource?: "records" | "hlog";
+  /** Stall rule for the per-interval stall counts (default: factor 5, floor 250 ms). */
+  stallRule?: StallRule;
+}
+
+/** An interval summary that says which record tag it covers. */
+export interface TaggedIntervalSummary extends IntervalSummary {
+  tag: RecordTag;
+}
+
+/** One committed round as recorded (its footer line). */
+export type RecordedRound = Omit<RoundFooterLine, "type" | "v">;
+
+export interface History {
+  /** Records of the committed rounds in range, rounds ordered by start time (empty when includeRecords is false). */
+  records: RequestRecord[];
+  rounds: RecordedRound[];
+  /** Merged histograms of every series × phase (all tags; keep-warm has its own keys). */
+  histograms: HistogramSet;
+  /** Probe intervals: one per round × series (api, route, endpoint, connection). */
+  intervals: TaggedIntervalSummary[];
+  /** Keep-warm (and any other non-probe) intervals, kept apart from the probe view. */
+  keepWarmIntervals: TaggedIntervalSummary[];
+  /** Torn lines, uncommitted rounds, corrupt lines: skipped, each said once here. */
+  warnings: string[];
+}
+
+/** Nearest-rank percentile of ascending values (HdrHistogram's definition). */
+function pct(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[Math.min(rank, sorted.length) - 1] ?? 0;
+}
+const roundUs = (ms: number): number => Math.round(ms * 1000) / 1000;
+
+/** What stall detection needs of a record, when full records are not kept. */
+function slim(r: RequestRecord): RequestRecord {
+  const s = {
+    api: r.api,
+    route: r.route,
+    endpoint: r.endpoint,
+    tag: r.tag,
+    ok: r.ok,
+    phasesMs: r.phasesMs.total === undefined ? {} : { total: r.phasesMs.total },
+    ...(r.error ? { error: r.error } : {}),
+  };
+  return s as RequestRecord; // detectStalls reads only these fields
+}
+
+function intervalsOf(round: CommittedRound, into: TaggedIntervalSummary[], indexOf: number[]): void {
+  const groups = new Map<string, { iv: TaggedIntervalSummary; totals: number[]; index: number }>();
+  for (const r of round.records) {
+    const id = histKeyId(histKeyOf(r));
+    let g = groups.get(id);
+    if (!g) {
+      const iv: TaggedIntervalSummary = {
+        api: r.api,
+        route: r.route,
+        endpoint: r.endpoint,
+        connection: r.connection,
+        tag: r.tag,
+        startMs: round.footer.startedAtMs,
+        endMs: round.footer.endedAtMs,
+        count: 0,
+        p50Ms: 0,
+        p99Ms: 0,
+        maxMs: 0,
+        stalls: 0,
+        failures: 0,
+      };
+      g = { iv, totals: [], index: into.length };
+      groups.set(id, g);
+      into.push(iv);
+    }
+    g.iv.count++;
+    if (!r.ok) g.iv.failures++;
+    if (r.phasesMs.total !== undefined) g.totals.push(r.phasesMs.total);
+    indexOf.push(g.index);
+  }
+  for (const { iv, totals } of groups.values()) {
+    totals.sort((a, b) => a - b);
+    iv.p50Ms = roundUs(pct(totals, 50));
+    iv.p99Ms = roundUs(pct(totals, 99));
+    iv.maxMs = roundUs(totals[totals.length - 1] ?? 0);
+  }
+}
+
+export async function readHistory(dir: string, opts: ReadHistoryOptions = {}): Promise<History> {
+  const sinceMs = opts.sinceMs ?? Number.NEGATIVE_INFINITY;
+  const untilMs = opts.untilMs ?? Number.POSITIVE_INFINITY;
+  const includeRecords = opts.includeRecords ?? true;
+  const fromHlog = opts.histogramSource === "hlog";
+  const warnings: string[] = [];
+  const inRange = (f: RoundFooterLine): boolean => f.startedAtMs >= sinceMs && f.startedAtMs <= untilMs;
+
+  const histograms = new HistogramSet();
+  const committed: CommittedRound[] = [];
+  for (const day of await listDays(dir)) {
+    const start = dayStartMs(day) ?? 0;
+    if (start + DAY_MS <= sinceMs || start > untilMs) continue;
+    for (const writer of await listWriters(dir, day)) {
+      const rounds = await readRecordsFile(recordsFile(dir, day, writer), inRange, warnings, (r) => {
+        if (!fromHlog) histograms.recordRecord(r);
+        return includeRecords ? r : slim(r);
+      });
+      committed.push(...rounds);
+      if (fromHlog && rounds.length > 0) {
+        const wanted = new Set(rounds.map((r) => r.footer.id));
+        await mergeHlogFile(histFile(dir, day, writer), wanted, histograms, warnings);
+      }
+    }
+  }
+  committed.sort(
+    (a, b) =>
+      a.footer.startedAtMs - b.footer.startedAtMs ||
+      a.footer.writerId.localeCompare(b.footer.writerId) ||
+      a.footer.id - b.footer.id,
+  );
+
+  const all: RequestRecord[] = [];
+  const allIntervals: TaggedIntervalSummary[] = [];
+  const intervalOfRecord: number[] = [];
+  const rounds: RecordedRound[] = [];
+  for (const round of committed) {
+    const { type: _t, v: _v, ...meta } = round.footer;
+    rounds.push(meta);
+    intervalsOf(round, allIntervals, intervalOfRecord);
+    for (const r of round.records) all.push(r);
+  }
+  for (const s of detectStalls(all, opts.stallRule ?? DEFAULT_STALL_RULE)) {
+    const iv = allIntervals[intervalOfRecord[s.index] ?? -1];
+    if (iv) iv.stalls++;
+  }
+  return {
+    records: includeRecords ? all : [],
+    rounds,
+    histograms,
+    intervals: allIntervals.filter((iv) => iv.tag === "probe"),
+    keepWarmIntervals: allIntervals.filter((iv) => iv.tag !== "probe"),
+    warnings,
+  };
+}

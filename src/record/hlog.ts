@@ -1,0 +1,134 @@
+/**
+ * HdrHistogram interval logs (`.hlog`), the format HdrHistogram's own tools
+ * (HistogramLogProcessor, HistogramLogAnalyzer) read. Values are µs; the max
+ * column is written with maxValueUnitRatio 1000, so it reads in ms.
+ *
+ * Each round appends one block: one interval line per series × phase, tagged
+ * `Tag=api=…;route=…;endpoint=…;conn=…;tag=…;phase=…` (each value
+ * percent-encoded, so a tag never holds ',' or whitespace), then a comment
+ * `#[Round <id> committed: <n> intervals]`. Interval lines not followed by
+ * their commit comment belong to a round that was in flight at a crash.
+ */
+import * as hdr from "hdr-histogram-js";
+import {
+  CONNECTION_MODES,
+  type ConnectionMode,
+  PHASES,
+  type Phase,
+  RECORD_TAGS,
+  type RecordTag,
+} from "../model.js";
+import type { HistKey, HistogramSet } from "./histograms.js";
+
+/** The series and phase an interval line belongs to. */
+export interface IntervalTag extends HistKey {
+  phase: Phase;
+}
+
+export function encodeTag(t: IntervalTag): string {
+  const e = encodeURIComponent;
+  return `api=${e(t.api)};route=${e(t.route)};endpoint=${e(t.endpoint)};conn=${e(t.connection)};tag=${e(t.tag)};phase=${e(t.phase)}`;
+}
+
+/** Parses a tag written by {@link encodeTag}; undefined when it is not one of ours. */
+export function decodeTag(s: string): IntervalTag | undefined {
+  const fields = new Map<string, string>();
+  for (const part of s.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq <= 0) return undefined;
+    try {
+      fields.set(part.slice(0, eq), decodeURIComponent(part.slice(eq + 1)));
+    } catch {
+      return undefined;
+    }
+  }
+  const api = fields.get("api");
+  const route = fields.get("route");
+  const endpoint = fields.get("endpoint");
+  const connection = fields.get("conn") as ConnectionMode | undefined;
+  const tag = fields.get("tag") as RecordTag | undefined;
+  const phase = fields.get("phase") as Phase | undefined;
+  if (api === undefined || route === undefined || endpoint === undefined) return undefined;
+  if (!connection || !CONNECTION_MODES.includes(connection)) return undefined;
+  if (!tag || !RECORD_TAGS.includes(tag) || !phase || !PHASES.includes(phase)) return undefined;
+  return { api, route, endpoint, connection, tag, phase };
+}
+
+/** File header: format version, start time, base time (so interval timestamps are relative), legend. */
+export function hlogHeader(startMs: number): string {
+  let out = "";
+  const w = new hdr.HistogramLogWriter((s) => {
+    out += s;
+  });
+  w.outputLogFormatVersion();
+  w.outputStartTime(startMs);
+  // HdrHistogram's Java writer emits BaseTime the same way; hdr-histogram-js has no method for it.
+  w.outputComment(`[BaseTime: ${(startMs / 1000).toFixed(3)} (seconds since epoch)]`);
+  w.outputLegend();
+  return out;
+}
+
+/** The lines of one round: one interval per series × phase, then the commit comment. */
+export function hlogRoundBlock(
+  set: HistogramSet,
+  roundId: number,
+  startMs: number,
+  endMs: number,
+  baseMs: number,
+): string {
+  let out = "";
+  let n = 0;
+  const w = new hdr.HistogramLogWriter((s) => {
+    out += s;
+  });
+  const startSec = (startMs - baseMs) / 1000;
+  const endSec = Math.max(endMs, startMs) / 1000 - baseMs / 1000;
+  for (const { key, phases } of set.series()) {
+    for (const phase of PHASES) {
+      const h = phases.get(phase);
+      if (!h || h.totalCount === 0) continue;
+      h.tag = encodeTag({ ...key, phase });
+      w.outputIntervalHistogram(h, startSec, endSec, 1000);
+      n++;
+    }
+  }
+  w.outputComment(`[Round ${roundId} committed: ${n} intervals]`);
+  return out;
+}
+
+/** One parsed line of an hlog file. */
+export type HlogLine =
+  | { kind: "start"; startSec: number }
+  | { kind: "base"; baseSec: number }
+  | { kind: "commit"; roundId: number; intervals: number }
+  | { kind: "interval"; tag: string | undefined; startSec: number; lengthSec: number; hist: string }
+  | { kind: "ignore" }
+  | { kind: "bad"; reason: string };
+
+const COMMIT_RE = /^#\[Round (\d+) committed: (\d+) intervals\]$/;
+const TIME_RE = /^#\[(StartTime|BaseTime): ([0-9.]+) /;
+
+export function parseHlogLine(line: string): HlogLine {
+  if (line.startsWith("#")) {
+    const c = COMMIT_RE.exec(line);
+    if (c) return { kind: "commit", roundId: Number(c[1]), intervals: Number(c[2]) };
+    const t = TIME_RE.exec(line);
+    if (t) {
+      const sec = Number(t[2]);
+      return t[1] === "StartTime" ? { kind: "start", startSec: sec } : { kind: "base", baseSec: sec };
+    }
+    return { kind: "ignore" };
+  }
+  if (line.startsWith('"') || line.trim() === "") return { kind: "ignore" };
+  const tokens = line.split(",");
+  let tag: string | undefined;
+  if (tokens[0]?.startsWith("Tag=")) tag = tokens.shift()?.slice(4);
+  if (tokens.length !== 4) return { kind: "bad", reason: `expected 4 fields, found ${tokens.length}` };
+  const startSec = Number(tokens[0]);
+  const lengthSec = Number(tokens[1]);
+  const hist = tokens[3] ?? "";
+  if (!Number.isFinite(startSec) || !Number.isFinite(lengthSec) || !hist.startsWith("HISTF")) {
+    return { kind: "bad", reason: "malformed interval line" };
+  }
+  return { kind: "interval", tag, startSec, lengthSec, hist };
+}

@@ -1,0 +1,47 @@
+/**
+ * Streams the lines of an append-only file without loading it whole. A last
+ * line with no trailing newline was torn by a crash mid-write: it is reported
+ * as torn, never handed on as data (a torn line may still parse, e.g. a number
+ * cut short).
+ */
+import { createReadStream } from "node:fs";
+
+export interface Line {
+  text: string;
+  /** 1-based line number. */
+  lineNo: number;
+}
+
+export interface LineReadResult {
+  /** Bytes of a trailing partial line (0 when the file ends with a newline). */
+  tornBytes: number;
+}
+
+/**
+ * Calls `onLine` for each complete line (without its `\n`). Resolves with how
+ * many bytes of torn tail were skipped. A missing file yields no lines.
+ */
+export async function forEachLine(path: string, onLine: (line: Line) => void): Promise<LineReadResult> {
+  let rest: Buffer | undefined;
+  let lineNo = 0;
+  try {
+    for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 })) {
+      let buf = chunk as Buffer;
+      if (rest) {
+        buf = Buffer.concat([rest, buf]);
+        rest = undefined;
+      }
+      let start = 0;
+      for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
+        lineNo++;
+        onLine({ text: buf.toString("utf8", start, nl), lineNo });
+        start = nl + 1;
+      }
+      if (start < buf.length) rest = buf.subarray(start);
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { tornBytes: 0 };
+    throw err;
+  }
+  return { tornBytes: rest?.length ?? 0 };
+}
