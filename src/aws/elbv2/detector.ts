@@ -1,0 +1,271 @@
+/**
+ * target-unhealthy: stalls that coincide with NLB targets in a degraded state
+ * (initial, unhealthy, draining, unavailable), or with an AZ that had
+ * registered targets but none healthy while cross-zone load balancing was off.
+ *
+ * Matching: a request overlaps a degraded span widened at its start by the
+ * time the change could have happened before it was observed (the previous
+ * observation) plus the health-check lag (interval × unhealthy threshold,
+ * capped at 90 s): a failing target takes flows before the NLB marks it.
+ * A stall's remote address is mapped to an NLB node's AZ when it is one of
+ * the node addresses (probing the NLB directly); through API Gateway it is
+ * the gateway's address and maps to nothing.
+ *
+ * No false alarms: when both sides have ≥ 5 requests and the stall rate during
+ * degraded spans is not above the rate outside them, the finding is withheld.
+ */
+
+import type { FindingSpec } from "../../diagnose/registry.js";
+import type { Stall } from "../../diagnose/stalls.js";
+import { bonferroni, fisherExact, roundP } from "../../diagnose/stats.js";
+import type { Candidate, Detector, DetectorInput, DetectorResult } from "../../diagnose/types.js";
+import type { RequestRecord } from "../../model.js";
+import type { Confidence, Finding } from "../../report/types.js";
+import type { DegradedWindow, TargetGroupTopology, TargetHealthEvidence, ZoneWindow } from "./types.js";
+
+/** Key of the target-health evidence in `DiagnoseContext.extra`. */
+export const TARGET_HEALTH_EXTRA_KEY = "targetHealth";
+
+export const TARGET_UNHEALTHY_SPEC = {
+  id: "target-unhealthy",
+  title: "NLB target unhealthy",
+  description:
+    "Stalls coincide with NLB targets that DescribeTargetHealth reported initial, unhealthy, draining or unavailable, or with an AZ that had no healthy target while cross-zone load balancing was off (its NLB node keeps taking flows with nowhere healthy to send them).",
+  kind: "signature",
+  precedence: 35,
+  minimums:
+    "1 stall overlapping a degraded target or dark AZ span; withheld when ≥ 5 requests on each side show no higher stall rate during the spans; high confidence from 3 stalls through a dark AZ's node, or p < 0.01 (Fisher) with ≥ 3 stalls.",
+} as const satisfies FindingSpec;
+
+const DEFAULT_LEAD_MS = 30_000;
+const MAX_LEAD_MS = 90_000;
+/** How long past the last observation an open span is assumed to last. */
+const OPEN_TAIL_MS = 60_000;
+
+interface Span {
+  startMs: number;
+  endMs: number;
+}
+
+function leadMsFor(topo: TargetGroupTopology | undefined): number {
+  const hc = topo?.healthCheck;
+  if (hc?.intervalS === undefined || hc.unhealthyThreshold === undefined) return DEFAULT_LEAD_MS;
+  return Math.min(MAX_LEAD_MS, hc.intervalS * hc.unhealthyThreshold * 1000);
+}
+
+function spanOf(w: DegradedWindow | ZoneWindow, leadMs: number, observedToMs: number): Span {
+  return { startMs: (w.sinceMs ?? w.fromMs) - leadMs, endMs: w.toMs ?? observedToMs + OPEN_TAIL_MS };
+}
+
+const overlaps = (r: RequestRecord, s: Span): boolean =>
+  r.atMs <= s.endMs && r.atMs + (r.phasesMs.total ?? 0) >= s.startMs;
+const iso = (ms: number | undefined): string | undefined =>
+  ms === undefined ? undefined : new Date(ms).toISOString();
+
+/** NLB node address → AZ, over every topology. */
+function nodeZones(topos: readonly TargetGroupTopology[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const t of topos) for (const z of t.zones) for (const a of z.nodeAddresses) out.set(a, z.zoneName);
+  return out;
+}
+
+interface Match {
+  targets: DegradedWindow[];
+  zones: ZoneWindow[];
+  /** The zone windows whose AZ is the stall's NLB node's AZ. */
+  viaNode: ZoneWindow[];
+  nodeAz?: string;
+}
+
+/** The candidate, or a note saying why none was raised. */
+export function targetUnhealthyCandidate(
+  records: readonly RequestRecord[],
+  stalls: readonly Stall[],
+  ev: TargetHealthEvidence,
+): { candidate?: Candidate; note?: string } {
+  const h = ev.history;
+  if (h.observedFromMs === undefined || h.observedToMs === undefined) return {};
+  const observedTo = h.observedToMs;
+  const topoByArn = new Map(ev.topologies.map((t) => [t.targetGroupArn, t]));
+  const nodes = nodeZones(ev.topologies);
+  const targetSpans = h.degraded.map((w) => ({
+    w,
+    s: spanOf(w, leadMsFor(topoByArn.get(w.targetGroupArn)), observedTo),
+  }));
+  // Dark AZs matter only where cross-zone is known to be off.
+  const zoneSpans = h.zones
+    .filter((w) => topoByArn.get(w.targetGroupArn)?.crossZone === false)
+    .map((w) => ({ w, s: spanOf(w, leadMsFor(topoByArn.get(w.targetGroupArn)), observedTo) }));
+  if (targetSpans.length === 0 && zoneSpans.length === 0) return {};
+
+  const inObserved = (r: RequestRecord) =>
+    r.atMs >= h.observedFromMs! - MAX_LEAD_MS && r.atMs <= observedTo + OPEN_TAIL_MS;
+  const matchOf = (r: RequestRecord): Match => {
+    const nodeAz = r.remoteAddress === undefined ? undefined : nodes.get(r.remoteAddress);
+    const zones = zoneSpans.filter((z) => overlaps(r, z.s)).map((z) => z.w);
+    return {
+      targets: targetSpans.filter((t) => overlaps(r, t.s)).map((t) => t.w),
+      // A request through another AZ's node is not explained by this AZ being dark.
+      zones: nodeAz === undefined ? zones : zones.filter((z) => z.az === nodeAz),
+      viaNode: nodeAz === undefined ? [] : zones.filter((z) => z.az === nodeAz),
+      ...(nodeAz !== undefined ? { nodeAz } : {}),
+    };
+  };
+  const isMatch = (m: Match) => m.targets.length > 0 || m.zones.length > 0;
+
+  const matched: Array<{ stall: Stall; m: Match }> = [];
+  for (const s of stalls) {
+    if (!inObserved(s.record)) continue;
+    const m = matchOf(s.record);
+    if (isMatch(m)) matched.push({ stall: s, m });
+  }
+  if (matched.length === 0)
+    return { note: "target-unhealthy: degraded targets were seen, but no stall overlapped them" };
+
+  const stallSeqs = new Set(stalls.map((s) => s.record.seq));
+  const t = { a: 0, b: 0, c: 0, d: 0 };
+  for (const r of records) {
+    if (!inObserved(r)) continue;
+    const inside = isMatch(matchOf(r));
+    const stalled = stallSeqs.has(r.seq);
+    if (inside) stalled ? t.a++ : t.b++;
+    else stalled ? t.c++ : t.d++;
+  }
+  const nIn = t.a + t.b;
+  const nOut = t.c + t.d;
+  const rateIn = nIn ? t.a / nIn : 0;
+  const rateOut = nOut ? t.c / nOut : 0;
+  const measurable = nIn >= 5 && nOut >= 5;
+  if (measurable && rateIn <= rateOut) {
+    return {
+      note: `target-unhealthy withheld: stall rate during degraded spans ${t.a}/${nIn} is not above ${t.c}/${nOut} outside them`,
+    };
+  }
+  const p = measurable ? bonferroni(fisherExact(t).greater, 1) : undefined;
+  const viaNode = matched.filter((x) => x.m.viaNode.length > 0).length;
+  const anyZone = matched.filter((x) => x.m.zones.length > 0).length;
+  let confidence: Confidence = "low";
+  if (matched.length >= 3 && (viaNode >= 3 || (p !== undefined && p < 0.01 && rateIn >= 3 * rateOut)))
+    confidence = "high";
+  else if (
+    viaNode >= 1 ||
+    (matched.length >= 2 && p !== undefined && p < 0.05) ||
+    (anyZone >= 2 && !measurable)
+  )
+    confidence = "medium";
+
+  const usedTargets = new Set<DegradedWindow>();
+  const usedZones = new Set<ZoneWindow>();
+  for (const x of matched) {
+    for (const w of x.m.targets) usedTargets.add(w);
+    for (const w of x.m.zones) usedZones.add(w);
+  }
+  const detailBySeq = new Map<number, string>();
+  for (const { stall, m } of matched) {
+    const z = m.zones[0];
+    const w = m.targets[0];
+    detailBySeq.set(
+      stall.record.seq,
+      z
+        ? `${z.az} had no healthy target (cross-zone off)${m.nodeAz ? ` and the request went through its NLB node ${stall.record.remoteAddress}` : ""}`
+        : `target ${w?.targetId ?? "?"} ${w?.state ?? "?"}${w?.reason ? ` (${w.reason})` : ""}`,
+    );
+  }
+  const firstZone = [...usedZones][0];
+  const firstTarget = [...usedTargets][0];
+  const states = [...new Set([...usedTargets].map((w) => w.state))].join("/");
+  const summary = firstZone
+    ? `${matched.length} stall${matched.length === 1 ? "" : "s"} while AZ ${firstZone.az} had no healthy NLB target and cross-zone load balancing was off${viaNode ? ` (${viaNode} through its NLB node)` : ""}`
+    : `${matched.length} stall${matched.length === 1 ? "" : "s"} coincide with ${states} NLB targets (${[...new Set([...usedTargets].map((w) => w.targetId))].slice(0, 3).join(", ")}${firstTarget?.reason ? `: ${firstTarget.reason}` : ""})`;
+  const nextStep = firstZone
+    ? `Register healthy targets in ${firstZone.az} or enable cross-zone load balancing on the target group (${"load_balancing.cross_zone.enabled"}); with it off (the NLB default) the node in ${firstZone.az} keeps accepting flows it cannot serve. Check HealthyHostCount per AZ.`
+    : `Check why ${firstTarget?.targetId ?? "the target"} fails its health checks (${firstTarget?.reason ?? "see reasons"}) around the stall times: its logs, CPU, accept backlog; during deploys, the deregistration delay and that an NLB keeps sending new flows to a deregistering target for about 2 minutes.`;
+
+  return {
+    candidate: {
+      summary,
+      stalls: matched.map((x) => x.stall.record.seq),
+      confidence,
+      evidence: {
+        matchedStalls: matched.length,
+        stallsThroughDarkAzNode: viaNode,
+        observed: {
+          from: iso(h.observedFromMs),
+          to: iso(h.observedToMs),
+          snapshots: h.snapshots,
+          transitions: h.transitions.length,
+        },
+        contrast: {
+          duringDegraded: { requests: nIn, stalls: t.a },
+          otherwise: { requests: nOut, stalls: t.c },
+          ...(p !== undefined
+            ? { pOneSided: roundP(p), test: "Fisher exact, one-sided" }
+            : { note: "fewer than 5 requests on a side: not tested" }),
+        },
+        targets: [...usedTargets].slice(0, 10).map((w) => ({
+          targetGroupArn: w.targetGroupArn,
+          targetId: w.targetId,
+          port: w.port,
+          az: w.az,
+          state: w.state,
+          reason: w.reason,
+          description: w.description,
+          from: iso(w.fromMs),
+          lastSeenBefore: iso(w.sinceMs),
+          to: iso(w.toMs),
+        })),
+        darkZones: [...usedZones]
+          .slice(0, 10)
+          .map((w) => ({ az: w.az, from: iso(w.fromMs), to: iso(w.toMs), targets: w.targets })),
+        crossZone: ev.topologies.map((tp) => ({
+          targetGroupArn: tp.targetGroupArn,
+          crossZone: tp.crossZone,
+          source: tp.crossZoneSource,
+        })),
+        stalls: matched.slice(0, 10).map(({ stall, m }) => ({
+          seq: stall.record.seq,
+          at: iso(stall.record.atMs),
+          remoteAddress: stall.record.remoteAddress,
+          nlbNodeAz: m.nodeAz,
+          targets: m.targets.map((w) => `${w.targetId} ${w.state}`),
+          darkZones: m.zones.map((w) => w.az),
+        })),
+      },
+      nextStep,
+      detailBySeq,
+      corroborating: true,
+    },
+  };
+}
+
+/** The detector for the diagnosis engine: reads `context.extra[TARGET_HEALTH_EXTRA_KEY]`. */
+export const targetUnhealthyDetector: Detector = {
+  id: TARGET_UNHEALTHY_SPEC.id,
+  detect(input: DetectorInput): DetectorResult {
+    const ev = input.context.extra?.[TARGET_HEALTH_EXTRA_KEY] as TargetHealthEvidence | undefined;
+    if (!ev?.history) return {};
+    const { candidate, note } = targetUnhealthyCandidate(input.records, input.stalls, ev);
+    return { ...(candidate ? { candidate } : {}), ...(note ? { notes: [note] } : {}) };
+  },
+};
+
+/** The finding without the engine. `records`: the probe records the stalls came from. */
+export function targetUnhealthyFindings(
+  records: readonly RequestRecord[],
+  stalls: readonly Stall[],
+  ev: TargetHealthEvidence,
+): Finding[] {
+  const { candidate: c } = targetUnhealthyCandidate(records, stalls, ev);
+  return c
+    ? [
+        {
+          id: TARGET_UNHEALTHY_SPEC.id,
+          summary: c.summary,
+          stalls: c.stalls,
+          confidence: c.confidence,
+          evidence: c.evidence,
+          nextStep: c.nextStep,
+        },
+      ]
+    : [];
+}
