@@ -94,13 +94,24 @@ export function percentileOf(parts: readonly Distribution[], p: number): number 
   pairs.sort((a, b) => a[0] - b[0]);
   const total = pairs.reduce((s, [, c]) => s + c, 0);
   if (total === 0) return undefined;
-  const rank = Math.max(1, Math.ceil((Math.min(p, 100) / 100) * total - 1e-9));
+  const rank = rankAt(p, total);
   let seen = 0;
   for (const [v, c] of pairs) {
     seen += c;
     if (seen >= rank) return v;
   }
   return pairs[pairs.length - 1]?.[0];
+}
+
+/**
+ * The 1-based rank of the p-th percentile among `total` samples, computed
+ * exactly as hdr-histogram-js does (round up, but forgive a 1-ulp excess of
+ * the floating-point product), so both sides pick the same sample.
+ */
+export function rankAt(p: number, total: number): number {
+  const fp = (Math.min(p, 100) / 100) * total;
+  const ulp = fp > 0 ? 2 ** (Math.floor(Math.log2(fp)) - 52) : 0;
+  return Math.max(1, Math.ceil(fp - ulp));
 }
 
 /** Total sample count of a distribution. */

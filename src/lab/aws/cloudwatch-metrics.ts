@@ -7,6 +7,7 @@
  * Wire shapes follow the installed SDK's JSON codec: timestamps are epoch
  * SECONDS (numbers), member names as in the API reference.
  */
+import { rankAt } from "../../aws/metrics/rebucket.js";
 import { CwLabError, invalidCombination, invalidValue, missing } from "./cloudwatch-errors.js";
 
 const UNITS = new Set(
@@ -294,7 +295,7 @@ export function computeStat(list: readonly StoredDatum[], stat: string): number 
   if (!m || statSetOnly || pairs.some(([v]) => v < 0)) return undefined;
   const p = Number(m[1]);
   pairs.sort((a, b) => a[0] - b[0]);
-  const rank = Math.max(1, Math.ceil((p / 100) * n - 1e-9));
+  const rank = rankAt(p, n);
   let seen = 0;
   for (const [v, c] of pairs) {
     seen += c;
