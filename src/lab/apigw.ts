@@ -67,6 +67,7 @@ export async function startApigw(ctx: LabContext, opts: ApigwOptions): Promise<A
     const cfId = req.headers["x-amz-cf-id"];
     const viaEdge = typeof cfId === "string" ? ctx.tracker.find(cfKey(cfId)) : undefined;
     const p = viaEdge ?? ctx.tracker.begin("execute-api", method, url);
+    if (viaEdge) ctx.tracker.hold(viaEdge);
     const hop = p.startHop("apigw");
     const r = p.record;
     r.requestId = newRequestId();
@@ -81,10 +82,13 @@ export async function startApigw(ctx: LabContext, opts: ApigwOptions): Promise<A
       "x-amz-apigw-id": r.extendedRequestId,
       "X-Amzn-Trace-Id": `Root=${r.traceId};Sampled=${r.sampled ? 1 : 0}`,
     };
+    let cleanup: (() => void) | undefined; // set once the integration call starts
     res.once("close", () => {
+      cleanup?.();
       p.endHop(hop);
+      if (viaEdge) return ctx.tracker.release(p);
       r.status = res.statusCode;
-      if (!viaEdge) ctx.tracker.finish(p);
+      ctx.tracker.complete(p);
     });
 
     const gatewayError = (status: number, errorType: string | undefined, message: string) => {
@@ -115,13 +119,15 @@ export async function startApigw(ctx: LabContext, opts: ApigwOptions): Promise<A
         ...(body.length > 0 ? { "Content-Length": body.length } : {}),
       },
     });
-    let upstreamSocket: Socket | undefined;
-    upstream.once("socket", (s) => {
-      upstreamSocket = s;
+    // The NLB knows the flow by our source port; remember it while the socket is alive.
+    let localPort: number | undefined;
+    upstream.once("socket", (s: Socket) => {
+      localPort = s.localPort;
+      if (localPort === undefined) s.once("connect", () => (localPort = s.localPort));
     });
     const noteFlow = (detail?: string) => {
       integration.detail = detail ?? (upstream.reusedSocket ? "reused connection" : "new connection");
-      const flow = upstreamSocket?.localPort ? opts.nlb.flowFor(upstreamSocket.localPort) : undefined;
+      const flow = localPort === undefined ? undefined : opts.nlb.flowFor(localPort);
       if (!flow) return;
       r.nlbConnectionSeq = flow.seq;
       const target = opts.targets[flow.targetIndex];
@@ -136,11 +142,15 @@ export async function startApigw(ctx: LabContext, opts: ApigwOptions): Promise<A
     }, ctx.timings.integrationTimeoutMs);
     const abort = () => upstream.destroy();
     ctx.signal.addEventListener("abort", abort, { once: true });
-    res.once("close", () => {
+    cleanup = () => {
       clearTimeout(timer);
       ctx.signal.removeEventListener("abort", abort);
+      if (integration.endMs === undefined) {
+        noteFlow("client closed");
+        p.endHop(integration);
+      }
       if (!upstream.destroyed && !res.writableFinished) upstream.destroy();
-    });
+    };
 
     upstream.on("error", (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);

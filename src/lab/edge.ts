@@ -11,6 +11,7 @@ import { cfKey, type LabContext, MAX_BODY_BYTES } from "./context.js";
 import {
   ConnectionAgents,
   closeServer,
+  closeSignal,
   delay,
   forwardableHeaders,
   isHopByHop,
@@ -61,10 +62,12 @@ export async function startEdge(ctx: LabContext, opts: EdgeOptions): Promise<Edg
       "X-Amz-Cf-Pop": opts.pop,
       "X-Amz-Cf-Id": cfId,
     });
+    let cleanup: (() => void) | undefined; // set once the origin request starts
     res.once("close", () => {
+      cleanup?.();
       p.endHop(hop);
       p.record.status = res.statusCode;
-      ctx.tracker.finish(p);
+      ctx.tracker.complete(p);
     });
     const edgeError = (status: number, text: string) => {
       if (res.headersSent || res.destroyed) return;
@@ -85,7 +88,7 @@ export async function startEdge(ctx: LabContext, opts: EdgeOptions): Promise<Edg
     if (injected) {
       hop.injectedDelayMs = injected.delayMs;
       hop.injectedReason = injected.reason;
-      if (!(await delay(injected.delayMs, ctx.signal))) {
+      if (!(await delay(injected.delayMs, ctx.signal, closeSignal(res)))) {
         res.destroy();
         return;
       }
@@ -115,11 +118,11 @@ export async function startEdge(ctx: LabContext, opts: EdgeOptions): Promise<Edg
     }, ctx.timings.integrationTimeoutMs + ORIGIN_GRACE_MS);
     const abort = () => upstream.destroy();
     ctx.signal.addEventListener("abort", abort, { once: true });
-    res.once("close", () => {
+    cleanup = () => {
       clearTimeout(timer);
       ctx.signal.removeEventListener("abort", abort);
       if (!upstream.destroyed && !res.writableFinished) upstream.destroy();
-    });
+    };
     upstream.on("error", () => {
       clearTimeout(timer);
       edgeError(502, "CloudFront wasn't able to connect to the origin.");

@@ -32,6 +32,7 @@ const MAX_HISTORY = 1000;
 
 export class TargetHealthModel {
   private timer: NodeJS.Timeout | undefined;
+  private readonly overrides = new Map<number, TargetHealth>();
   private readonly startMono: number;
 
   constructor(
@@ -53,12 +54,22 @@ export class TargetHealthModel {
     this.timer = undefined;
   }
 
+  /**
+   * Pins a target's health (e.g. `draining` during a simulated deployment) until cleared with
+   * `undefined`; the change is recorded at once. Routing is unaffected: the NLB keeps its flows.
+   */
+  override(index: number, health: TargetHealth | undefined): void {
+    if (health) this.overrides.set(index, health);
+    else this.overrides.delete(index);
+    this.evaluate();
+  }
+
   /** Re-evaluates every target now. */
   evaluate(): void {
     const elapsed = this.ctx.clock.now() - this.startMono;
     const wall = this.ctx.clock.wallMs();
     for (const t of this.targets) {
-      const next = this.ctx.runtime.health(t.index, elapsed);
+      const next = this.overrides.get(t.index) ?? this.ctx.runtime.health(t.index, elapsed);
       const first = t.history.length === 0;
       if (!first && sameHealth(t.health, next)) continue;
       const transition: LabHealthTransition = {

@@ -70,6 +70,11 @@ export interface Lab {
   events: LabEvents;
   /** Health of a target at a wall-clock time (epoch ms). */
   targetHealthAt(targetId: string, atMs: number): TargetHealth | undefined;
+  /**
+   * Pins a target's reported health (`undefined` returns it to the scenario's). For tests and for
+   * simulating deployments (`draining`, `initial`); it changes what is reported, not the routing.
+   */
+  setTargetHealth(targetId: string, health: TargetHealth | undefined): void;
   /** Closes every server and socket; resolves promptly even with keep-alive sockets open. Idempotent. */
   close(): Promise<void>;
 }
@@ -187,6 +192,14 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       targetHealthAt: (id, atMs) => {
         const t = targets.find((x) => x.id === id);
         return t ? healthAt(t, atMs) : undefined;
+      },
+      setTargetHealth: (id, h) => {
+        const t = targets.find((x) => x.id === id);
+        if (!t)
+          throw new UsageError(
+            `unknown lab target '${id}' (expected ${targets.map((x) => x.id).join(", ")})`,
+          );
+        health?.override(t.index, h);
       },
       close,
     };

@@ -5,7 +5,6 @@
  */
 import http from "node:http";
 import type { AddressInfo, Server, Socket } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
 
 /** Listens on `host`, port 0 (or `port`); rejects on bind errors such as EADDRNOTAVAIL. */
 export function listen(server: Server, host: string, port = 0): Promise<AddressInfo> {
@@ -43,16 +42,27 @@ export function closeServer(server: Server, sockets: Set<Socket>): Promise<void>
   });
 }
 
-/** Waits `ms`; resolves false instead when `signal` aborts first (the lab is closing). */
-export async function delay(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return false;
-  if (ms <= 0) return true;
-  try {
-    await sleep(ms, undefined, { signal });
-    return true;
-  } catch {
-    return false;
-  }
+/** Waits `ms`; resolves false instead as soon as one of `signals` aborts (lab closing, client gone). */
+export function delay(ms: number, ...signals: AbortSignal[]): Promise<boolean> {
+  if (signals.some((s) => s.aborted)) return Promise.resolve(false);
+  if (ms <= 0) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (completed: boolean) => {
+      clearTimeout(timer);
+      for (const s of signals) s.removeEventListener("abort", onAbort);
+      resolve(completed);
+    };
+    const onAbort = () => done(false);
+    const timer = setTimeout(() => done(true), ms);
+    for (const s of signals) s.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** A signal that aborts when the response closes (sent, or the client went away). */
+export function closeSignal(res: http.ServerResponse): AbortSignal {
+  const ac = new AbortController();
+  res.once("close", () => ac.abort());
+  return ac.signal;
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import http from "node:http";
 import { type LabContext, parseTraceHeader, traceKey } from "./context.js";
-import { closeServer, delay, listen, sendJson, trackSockets } from "./net-util.js";
+import { closeServer, closeSignal, delay, listen, sendJson, trackSockets } from "./net-util.js";
 
 export interface TargetServer {
   index: number;
@@ -65,6 +65,7 @@ export async function startTarget(ctx: LabContext, index: number, host: string):
     const trace = parseTraceHeader(req.headers["x-amzn-trace-id"]);
     const pending =
       trace.Root && trace.Parent ? ctx.tracker.find(traceKey(trace.Root, trace.Parent)) : undefined;
+    if (pending) ctx.tracker.hold(pending);
     const hop = pending?.startHop("target", { detail: `${address}:${port}` });
     const injected = ctx.runtime.targetDelay(index, arrivedMs);
     if (hop && injected) {
@@ -74,9 +75,12 @@ export async function startTarget(ctx: LabContext, index: number, host: string):
     req.resume();
     res.once("close", () => {
       ctx.runtime.targetDone(ctx.clock.now());
-      if (pending && hop) pending.endHop(hop);
+      if (pending && hop) {
+        pending.endHop(hop);
+        ctx.tracker.release(pending);
+      }
     });
-    if (injected && !(await delay(injected.delayMs, ctx.signal))) {
+    if (injected && !(await delay(injected.delayMs, ctx.signal, closeSignal(res)))) {
       res.destroy();
       return;
     }

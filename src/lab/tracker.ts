@@ -10,6 +10,8 @@ import type { HopTiming, LabEvents, LabHop, LabRequestRecord, LabRouteName } fro
 export class PendingRequest {
   readonly record: LabRequestRecord;
   readonly keys: string[] = [];
+  /** Hops still working on this request; it is published when the last one lets go. */
+  holds = 1;
   finished = false;
   constructor(
     readonly t0: number,
@@ -35,6 +37,12 @@ export class PendingRequest {
   }
 }
 
+/**
+ * The first hop `begin`s a request (holding it once); every later hop that
+ * joins `hold`s it and `release`s it when its own response has closed. The
+ * record is published when the last hold is released, so it is complete
+ * even when the client goes away first and the inner hops close last.
+ */
 export class RequestTracker {
   private readonly pending = new Map<string, PendingRequest>();
   constructor(
@@ -52,7 +60,7 @@ export class RequestTracker {
     });
   }
 
-  /** Makes `p` findable by `key` until it finishes. */
+  /** Makes `p` findable by `key` until it is published. */
   alias(key: string, p: PendingRequest): void {
     this.pending.set(key, p);
     p.keys.push(key);
@@ -62,17 +70,25 @@ export class RequestTracker {
     return this.pending.get(key);
   }
 
-  /** Closes open hops, computes the total and publishes the record (once). */
-  finish(p: PendingRequest): void {
-    if (p.finished) return;
+  hold(p: PendingRequest): void {
+    if (!p.finished) p.holds++;
+  }
+
+  /** The first hop's response closed: that is the request's total. Then releases its hold. */
+  complete(p: PendingRequest): void {
+    if (p.record.totalMs === undefined) p.record.totalMs = p.elapsedMs();
+    this.release(p);
+  }
+
+  release(p: PendingRequest): void {
+    if (p.finished || --p.holds > 0) return;
     p.finished = true;
     for (const k of p.keys) if (this.pending.get(k) === p) this.pending.delete(k);
-    p.record.totalMs = p.elapsedMs();
     p.record.hops.sort((a, b) => a.startMs - b.startMs);
     this.events.publishRequest(p.record);
   }
 
-  /** Requests still in flight. */
+  /** Requests not yet published. */
   get inFlight(): number {
     return new Set(this.pending.values()).size;
   }

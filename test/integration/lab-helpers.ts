@@ -16,14 +16,19 @@ function flatten(h: Record<string, string | string[] | undefined>): Record<strin
 }
 
 /** GET `url` on `client` (reusing its connection). */
-export async function hitOn(client: Client, url: string, headers: Record<string, string> = {}): Promise<Hit> {
+export async function hitOn(
+  client: Client,
+  url: string,
+  headers: Record<string, string> = {},
+  timeoutMs = 10_000,
+): Promise<Hit> {
   const u = new URL(url);
   const t0 = performance.now();
   const r = await client.request({
     path: u.pathname + u.search,
     method: "GET",
     headers,
-    signal: AbortSignal.timeout(10_000),
+    signal: AbortSignal.timeout(timeoutMs),
   });
   const body = await r.body.text();
   const ms = performance.now() - t0;
@@ -37,12 +42,16 @@ export async function hitOn(client: Client, url: string, headers: Record<string,
 }
 
 /** GET `url` on a brand-new connection, closed afterwards. */
-export async function hitFresh(url: string, headers: Record<string, string> = {}): Promise<Hit> {
+export async function hitFresh(
+  url: string,
+  headers: Record<string, string> = {},
+  timeoutMs = 10_000,
+): Promise<Hit> {
   const client = new Client(new URL(url).origin);
   try {
-    return await hitOn(client, url, headers);
+    return await hitOn(client, url, headers, timeoutMs);
   } finally {
-    await client.close();
+    await client.destroy();
   }
 }
 

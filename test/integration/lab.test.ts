@@ -208,6 +208,40 @@ describe("lab routes", () => {
   });
 });
 
+describe("lab target state", () => {
+  it("lets a target's reported health be pinned (draining) and released, recording each transition", async () => {
+    lab = await startLab({ scenario: "healthy", seed: 1 });
+    const t2 = lab.targets[1]!;
+    expect(t2.health.state).toBe("healthy");
+    const before = Date.now();
+    lab.setTargetHealth("t2", { state: "draining", reason: "Target.DeregistrationInProgress" });
+    expect(t2.health).toEqual({ state: "draining", reason: "Target.DeregistrationInProgress" });
+    lab.setTargetHealth("t2", undefined);
+    expect(t2.health.state).toBe("healthy");
+    expect(t2.history.map((h) => [h.from, h.to])).toEqual([
+      [undefined, "healthy"],
+      ["healthy", "draining"],
+      ["draining", "healthy"],
+    ]);
+    expect(lab.targetHealthAt("t2", before - 60_000)).toBeUndefined(); // before registration
+    expect(lab.targetHealthAt("t2", Date.now())?.state).toBe("healthy");
+    expect(() => lab?.setTargetHealth("t9", undefined)).toThrow(UsageError);
+  });
+
+  it("stops a target's injected delay when the client goes away", async () => {
+    lab = await startLab({ scenario: "bad-target", timings: { slowMs: 20_000 }, seed: 1 });
+    await hitFresh(`${lab.routes["execute-api"]}/`);
+    await hitFresh(`${lab.routes["execute-api"]}/`);
+    await expect(hitFresh(`${lab.routes["execute-api"]}/`, {}, 150)).rejects.toThrow();
+    await settle(100);
+    const abandoned = lab.events.requests()[2]!;
+    expect(abandoned.targetId).toBe("t3");
+    const target = abandoned.hops.find((h) => h.hop === "target");
+    expect(target?.injectedDelayMs).toBeGreaterThanOrEqual(20_000);
+    expect(target?.endMs).toBeLessThan(5000); // ended with the connection, not after 20 s
+  });
+});
+
 describe("lab shutdown", () => {
   function tcpHandles(): number {
     return process.getActiveResourcesInfo().filter((r) => r.startsWith("TCP")).length;
