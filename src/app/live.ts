@@ -1,0 +1,139 @@
+/**
+ * One live probe run, end to end, as a library call: probe every target,
+ * detect stalls, diagnose them, build the report. The `report`, `run` and
+ * `daemon` commands and the lab demo all go through here.
+ */
+import type { Clock } from "../clock.js";
+import { systemClock } from "../clock.js";
+import type { LoadedConfig } from "../config/load.js";
+import { type Diagnosis, diagnose } from "../diagnose/index.js";
+import { detectStalls, type Stall, type StallRule } from "../diagnose/stalls.js";
+import type { DiagnoseContext } from "../diagnose/types.js";
+import type { RecordTag, RequestRecord } from "../model.js";
+import { createLagMonitor } from "../probe/lag.js";
+import { createProber } from "../probe/prober.js";
+import { type RunResult, runProbes } from "../probe/runner.js";
+import type { ProbeTarget } from "../probe/types.js";
+import { buildReport } from "../report/build.js";
+import type { LagStats, Report } from "../report/types.js";
+import { readResolverSettings } from "../system/resolv-conf.js";
+
+export interface ProbeRunOptions {
+  tag?: RecordTag;
+  signal?: AbortSignal;
+  onRecord?: (r: RequestRecord) => void;
+  clock?: Clock;
+  /** Override the config's sample count (e.g. a daemon round's samplesPerRound). */
+  count?: number;
+  /** Probe only these targets (keep-warm, idle sweeps); default every target of the config. */
+  targets?: ProbeTarget[];
+  /** X-Amzn-Trace-Id per request (X-Ray); none by default. */
+  traceHeaderFor?: (t: ProbeTarget) => string | undefined;
+}
+
+/** Probes every target of the config per its probe options. Never throws for network faults: they are records. */
+export async function probeRun(loaded: LoadedConfig, opts: ProbeRunOptions = {}): Promise<RunResult> {
+  const p = loaded.config.probe;
+  const clock = opts.clock ?? systemClock;
+  const lag = createLagMonitor({ clock });
+  const prober = createProber({
+    resolve: p.resolve,
+    maxBodyBytes: p.maxBodyBytes,
+    insecureTls: p.insecureTls,
+    userAgent: p.userAgent,
+    lagMonitor: lag,
+    clock,
+  });
+  try {
+    return await runProbes(
+      opts.targets ?? loaded.targets,
+      {
+        count: opts.count ?? p.count,
+        concurrency: p.concurrency,
+        ...(p.ratePerS !== undefined ? { ratePerS: p.ratePerS } : {}),
+        connection: p.connection,
+        tag: opts.tag ?? "probe",
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.traceHeaderFor ? { traceHeaderFor: opts.traceHeaderFor } : {}),
+      },
+      { prober, clock, lag, ...(opts.onRecord ? { onRecord: opts.onRecord } : {}) },
+    );
+  } finally {
+    await prober.close();
+  }
+}
+
+export function stallRuleOf(loaded: LoadedConfig): StallRule {
+  const p = loaded.config.probe;
+  return { stallMs: p.stallMs, stallFactor: p.stallFactor, stallFloorMs: p.stallFloorMs };
+}
+
+/** Diagnosis context from this machine: its resolver's timeout, the run's deadline. */
+export function machineContext(loaded: LoadedConfig, extra?: DiagnoseContext["extra"]): DiagnoseContext {
+  return {
+    resolverTimeoutMs: readResolverSettings().timeoutMs,
+    timeoutMs: loaded.config.probe.timeoutMs,
+    ...(extra ? { extra } : {}),
+  };
+}
+
+export interface Analysis {
+  stalls: Stall[];
+  diagnosis: Diagnosis;
+}
+
+export function analyse(
+  records: readonly RequestRecord[],
+  rule: StallRule,
+  lag: LagStats | undefined,
+  context: DiagnoseContext,
+): Analysis {
+  const stalls = detectStalls(records, rule);
+  const diagnosis = diagnose({ records, stalls, ...(lag ? { lag } : {}), context });
+  return { stalls, diagnosis };
+}
+
+/** The options a report states it ran with. */
+export function reportOptions(loaded: LoadedConfig): Record<string, unknown> {
+  const p = loaded.config.probe;
+  return {
+    count: p.count,
+    concurrency: p.concurrency,
+    ...(p.ratePerS !== undefined ? { ratePerS: p.ratePerS } : {}),
+    connection: p.connection,
+    timeoutMs: p.timeoutMs,
+    stallRule:
+      p.stallMs !== undefined
+        ? { stallMs: p.stallMs }
+        : { stallFactor: p.stallFactor, stallFloorMs: p.stallFloorMs },
+  };
+}
+
+export interface LiveReportOptions extends ProbeRunOptions {
+  source: Report["source"];
+  includeHistograms?: boolean;
+  /** Extra diagnosis evidence (target health, X-Ray), keyed by source. */
+  extra?: DiagnoseContext["extra"];
+}
+
+export interface LiveReport {
+  report: Report;
+  run: RunResult;
+  analysis: Analysis;
+}
+
+export async function liveReport(loaded: LoadedConfig, opts: LiveReportOptions): Promise<LiveReport> {
+  const run = await probeRun(loaded, opts);
+  const analysis = analyse(run.records, stallRuleOf(loaded), run.lag, machineContext(loaded, opts.extra));
+  const report = buildReport({
+    records: run.records,
+    stalls: analysis.stalls,
+    diagnosis: analysis.diagnosis,
+    lag: run.lag,
+    source: opts.source,
+    options: reportOptions(loaded),
+    expectedIntervalMs: run.expectedIntervalMs,
+    includeHistograms: opts.includeHistograms,
+  });
+  return { report, run, analysis };
+}

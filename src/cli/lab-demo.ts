@@ -1,0 +1,28 @@
+/**
+ * The lab as used by `report --lab`, `daemon --lab`, `idle-sweep --lab` and
+ * `npm start`: scenario timings and probe defaults chosen so the demo shows
+ * its stalls within a minute.
+ */
+import type { ProbeFlags } from "../config/flags.js";
+import { UsageError } from "../errors.js";
+import { type Lab, SCENARIOS, startLab } from "../lab/index.js";
+
+export async function startDemoLab(scenario: string): Promise<Lab> {
+  if (!SCENARIOS.some((s) => s.name === scenario)) {
+    throw new UsageError(
+      `unknown lab scenario '${scenario}' (expected one of: ${SCENARIOS.map((s) => s.name).join(", ")})`,
+    );
+  }
+  return startLab({ scenario: scenario as Lab["scenario"] });
+}
+
+/** Probe defaults for a lab run; the user's flags override them. */
+export function labDemoDefaults(scenario: string): ProbeFlags {
+  switch (scenario) {
+    case "healthy":
+      return { count: 40, connection: "both" };
+    default:
+      // 10 samples × 8 targets × 2 modes at 4 in flight: ~30 s on bad-target, whose stalls last 2 s.
+      return { count: 10, concurrency: 4, connection: "both" };
+  }
+}
