@@ -223,7 +223,7 @@ function seriesReport(key: HistKey, t: Tally | undefined, ctx: Ctx): SeriesRepor
     const h = ctx.hist.get(key, phase);
     if (!h || h.totalCount === 0) continue;
     phaseHists.set(phase, h);
-    latencyMs[phase] = statsOf(h);
+    latencyMs[phase] = statsWithinMax(h);
     if (ctx.input.includeHistograms) histograms[phase] = encodeHistogram(h);
   }
   const totalCount = phaseHists.get("total")?.totalCount ?? 0;
@@ -242,12 +242,23 @@ function seriesReport(key: HistKey, t: Tally | undefined, ctx: Ctx): SeriesRepor
   const total = phaseHists.get("total");
   const expected = ctx.input.expectedIntervalMs;
   if (total && expected !== undefined && expected > 0) {
-    s.correctedLatencyMs = { total: statsOf(correctedForCoordinatedOmission(total, expected)) };
+    s.correctedLatencyMs = { total: statsWithinMax(correctedForCoordinatedOmission(total, expected)) };
   }
   if (ctx.input.includeHistograms) s.histograms = histograms;
   const dist = total ? distributionOf(total) : undefined;
   if (dist) s.distribution = dist;
   return s;
+}
+
+/**
+ * Percentiles report the top of their HdrHistogram bucket (≤ 0.1 % above the
+ * value) while max is the recorded value, so p99 could read 10,002 beside a max
+ * of 10,000. No percentile is above the maximum: cap them there.
+ */
+function statsWithinMax(h: Histogram): PhaseStats {
+  const st = statsOf(h);
+  const cap = (v: number): number => Math.min(v, st.max);
+  return { ...st, p50: cap(st.p50), p90: cap(st.p90), p99: cap(st.p99), p999: cap(st.p999) };
 }
 
 function roundPhases(p: Partial<Record<Phase, number>>): Partial<Record<Phase, number>> {
