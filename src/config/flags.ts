@@ -3,7 +3,7 @@
  * without a file, and CLI probe flags overriding a file's values. Every value
  * goes through the same schema; bad values raise a UsageError naming the flag.
  */
-import { UsageError } from "../errors.js";
+import { ConfigError, type ConfigProblem, UsageError } from "../errors.js";
 import { type LoadedConfig, parseConfig } from "./load.js";
 import { zodProblems } from "./problems.js";
 import { type ConfigInput, type ProbeOptions, ProbeOptionsSchema } from "./schema.js";
@@ -83,8 +83,11 @@ function overridesOf(flags: ProbeFlags, errors: string[]): Partial<Record<keyof 
   return out;
 }
 
-/** Validates `base` probe options with the flags applied; throws UsageError naming each bad flag. */
-function mergeProbe(base: Partial<ProbeOptions>, flags: ProbeFlags): ProbeOptions {
+/** Validates `base` probe options with the flags applied; the errors name each bad flag. */
+function mergeProbe(
+  base: Partial<ProbeOptions>,
+  flags: ProbeFlags,
+): { probe: ProbeOptions | undefined; errors: string[] } {
   const errors: string[] = [];
   if (flags.rate !== undefined && flags.concurrency !== undefined) {
     errors.push("--concurrency, --rate: expected one of them, not both");
@@ -97,8 +100,7 @@ function mergeProbe(base: Partial<ProbeOptions>, flags: ProbeFlags): ProbeOption
       errors.push(`${FLAG_OF[field] ?? p.path}: ${p.message}`);
     }
   }
-  if (errors.length || !parsed.success) throw usage(errors);
-  return parsed.data;
+  return { probe: parsed.success && errors.length === 0 ? parsed.data : undefined, errors };
 }
 
 /**
@@ -106,7 +108,8 @@ function mergeProbe(base: Partial<ProbeOptions>, flags: ProbeFlags): ProbeOption
  * `--timeout-ms` also overrides per-endpoint timeouts (the command line wins).
  */
 export function applyProbeOverrides(loaded: LoadedConfig, flags: ProbeFlags): LoadedConfig {
-  const probe = mergeProbe(loaded.config.probe, flags);
+  const { probe, errors } = mergeProbe(loaded.config.probe, flags);
+  if (!probe) throw usage(errors);
   const targets =
     flags.timeoutMs === undefined
       ? loaded.targets
@@ -165,9 +168,9 @@ export function configFromFlags(flags: TargetFlags): LoadedConfig {
       errors.push("--route: expected at least one --route NAME=BASEURL (or --url URL, or --config FILE)");
   }
   if (paths.length === 0) paths = ["/"];
-  if (errors.length) throw usage(errors);
-
-  const probe = mergeProbe({}, flags);
+  const merged = mergeProbe({}, flags);
+  errors.push(...merged.errors);
+  if (routes.length === 0) throw usage(errors);
   const raw: ConfigInput = {
     apis: [
       {
@@ -176,20 +179,22 @@ export function configFromFlags(flags: TargetFlags): LoadedConfig {
         endpoints: paths.map((path) => ({ path })),
       },
     ],
-    probe,
+    probe: merged.probe ?? {},
   };
+  let problems: ConfigProblem[] = [];
   try {
-    return parseConfig(raw, { env: flags.env ?? process.env });
+    const loaded = parseConfig(raw, { env: flags.env ?? process.env });
+    if (errors.length === 0) return loaded;
   } catch (e) {
-    const problems = (e as { problems?: { path: string; message: string }[] }).problems;
-    if (!problems) throw e;
-    const flagOf = (path: string): string => {
-      const route = /^apis\[0\]\.routes\[(\d+)\]/.exec(path);
-      if (route) return routes[Number(route[1])]?.flag ?? "--route";
-      const ep = /^apis\[0\]\.endpoints\[(\d+)\]/.exec(path);
-      if (ep) return pathFlag(paths[Number(ep[1])] ?? "");
-      return path;
-    };
-    throw usage(problems.map((p) => `${flagOf(p.path)}: ${p.message}`));
+    if (!(e instanceof ConfigError)) throw e;
+    problems = e.problems;
   }
+  const flagOf = (path: string): string => {
+    const route = /^apis\[0\]\.routes\[(\d+)\]/.exec(path);
+    if (route) return routes[Number(route[1])]?.flag ?? "--route";
+    const ep = /^apis\[0\]\.endpoints\[(\d+)\]/.exec(path);
+    if (ep) return pathFlag(paths[Number(ep[1])] ?? "");
+    return path;
+  };
+  throw usage([...errors, ...problems.map((p) => `${flagOf(p.path)}: ${p.message}`)]);
 }
