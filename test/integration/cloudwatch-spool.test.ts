@@ -12,7 +12,7 @@ import type { CloudWatchClient, MetricDatum } from "@aws-sdk/client-cloudwatch";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createCloudWatchClient } from "../../src/aws/clients.js";
 import { buildMetricPoints, type RoundMetrics, type SeriesCounts } from "../../src/aws/metrics/points.js";
-import { cloudWatchPut, MetricsPublisher } from "../../src/aws/metrics/publisher.js";
+import { cloudWatchPut, MetricsPublisher, type PublishResult } from "../../src/aws/metrics/publisher.js";
 import { toMetricData } from "../../src/aws/metrics/put.js";
 import { type LogFn, MetricSpool } from "../../src/aws/metrics/spool.js";
 import { type CloudWatchLab, createCloudWatchLab } from "../../src/lab/aws/cloudwatch.js";
@@ -71,14 +71,15 @@ function round(i: number): RoundMetrics {
 }
 
 /** A datum's identity: metric, dimensions, timestamp and payload. */
-function id(d: {
-  MetricName?: string;
-  Dimensions?: { Name?: string; Value?: string }[];
-  Timestamp?: Date | number;
-  Values?: number[];
-  Counts?: number[];
-  Value?: number;
-}): string {
+interface DatumLike {
+  MetricName?: string | undefined;
+  Dimensions?: { Name?: string | undefined; Value?: string | undefined }[] | undefined;
+  Timestamp?: Date | number | undefined;
+  Values?: number[] | undefined;
+  Counts?: number[] | undefined;
+  Value?: number | undefined;
+}
+function id(d: DatumLike): string {
   const ts = d.Timestamp instanceof Date ? d.Timestamp.getTime() : (d.Timestamp ?? 0);
   const dims = (d.Dimensions ?? [])
     .map((x) => `${x.Name}=${x.Value}`)
@@ -91,7 +92,7 @@ describe("metric spool through an outage (real SDK, lab endpoint)", () => {
   it("delivers every datum exactly once: refused → 503 → throttled → restart → recovered", async () => {
     const expected: MetricDatum[] = [];
     let pub = await publisher(2);
-    const results = [];
+    const results: PublishResult[] = [];
     let i = 0;
     const next = async (): Promise<void> => {
       const r = round(i++);
