@@ -69,12 +69,13 @@ function slim(r: RequestRecord): RequestRecord {
     api: r.api,
     route: r.route,
     endpoint: r.endpoint,
+    connection: r.connection,
     tag: r.tag,
     ok: r.ok,
     phasesMs: r.phasesMs.total === undefined ? {} : { total: r.phasesMs.total },
     ...(r.error ? { error: r.error } : {}),
   };
-  return s as RequestRecord; // detectStalls reads only these fields
+  return s as RequestRecord; // detectStalls and the interval grouping read only these fields
 }
 
 function intervalsOf(round: CommittedRound, into: TaggedIntervalSummary[], indexOf: number[]): void {

@@ -1,0 +1,252 @@
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as hdr from "hdr-histogram-js";
+import { afterEach, describe, expect, test } from "vitest";
+import { statsOf } from "../../src/record/histograms.js";
+import { readHistory } from "../../src/record/history.js";
+import { decodeTag, encodeTag } from "../../src/record/hlog.js";
+import { openStore, type RoundMeta } from "../../src/record/store.js";
+import { DAY_MS, dayOf, histFile, recordsFile } from "../../src/record/store-layout.js";
+import { fakeRecord, fakeRound } from "../helpers/store-records.js";
+
+const dirs: string[] = [];
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), "sw-store-"));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const T0 = Date.UTC(2026, 10, 20, 10, 0, 0);
+const meta = (id: number, startedAtMs: number, kind: RoundMeta["kind"] = "probe"): RoundMeta => ({
+  id,
+  kind,
+  scheduledAtMs: startedAtMs - 5,
+  startedAtMs,
+  endedAtMs: startedAtMs + 400,
+  latenessMs: 5,
+  skipped: 0,
+});
+const fixedClock = { now: () => performance.now(), wallMs: () => T0 };
+
+describe("store round trip", () => {
+  test("records, rounds, intervals and merged histograms come back as written", async () => {
+    const dir = tmp();
+    const store = await openStore({ dir, clock: fixedClock });
+    const r1 = fakeRound(T0, 3, ["a", "b"]);
+    r1.push(fakeRecord({ atMs: T0 + 9, seq: 6, endpoint: "a", totalMs: 3000 })); // a stall
+    r1.push(fakeRecord({ atMs: T0 + 10, seq: 7, endpoint: "b", ok: false, totalMs: 15 }));
+    await store.writeRound(meta(1, T0), r1);
+    await store.writeRound(meta(2, T0 + 60_000), fakeRound(T0 + 60_000, 3, ["a", "b"], 100));
+    const kw = [fakeRecord({ atMs: T0 + 90_000, seq: 0, endpoint: "a", tag: "keep-warm" })];
+    await store.writeRound(meta(3, T0 + 90_000, "keep-warm"), kw);
+    await store.close();
+
+    const h = await readHistory(dir);
+    expect(h.warnings).toEqual([]);
+    expect(h.rounds.map((r) => [r.id, r.kind, r.records, r.writerId])).toEqual([
+      [1, "probe", 8, store.writerId],
+      [2, "probe", 6, store.writerId],
+      [3, "keep-warm", 1, store.writerId],
+    ]);
+    expect(h.records).toHaveLength(15);
+    expect(h.records[0]).toEqual(r1[0]);
+    expect(h.records.at(-1)?.tag).toBe("keep-warm");
+
+    expect(h.intervals).toHaveLength(4); // 2 rounds × 2 series, probe only
+    const a1 = h.intervals.find((i) => i.endpoint === "a" && i.startMs === T0);
+    expect(a1).toMatchObject({
+      count: 4,
+      stalls: 1,
+      failures: 0,
+      maxMs: 3000,
+      endMs: T0 + 400,
+      tag: "probe",
+    });
+    const b1 = h.intervals.find((i) => i.endpoint === "b" && i.startMs === T0);
+    expect(b1).toMatchObject({ count: 4, failures: 1, stalls: 0 });
+    expect(h.keepWarmIntervals).toEqual([
+      expect.objectContaining({ tag: "keep-warm", endpoint: "a", count: 1 }),
+    ]);
+
+    // Histograms from the .hlog equal histograms from the records.
+    const fromHlog = await readHistory(dir, { histogramSource: "hlog", includeRecords: false });
+    expect(fromHlog.records).toEqual([]);
+    expect(fromHlog.intervals).toEqual(h.intervals);
+    expect(fromHlog.histograms.size).toBe(h.histograms.size);
+    for (const { key, phases } of h.histograms.series()) {
+      for (const [phase, hist] of phases) {
+        const other = fromHlog.histograms.get(key, phase);
+        expect(other, `${key.endpoint}/${key.tag}/${phase}`).toBeDefined();
+        if (!other) continue;
+        const [x, y] = [statsOf(other), statsOf(hist)];
+        // add() after decoding reports max as the top bucket's highest equivalent value: ≤0.1% apart.
+        expect({ ...x, max: 0 }).toEqual({ ...y, max: 0 });
+        expect(Math.abs(x.max - y.max)).toBeLessThanOrEqual(y.max * 0.001 + 0.001);
+      }
+    }
+    const total = h.histograms.get({ ...key("a"), tag: "probe" }, "total");
+    expect(total?.totalCount).toBe(7);
+  });
+
+  test("since/until select rounds by start time", async () => {
+    const dir = tmp();
+    const store = await openStore({ dir, clock: fixedClock });
+    for (let i = 0; i < 5; i++) await store.writeRound(meta(i + 1, T0 + i * 60_000), fakeRound(T0, 1, ["a"]));
+    await store.close();
+    const h = await readHistory(dir, { sinceMs: T0 + 60_000, untilMs: T0 + 180_000 });
+    expect(h.rounds.map((r) => r.id)).toEqual([2, 3, 4]);
+    expect(await readHistory(join(dir, "missing"))).toMatchObject({ rounds: [], warnings: [] });
+  });
+
+  test("rounds go to the UTC day they started in", async () => {
+    const dir = tmp();
+    const store = await openStore({ dir, clock: fixedClock });
+    const late = Date.UTC(2026, 10, 20, 23, 59, 59, 900);
+    await store.writeRound(meta(1, late), fakeRound(late, 1, ["a"]));
+    await store.writeRound(meta(2, late + 1000), fakeRound(late, 1, ["a"]));
+    await store.close();
+    expect(readdirSync(dir).sort()).toEqual(["2026-11-20", "2026-11-21"]);
+    expect((await readHistory(dir)).rounds).toHaveLength(2);
+  });
+});
+
+const key = (endpoint: string) => ({
+  api: "shop",
+  route: "execute-api",
+  endpoint,
+  connection: "fresh" as const,
+});
+
+describe("crash leftovers", () => {
+  test("a torn last line and an uncommitted round are skipped with warnings", async () => {
+    const dir = tmp();
+    const store = await openStore({ dir, clock: fixedClock });
+    await store.writeRound(meta(1, T0), fakeRound(T0, 2, ["a"]));
+    await store.writeRound(meta(2, T0 + 1000), fakeRound(T0, 2, ["a"]));
+    await store.close();
+    const day = dayOf(T0);
+    const rec = recordsFile(dir, day, store.writerId);
+    const hist = histFile(dir, day, store.writerId);
+    // Round 3 was in flight: its header and one record made it, then a torn record.
+    const full = readFileSync(rec, "utf8").split("\n");
+    appendFileSync(
+      rec,
+      `${JSON.stringify({ type: "round-start", id: 3, kind: "probe", writerId: store.writerId, startedAtMs: T0 + 2000 })}\n`,
+    );
+    appendFileSync(rec, `${full[1]}\n${full[2]?.slice(0, 37)}`);
+    appendFileSync(
+      hist,
+      readFileSync(hist, "utf8")
+        .split("\n")
+        .find((l) => l.startsWith("Tag="))
+        ?.slice(0, 50) ?? "",
+    );
+
+    for (const source of ["records", "hlog"] as const) {
+      const h = await readHistory(dir, { histogramSource: source });
+      expect(h.rounds.map((r) => r.id)).toEqual([1, 2]);
+      expect(h.records).toHaveLength(4);
+      expect(h.histograms.get({ ...key("a"), tag: "probe" }, "total")?.totalCount).toBe(4);
+      expect(h.warnings.some((w) => /torn last line/.test(w) && w.includes(rec))).toBe(true);
+      expect(h.warnings.some((w) => /round 3 has no footer/.test(w))).toBe(true);
+      if (source === "hlog") expect(h.warnings.some((w) => w.includes(hist) && /torn/.test(w))).toBe(true);
+    }
+  });
+
+  test("garbage in the middle of a file is skipped, later rounds still read", async () => {
+    const dir = tmp();
+    const store = await openStore({ dir, clock: fixedClock, writerId: "w1" });
+    await store.writeRound(meta(1, T0), fakeRound(T0, 1, ["a"]));
+    appendFileSync(recordsFile(dir, dayOf(T0), "w1"), "{not json\n\u0000\u0000\n42\n");
+    await store.writeRound(meta(2, T0 + 1), fakeRound(T0, 1, ["a"]));
+    await store.close();
+    const h = await readHistory(dir);
+    expect(h.rounds.map((r) => r.id)).toEqual([1, 2]);
+    expect(h.warnings.length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe("hlog format", () => {
+  test("tags survive any series name and never hold ',' or whitespace", () => {
+    const t = {
+      api: "a b,c",
+      route: "r=1;x",
+      endpoint: "/p?q=1&z=ü",
+      connection: "reuse",
+      tag: "keep-warm",
+      phase: "tls",
+    } as const;
+    const s = encodeTag(t);
+    expect(s).not.toMatch(/[,\s]/);
+    expect(decodeTag(s)).toEqual(t);
+    expect(decodeTag("api=x;phase=nope")).toBeUndefined();
+  });
+
+  test("HdrHistogram's own log reader reads our file: tags, intervals, values in µs, max column in ms", async () => {
+    const dir = tmp();
+    const store = await openStore({ dir, clock: fixedClock });
+    await store.writeRound(meta(1, T0), [fakeRecord({ atMs: T0, seq: 0, endpoint: "a", totalMs: 1234.5 })]);
+    await store.writeRound(meta(2, T0 + 60_000), [
+      fakeRecord({ atMs: T0, seq: 1, endpoint: "a", totalMs: 20 }),
+    ]);
+    await store.close();
+    const text = readFileSync(histFile(dir, dayOf(T0), store.writerId), "utf8");
+    expect(text).toMatch(/^#\[Histogram log format version 1\.3\]/);
+    expect(text).toContain("#[StartTime: ");
+    const tags = hdr.listTags(text);
+    expect(tags).toContain(encodeTag({ ...key("a"), tag: "probe", phase: "total" }));
+    const reader = new hdr.HistogramLogReader(text);
+    const totals: { startMs: number; max: number }[] = [];
+    for (let h = reader.nextIntervalHistogram(); h; h = reader.nextIntervalHistogram()) {
+      if (h.tag.endsWith("phase=total")) totals.push({ startMs: h.startTimeStampMsec, max: h.maxValue });
+    }
+    expect(totals).toHaveLength(2);
+    expect(totals[0]?.startMs).toBeCloseTo(T0, -1);
+    expect(totals[1]?.startMs).toBeCloseTo(T0 + 60_000, -1);
+    expect(totals[0]?.max).toBeGreaterThan(1_233_000);
+    expect(totals[0]?.max).toBeLessThan(1_236_000);
+    const line = text.split("\n").find((l) => l.includes("phase=total"));
+    expect(line?.split(",")[3]).toMatch(/^123[45]\.\d{3}$/); // Interval_Max in ms
+  });
+});
+
+describe("retention", () => {
+  test("whole day directories older than retentionDays are deleted at open, others kept", async () => {
+    const dir = tmp();
+    const now = Date.UTC(2026, 10, 20, 12);
+    for (const d of [-10, -3, -2, -1, 0]) mkdirSync(join(dir, dayOf(now + d * DAY_MS)), { recursive: true });
+    mkdirSync(join(dir, "not-a-day"));
+    mkdirSync(join(dir, "2026-02-31"));
+    const pruned: string[][] = [];
+    const store = await openStore({
+      dir,
+      retentionDays: 2,
+      clock: { ...fixedClock, wallMs: () => now },
+      onPrune: (d) => pruned.push(d),
+    });
+    await store.close();
+    expect(readdirSync(dir).sort()).toEqual([
+      "2026-02-31",
+      "2026-11-18",
+      "2026-11-19",
+      "2026-11-20",
+      "not-a-day",
+    ]);
+    expect(pruned).toEqual([["2026-11-10", "2026-11-17"]]);
+  });
+
+  test("retention runs again when the writer rolls over to a new day", async () => {
+    const dir = tmp();
+    let now = Date.UTC(2026, 10, 20, 23, 59);
+    const store = await openStore({ dir, retentionDays: 1, clock: { ...fixedClock, wallMs: () => now } });
+    await store.writeRound(meta(1, now), fakeRound(now, 1, ["a"]));
+    now += 2 * DAY_MS;
+    await store.writeRound(meta(2, now), fakeRound(now, 1, ["a"]));
+    await store.close();
+    expect(readdirSync(dir)).toEqual([dayOf(now)]);
+  });
+});
