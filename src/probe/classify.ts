@@ -123,10 +123,11 @@ export function classifyError(
   opts: { insecureTls?: boolean } = {},
 ): ProbeFailure {
   const code = errorCode(err) ?? "";
-  const raw = messageOf(err);
+  const raw = messageOf(err).replace(/\s+/g, " ").trim();
+  const name = err instanceof Error ? err.name : "";
   const make = (c: FailureClass, p: WirePhase, message = raw): ProbeFailure => {
     const f: ProbeFailure = { code: c, phase: p, message };
-    if (code) f.cause = code;
+    if (code || name === "HTTPParserError") f.cause = code || name;
     return f;
   };
 
@@ -144,7 +145,8 @@ export function classifyError(
   if (code.startsWith("ERR_TLS_") || code.startsWith("ERR_SSL_") || (code === "EPROTO" && phase === "tls")) {
     return make("tls", "tls", `TLS handshake failed: ${raw}`);
   }
-  if (code.startsWith("HPE_") || /bad response|bad upgrade/i.test(raw)) {
+  // undici 7 leaves HTTPParserError.code undefined for some parser errors; the name is reliable.
+  if (code.startsWith("HPE_") || name === "HTTPParserError" || /bad response|bad upgrade/i.test(raw)) {
     return make("protocol", phase === "transfer" ? "transfer" : "ttfb", `invalid HTTP response: ${raw}`);
   }
   if (code === "UND_ERR_HEADERS_TIMEOUT") return make("headers-timeout", "ttfb");

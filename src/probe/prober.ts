@@ -9,6 +9,7 @@
  * - `reuse`: one keep-alive Agent (a pool per origin) shared by all probes.
  */
 import type { Socket } from "node:net";
+import { setImmediate as yieldTurn } from "node:timers/promises";
 import { createSecureContext, rootCertificates } from "node:tls";
 import { Agent, buildConnector, Client, type Dispatcher } from "undici";
 import { type Clock, systemClock } from "../clock.js";
@@ -103,6 +104,10 @@ export function createProber(opts: ProberOptions): Prober {
   };
 
   async function probe(target: ProbeTarget, ro: ProbeRequestOptions): Promise<ProbeOutcome> {
+    // undici marks a pooled client free again only after the loop turns once
+    // more; a request sent in the same turn its predecessor ended in would get
+    // a second connection. Yield one turn so back-to-back reuse probes reuse.
+    if (ro.connection === "reuse") await yieldTurn();
     const secrets = secretValues(target.headers, target.secretHeaders);
     const url = new URL(target.url);
     const path = url.pathname + url.search;

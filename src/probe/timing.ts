@@ -31,6 +31,7 @@ export interface ConnInfo {
   /** Lookup function called (DNS start). */
   lookupStart?: number;
   dnsEnd?: number;
+  lookupFailed?: boolean;
   /** The connector returned: the connect (or lookup) has been issued. */
   issuedAt?: number;
   connectEnd?: number;
@@ -116,8 +117,10 @@ export function instrumentConnector(
     if (!socket) return;
     conn.socket = socket;
     bySocket.set(socket, conn);
-    socket.prependOnceListener("lookup", () => {
-      conn.dnsEnd ??= clock.now();
+    socket.prependOnceListener("lookup", (err: Error | null) => {
+      // A failed lookup is not a DNS phase; the failure records how long it took.
+      if (!err) conn.dnsEnd ??= clock.now();
+      else conn.lookupFailed = true;
     });
     socket.prependOnceListener("connect", () => {
       conn.connectEnd = clock.now();

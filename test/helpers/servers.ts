@@ -13,9 +13,11 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import { createServer as createNetServer, type Socket } from "node:net";
+import { createConnection, createServer as createNetServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Worker } from "node:worker_threads";
+import type { ProbeTarget } from "../../src/probe/types.js";
 
 /** Per-server tools for handlers: timers made with `later` are cleared when the server closes. */
 export interface ServerTools {
@@ -123,8 +125,6 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
-  // Garbage and resets make the server side see socket errors too; they are expected.
-  server.on("clientError", (_err, s) => s.destroy());
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const address = server.address();
   if (!address || typeof address === "string") throw new Error("server has no TCP address");
@@ -160,6 +160,69 @@ export async function refusedPort(host = "127.0.0.1"): Promise<number> {
   const port = address && typeof address !== "string" ? address.port : 0;
   await new Promise<void>((resolve) => srv.close(() => resolve()));
   return port;
+}
+
+/** A bare TCP listener that accepts and never says anything (a TLS handshake to it never finishes). */
+export async function silentTcpServer(host = "127.0.0.1"): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const srv = createNetServer((s) => {
+    sockets.add(s);
+    s.on("error", () => undefined);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => srv.listen(0, host, resolve));
+  const address = srv.address();
+  const port = address && typeof address !== "string" ? address.port : 0;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        srv.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * A loopback port whose accept queue is full, so a TCP connect to it hangs
+ * (the kernel drops the SYN; the client retransmits): a real connect timeout
+ * without touching the network. A worker thread listens with backlog 1 and
+ * then blocks its own event loop, so it never accepts; connections made here
+ * fill the queue (Linux queues backlog + 1; Node reads backlog 0 as "default").
+ */
+export async function blackholePort(): Promise<{ port: number; close(): Promise<void> }> {
+  const gate = new Int32Array(new SharedArrayBuffer(4));
+  const code = `
+    const { parentPort, workerData } = require("node:worker_threads");
+    const srv = require("node:net").createServer();
+    srv.listen({ port: 0, host: "127.0.0.1", backlog: 1 }, () => {
+      parentPort.postMessage(srv.address().port);
+      Atomics.wait(workerData, 0, 0, 60000); // never back to the event loop: nothing is accepted
+    });`;
+  const worker = new Worker(code, { eval: true, workerData: gate });
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once("error", reject);
+    worker.once("message", (p: number) => resolve(p));
+  });
+  const fillers: Socket[] = [];
+  for (let i = 0; i < 2; i++) {
+    const filler = createConnection({ port, host: "127.0.0.1" });
+    filler.on("error", () => undefined);
+    fillers.push(filler);
+    await new Promise<void>((resolve) => {
+      filler.once("connect", () => resolve());
+      setTimeout(resolve, 200); // a third one would hang: the queue is already full
+    });
+  }
+  return {
+    port,
+    close: async () => {
+      for (const f of fillers) f.destroy();
+      Atomics.store(gate, 0, 1);
+      Atomics.notify(gate, 0);
+      await worker.terminate();
+    },
+  };
 }
 
 /** Canned handlers. */
@@ -256,3 +319,18 @@ export const behaviors = {
     return () => undefined;
   },
 };
+
+/** A ProbeTarget for a test server URL (api "test", route "loopback", endpoint = path). */
+export function targetFor(url: string, overrides: Partial<ProbeTarget> = {}): ProbeTarget {
+  return {
+    api: "test",
+    route: "loopback",
+    endpoint: new URL(url).pathname,
+    url,
+    method: "GET",
+    headers: {},
+    secretHeaders: [],
+    timeoutMs: 5_000,
+    ...overrides,
+  };
+}
