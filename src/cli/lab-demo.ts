@@ -17,12 +17,14 @@ export async function startDemoLab(scenario: string): Promise<Lab> {
 }
 
 /** Probe defaults for a lab run; the user's flags override them. */
-export function labDemoDefaults(scenario: string): ProbeFlags {
+export function labDemoDefaults(scenario: string, fixedRate = false): ProbeFlags {
+  // --rate and --concurrency are alternatives: with a user's --rate, the demo sets no concurrency.
+  const inFlight = fixedRate ? {} : { concurrency: 4 };
   switch (scenario) {
     case "healthy":
       return { count: 40, connection: "both" };
     default:
       // 10 samples × 8 targets × 2 modes at 4 in flight: ~30 s on bad-target, whose stalls last 2 s.
-      return { count: 10, concurrency: 4, connection: "both" };
+      return { count: 10, ...inFlight, connection: "both" };
   }
 }

@@ -34,7 +34,7 @@ export function newHistogram(): Histogram {
 export function msToUs(ms: number): number {
   const us = Math.round(ms * 1000);
   if (us < 1) return 1;
-  return us > HIGHEST_TRACKABLE_US ? HIGHEST_TRACKABLE_US : us;
+  return Math.min(us, HIGHEST_TRACKABLE_US);
 }
 
 /** Identity of one histogram family. */
