@@ -1,0 +1,160 @@
+/**
+ * The JSON reporter: the Report as one document (docs/report-json.md), keys in
+ * a fixed order whatever order the objects were built in, so two runs diff
+ * cleanly. Known keys come in documentation order (phases in request order,
+ * percentiles low to high); any other key (free-form evidence, options)
+ * follows alphabetically. 2-space indent, trailing newline.
+ */
+import { PHASES } from "../model.js";
+import type { Report } from "./types.js";
+
+const SERIES = [
+  "api",
+  "route",
+  "endpoint",
+  "connection",
+  "count",
+  "ok",
+  "failed",
+  "stalls",
+  "latencyMs",
+  "correctedLatencyMs",
+  "histograms",
+  "distribution",
+];
+const STATS = ["count", "p50", "p90", "p99", "p999", "max", "mean"];
+
+/** Key order per object, by its path with arrays as `[]` and phase keys as `<phase>` (docs/report-json.md order). */
+const ORDERS: Readonly<Record<string, readonly string[]>> = {
+  "": [
+    "version",
+    "generatedAt",
+    "source",
+    "options",
+    "span",
+    "totals",
+    "healthy",
+    "series",
+    "stalls",
+    "failures",
+    "findings",
+    "notes",
+    "eventLoopLagMs",
+    "coordinatedOmission",
+    "keepWarm",
+    "timeline",
+  ],
+  source: ["kind", "scenario", "dir", "since", "until"],
+  span: ["startedAt", "endedAt", "durationMs"],
+  totals: ["requests", "ok", "failed", "stalls"],
+  "series[]": SERIES,
+  "series[].latencyMs": PHASES,
+  "series[].latencyMs.<phase>": STATS,
+  "series[].correctedLatencyMs": PHASES,
+  "series[].correctedLatencyMs.<phase>": STATS,
+  "series[].histograms": PHASES,
+  "series[].distribution": ["edgesMs", "counts"],
+  "stalls[]": [
+    "at",
+    "seq",
+    "api",
+    "route",
+    "endpoint",
+    "connection",
+    "tag",
+    "reused",
+    "totalMs",
+    "thresholdMs",
+    "phase",
+    "phasesMs",
+    "status",
+    "error",
+    "remoteAddress",
+    "requestId",
+    "traceId",
+    "cause",
+    "detail",
+  ],
+  "stalls[].phasesMs": PHASES,
+  "failures[]": [
+    "at",
+    "seq",
+    "api",
+    "route",
+    "endpoint",
+    "tag",
+    "code",
+    "phase",
+    "message",
+    "status",
+    "remoteAddress",
+    "requestId",
+  ],
+  "findings[]": ["id", "summary", "stalls", "confidence", "evidence", "nextStep"],
+  eventLoopLagMs: ["p50", "p99", "max", "utilization", "affectedRequests", "thresholdMs"],
+  coordinatedOmission: ["corrected", "expectedIntervalMs", "note"],
+  "timeline[]": [
+    "api",
+    "route",
+    "endpoint",
+    "connection",
+    "startMs",
+    "endMs",
+    "count",
+    "p50Ms",
+    "p99Ms",
+    "maxMs",
+    "stalls",
+    "failures",
+  ],
+};
+
+const PHASE_MAPS = new Set(["latencyMs", "correctedLatencyMs", "histograms", "phasesMs"]);
+const PHASE_SET: ReadonlySet<string> = new Set(PHASES);
+
+/** Keep-warm series have the series' fields: `keepWarm[]…` reads as `series[]…`. */
+function norm(path: string): string {
+  return path.startsWith("keepWarm[]") ? `series[]${path.slice("keepWarm[]".length)}` : path;
+}
+
+/**
+ * The documented path of a child key (docs/report-json.md): arrays as `[]`,
+ * keys of per-phase maps as `<phase>`, keep-warm series as `series[]`.
+ * Exported for the doc-drift test.
+ */
+export function childPath(parent: string, key: string): string {
+  const p = norm(parent);
+  const last = p.slice(p.lastIndexOf(".") + 1);
+  if (PHASE_MAPS.has(last) && PHASE_SET.has(key)) return `${p}.<phase>`;
+  return p === "" ? key : `${p}.${key}`;
+}
+
+function sortKeys(keys: string[], path: string): string[] {
+  const order = ORDERS[norm(path)] ?? [];
+  const rank = (k: string): number => {
+    const i = order.indexOf(k);
+    return i < 0 ? Number.MAX_SAFE_INTEGER : i;
+  };
+  return keys.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** A deep copy with object keys in the documented order; unknown and free-form keys alphabetically. */
+export function ordered(value: unknown, path = ""): unknown {
+  if (Array.isArray(value)) return value.map((v) => ordered(v, `${path}[]`));
+  if (value instanceof Map) return ordered(Object.fromEntries(value), path);
+  if (value !== null && typeof value === "object") {
+    const src = value as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const k of sortKeys(Object.keys(src), path)) out[k] = ordered(src[k], childPath(path, k));
+    return out;
+  }
+  return value;
+}
+
+/**
+ * The report as a JSON document. Histograms appear only when the report was
+ * built with `includeHistograms` (they are large).
+ */
+export function renderJson(report: Report): string {
+  return `${JSON.stringify(ordered(report), null, 2)}\n`;
+}
