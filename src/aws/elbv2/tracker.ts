@@ -2,7 +2,7 @@
  * TargetHealthTracker: feeds on DescribeTargetHealth snapshots (one per
  * target group per round) and keeps what changed: state transitions with
  * the two observations that bracket them, spans of degraded targets, and
- * spans of AZs with registered targets but none healthy. Bounded: the
+ * spans of AZs with no healthy target. Bounded: the
  * oldest closed entries are dropped past `maxEntries`.
  */
 import {
@@ -174,13 +174,15 @@ export class TargetHealthTracker {
     for (const z of g.zones) byZone.set(z, []);
     for (const t of snap.targets) {
       if (t.az === undefined || t.az === "all") continue;
+      g.zones.add(t.az);
       const list = byZone.get(t.az) ?? [];
       list.push(t);
       byZone.set(t.az, list);
     }
     for (const [az, targets] of byZone) {
-      // An AZ counts as dark when it has registered targets and none is healthy.
-      const dark = targets.length > 0 && !targets.some((t) => t.state === "healthy");
+      // An AZ (of the NLB, or seen on a target before) is dark when none of its targets is healthy,
+      // including when it has none registered: with cross-zone off its node has nowhere to send flows.
+      const dark = !targets.some((t) => t.state === "healthy");
       const open = g.openZones.get(az);
       if (dark && !open) {
         g.openZones.set(

@@ -118,14 +118,14 @@ export interface DegradedWindow {
   toMs?: number;
 }
 
-/** A span during which an AZ had registered targets but none healthy. */
+/** A span during which an AZ of the NLB had no healthy target (none registered, or none healthy). */
 export interface ZoneWindow {
   targetGroupArn: string;
   az: string;
   fromMs: number;
   sinceMs?: number;
   toMs?: number;
-  /** Targets in the AZ and their states at the first observation. */
+  /** Targets in the AZ and their states at the first observation (empty: none registered). */
   targets: Array<{ id: string; state: string; reason?: string }>;
 }
 

@@ -50,7 +50,11 @@ export const realSleep: Sleep = (ms, signal) =>
   });
 
 export interface FetchTracesOptions {
-  /** Hard deadline for the whole poll, ms (config: `xray.pollTimeoutS × 1000`). */
+  /**
+   * How long to keep polling, ms (config: `xray.pollTimeoutS × 1000`). The
+   * last attempt is made at this deadline, so the hard limit on the whole
+   * call is `pollTimeoutMs + callTimeoutMs`.
+   */
   pollTimeoutMs: number;
   /** Wait before the second attempt, ms. Default 2000. */
   initialDelayMs?: number;
@@ -121,6 +125,8 @@ export async function fetchTraces(
   const complete = opts.isComplete ?? isTraceComplete;
   const t0 = clock.now();
   const deadline = t0 + Math.max(0, opts.pollTimeoutMs);
+  // The last attempt happens at `deadline`; its calls may take one call timeout more.
+  const hardDeadline = deadline + callTimeoutMs;
   const unique = [...new Set(traceIds)];
   const result: FetchTracesResult = {
     traces: new Map(),
@@ -145,12 +151,12 @@ export async function fetchTraces(
     for (const input of buildBatchGetTracesInputs([...pending])) {
       let token: string | undefined;
       for (let page = 0; page < maxPages; page++) {
-        const leftMs = deadline - clock.now();
-        if (leftMs <= 0 && result.calls > 0) break;
+        const leftMs = hardDeadline - clock.now();
+        if (leftMs <= 0) break;
         result.calls++;
         let out: BatchGetTracesCommandOutput;
         try {
-          out = await withDeadline(Math.max(1, Math.min(callTimeoutMs, leftMs)), (abortSignal) =>
+          out = await withDeadline(Math.min(callTimeoutMs, leftMs), (abortSignal) =>
             client.send(new BatchGetTracesCommand({ ...input, ...(token ? { NextToken: token } : {}) }), {
               abortSignal,
             }),

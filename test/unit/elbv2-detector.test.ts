@@ -1,0 +1,154 @@
+import { describe, expect, it } from "vitest";
+import {
+  TARGET_UNHEALTHY_SPEC,
+  targetUnhealthyDetector,
+  targetUnhealthyFindings,
+} from "../../src/aws/elbv2/detector.js";
+import { TargetHealthTracker } from "../../src/aws/elbv2/tracker.js";
+import type { TargetGroupTopology, TargetHealthEntry } from "../../src/aws/elbv2/types.js";
+import { detectStalls } from "../../src/diagnose/stalls.js";
+import type { DetectorInput } from "../../src/diagnose/types.js";
+import type { RequestRecord } from "../../src/model.js";
+
+const TG = "arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/tg/0123456789abcdef";
+const T0 = Date.UTC(2025, 0, 1, 12);
+const topo = (crossZone: boolean): TargetGroupTopology => ({
+  targetGroupArn: TG,
+  zones: [
+    { zoneName: "az1", nodeAddresses: ["10.0.1.10"] },
+    { zoneName: "az2", nodeAddresses: ["10.0.2.10"] },
+  ],
+  crossZone,
+  crossZoneSource: "load-balancer",
+  healthCheck: { intervalS: 5, unhealthyThreshold: 2 },
+  fetchedAtMs: T0,
+});
+const tgt = (id: string, az: string, state: string): TargetHealthEntry => ({
+  id,
+  port: 80,
+  az,
+  state,
+  ...(state === "unhealthy" ? { reason: "Target.FailedHealthChecks" } : {}),
+});
+
+function rec(seq: number, atMs: number, totalMs: number, remoteAddress: string): RequestRecord {
+  return {
+    atMs,
+    seq,
+    seriesSeq: seq,
+    api: "a",
+    route: "r",
+    endpoint: "/",
+    method: "GET",
+    url: "http://x/",
+    tag: "probe",
+    connection: "fresh",
+    phasesMs: { connect: totalMs - 2, ttfb: 2, total: totalMs },
+    bytes: 1,
+    reused: false,
+    assertions: [],
+    hopHeaders: {},
+    ok: true,
+    remoteAddress,
+  };
+}
+
+/** 20 rounds 10 s apart; `bad(round)` says whether az2's only target is unhealthy; requests alternate between the nodes. */
+function scenario(
+  bad: (round: number) => boolean,
+  stalled: (round: number, addr: string) => boolean,
+  crossZone = false,
+) {
+  const tracker = new TargetHealthTracker();
+  tracker.setZones(TG, ["az1", "az2"]);
+  const records: RequestRecord[] = [];
+  let seq = 0;
+  for (let r = 0; r < 20; r++) {
+    const at = T0 + r * 10_000;
+    tracker.observe({
+      targetGroupArn: TG,
+      atMs: at,
+      targets: [tgt("a", "az1", "healthy"), tgt("b", "az2", bad(r) ? "unhealthy" : "healthy")],
+    });
+    for (let k = 0; k < 4; k++) {
+      const addr = k % 2 ? "10.0.2.10" : "10.0.1.10";
+      records.push(rec(seq++, at + 2000 + k * 1500, stalled(r, addr) ? 3005 : 10 + k, addr));
+    }
+  }
+  return {
+    records,
+    stalls: detectStalls(records),
+    ev: { history: tracker.history(), topologies: [topo(crossZone)] },
+  };
+}
+
+describe("target-unhealthy", () => {
+  it("is high confidence when the stalls go through the node of an AZ with no healthy target (cross-zone off)", () => {
+    const s = scenario(
+      (r) => r >= 8 && r < 12,
+      (r, a) => r >= 8 && r < 12 && a === "10.0.2.10",
+    );
+    const [f] = targetUnhealthyFindings(s.records, s.stalls, s.ev);
+    expect(f?.confidence).toBe("high");
+    expect(f?.stalls).toHaveLength(8);
+    expect(f?.evidence).toMatchObject({ stallsThroughDarkAzNode: 8, darkZones: [{ az: "az2" }] });
+    expect(f?.summary).toContain("az2");
+    expect(f?.nextStep).toContain("cross-zone");
+  });
+
+  it("does not blame a dark AZ for stalls through another AZ's node, nor stalls outside the spans", () => {
+    // az2 is dark in rounds 8-11, but the stalls are on az1's node in rounds 0-3.
+    const s = scenario(
+      (r) => r >= 8 && r < 12,
+      (r, a) => r < 4 && a === "10.0.1.10",
+    );
+    expect(s.stalls.length).toBe(8);
+    expect(targetUnhealthyFindings(s.records, s.stalls, s.ev)).toEqual([]);
+  });
+
+  it("withholds the finding when stalls are no more frequent during the unhealthy spans than outside them", () => {
+    // Unhealthy every other 20 s; stalls spread evenly over all rounds through az1's node only, with cross-zone on.
+    const s = scenario(
+      (r) => r % 4 < 2,
+      (r, a) => a === "10.0.1.10" && r % 2 === 0,
+      true,
+    );
+    const input = {
+      records: s.records,
+      stalls: s.stalls,
+      stallSeqs: new Set(s.stalls.map((x) => x.record.seq)),
+      lag: undefined,
+      settings: { resolverTimeoutMs: 5000, alpha: 0.01, timeoutMs: undefined },
+      context: { extra: { targetHealth: s.ev } },
+    } as DetectorInput;
+    const res = targetUnhealthyDetector.detect(input);
+    expect(res.candidate).toBeUndefined();
+    expect(res.notes?.[0]).toContain("withheld");
+  });
+
+  it("coincidence with a degraded target (requests through API Gateway: no node mapping) is reported with its states and reasons", () => {
+    const s = scenario(
+      (r) => r >= 8 && r < 12,
+      (r, a) => r >= 8 && r < 12 && a === "10.0.2.10",
+      true,
+    );
+    for (const r of s.records) r.remoteAddress = "198.51.100.7";
+    const [f] = targetUnhealthyFindings(s.records, s.stalls, s.ev);
+    expect(f?.id).toBe(TARGET_UNHEALTHY_SPEC.id);
+    expect(f?.stalls).toHaveLength(8);
+    expect(f?.evidence).toMatchObject({
+      stallsThroughDarkAzNode: 0,
+      targets: [{ targetId: "b", state: "unhealthy", reason: "Target.FailedHealthChecks", az: "az2" }],
+    });
+    expect(["medium", "high"]).toContain(f?.confidence);
+  });
+
+  it("raises nothing on a healthy history or without evidence", () => {
+    const s = scenario(
+      () => false,
+      () => false,
+    );
+    expect(targetUnhealthyFindings(s.records, s.stalls, s.ev)).toEqual([]);
+    expect(targetUnhealthyDetector.detect({ context: {} } as DetectorInput)).toEqual({});
+  });
+});

@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { buildDeployPolicy, buildIamPolicy, ELBV2_DESCRIBE_ACTIONS } from "../../src/aws/iam.js";
+import { type ConfigInput, ConfigSchema } from "../../src/config/schema.js";
+
+const TG = "arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/tg/0123456789abcdef";
+const base = {
+  name: "orders",
+  routes: [{ name: "main", baseUrl: "https://api.example.com" }],
+  endpoints: [{ path: "/" }],
+};
+const cfg = (extra: Partial<ConfigInput> = {}, api: Record<string, unknown> = {}) =>
+  ConfigSchema.parse({ apis: [{ ...base, ...api }], ...extra });
+const actions = (c: ReturnType<typeof cfg>) =>
+  buildIamPolicy(c)
+    .policy.Statement.flatMap((s) => s.Action)
+    .sort();
+
+describe("buildIamPolicy", () => {
+  it("needs nothing for a plain config (no AWS feature on by default)", () => {
+    const r = buildIamPolicy(cfg());
+    expect(r.policy).toEqual({ Version: "2012-10-17", Statement: [] });
+    expect(r.notes.join(" ")).toContain("no AWS call");
+  });
+
+  it("PutMetricData only in api mode, conditioned on the namespace", () => {
+    const r = buildIamPolicy(cfg({ cloudwatch: { enabled: true, namespace: "Probe/Prod" } }));
+    expect(r.policy.Statement).toEqual([
+      {
+        Sid: "PublishMetrics",
+        Effect: "Allow",
+        Action: ["cloudwatch:PutMetricData"],
+        Resource: "*",
+        Condition: { StringEquals: { "cloudwatch:namespace": "Probe/Prod" } },
+      },
+    ]);
+  });
+
+  it("EMF mode needs no permission and says why", () => {
+    const r = buildIamPolicy(cfg({ cloudwatch: { enabled: true, mode: "emf" } }));
+    expect(r.policy.Statement).toEqual([]);
+    expect(r.notes.join(" ")).toMatch(/execution role.*PutLogEvents/);
+  });
+
+  it("X-Ray reads only when enabled and fetching", () => {
+    expect(actions(cfg({ xray: { enabled: true } }))).toEqual([
+      "xray:BatchGetTraces",
+      "xray:GetTraceSummaries",
+    ]);
+    expect(actions(cfg({ xray: { enabled: true, fetchTraces: false } }))).toEqual([]);
+    expect(actions(cfg({ xray: { enabled: false, fetchTraces: true } }))).toEqual([]);
+  });
+
+  it("GetMetricData with apiGateway; plus the ELBv2 Describe calls with targetGroups", () => {
+    expect(actions(cfg({}, { apiGateway: { apiName: "orders", stage: "prod" } }))).toEqual([
+      "cloudwatch:GetMetricData",
+    ]);
+    expect(actions(cfg({}, { targetGroups: [{ arn: TG }] }))).toEqual(
+      ["cloudwatch:GetMetricData", ...ELBV2_DESCRIBE_ACTIONS].sort(),
+    );
+  });
+
+  it("everything at once: one statement per feature, never a wildcard action", () => {
+    const r = buildIamPolicy(
+      cfg({ cloudwatch: { enabled: true }, xray: { enabled: true } }, { targetGroups: [{ arn: TG }] }),
+    );
+    expect(r.policy.Statement.map((s) => s.Sid)).toEqual([
+      "PublishMetrics",
+      "ReadEvidenceMetrics",
+      "ReadStallTraces",
+      "ReadTargetHealth",
+    ]);
+    for (const s of r.policy.Statement) for (const a of s.Action) expect(a).not.toContain("*");
+    expect(r.policy.Statement.flatMap((s) => s.Action)).not.toContain("cloudwatch:PutDashboard");
+  });
+});
+
+describe("buildDeployPolicy", () => {
+  it("scopes dashboards and alarms to the name prefix and region, separately from the runtime policy", () => {
+    const r = buildDeployPolicy(
+      cfg({ cloudwatch: { namespace: "Stallwatch" }, aws: { region: "eu-west-1" } }),
+    );
+    expect(r.policy.Statement).toContainEqual({
+      Sid: "DeployDashboard",
+      Effect: "Allow",
+      Action: ["cloudwatch:PutDashboard", "cloudwatch:GetDashboard"],
+      Resource: "arn:aws:cloudwatch::*:dashboard/Stallwatch*",
+    });
+    expect(r.policy.Statement).toContainEqual({
+      Sid: "DeployAlarms",
+      Effect: "Allow",
+      Action: ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"],
+      Resource: "arn:aws:cloudwatch:eu-west-1:*:alarm:Stallwatch*",
+    });
+    expect(buildDeployPolicy(cfg(), { namePrefix: "sw-" }).policy.Statement[1]?.Resource).toBe(
+      "arn:aws:cloudwatch:*:*:alarm:sw-*",
+    );
+  });
+});
