@@ -30,6 +30,9 @@ export function diagnose(
 ): Diagnosis {
   const context = input.context ?? {};
   // Keep-warm pings are kept out of the statistics; probe and idle-sweep samples are analysed.
+  // Family-wise significance: the level is shared by the statistical findings (Bonferroni).
+  const statistical = detectors.filter((d) => findingSpec(d.id)?.kind === "statistical").length;
+  const alpha = (context.alpha ?? DEFAULT_ALPHA) / Math.max(1, statistical);
   const records = input.records.filter((r) => r.tag !== "keep-warm").sort((a, b) => a.seq - b.seq);
   const detectorInput: DetectorInput = {
     records,
@@ -38,7 +41,7 @@ export function diagnose(
     lag: input.lag,
     settings: {
       resolverTimeoutMs: context.resolverTimeoutMs ?? DEFAULT_RESOLVER_TIMEOUT_MS,
-      alpha: context.alpha ?? DEFAULT_ALPHA,
+      alpha,
       timeoutMs: context.timeoutMs,
     },
     context,
@@ -59,11 +62,12 @@ export function diagnose(
 
   // Attribution: each stall to the matching finding with the lowest precedence.
   const ordered = [...candidates.entries()].sort((a, b) => precedenceOf(a[0]) - precedenceOf(b[0]));
+  const stallSets = new Map(ordered.map(([id, c]) => [id, new Set(c.stalls)]));
   const causeBySeq = new Map<number, string>();
   const explanations = new Map<number, StallExplanation>();
   for (const s of input.stalls) {
     const seq = s.record.seq;
-    const matching = ordered.filter(([, c]) => c.stalls.includes(seq));
+    const matching = ordered.filter(([id]) => stallSets.get(id)?.has(seq));
     const first = matching[0];
     const cause = first ? first[0] : UNEXPLAINED;
     causeBySeq.set(seq, cause);

@@ -85,7 +85,7 @@ export const FINDINGS = [
     kind: "statistical",
     precedence: 40,
     minimums:
-      "≥ 2 addresses with ≥ 5 requests each, ≥ 20 requests in all, ≥ 3 stalls on the address; p < 0.01 after correction; stall rate ≥ 3 × the other addresses'.",
+      "≥ 2 addresses with ≥ 5 requests each, ≥ 20 requests in all, ≥ 3 stalls on the address; p < 0.01 family-wise after correction; stall rate ≥ 3 × the other addresses'.",
   },
   {
     id: "periodic-stall",
@@ -95,7 +95,7 @@ export const FINDINGS = [
     kind: "statistical",
     precedence: 41,
     minimums:
-      "≥ 30 requests and ≥ 5 stalls in the sequence, ≥ 4 stalls in the class; p < 0.01 after correction; the class's stall rate ≥ 3 × the rest's.",
+      "≥ 30 requests and ≥ 5 stalls in the sequence, ≥ 4 stalls in the class; p < 0.01 family-wise after correction; the class's stall rate ≥ 3 × the rest's.",
   },
   {
     id: "stale-connection",
@@ -115,7 +115,7 @@ export const FINDINGS = [
     kind: "statistical",
     precedence: 51,
     minimums:
-      "≥ 20 requests with a known gap, ≥ 5 on each side of the split, ≥ 3 stalls above it; p < 0.01 after correction; stall rate above ≥ 3 × below and ≥ 20 %.",
+      "≥ 20 requests with a known gap, ≥ 5 on each side of the split, ≥ 3 stalls above it; p < 0.01 family-wise after correction; stall rate above ≥ 3 × below and ≥ 20 %.",
   },
   {
     id: "route-specific",
@@ -125,7 +125,7 @@ export const FINDINGS = [
     kind: "statistical",
     precedence: 60,
     minimums:
-      "≥ 2 routes with ≥ 20 requests each in the common period, ≥ 3 stalls on the route; p < 0.01 after correction; stall rate ≥ 3 × the others'.",
+      "≥ 2 routes with ≥ 20 requests each in the common period, ≥ 3 stalls on the route; p < 0.01 family-wise after correction; stall rate ≥ 3 × the others'.",
   },
   {
     id: "slow-backend",

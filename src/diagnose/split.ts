@@ -55,34 +55,51 @@ export function idleSplit(samples: readonly GapSample[], alpha: number, label: s
   const totalStalls = samples.filter((s) => s.stall).length;
   if (totalStalls < SPLIT_MIN_STALLS_ABOVE)
     return { ok: false, reason: `${label} test: only ${totalStalls} stalls` };
-  const seen = new Set<string>();
+  // Sorted by gap with a prefix count of stalls: each boundary is a binary search.
+  const sorted = [...samples].sort((x, y) => x.gapMs - y.gapMs);
+  const stallsBefore = new Int32Array(n + 1);
+  sorted.forEach((x, i) => {
+    stallsBefore[i + 1] = stallsBefore[i]! + (x.stall ? 1 : 0);
+  });
+  const firstAtOrAbove = (ms: number): number => {
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid]!.gapMs < ms) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const seen = new Set<number>();
   const tried: Array<Omit<SplitResult, "pAdjusted" | "tests">> = [];
   for (const boundaryMs of GAP_BOUNDARIES_MS) {
-    const above = samples.filter((s) => s.gapMs >= boundaryMs);
-    const below = samples.filter((s) => s.gapMs < boundaryMs);
-    if (above.length < SPLIT_MIN_SIDE || below.length < SPLIT_MIN_SIDE) continue;
-    const key = `${above.length}`;
-    if (seen.has(key)) continue; // same partition as a smaller boundary
-    seen.add(key);
-    const stallsAbove = above.filter((s) => s.stall);
-    const stallsBelow = below.filter((s) => s.stall).length;
+    const cut = firstAtOrAbove(boundaryMs);
+    const nBelow = cut;
+    const nAbove = n - cut;
+    if (nAbove < SPLIT_MIN_SIDE || nBelow < SPLIT_MIN_SIDE) continue;
+    if (seen.has(cut)) continue; // same partition as a smaller boundary
+    seen.add(cut);
+    const stallsBelow = stallsBefore[cut]!;
+    const stallsAbove = totalStalls - stallsBelow;
     const p = fisherExact({
-      a: stallsAbove.length,
-      b: above.length - stallsAbove.length,
+      a: stallsAbove,
+      b: nAbove - stallsAbove,
       c: stallsBelow,
-      d: below.length - stallsBelow,
+      d: nBelow - stallsBelow,
     }).greater;
+    const stalledAbove = sorted.slice(cut).filter((x) => x.stall);
     tried.push({
       boundaryMs,
-      nAbove: above.length,
-      stallsAbove: stallsAbove.length,
-      nBelow: below.length,
+      nAbove,
+      stallsAbove,
+      nBelow,
       stallsBelow,
       pValue: p,
-      stallsBeginMs: Math.min(...stallsAbove.map((s) => s.gapMs), Number.POSITIVE_INFINITY),
-      firstAboveMs: Math.min(...above.map((s) => s.gapMs)),
-      lastQuietGapMs: Math.max(...below.map((s) => s.gapMs)),
-      explained: stallsAbove.map((s) => s.seq),
+      stallsBeginMs: stalledAbove[0]?.gapMs ?? Number.POSITIVE_INFINITY,
+      firstAboveMs: sorted[cut]!.gapMs,
+      lastQuietGapMs: sorted[cut - 1]!.gapMs,
+      explained: stalledAbove.map((x) => x.seq),
     });
   }
   if (tried.length === 0) {

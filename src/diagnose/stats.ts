@@ -44,12 +44,17 @@ export function binomialPmf(k: number, n: number, p: number): number {
 export function binomialUpperTail(k: number, n: number, p: number): number {
   if (k <= 0) return 1;
   if (k > n) return 0;
-  let sum = 0;
-  for (let i = k; i <= n; i++) {
-    const term = binomialPmf(i, n, p);
+  if (p <= 0) return 0;
+  if (p >= 1) return 1;
+  // Terms by recurrence from P(X = k): pmf(i+1) = pmf(i) · (n−i)/(i+1) · p/(1−p).
+  const odds = p / (1 - p);
+  let term = binomialPmf(k, n, p);
+  let sum = term;
+  for (let i = k; i < n; i++) {
+    term *= ((n - i) / (i + 1)) * odds;
     sum += term;
     // Past the mode the terms only shrink; stop once they no longer matter.
-    if (i > n * p && term < sum * 1e-16) break;
+    if (i > n * p && term < sum * 1e-17) break;
   }
   return Math.min(1, sum);
 }
@@ -67,11 +72,6 @@ export interface Table2x2 {
   b: number;
   c: number;
   d: number;
-}
-
-/** P(A = a) for the hypergeometric distribution of the table with fixed margins. */
-function hyperPmf(a: number, row1: number, col1: number, n: number): number {
-  return Math.exp(logChoose(col1, a) + logChoose(n - col1, row1 - a) - logChoose(n, row1));
 }
 
 export interface FisherResult {
@@ -93,15 +93,24 @@ export function fisherExact(t: Table2x2): FisherResult {
   const n = a + b + c + d;
   const lo = Math.max(0, row1 + col1 - n);
   const hi = Math.min(row1, col1);
-  const pObs = hyperPmf(a, row1, col1, n);
+  // log P(x) for every x by recurrence from x = lo:
+  // P(x+1)/P(x) = (row1 − x)(col1 − x) / ((x + 1)(n − row1 − col1 + x + 1)).
+  const logP = new Float64Array(hi - lo + 1);
+  logP[0] = logChoose(col1, lo) + logChoose(n - col1, row1 - lo) - logChoose(n, row1);
+  for (let x = lo; x < hi; x++) {
+    const i = x - lo;
+    logP[i + 1] = logP[i]! + Math.log(((row1 - x) * (col1 - x)) / ((x + 1) * (n - row1 - col1 + x + 1)));
+  }
+  const logObs = logP[a - lo]!;
   let greater = 0;
   let less = 0;
   let twoSided = 0;
   for (let x = lo; x <= hi; x++) {
-    const px = hyperPmf(x, row1, col1, n);
+    const lp = logP[x - lo]!;
+    const px = Math.exp(lp);
     if (x >= a) greater += px;
     if (x <= a) less += px;
-    if (px <= pObs * (1 + 1e-7)) twoSided += px;
+    if (lp <= logObs + 1e-7) twoSided += px;
   }
   const num = a * d;
   const den = b * c;

@@ -14,7 +14,7 @@ import type { Stall } from "./stalls.js";
 export interface DiagnoseContext {
   /** The resolver's per-query timeout (glibc `options timeout:`), ms. Default 5000. */
   resolverTimeoutMs?: number;
-  /** Significance level after multiple-test correction. Default 0.01. */
+  /** Family-wise significance level over all statistical findings of one diagnosis. Default 0.01. */
   alpha?: number;
   /** The request deadline the run used, ms (shown in the `timeout` finding). */
   timeoutMs?: number;
@@ -59,6 +59,11 @@ export interface Diagnosis {
 /** Resolved settings every detector sees. */
 export interface DetectorSettings {
   resolverTimeoutMs: number;
+  /**
+   * Significance level each statistical detector must beat with its corrected
+   * p-value: the family-wise level (context.alpha, 0.01) divided by the number
+   * of statistical detectors run.
+   */
   alpha: number;
   timeoutMs: number | undefined;
 }

@@ -108,3 +108,17 @@ export function seqsOf(stalls: readonly Stall[]): number[] {
 export function seriesConnKey(r: RequestRecord): string {
   return `${r.api} ${r.route} ${r.endpoint} (${r.connection})`;
 }
+
+/** Smallest value (no spread: safe for arrays of any length); Infinity when empty. */
+export function minOf(values: Iterable<number>): number {
+  let m = Number.POSITIVE_INFINITY;
+  for (const v of values) if (v < m) m = v;
+  return m;
+}
+
+/** Largest value; −Infinity when empty. */
+export function maxOf(values: Iterable<number>): number {
+  let m = Number.NEGATIVE_INFINITY;
+  for (const v of values) if (v > m) m = v;
+  return m;
+}

@@ -6,9 +6,9 @@ import { describe, expect, it } from "vitest";
 import { diagnose, explainStall } from "../../src/diagnose/diagnose.js";
 import { detectStalls } from "../../src/diagnose/stalls.js";
 import type { Detector } from "../../src/diagnose/types.js";
-import { addDelay, baseline } from "../fixtures/records/builders.js";
-import * as S from "../fixtures/records/scenarios.js";
+import { addDelay, baseline, Rng } from "../fixtures/records/builders.js";
 import { attributed, ids, run } from "../fixtures/records/run.js";
+import * as S from "../fixtures/records/scenarios.js";
 
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
 
@@ -239,5 +239,29 @@ describe("engine", () => {
     expect(explainStall(d, 999).cause).toBe("unexplained");
     expect(d.healthy).toBe(true);
     expect(d.notes).toEqual([]);
+  });
+});
+
+describe("scale", () => {
+  it("100k recorded records (5% stalls, two series) diagnoses without stack overflow", () => {
+    const records = baseline({
+      seed: 42,
+      n: 100_000,
+      connection: "reuse",
+      series: [
+        { route: "custom-domain", endpoint: "/" },
+        { route: "execute-api", endpoint: "/" },
+      ],
+      gapMs: () => 60_000,
+    });
+    const rng = new Rng(42);
+    for (const r of records) if (r.seriesSeq % 4 === 3 && rng.chance(0.2)) addDelay(r, "ttfb", 1500);
+    const started = performance.now();
+    const d = run(records);
+    console.log(
+      `100k records, ${d.stallSeqs.length} stalls: diagnosed in ${Math.round(performance.now() - started)} ms`,
+    );
+    expect(ids(d)).toContain("periodic-stall");
+    expect(d.causeBySeq.size).toBe(d.stallSeqs.length);
   });
 });

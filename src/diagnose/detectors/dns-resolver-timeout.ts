@@ -34,6 +34,7 @@ export const dnsResolverTimeout: Detector = {
       };
     }
     const share = matched.length / dnsStalls.length;
+    const matchedSet = new Set(matched);
     const lookups = input.records.filter((r) => r.phasesMs.dns !== undefined).length;
     const levelsText = Object.keys(byLevel)
       .map((l) => fmtMs(Number(l)))
@@ -50,7 +51,7 @@ export const dnsResolverTimeout: Detector = {
         byLevelMs: byLevel,
         toleranceMs: Math.round(levelToleranceMs(timeoutMs)),
         byAddress: countBy(
-          dnsStalls.filter((s) => matched.includes(s.record.seq)),
+          dnsStalls.filter((s) => matchedSet.has(s.record.seq)),
           (s) => s.record.remoteAddress,
         ),
       },

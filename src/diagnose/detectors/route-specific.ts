@@ -7,7 +7,7 @@
 import type { RequestRecord } from "../../model.js";
 import { bonferroni, fisherExact, roundP } from "../stats.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
-import { fmtGap, groupBy, pct, statisticalConfidence } from "../util.js";
+import { fmtGap, groupBy, maxOf, minOf, pct, statisticalConfidence } from "../util.js";
 
 export const ROUTE_MIN_SAMPLES = 20;
 export const ROUTE_MIN_STALLS = 3;
@@ -27,8 +27,8 @@ interface RouteTest {
 }
 
 const span = (recs: readonly RequestRecord[]): [number, number] => [
-  Math.min(...recs.map((r) => r.atMs)),
-  Math.max(...recs.map((r) => r.atMs)),
+  minOf(recs.map((r) => r.atMs)),
+  maxOf(recs.map((r) => r.atMs)),
 ];
 
 export const routeSpecific: Detector = {

@@ -6,7 +6,7 @@ import type { RequestRecord } from "../../model.js";
 import { idleSplit } from "../split.js";
 import { fisherExact, roundP } from "../stats.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
-import { fmtGap, statisticalConfidence } from "../util.js";
+import { fmtGap, minOf, statisticalConfidence } from "../util.js";
 
 const RESET_CAUSES = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
 
@@ -37,7 +37,7 @@ export const staleConnection: Detector = {
       resetSeqs: reusedResets.map((r) => r.seq),
     };
     const idles = reusedResets.map((r) => r.socketIdleMs).filter((v): v is number => v !== undefined);
-    if (idles.length > 0) evidence.resetSocketIdleMinMs = Math.round(Math.min(...idles));
+    if (idles.length > 0) evidence.resetSocketIdleMinMs = Math.round(minOf(idles));
     let confidence: Candidate["confidence"] =
       reusedResets.length >= 3 ? "high" : reusedResets.length === 2 ? "medium" : "low";
     // With enough requests, test reset rate on reused sockets against fresh ones.
@@ -59,10 +59,10 @@ export const staleConnection: Detector = {
     let stalls: number[] = [];
     const parts: string[] = [];
     if (reusedResets.length > 0) {
-      const after = idles.length > 0 ? ` after ≥ ${fmtGap(Math.min(...idles))} idle` : "";
+      const after = idles.length > 0 ? ` after ≥ ${fmtGap(minOf(idles))} idle` : "";
       parts.push(`${reusedResets.length} of ${resets.length} resets hit reused connections${after}`);
     }
-    let idleFromMs = idles.length > 0 ? Math.min(...idles) : undefined;
+    let idleFromMs = idles.length > 0 ? minOf(idles) : undefined;
     if (split.ok) {
       const s = split.split;
       stalls = s.explained;

@@ -1,7 +1,7 @@
 /** timeout: requests that never completed within their deadline (*-timeout failure classes). */
 import type { FailureClass } from "../../model.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
-import { countBy, fmtMs, topCount } from "../util.js";
+import { countBy, fmtMs, maxOf, topCount } from "../util.js";
 
 export const TIMEOUT_CLASSES: ReadonlySet<FailureClass> = new Set<FailureClass>([
   "dns-timeout",
@@ -36,7 +36,7 @@ export const timeout: Detector = {
       .sort((a, b) => b[1] - a[1])
       .map(([k, v]) => `${v} ${k}`)
       .join(", ");
-    const deadlineMs = input.settings.timeoutMs ?? Math.max(...timedOut.map((s) => s.totalMs));
+    const deadlineMs = input.settings.timeoutMs ?? maxOf(timedOut.map((s) => s.totalMs));
     const detailBySeq = new Map<number, string>();
     for (const s of timedOut) {
       detailBySeq.set(s.record.seq, `${s.record.error?.code} after ${fmtMs(s.totalMs)}`);
