@@ -6,8 +6,11 @@
 import { BatchGetTracesCommand, GetTraceSummariesCommand, XRayClient } from "@aws-sdk/client-xray";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { breakdownStall } from "../../src/aws/xray/breakdown.js";
+import { xrayFindings } from "../../src/aws/xray/detector.js";
 import { fetchTraces } from "../../src/aws/xray/fetch.js";
+import { traceStalls } from "../../src/aws/xray/investigate.js";
 import { newTraceRoot } from "../../src/aws/xray/trace-id.js";
+import { detectStalls } from "../../src/diagnose/stalls.js";
 import { type AwsLab, startAwsLab } from "../../src/lab/aws/server.js";
 import { labSegments, XrayStore, xrayHandler } from "../../src/lab/aws/xray.js";
 import type { RequestRecord } from "../../src/model.js";
@@ -219,5 +222,56 @@ describe("fetchTraces over HTTP", () => {
     expect(res.traces.has(id)).toBe(true);
     expect(res.failures.some((f) => f.kind === "network")).toBe(true);
     expect(res.fatal).toBeUndefined();
+  });
+});
+
+describe("traceStalls: stalls → traces → breakdowns → findings", () => {
+  it("explains backend stalls from their traces and reports untraced ones", async () => {
+    const at = Date.now();
+    const records: RequestRecord[] = [];
+    for (let i = 0; i < 24; i++) {
+      const stalled = i % 8 === 3;
+      const id = traceId();
+      const totalMs = stalled ? 2100 : 20;
+      // Backend-dominated stalls: gateway 2050 ms, integration 2030, backend 2000.
+      store.putSegments(
+        id,
+        labSegments(
+          labRequest(id, at + i * 100, stalled ? 2050 : 15, stalled ? 2030 : 12, stalled ? 2000 : 10),
+        ),
+      );
+      records.push({
+        atMs: at + i * 100,
+        seq: i,
+        seriesSeq: i,
+        api: "a",
+        route: "r",
+        endpoint: "/",
+        method: "GET",
+        url: "u",
+        tag: "probe",
+        connection: "reuse",
+        phasesMs: { ttfb: totalMs - 1, transfer: 1, total: totalMs },
+        bytes: 1,
+        reused: true,
+        assertions: [],
+        hopHeaders: {},
+        ok: true,
+        requestId: `req-${id.slice(-6)}`,
+        ...(i === 19 ? {} : { traceId: id }),
+      });
+    }
+    records[19]!.phasesMs = { ttfb: 2099, transfer: 1, total: 2100 };
+    const stalls = detectStalls(records);
+    expect(stalls.map((s) => s.record.seq)).toEqual([3, 11, 19]);
+    const res = await traceStalls(client, stalls, { pollTimeoutMs: 5000, initialDelayMs: 50 });
+    expect(res.untraced).toBe(1);
+    expect(res.evidence.breakdowns.map((b) => [b.seq, b.dominant])).toEqual([
+      [3, "backend"],
+      [11, "backend"],
+    ]);
+    expect(res.evidence.missingTraces).toEqual([]);
+    const findings = xrayFindings(stalls, res.evidence.breakdowns);
+    expect(findings.map((f) => [f.id, f.stalls])).toEqual([["backend-latency", [3, 11]]]);
   });
 });

@@ -435,3 +435,54 @@ export function applyLabHealth(
 ): boolean {
   return state.setTargetHealth(targetGroupArn, address, health);
 }
+
+/** One AWS/NetworkELB datum, in the shape of the lab CloudWatch store's `StoredDatum`. */
+export interface NlbMetricDatum {
+  namespace: "AWS/NetworkELB";
+  metricName: "HealthyHostCount" | "UnHealthyHostCount";
+  dimensions: Array<{ Name: string; Value: string }>;
+  timestampMs: number;
+  unit: "Count";
+  values: number[];
+  counts: number[];
+  storageResolution: 60;
+}
+
+/**
+ * HealthyHostCount / UnHealthyHostCount per AZ for a target group at `atMs`,
+ * as the NLB would publish them (dimensions LoadBalancer + TargetGroup +
+ * AvailabilityZone, ARN-suffix values, sorted by name). The lab pushes these
+ * into its CloudWatch store (`metrics.datums`) once a minute.
+ */
+export function nlbHealthDatums(state: Elbv2State, targetGroupArn: string, atMs: number): NlbMetricDatum[] {
+  const tg = state.targetGroup(targetGroupArn);
+  const lbArn = tg?.loadBalancerArns[0];
+  const lb = lbArn === undefined ? undefined : state.loadBalancer(lbArn);
+  const suffix = (arn: string, re: RegExp) => re.exec(arn)?.[1];
+  const lbDim = lb ? suffix(lb.arn, /:loadbalancer\/(net\/[^/]+\/[0-9a-f]+)$/) : undefined;
+  const tgDim = suffix(targetGroupArn, /:(targetgroup\/[^/]+\/[0-9a-f]+)$/);
+  if (!lb || lbDim === undefined || tgDim === undefined) return [];
+  const targets = state.targetsOf(targetGroupArn) ?? [];
+  const out: NlbMetricDatum[] = [];
+  for (const z of lb.zones) {
+    const inZone = targets.filter((t) => t.az === z.zoneName);
+    const healthy = inZone.filter((t) => t.state === "healthy").length;
+    const dimensions = [
+      { Name: "AvailabilityZone", Value: z.zoneName },
+      { Name: "LoadBalancer", Value: lbDim },
+      { Name: "TargetGroup", Value: tgDim },
+    ];
+    const datum = (metricName: NlbMetricDatum["metricName"], v: number): NlbMetricDatum => ({
+      namespace: "AWS/NetworkELB",
+      metricName,
+      dimensions,
+      timestampMs: atMs,
+      unit: "Count",
+      values: [v],
+      counts: [1],
+      storageResolution: 60,
+    });
+    out.push(datum("HealthyHostCount", healthy), datum("UnHealthyHostCount", inZone.length - healthy));
+  }
+  return out;
+}
