@@ -17,6 +17,7 @@ import type { ProbeTarget } from "../probe/types.js";
 import { buildReport } from "../report/build.js";
 import type { LagStats, Report } from "../report/types.js";
 import { readResolverSettings } from "../system/resolv-conf.js";
+import { warmUpProber } from "./warmup.js";
 
 export interface ProbeRunOptions {
   tag?: RecordTag;
@@ -27,6 +28,8 @@ export interface ProbeRunOptions {
   count?: number;
   /** Probe only these targets (keep-warm, idle sweeps); default every target of the config. */
   targets?: ProbeTarget[];
+  /** Warm the prober's own code paths on an in-process loopback server first (default true). */
+  warmUp?: boolean;
   /** X-Amzn-Trace-Id per request (X-Ray); none by default. */
   traceHeaderFor?: (t: ProbeTarget) => string | undefined;
 }
@@ -45,6 +48,7 @@ export async function probeRun(loaded: LoadedConfig, opts: ProbeRunOptions = {})
     clock,
   });
   try {
+    if (opts.warmUp !== false) await warmUpProber(prober);
     return await runProbes(
       opts.targets ?? loaded.targets,
       {

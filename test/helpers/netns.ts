@@ -88,14 +88,21 @@ export function createNetns(): Netns {
         "--listen-address=127.0.0.1",
         "--bind-interfaces",
         "--port=53",
-        `--pid-file=${join(etcDir, "dnsmasq.pid")}`,
+        // No pid file: nothing else may live in /etc/netns/<name>/, `ip netns exec` bind-mounts every file there over /etc.
+        "--pid-file",
         "--log-facility=-",
+        // Authoritative for the names' domains, so AAAA queries get an empty answer rather than REFUSED.
+        ...names.map((n) => `--local=/${n.split(".").slice(1).join(".")}/`),
         ...names.map((n) => `--address=/${n}/127.0.0.1`),
       ];
       const child = ns.spawn("dnsmasq", args);
       await waitFor(() => {
         try {
-          ns.exec("sh", ["-c", "getent ahostsv4 " + names[0] + " >/dev/null"]);
+          // The same resolver path the prober takes (getaddrinfo via dns.lookup); getent may skip DNS per nsswitch.
+          ns.exec(process.execPath, [
+            "-e",
+            `require("dns").lookup(${JSON.stringify(names[0])}, (e) => process.exit(e ? 1 : 0))`,
+          ]);
           return true;
         } catch {
           return false;
