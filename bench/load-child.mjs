@@ -1,0 +1,136 @@
+// One measured load run in a process of its own; prints one JSON line.
+//
+//   node bench/load-child.mjs bare       <url> <fresh|reuse> <concurrency> <count>
+//   node bench/load-child.mjs stallwatch <url> <fresh|reuse> <concurrency> <count>
+//   node bench/load-child.mjs autocannon <url> <connections> <count>
+//
+// bare:       undici.request on a Pool (reuse) or a throwaway Client per request
+//             (fresh, `reset: true`), `concurrency` workers, body consumed.
+// stallwatch: the built prober through runProbes (with its event-loop lag
+//             monitor), exactly as `stallwatch report` runs it.
+// autocannon: autocannon's programmatic API, `amount` = count.
+// Each first runs a warm-up of WARMUP requests the same way (not measured).
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { Client, Pool } from "undici";
+import { DIST, quantile, target } from "./lib.mjs";
+
+const [tool, url, ...rest] = process.argv.slice(2);
+const WARMUP = 300;
+
+function mem() {
+  const u = process.resourceUsage();
+  return { rssMB: process.memoryUsage().rss / 2 ** 20, maxRssMB: u.maxRSS / 1024 };
+}
+
+function summary(latMs, count, ok, durationMs) {
+  return {
+    count,
+    ok,
+    durationMs,
+    rps: (count / durationMs) * 1000,
+    p50Ms: quantile(latMs, 0.5),
+    p90Ms: quantile(latMs, 0.9),
+    p99Ms: quantile(latMs, 0.99),
+    maxMs: Math.max(...latMs),
+    ...mem(),
+  };
+}
+
+async function bare(mode, concurrency, count) {
+  const u = new URL(url);
+  const path = u.pathname + u.search;
+  const pool = mode === "reuse" ? new Pool(u.origin, { connections: concurrency }) : undefined;
+  const once = async () => {
+    const client = pool ?? new Client(u.origin, { pipelining: 1 });
+    const t0 = performance.now();
+    const res = await client.request({ path, method: "GET", reset: mode === "fresh" });
+    for await (const _ of res.body) {
+      /* consume */
+    }
+    const ms = performance.now() - t0;
+    if (!pool) client.destroy().catch(() => undefined);
+    return { ms, ok: res.statusCode === 200 };
+  };
+  const loop = async (n) => {
+    const lat = new Float64Array(n);
+    let next = 0;
+    let ok = 0;
+    const worker = async () => {
+      for (let i = next++; i < n; i = next++) {
+        const r = await once();
+        lat[i] = r.ms;
+        if (r.ok) ok++;
+      }
+    };
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    return { lat: Array.from(lat), ok, durationMs: performance.now() - t0 };
+  };
+  await loop(WARMUP);
+  const r = await loop(count);
+  await pool?.close();
+  return summary(r.lat, count, r.ok, r.durationMs);
+}
+
+async function stallwatch(mode, concurrency, count) {
+  const { createProber } = await import(join(DIST, "probe/prober.js"));
+  const { runProbes } = await import(join(DIST, "probe/runner.js"));
+  const { createLagMonitor } = await import(join(DIST, "probe/lag.js"));
+  const { systemClock } = await import(join(DIST, "clock.js"));
+  const lag = createLagMonitor({ clock: systemClock });
+  const prober = createProber({
+    maxBodyBytes: 1 << 20,
+    insecureTls: false,
+    userAgent: "stallwatch-bench",
+    lagMonitor: lag,
+  });
+  const t = target(url);
+  const go = (n) =>
+    runProbes(
+      [t],
+      { count: n, concurrency, connection: mode, tag: "probe" },
+      { prober, clock: systemClock, lag },
+    );
+  await go(WARMUP);
+  const run = await go(count);
+  await prober.close();
+  const lat = run.records.map((r) => r.phasesMs.total ?? Number.NaN);
+  const out = summary(lat, count, run.records.filter((r) => r.ok).length, run.durationMs);
+  out.reused = run.records.filter((r) => r.reused).length;
+  return out;
+}
+
+async function cannon(connections, count) {
+  const { default: autocannon } = await import("autocannon");
+  const go = (amount) =>
+    new Promise((resolve, reject) =>
+      autocannon({ url, connections, amount, timeout: 10 }, (err, res) => (err ? reject(err) : resolve(res))),
+    );
+  await go(WARMUP);
+  const t0 = performance.now();
+  const r = await go(count);
+  const durationMs = performance.now() - t0;
+  const l = r.latency;
+  return {
+    count: r.requests.total,
+    ok: r["2xx"],
+    durationMs,
+    rps: (r.requests.total / durationMs) * 1000,
+    // autocannon's histogram holds whole milliseconds.
+    p50Ms: l.p50,
+    p90Ms: l.p90,
+    p99Ms: l.p99,
+    maxMs: l.max,
+    errors: r.errors + r.timeouts,
+    ...mem(),
+  };
+}
+
+let result;
+if (tool === "bare") result = await bare(rest[0], Number(rest[1]), Number(rest[2]));
+else if (tool === "stallwatch") result = await stallwatch(rest[0], Number(rest[1]), Number(rest[2]));
+else if (tool === "autocannon") result = await cannon(Number(rest[0]), Number(rest[1]));
+else throw new Error(`unknown tool ${tool}`);
+process.stdout.write(`${JSON.stringify(result)}\n`);
+process.exit(0);

@@ -1,0 +1,140 @@
+// One memory measurement in a process of its own (run with --expose-gc);
+// prints one JSON line. RSS in MiB.
+//
+//   node --expose-gc bench/memory-child.mjs runner-real     <url> <count>
+//       runProbes (reuse, concurrency 8) against the bench server: what
+//       `stallwatch report --count N` holds, since the runner keeps every record.
+//   node --expose-gc bench/memory-child.mjs runner-synthetic <url> <count>
+//       runProbes with a prober that answers from memory with a copy of one
+//       real record (fresh objects, shared strings): the runner's record
+//       retention alone, at 1M without the network's time.
+//   node --expose-gc bench/memory-child.mjs stream-real     <url> <count>
+//       NOT a stallwatch mode: the bench's own loop of prober.probe() into a
+//       HistogramSet, records dropped: shows the prober + histograms path is
+//       constant-memory (RSS sampled at 25/50/75/100 %).
+//   node --expose-gc bench/memory-child.mjs hist-synthetic  <url> <count>
+//       HistogramSet.recordRecord alone for count copies of one real record.
+//   node --expose-gc bench/memory-child.mjs autocannon      <url> <count>
+//       autocannon, 8 connections, amount = count.
+import { join } from "node:path";
+import { DIST, target } from "./lib.mjs";
+
+const [mode, url, countArg] = process.argv.slice(2);
+const count = Number(countArg);
+const MiB = 2 ** 20;
+
+const rss = () => process.memoryUsage().rss / MiB;
+const maxRss = () => process.resourceUsage().maxRSS / 1024;
+function settled() {
+  globalThis.gc?.();
+  const m = process.memoryUsage();
+  return { rssMB: m.rss / MiB, heapUsedMB: m.heapUsed / MiB };
+}
+
+const { createProber } = await import(join(DIST, "probe/prober.js"));
+const { runProbes } = await import(join(DIST, "probe/runner.js"));
+const { createLagMonitor } = await import(join(DIST, "probe/lag.js"));
+const { systemClock } = await import(join(DIST, "clock.js"));
+const { HistogramSet } = await import(join(DIST, "record/histograms.js"));
+const { default: autocannon } = await import("autocannon");
+
+const t = target(url);
+const newProber = (lag) =>
+  createProber({ maxBodyBytes: 1 << 20, insecureTls: false, userAgent: "stallwatch-bench", lagMonitor: lag });
+
+/** One real probe's record, as the runner would keep it. */
+async function realRecord() {
+  const prober = newProber(undefined);
+  const o = await prober.probe(t, { connection: "reuse" });
+  await prober.close();
+  return { ...o, seq: 0, seriesSeq: 0, tag: "probe" };
+}
+
+const baseline = settled().rssMB;
+const out = { mode, count, baselineRssMB: baseline };
+
+if (mode === "runner-real" || mode === "runner-synthetic") {
+  const lag = createLagMonitor({ clock: systemClock });
+  let prober;
+  if (mode === "runner-real") prober = newProber(lag);
+  else {
+    const template = await realRecord();
+    let i = 0;
+    prober = {
+      // A new record object per call, as the real prober makes: own phasesMs,
+      // hopHeaders and assertions; strings shared (the real ones mostly share
+      // the target's too).
+      probe: async () => ({
+        ...template,
+        atMs: template.atMs + i++,
+        phasesMs: { ...template.phasesMs },
+        hopHeaders: { ...template.hopHeaders },
+        assertions: [],
+      }),
+      close: async () => undefined,
+    };
+  }
+  const run = await runProbes(
+    [t],
+    { count, concurrency: 8, connection: "reuse", tag: "probe" },
+    { prober, clock: systemClock, lag },
+  );
+  await prober.close();
+  out.records = run.records.length;
+  out.ok = run.records.filter((r) => r.ok).length;
+  out.durationMs = run.durationMs;
+  Object.assign(out, settled(), { maxRssMB: maxRss() });
+  run.records.length = 0;
+  const dropped = settled();
+  out.afterDropRssMB = dropped.rssMB;
+  out.heapBytesPerRecord = ((out.heapUsedMB - dropped.heapUsedMB) * MiB) / Math.max(1, out.records);
+} else if (mode === "stream-real") {
+  const lag = createLagMonitor({ clock: systemClock });
+  lag.start();
+  const prober = newProber(lag);
+  const hist = new HistogramSet();
+  const checkpoints = [];
+  let next = 0;
+  let ok = 0;
+  const t0 = performance.now();
+  const worker = async () => {
+    for (let i = next++; i < count; i = next++) {
+      const o = await prober.probe(t, { connection: "reuse" });
+      if (o.ok) ok++;
+      hist.recordRecord({ ...o, seq: i, seriesSeq: i, tag: "probe" });
+      if ((i + 1) % Math.floor(count / 4) === 0) checkpoints.push(Number(rss().toFixed(1)));
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  out.durationMs = performance.now() - t0;
+  lag.stop();
+  await prober.close();
+  out.ok = ok;
+  out.rssCheckpointsMB = checkpoints;
+  Object.assign(out, settled(), { maxRssMB: maxRss() });
+} else if (mode === "hist-synthetic") {
+  const template = await realRecord();
+  const hist = new HistogramSet();
+  const checkpoints = [];
+  for (let i = 0; i < count; i++) {
+    const r = structuredClone(template);
+    r.phasesMs.total = (r.phasesMs.total ?? 1) * (1 + (i % 1000) / 100);
+    hist.recordRecord(r);
+    if ((i + 1) % Math.floor(count / 4) === 0) checkpoints.push(Number(rss().toFixed(1)));
+  }
+  out.rssCheckpointsMB = checkpoints;
+  Object.assign(out, settled(), { maxRssMB: maxRss() });
+} else if (mode === "autocannon") {
+  const r = await new Promise((resolve, reject) =>
+    autocannon({ url, connections: 8, amount: count, timeout: 10 }, (err, res) =>
+      err ? reject(err) : resolve(res),
+    ),
+  );
+  out.ok = r["2xx"];
+  out.durationMs = r.duration * 1000;
+  Object.assign(out, settled(), { maxRssMB: maxRss() });
+} else {
+  throw new Error(`unknown mode ${mode}`);
+}
+process.stdout.write(`${JSON.stringify(out)}\n`);
+process.exit(0);

@@ -1,0 +1,79 @@
+// Benchmark 4, memory. Each measurement is a process of its own
+// (bench/memory-child.mjs, --expose-gc), RSS read after a full GC while the
+// run's result is still held. See memory-child.mjs for what each mode is.
+import { join } from "node:path";
+import { fmt, mdTable, nodeJson, QUICK, ROOT, startServerProcess } from "./lib.mjs";
+
+const CHILD = join(ROOT, "bench/memory-child.mjs");
+const GOAL_MB = 150;
+
+export async function benchMemory(log) {
+  const big = QUICK ? 100_000 : 1_000_000;
+  const real = QUICK ? 5_000 : 30_000;
+  const server = await startServerProcess();
+  const url = `${server.origin}/`;
+  const cases = [
+    {
+      mode: "hist-synthetic",
+      count: big,
+      what: "HistogramSet.recordRecord alone (the constant-memory part), no network",
+    },
+    {
+      mode: "runner-synthetic",
+      count: big,
+      what: "runProbes keeping every record (prober answers from memory)",
+    },
+    {
+      mode: "runner-real",
+      count: real,
+      what: "runProbes, real requests, reuse, concurrency 8 (= `report --count N`)",
+    },
+    {
+      mode: "stream-real",
+      count: real,
+      what: "prober → HistogramSet, records dropped (bench loop, NOT a stallwatch mode)",
+    },
+    { mode: "autocannon", count: real, what: "autocannon, 8 connections, same requests" },
+  ];
+  const results = [];
+  try {
+    for (const c of cases) {
+      const out = await nodeJson(CHILD, [c.mode, url, String(c.count)], {
+        nodeArgs: ["--expose-gc", "--max-old-space-size=6144"],
+        timeoutMs: 400_000,
+      });
+      results.push({ ...c, ...out });
+      log(`  memory: ${c.mode} ${c.count}: ${fmt(out.rssMB, 0)} MB RSS`);
+    }
+  } finally {
+    await server.stop();
+  }
+  const rows = results.map((r) => [
+    r.mode,
+    r.count.toLocaleString("en-US"),
+    r.what,
+    fmt(r.baselineRssMB, 0),
+    fmt(r.rssMB, 0),
+    fmt(r.maxRssMB, 0),
+    fmt(r.heapUsedMB, 0),
+    r.heapBytesPerRecord !== undefined ? fmt(r.heapBytesPerRecord, 0) : "–",
+    r.rssCheckpointsMB ? r.rssCheckpointsMB.map((x) => fmt(x, 0)).join(" → ") : "–",
+  ]);
+  const table = mdTable(
+    [
+      "mode",
+      "requests",
+      "what",
+      "RSS at start MB",
+      "RSS after MB",
+      "peak RSS MB",
+      "heap used MB",
+      "heap bytes/record",
+      "RSS at 25/50/75/100 %",
+    ],
+    rows,
+  );
+  const byMode = Object.fromEntries(results.map((r) => [r.mode, r]));
+  const perRecord = byMode["runner-real"]?.heapBytesPerRecord ?? Number.NaN;
+  return { table, figures: byMode, goalMB: GOAL_MB, big, real, projected1MMB: (perRecord * 1e6) / 2 ** 20 };
+}

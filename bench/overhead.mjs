@@ -1,0 +1,107 @@
+// Benchmark 2, overhead: stallwatch's prober (runProbes, as `report` runs it)
+// against a bare undici.request loop, same server, same concurrency, same
+// request count, reuse and fresh connections. Every run is a process of its
+// own (bench/load-child.mjs); the server is another. Runs alternate
+// (bare, stallwatch, then stallwatch, bare, ...) over several rounds; the
+// ratio is of mean throughputs, the p50 difference the median of per-round
+// differences.
+import { join } from "node:path";
+import {
+  fmt,
+  fmtRatio,
+  fmtSigned,
+  mdTable,
+  mean,
+  median,
+  nodeJson,
+  QUICK,
+  ROOT,
+  startServerProcess,
+} from "./lib.mjs";
+
+const CHILD = join(ROOT, "bench/load-child.mjs");
+
+export const OVERHEAD_CASES = [
+  { mode: "reuse", concurrency: 1 },
+  { mode: "reuse", concurrency: 8 },
+  { mode: "fresh", concurrency: 1 },
+  { mode: "fresh", concurrency: 8 },
+];
+
+export async function benchOverhead(log) {
+  const rounds = QUICK ? 2 : 3;
+  const counts = QUICK ? { reuse: 1000, fresh: 300 } : { reuse: 4000, fresh: 1000 };
+  const server = await startServerProcess();
+  const url = `${server.origin}/`;
+  const results = OVERHEAD_CASES.map((c) => ({ ...c, count: counts[c.mode], bare: [], sw: [] }));
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const r of results) {
+        const args = [url, r.mode, String(r.concurrency), String(r.count)];
+        const order = round % 2 === 0 ? ["bare", "stallwatch"] : ["stallwatch", "bare"];
+        for (const tool of order) {
+          const out = await nodeJson(CHILD, [tool, ...args]);
+          if (out.ok !== r.count)
+            throw new Error(`${tool} ${args.join(" ")}: only ${out.ok} of ${r.count} ok`);
+          (tool === "bare" ? r.bare : r.sw).push(out);
+        }
+      }
+      log(`  overhead: round ${round + 1} of ${rounds}`);
+    }
+  } finally {
+    await server.stop();
+  }
+  const rows = [];
+  const figures = [];
+  for (const r of results) {
+    const bareRps = mean(r.bare.map((x) => x.rps));
+    const swRps = mean(r.sw.map((x) => x.rps));
+    const perRound = r.sw.map((x, i) => x.rps / r.bare[i].rps);
+    const p50DiffUs = median(r.sw.map((x, i) => (x.p50Ms - r.bare[i].p50Ms) * 1000));
+    const f = {
+      mode: r.mode,
+      concurrency: r.concurrency,
+      count: r.count,
+      rounds,
+      bareRps,
+      swRps,
+      ratio: swRps / bareRps,
+      ratioMin: Math.min(...perRound),
+      ratioMax: Math.max(...perRound),
+      bareP50Us: median(r.bare.map((x) => x.p50Ms * 1000)),
+      swP50Us: median(r.sw.map((x) => x.p50Ms * 1000)),
+      p50DiffUs,
+    };
+    figures.push(f);
+    rows.push([
+      r.mode,
+      r.concurrency,
+      `${r.count} × ${rounds}`,
+      fmt(bareRps, 0),
+      fmt(swRps, 0),
+      fmtRatio(f.ratio),
+      `${fmt(f.ratioMin)}–${fmt(f.ratioMax)}`,
+      fmt(f.bareP50Us, 0),
+      fmt(f.swP50Us, 0),
+      fmtSigned(p50DiffUs, 0),
+      f.ratio >= 0.9 ? "met" : "NOT met",
+    ]);
+  }
+  const table = mdTable(
+    [
+      "connections",
+      "concurrency",
+      "requests × rounds",
+      "bare undici req/s",
+      "stallwatch req/s",
+      "throughput ratio",
+      "per-round ratios",
+      "bare p50 µs",
+      "stallwatch p50 µs",
+      "p50 diff µs",
+      "goal ≥ 0.9×",
+    ],
+    rows,
+  );
+  return { table, figures };
+}
