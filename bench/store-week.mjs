@@ -20,7 +20,11 @@ const timer = setInterval(sample, 20);
 const start = Date.UTC(2026, 10, 1);
 let seq = 0;
 const t0 = performance.now();
-const store = await openStore({ dir, fsync: false, clock: { now: () => performance.now(), wallMs: () => start } });
+const store = await openStore({
+  dir,
+  fsync: false,
+  clock: { now: () => performance.now(), wallMs: () => start },
+});
 for (let id = 1; id <= ROUNDS; id++) {
   const at = start + (id - 1) * 60_000;
   const recs = [];
@@ -29,23 +33,42 @@ for (let id = 1; id <= ROUNDS; id++) {
       const stall = seq % 997 === 0;
       const total = stall ? 3000 + (seq % 100) : 20 + (seq % 17);
       recs.push({
-        atMs: at + i * 50, seq, seriesSeq: i, api: "shop", route: "execute-api", endpoint, method: "GET",
-        url: `https://api.example.invalid/${endpoint}`, tag: "probe", connection: i === 0 ? "fresh" : "reuse",
+        atMs: at + i * 50,
+        seq,
+        seriesSeq: i,
+        api: "shop",
+        route: "execute-api",
+        endpoint,
+        method: "GET",
+        url: `https://api.example.invalid/${endpoint}`,
+        tag: "probe",
+        connection: i === 0 ? "fresh" : "reuse",
         phasesMs: { dns: 1.2, connect: stall ? 3001 : 2.1, tls: 6.3, ttfb: total - 10, transfer: 0.4, total },
-        status: 200, bytes: 512, remoteAddress: "10.0.1.17", remotePort: 443, reused: i > 0,
+        status: 200,
+        bytes: 512,
+        remoteAddress: "10.0.1.17",
+        remotePort: 443,
+        reused: i > 0,
         assertions: [{ name: "status", ok: true, expected: 200, actual: 200 }],
-        hopHeaders: { "x-amzn-requestid": `r-${seq}`, "x-amz-apigw-id": `a${seq}` }, requestId: `r-${seq}`, ok: true,
+        hopHeaders: { "x-amzn-requestid": `r-${seq}`, "x-amz-apigw-id": `a${seq}` },
+        requestId: `r-${seq}`,
+        ok: true,
       });
       seq++;
     }
   }
-  await store.writeRound({ id, kind: "probe", scheduledAtMs: at, startedAtMs: at, endedAtMs: at + 700, latenessMs: 2, skipped: 0 }, recs);
+  await store.writeRound(
+    { id, kind: "probe", scheduledAtMs: at, startedAtMs: at, endedAtMs: at + 700, latenessMs: 2, skipped: 0 },
+    recs,
+  );
 }
 await store.close();
 const writeS = (performance.now() - t0) / 1000;
 const { execSync } = await import("node:child_process");
 const size = execSync(`du -sh ${dir}`).toString().split("\t")[0];
-console.log(`generated ${ROUNDS} rounds × ${SERIES.length} series × ${samples} samples = ${seq} records in ${writeS.toFixed(1)} s (no fsync); on disk ${size}`);
+console.log(
+  `generated ${ROUNDS} rounds × ${SERIES.length} series × ${samples} samples = ${seq} records in ${writeS.toFixed(1)} s (no fsync); on disk ${size}`,
+);
 
 for (const mode of modes) {
   global.gc?.();
