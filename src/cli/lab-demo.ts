@@ -1,19 +1,21 @@
 /**
- * The lab as used by `report --lab`, `daemon --lab`, `idle-sweep --lab` and
- * `npm start`: scenario timings and probe defaults chosen so the demo shows
- * its stalls within a minute.
+ * The lab as used by `report --lab`, `daemon --lab`, `idle-sweep --lab`, `lab`
+ * and `npm start`: started in a worker thread so its work never lands in the
+ * prober's event loop, with probe defaults chosen so the demo shows its
+ * stalls within a minute.
  */
 import type { ProbeFlags } from "../config/flags.js";
 import { UsageError } from "../errors.js";
-import { type Lab, SCENARIOS, startLab } from "../lab/index.js";
+import { SCENARIOS, type ScenarioName, type ScenarioTimings } from "../lab/index.js";
+import { type RemoteLab, startLabInWorker } from "../lab/remote.js";
 
-export async function startDemoLab(scenario: string): Promise<Lab> {
+export async function startDemoLab(scenario: string, timings?: Partial<ScenarioTimings>): Promise<RemoteLab> {
   if (!SCENARIOS.some((s) => s.name === scenario)) {
     throw new UsageError(
       `unknown lab scenario '${scenario}' (expected one of: ${SCENARIOS.map((s) => s.name).join(", ")})`,
     );
   }
-  return startLab({ scenario: scenario as Lab["scenario"] });
+  return startLabInWorker({ scenario: scenario as ScenarioName, ...(timings ? { timings } : {}) });
 }
 
 /** Probe defaults for a lab run; the user's flags override them. */

@@ -1,5 +1,5 @@
 /** `stallwatch lab`: run the simulated stack on loopback until interrupted. */
-import { describeLab, SCENARIOS } from "../lab/index.js";
+import { SCENARIOS } from "../lab/index.js";
 import { startDemoLab } from "./lab-demo.js";
 
 export async function labCommand(flags: { scenario: string; list?: boolean }): Promise<void> {
@@ -10,7 +10,7 @@ export async function labCommand(flags: { scenario: string; list?: boolean }): P
   }
   const lab = await startDemoLab(flags.scenario);
   process.stdout.write(
-    `${describeLab(lab)}\n\nprobe it:  stallwatch report --route custom-domain=${lab.routes["custom-domain"]} --route execute-api=${lab.routes["execute-api"]} --path / --path /foo/bar\nCtrl-C to stop.\n`,
+    `${lab.describe}\n\nprobe it:  stallwatch report --route custom-domain=${lab.routes["custom-domain"]} --route execute-api=${lab.routes["execute-api"]} --path / --path /foo/bar\nCtrl-C to stop.\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

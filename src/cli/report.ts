@@ -6,7 +6,7 @@ import { liveReport } from "../app/live.js";
 import { applyProbeOverrides, configFromFlags, type ProbeFlags } from "../config/flags.js";
 import { type LoadedConfig, loadConfig, parseConfig } from "../config/load.js";
 import { UsageError } from "../errors.js";
-import { type Lab, labConfig } from "../lab/index.js";
+import type { RemoteLab } from "../lab/remote.js";
 import { renderJson } from "../report/json.js";
 import { createProgress } from "../report/progress.js";
 import { renderTerminal, shouldUseColor } from "../report/terminal.js";
@@ -36,14 +36,14 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
   const sources = [flags.config, flags.lab, flags.url ?? flags.route?.length].filter(Boolean).length;
   if (sources > 1) throw new UsageError("give one of --config, --lab, --url / --route");
 
-  let lab: Lab | undefined;
+  let lab: RemoteLab | undefined;
   try {
     let loaded: LoadedConfig;
     let source: Report["source"];
     if (flags.lab !== undefined && flags.lab !== false) {
       const scenario = typeof flags.lab === "string" ? flags.lab : "bad-target";
       lab = await startDemoLab(scenario);
-      loaded = applyProbeOverrides(parseConfig(labConfig(lab)), {
+      loaded = applyProbeOverrides(parseConfig(lab.config), {
         ...labDemoDefaults(scenario),
         ...definedOnly(flags),
       });

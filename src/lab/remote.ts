@@ -1,0 +1,64 @@
+/**
+ * The main-thread handle of a lab running in a worker thread (./worker.ts).
+ * Only the built code can start it (the worker loads `worker.js` next to this file).
+ */
+import { Worker } from "node:worker_threads";
+import type { ConfigInput } from "../config/schema.js";
+import { StallwatchError } from "../errors.js";
+import type { LabOptions } from "./lab.js";
+import type { LabWorkerMessage, LabWorkerReady } from "./worker.js";
+
+export interface RemoteLab {
+  routes: Record<string, string>;
+  scenario: string;
+  description: string;
+  describe: string;
+  config: ConfigInput;
+  close(): Promise<void>;
+}
+
+const START_TIMEOUT_MS = 15_000;
+const CLOSE_TIMEOUT_MS = 5_000;
+
+export async function startLabInWorker(opts: LabOptions): Promise<RemoteLab> {
+  const worker = new Worker(new URL("./worker.js", import.meta.url), { workerData: opts });
+  const ready = await new Promise<LabWorkerReady>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new StallwatchError("SW_LAB_START", "the lab did not start within 15 s")),
+      START_TIMEOUT_MS,
+    );
+    worker.once("error", (err) => {
+      clearTimeout(timer);
+      reject(new StallwatchError("SW_LAB_START", `the lab failed: ${err.message}`));
+    });
+    worker.on("message", (msg: LabWorkerMessage) => {
+      if (msg.type === "ready") {
+        clearTimeout(timer);
+        resolve(msg);
+      } else if (msg.type === "error") {
+        clearTimeout(timer);
+        reject(new StallwatchError("SW_LAB_START", msg.message));
+      }
+    });
+  }).catch(async (err: unknown) => {
+    await worker.terminate();
+    throw err;
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    ...ready,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        const timer = setTimeout(() => void worker.terminate().then(() => resolve()), CLOSE_TIMEOUT_MS);
+        worker.on("message", (msg: LabWorkerMessage) => {
+          if (msg.type === "closed") {
+            clearTimeout(timer);
+            void worker.terminate().then(() => resolve());
+          }
+        });
+        worker.postMessage({ type: "close" });
+      });
+      return closing;
+    },
+  };
+}
