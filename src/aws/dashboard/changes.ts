@@ -66,6 +66,25 @@ function short(v: unknown, max = 80): string {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
+/** Two long strings shown by what differs: common head and tail cut down to a little context. */
+function stringChange(from: string, to: string, context = 16): [string, string] {
+  let head = 0;
+  while (head < from.length && head < to.length && from[head] === to[head]) head++;
+  let tail = 0;
+  while (
+    tail < from.length - head &&
+    tail < to.length - head &&
+    from[from.length - 1 - tail] === to[to.length - 1 - tail]
+  )
+    tail++;
+  const cut = (s: string): string => {
+    const start = Math.max(0, head - context);
+    const end = Math.min(s.length, s.length - tail + context);
+    return `${start > 0 ? "…" : ""}${s.slice(start, end)}${end < s.length ? "…" : ""}`;
+  };
+  return [cut(from), cut(to)];
+}
+
 /** Human lines for a deploy result (what `dashboard deploy` / `alarms deploy` print). */
 export function formatChanges(result: DeployResult, maxDiffLines = 20): string {
   const lines: string[] = [];
@@ -76,7 +95,15 @@ export function formatChanges(result: DeployResult, maxDiffLines = 20): string {
     for (const d of diff.slice(0, maxDiffLines)) {
       if (d.from === undefined) lines.push(`  + ${d.path}: ${short(d.to)}`);
       else if (d.to === undefined) lines.push(`  - ${d.path}: ${short(d.from)}`);
-      else lines.push(`  ~ ${d.path}: ${short(d.from)} → ${short(d.to)}`);
+      else if (
+        typeof d.from === "string" &&
+        typeof d.to === "string" &&
+        (d.from.length > 60 || d.to.length > 60)
+      ) {
+        const [a, b] = stringChange(d.from, d.to);
+        const clip = (x: string): string => (x.length > 120 ? `${x.slice(0, 119)}…` : x);
+        lines.push(`  ~ ${d.path}: «${clip(a)}» → «${clip(b)}»`);
+      } else lines.push(`  ~ ${d.path}: ${short(d.from)} → ${short(d.to)}`);
     }
     if (diff.length > maxDiffLines) lines.push(`  … ${diff.length - maxDiffLines} more differences`);
   }
