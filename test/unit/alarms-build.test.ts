@@ -173,8 +173,8 @@ describe("the lab's PutMetricAlarm rules accept every input", () => {
   it("puts every metric alarm, then the composite", () => {
     const store = new CloudWatchAdminStore("eu-west-1");
     const b = build({ alarms: { snsTopicArn: SNS } });
-    for (const a of b.metricAlarms) store.putMetricAlarm(a as Record<string, unknown>);
-    for (const c of b.compositeAlarms) store.putCompositeAlarm(c as Record<string, unknown>);
+    for (const a of b.metricAlarms) store.putMetricAlarm(a as unknown as Record<string, unknown>);
+    for (const c of b.compositeAlarms) store.putCompositeAlarm(c as unknown as Record<string, unknown>);
     expect(store.metricAlarms.size).toBe(12);
     expect(store.compositeAlarms.size).toBe(1);
   });
