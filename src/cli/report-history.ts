@@ -1,6 +1,116 @@
-/** `stallwatch report --from DIR`: placeholder until the store lands (see issue 4). */
+/**
+ * `stallwatch report --from DIR [--since 24h] [--until TIME]`: a report over
+ * the rounds recorded in a store: merged histograms per series, the stall
+ * list and diagnosis over the recorded requests, latency over time per
+ * series (after the tables), keep-warm pings beside. Warnings about torn or
+ * uncommitted rounds go to stderr; they never stop the report.
+ *
+ * `-c FILE` (optional) supplies the stall rule and request deadline the
+ * rounds were probed with; `--stall-ms` overrides the rule.
+ */
+import { stat } from "node:fs/promises";
+import { historyReport } from "../app/history.js";
+import { machineContext, stallRuleOf } from "../app/live.js";
+import { loadConfig } from "../config/load.js";
+import { DEFAULT_STALL_RULE, type StallRule } from "../diagnose/stalls.js";
+import type { DiagnoseContext } from "../diagnose/types.js";
 import { UsageError } from "../errors.js";
+import { renderJson } from "../report/json.js";
+import { renderTerminal, shouldUseColor } from "../report/terminal.js";
+import { renderTimeline } from "../report/timeline.js";
+import { readResolverSettings } from "../system/resolv-conf.js";
+import { exitCodeOf, type ReportFlags } from "./report.js";
 
-export async function historyReportCommand(_flags: { from?: string }): Promise<void> {
-  throw new UsageError("report --from is not available in this build yet");
+const UNIT_MS: Record<string, number> = {
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+/**
+ * A point in time from a flag: a duration before `nowMs` (`90s`, `30m`,
+ * `24h`, `7d`, `2w`, `1.5h`), `now`, or an ISO 8601 date/time (a time
+ * without a zone is UTC). Throws a UsageError naming the flag.
+ */
+export function parseTimeFlag(flag: string, value: string, nowMs: number): number {
+  const v = value.trim();
+  if (v === "now") return nowMs;
+  const rel = /^(\d+(?:\.\d+)?)\s*([smhdw])$/i.exec(v);
+  if (rel) return nowMs - Number(rel[1]) * (UNIT_MS[rel[2]!.toLowerCase()] ?? 0);
+  if (/^\d{4}-\d{2}-\d{2}/.test(v)) {
+    const zoned = /(Z|[+-]\d{2}:?\d{2})$/i.test(v) || !v.includes("T") ? v : `${v}Z`;
+    const ms = Date.parse(zoned);
+    if (Number.isFinite(ms)) return ms;
+  }
+  throw new UsageError(
+    `${flag}: expected a duration before now (e.g. 90s, 30m, 24h, 7d, 2w), 'now' or an ISO time ` +
+      `(e.g. 2026-01-02T03:04:05Z), got '${value}'`,
+  );
+}
+
+export async function historyReportCommand(flags: ReportFlags): Promise<void> {
+  const dir = flags.from;
+  if (dir === undefined || dir === "") throw new UsageError("--from: expected a store directory");
+  const probing = [flags.lab, flags.url, flags.route?.length, flags.path?.length].filter(Boolean);
+  if (probing.length > 0)
+    throw new UsageError("--from reads recorded history: it takes no --lab, --url, --route or --path");
+  const nowMs = Date.now();
+  const sinceMs = parseTimeFlag("--since", flags.since ?? "24h", nowMs);
+  const untilMs = flags.until === undefined ? nowMs : parseTimeFlag("--until", flags.until, nowMs);
+  if (sinceMs >= untilMs) {
+    throw new UsageError(
+      `--since (${new Date(sinceMs).toISOString()}) must be before --until (${new Date(untilMs).toISOString()})`,
+    );
+  }
+  const isDir = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!isDir) throw new UsageError(`--from: '${dir}' is not a directory (expected a store's data directory)`);
+
+  const loaded = flags.config === undefined ? undefined : await loadConfig(flags.config);
+  let stallRule: StallRule = loaded ? stallRuleOf(loaded) : DEFAULT_STALL_RULE;
+  if (flags.stallMs !== undefined) {
+    const stallMs = Number(flags.stallMs);
+    if (!(stallMs > 0))
+      throw new UsageError(`--stall-ms: expected a positive number of ms, got '${flags.stallMs}'`);
+    stallRule = { ...stallRule, stallMs };
+  }
+  const context: DiagnoseContext = loaded
+    ? machineContext(loaded)
+    : { resolverTimeoutMs: readResolverSettings().timeoutMs };
+  const since = new Date(sinceMs).toISOString();
+  const until = new Date(untilMs).toISOString();
+
+  const { report, keepWarmIntervals, warnings } = await historyReport({
+    dir,
+    sinceMs,
+    untilMs,
+    stallRule,
+    context,
+    options: {
+      stallRule: stallRule.stallMs !== undefined ? { stallMs: stallRule.stallMs } : stallRule,
+      since,
+      until,
+    },
+    source: { kind: "history", dir, since, until },
+    includeHistograms: flags.histograms === true,
+  });
+  for (const w of warnings) process.stderr.write(`stallwatch: warning: ${w}\n`);
+
+  const redact = (s: string): string => loaded?.redactor.redact(s) ?? s;
+  if (flags.json) {
+    process.stdout.write(redact(renderJson(report)));
+  } else {
+    const color = shouldUseColor(process.stdout, process.env);
+    const width = process.stdout.columns ?? 100;
+    let out = renderTerminal(report, { color, width });
+    if (keepWarmIntervals.length > 0) {
+      out += `\nKeep-warm pings over time (UTC, kept out of the probe statistics)\n${renderTimeline(keepWarmIntervals, { color, width })}`;
+    }
+    process.stdout.write(redact(out));
+  }
+  process.exitCode = exitCodeOf(report, loaded?.config.probe.stallBudget);
 }

@@ -1,0 +1,212 @@
+/**
+ * A report over recorded history (`report --from DIR`): the store's rounds in
+ * a time range → merged histograms for the series statistics, the records
+ * for the stall list and the diagnosis, one interval per round × series for
+ * the timeline (the SmokePing view).
+ *
+ * Memory: full records of a week of one-minute rounds for 8 series peak at
+ * ~355 MiB. Over ranges longer than `fullRecordsMaxRangeMs` (24 h) the store
+ * is read twice: first without records (histograms, intervals, per-interval
+ * stall counts over every round), then the full records of only the rounds
+ * that had a stall or a failure, for the stall list and the diagnosis.
+ */
+
+import { MIN_LOOP_LAG_MS } from "../diagnose/detectors/client-lag.js";
+import type { StallRule } from "../diagnose/stalls.js";
+import type { DiagnoseContext } from "../diagnose/types.js";
+import type { RequestRecord } from "../model.js";
+import { type History, readHistory, type TaggedIntervalSummary } from "../record/history.js";
+import { readRecordsFile } from "../record/history-records.js";
+import { listDays, listWriters, recordsFile } from "../record/store-layout.js";
+import { buildReport } from "../report/build.js";
+import type { IntervalSummary, LagStats, Report, SeriesReport } from "../report/types.js";
+import { analyse } from "./live.js";
+
+export const DAY_RANGE_MS = 86_400_000;
+
+export interface HistoryReportOptions {
+  dir: string;
+  /** Rounds that started in [sinceMs, untilMs], epoch ms. */
+  sinceMs: number;
+  untilMs: number;
+  stallRule: StallRule;
+  context: DiagnoseContext;
+  /** The options the report states (stall rule, range). */
+  options: Record<string, unknown>;
+  source: Report["source"];
+  includeHistograms?: boolean;
+  /** Longer ranges diagnose only the rounds with stalls or failures (see above). Default 24 h. */
+  fullRecordsMaxRangeMs?: number;
+}
+
+export interface HistoryReport {
+  report: Report;
+  /** Keep-warm intervals, reported beside the probe timeline. */
+  keepWarmIntervals: IntervalSummary[];
+  /** Torn lines, uncommitted rounds: for stderr. */
+  warnings: string[];
+  rounds: number;
+  /** True when only the rounds with stalls or failures were read in full. */
+  partial: boolean;
+}
+
+export async function historyReport(o: HistoryReportOptions): Promise<HistoryReport> {
+  const partial = o.untilMs - o.sinceMs > (o.fullRecordsMaxRangeMs ?? DAY_RANGE_MS);
+  const history = await readHistory(o.dir, {
+    sinceMs: o.sinceMs,
+    untilMs: o.untilMs,
+    stallRule: o.stallRule,
+    includeRecords: !partial,
+  });
+  const warnings = [...history.warnings];
+  let records = history.records;
+  const notes: string[] = [];
+  if (partial) {
+    const wanted = roundsWithTrouble(history);
+    records = await readRounds(o.dir, o.sinceMs, o.untilMs, wanted, []);
+    notes.push(
+      `range over ${Math.round((o.fullRecordsMaxRangeMs ?? DAY_RANGE_MS) / 3_600_000)} h: series statistics and ` +
+        `the timeline cover all ${history.rounds.length} rounds; the stall list and the diagnosis cover the ` +
+        `${wanted.size} round(s) with a stall or a failure (their stall threshold is computed from those rounds)`,
+    );
+  }
+  renumber(records);
+  const lag = lagOf(records);
+  const analysis = analyse(records, o.stallRule, lag, o.context);
+  const report = buildReport({
+    records,
+    stalls: analysis.stalls,
+    diagnosis: analysis.diagnosis,
+    lag,
+    source: o.source,
+    options: { ...o.options, rounds: history.rounds.length },
+    histograms: history.histograms,
+    includeHistograms: o.includeHistograms,
+    timeline: history.intervals.map(untagged),
+  });
+  if (partial) {
+    fixCounts(report.series, history.intervals);
+    if (report.keepWarm) fixCounts(report.keepWarm, history.keepWarmIntervals);
+    report.totals = totalsOf(report.series);
+    report.healthy = report.healthy && report.totals.stalls === 0 && report.totals.failed === 0;
+  }
+  if (notes.length > 0) report.notes = [...(report.notes ?? []), ...notes];
+  return {
+    report,
+    keepWarmIntervals: history.keepWarmIntervals.map(untagged),
+    warnings,
+    rounds: history.rounds.length,
+    partial,
+  };
+}
+
+function untagged({ tag: _tag, ...iv }: TaggedIntervalSummary): IntervalSummary {
+  return iv;
+}
+
+const roundKey = (startedAtMs: number, endedAtMs: number): string => `${startedAtMs}:${endedAtMs}`;
+
+/** Rounds (by start and end time) whose intervals saw a stall or a failure. */
+function roundsWithTrouble(h: History): Set<string> {
+  const out = new Set<string>();
+  for (const iv of [...h.intervals, ...h.keepWarmIntervals]) {
+    if (iv.stalls > 0 || iv.failures > 0) out.add(roundKey(iv.startMs, iv.endMs));
+  }
+  return out;
+}
+
+/** Full records of the wanted rounds, rounds in start order. */
+async function readRounds(
+  dir: string,
+  sinceMs: number,
+  untilMs: number,
+  wanted: ReadonlySet<string>,
+  warnings: string[],
+): Promise<RequestRecord[]> {
+  if (wanted.size === 0) return [];
+  const rounds: { startedAtMs: number; writerId: string; id: number; records: RequestRecord[] }[] = [];
+  for (const day of await listDays(dir)) {
+    for (const writer of await listWriters(dir, day)) {
+      const got = await readRecordsFile(
+        recordsFile(dir, day, writer),
+        (f) =>
+          f.startedAtMs >= sinceMs &&
+          f.startedAtMs <= untilMs &&
+          wanted.has(roundKey(f.startedAtMs, f.endedAtMs)),
+        warnings,
+        (r) => r,
+      );
+      for (const c of got) rounds.push({ ...c.footer, records: c.records });
+    }
+  }
+  rounds.sort((a, b) => a.startedAtMs - b.startedAtMs || a.writerId.localeCompare(b.writerId) || a.id - b.id);
+  return rounds.flatMap((r) => r.records);
+}
+
+/**
+ * Records of many rounds renumbered as one run: `seq` across all of them,
+ * `seriesSeq` per series, in round order (each round numbers from 0). The
+ * first request of a series in a round gets `idleGapMs` from the previous
+ * request to that series in an earlier round (keep-warm pings included:
+ * the server saw them), so the cold-start test sees the gaps between rounds.
+ */
+export function renumber(records: RequestRecord[]): void {
+  const seriesNext = new Map<string, number>();
+  const lastEndMs = new Map<string, number>();
+  records.forEach((r, i) => {
+    const id = `${r.api}\u0000${r.route}\u0000${r.endpoint}`;
+    r.seq = i;
+    r.seriesSeq = seriesNext.get(id) ?? 0;
+    seriesNext.set(id, r.seriesSeq + 1);
+    const prevEnd = lastEndMs.get(id);
+    if (r.idleGapMs === undefined && prevEnd !== undefined && r.atMs >= prevEnd)
+      r.idleGapMs = r.atMs - prevEnd;
+    lastEndMs.set(id, Math.max(prevEnd ?? 0, r.atMs + (r.phasesMs.total ?? 0)));
+  });
+}
+
+/** Event-loop lag as recorded per request (the rounds' own lag monitors are not stored). */
+function lagOf(records: readonly RequestRecord[]): LagStats {
+  const lags = records.flatMap((r) => (r.loopLagMs === undefined ? [] : [r.loopLagMs])).sort((a, b) => a - b);
+  const at = (p: number): number =>
+    lags[Math.min(lags.length - 1, Math.max(0, Math.ceil(p * lags.length) - 1))] ?? 0;
+  return {
+    p50: at(0.5),
+    p99: at(0.99),
+    max: lags[lags.length - 1] ?? 0,
+    utilization: 0,
+    affectedRequests: lags.filter((l) => l >= MIN_LOOP_LAG_MS).length,
+    thresholdMs: MIN_LOOP_LAG_MS,
+  };
+}
+
+/** Series counts from the intervals of every round (the records are only those of troubled rounds). */
+function fixCounts(series: SeriesReport[], intervals: readonly IntervalSummary[]): void {
+  for (const s of series) {
+    let count = 0;
+    let failed = 0;
+    let stalls = 0;
+    for (const iv of intervals) {
+      if (iv.api !== s.api || iv.route !== s.route || iv.endpoint !== s.endpoint) continue;
+      if (iv.connection !== s.connection) continue;
+      count += iv.count;
+      failed += iv.failures;
+      stalls += iv.stalls;
+    }
+    s.count = count;
+    s.failed = failed;
+    s.ok = count - failed;
+    s.stalls = stalls;
+  }
+}
+
+function totalsOf(series: readonly SeriesReport[]): Report["totals"] {
+  const t = { requests: 0, ok: 0, failed: 0, stalls: 0 };
+  for (const s of series) {
+    t.requests += s.count;
+    t.ok += s.ok;
+    t.failed += s.failed;
+    t.stalls += s.stalls;
+  }
+  return t;
+}
