@@ -170,7 +170,7 @@ export async function benchAccuracy(log) {
   const proberOpts = { maxBodyBytes: 1 << 20, insecureTls: false, userAgent: "stallwatch-bench" };
   const plain = createProber(proberOpts);
   const secure = createProber({ ...proberOpts, ca: cert.cert });
-  const n = QUICK ? { 0: 10, 50: 8, 1000: 2 } : { 0: 40, 50: 30, 1000: 8 };
+  const n = QUICK ? { 0: 10, 50: 8, 1000: 2 } : { 0: 30, 50: 20, 1000: 6 };
   const table = [];
   const figures = {};
   try {
@@ -194,7 +194,18 @@ export async function benchAccuracy(log) {
     await https.stop();
     cert.cleanup();
   }
-  const kernel = await kernelConnectAccuracy(log, QUICK ? 2 : 6);
+  let kernel;
+  try {
+    kernel = await kernelConnectAccuracy(log, QUICK ? 2 : 5);
+  } catch (err) {
+    // Keep the rest of the section: say what failed instead.
+    const first = String(err?.message ?? err)
+      .split("\n")
+      .slice(0, 3)
+      .join(" ");
+    log(`  accuracy netns FAILED: ${first}`);
+    kernel = { note: `FAILED in this run: ${first}` };
+  }
   if (kernel.rows) table.push(...accuracyRows("HTTP, 1st SYN dropped (netns)", kernel.rows));
   figures.kernel = kernel;
   return { table: mdTable(ACCURACY_HEADER, table), figures, kernelNote: kernel.note, hostNote };

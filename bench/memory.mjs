@@ -9,7 +9,7 @@ const GOAL_MB = 150;
 
 export async function benchMemory(log) {
   const big = QUICK ? 100_000 : 1_000_000;
-  const real = QUICK ? 5_000 : 30_000;
+  const real = QUICK ? 5_000 : 20_000;
   const server = await startServerProcess();
   const url = `${server.origin}/`;
   const cases = [

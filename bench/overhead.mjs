@@ -30,7 +30,7 @@ export const OVERHEAD_CASES = [
 
 export async function benchOverhead(log) {
   const rounds = QUICK ? 2 : 3;
-  const counts = QUICK ? { reuse: 1000, fresh: 300 } : { reuse: 4000, fresh: 1000 };
+  const counts = QUICK ? { reuse: 1000, fresh: 300 } : { reuse: 3000, fresh: 800 };
   const server = await startServerProcess();
   const url = `${server.origin}/`;
   const results = OVERHEAD_CASES.map((c) => ({ ...c, count: counts[c.mode], bare: [], sw: [] }));
