@@ -1,9 +1,16 @@
 /**
  * The finding registry: every finding id stallwatch can raise, declared once.
  * docs/findings.md, the config/dashboards and the attribution order derive from
- * this list. To add a finding (e.g. `target-unhealthy` from the AWS evidence),
- * append an entry here and a detector in src/diagnose/detectors/.
+ * this list. To add a finding, append an entry here and a detector in
+ * src/diagnose/detectors/ (or, for AWS evidence, next to its source in
+ * src/aws/ and listed in detectors/index.ts).
+ *
+ * The AWS findings (X-Ray breakdowns, NLB target health) are declared beside
+ * their detectors and spread in here; they only fire when the diagnosis
+ * context carries their evidence (`context.extra`).
  */
+import { TARGET_UNHEALTHY_SPEC } from "../aws/elbv2/detector.js";
+import { XRAY_FINDING_SPECS } from "../aws/xray/detector.js";
 
 /** How a finding is recognised. */
 export type FindingKind = "signature" | "statistical" | "fallback";
@@ -77,6 +84,8 @@ export const FINDINGS = [
     precedence: 32,
     minimums: "1 TLS-dominated stall; high confidence from 3.",
   },
+  TARGET_UNHEALTHY_SPEC,
+  ...XRAY_FINDING_SPECS.filter((f) => f.id !== "outside-gateway"),
   {
     id: "address-skew",
     title: "Stalls concentrated on one address",
@@ -127,6 +136,7 @@ export const FINDINGS = [
     minimums:
       "≥ 2 routes with ≥ 20 requests each in the common period, ≥ 3 stalls on the route; p < 0.01 family-wise after correction; stall rate ≥ 3 × the others'.",
   },
+  ...XRAY_FINDING_SPECS.filter((f) => f.id === "outside-gateway"),
   {
     id: "slow-backend",
     title: "Slow response after the request was sent",
