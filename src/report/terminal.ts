@@ -19,6 +19,8 @@ export interface TerminalOptions {
   maxStalls?: number;
 }
 
+const MAX_NOTES = 3;
+
 export function renderTerminal(report: Report, options: TerminalOptions): string {
   const width = Math.max(40, options.width ?? 100);
   const paint = painter(options.color);
@@ -127,8 +129,12 @@ function findingLines(report: Report, paint: Paint, width: number): string[] {
     const unexplained = report.stalls.filter((s) => s.cause === "unexplained").length;
     if (unexplained > 0) lines.push(paint("yellow", `${plural(unexplained, "stall")} unexplained.`));
   }
-  for (const note of report.notes ?? [])
+  // Notes say which tests were skipped for too few samples; a long run can have dozens, so show a few.
+  const notes = report.notes ?? [];
+  for (const note of notes.slice(0, MAX_NOTES))
     lines.push(...wrap(`note: ${note}`, width, "  ").map((l) => paint("dim", l)));
+  if (notes.length > MAX_NOTES)
+    lines.push(paint("dim", `  +${notes.length - MAX_NOTES} more notes (all of them are in --json)`));
   return lines;
 }
 
