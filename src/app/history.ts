@@ -12,7 +12,7 @@
  */
 
 import { MIN_LOOP_LAG_MS } from "../diagnose/detectors/client-lag.js";
-import type { StallRule } from "../diagnose/stalls.js";
+import { detectStalls, type StallRule } from "../diagnose/stalls.js";
 import type { DiagnoseContext } from "../diagnose/types.js";
 import type { RequestRecord } from "../model.js";
 import { type History, readHistory, type TaggedIntervalSummary } from "../record/history.js";
@@ -72,10 +72,13 @@ export async function historyReport(o: HistoryReportOptions): Promise<HistoryRep
   }
   renumber(records);
   const lag = lagOf(records);
-  const analysis = analyse(records, o.stallRule, lag, o.context);
+  // The diagnosis sees probe requests only; keep-warm stalls are listed (tagged) but explain nothing.
+  const probes = records.filter((r) => r.tag !== "keep-warm");
+  const analysis = analyse(probes, o.stallRule, lag, o.context);
+  const keepWarmStalls = detectStalls(records, o.stallRule).filter((s) => s.record.tag === "keep-warm");
   const report = buildReport({
     records,
-    stalls: analysis.stalls,
+    stalls: [...analysis.stalls, ...keepWarmStalls],
     diagnosis: analysis.diagnosis,
     lag,
     source: o.source,

@@ -12,6 +12,7 @@
  * the path behind API Gateway (VPC link, NLB flows to the targets, scaled-to-
  * zero or Lambda backends), not our own socket.
  */
+import { setMaxListeners } from "node:events";
 import type { LoadedConfig } from "../config/load.js";
 import { joinUrl } from "../config/targets.js";
 import type { RequestRecord } from "../model.js";
@@ -83,6 +84,8 @@ export function createRoundRunner(loaded: LoadedConfig, opts: RoundRunnerOptions
   const warmLoaded = freshOnly(loaded);
   return async (round: RoundRequest): Promise<RequestRecord[]> => {
     const keepWarm = round.kind === "keep-warm";
+    // Each request in flight listens on the round's signal: allow the configured concurrency without a warning.
+    setMaxListeners(loaded.config.probe.concurrency + 16, round.signal);
     const run = keepWarm
       ? await probeRun(warmLoaded, {
           ...opts.probe,
