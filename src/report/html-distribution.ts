@@ -104,9 +104,12 @@ function distributionChart(s: SeriesReport, withApi: boolean, id: string): strin
     c <= 0 ? 0 : Math.max(2, (Math.log1p(c) / Math.log1p(maxCount)) * (yBase - T));
   const parts: string[] = [];
   for (const t of x.ticks) {
-    const xx = n1(x.at(t));
+    const at = x.at(t);
+    const xx = n1(at);
+    const anchor = at > W - R - 20 ? "end" : "middle";
     parts.push(
-      `<g aria-hidden="true"><line class="grid" x1="${xx}" x2="${xx}" y1="${T}" y2="${yBase}"/><text class="axis" x="${xx}" y="${H - 6}" text-anchor="middle">${esc(axisMs(t))}</text></g>`,
+      `<g aria-hidden="true"><line class="grid" x1="${xx}" x2="${xx}" y1="${T}" y2="${yBase}"/>` +
+        `<text class="axis" x="${xx}" y="${H - 6}" text-anchor="${anchor}">${esc(axisMs(t))}</text></g>`,
     );
   }
   counts.forEach((c, i) => {

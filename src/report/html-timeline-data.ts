@@ -15,7 +15,7 @@ import type { IntervalSummary, Report } from "./types.js";
 export interface TimelineFromRecordsOptions {
   /** Most intervals per series. Default 120. */
   maxIntervals?: number;
-  /** Fewest requests per interval a series should average (bins are widened to reach it). Default 5. */
+  /** Fewest requests per interval a series should average (bins are widened to reach it). Default 3. */
   minPerInterval?: number;
 }
 
@@ -56,11 +56,12 @@ export function timelineFromRecords(
   const perSeries = [...bySeries.values()].reduce((m, l) => Math.min(m, l.length), Number.POSITIVE_INFINITY);
   const bins = Math.max(
     1,
-    Math.min(options.maxIntervals ?? 120, Math.floor(perSeries / (options.minPerInterval ?? 5))),
+    Math.min(options.maxIntervals ?? 120, Math.floor(perSeries / (options.minPerInterval ?? 3))),
   );
   const want = (end - start) / bins;
   const step = BIN_STEPS_MS.find((s) => s >= want) ?? Math.ceil(want);
-  const origin = Math.floor(start / step) * step;
+  // Intervals start at the first request (not on the step grid): a short run is not cut into a stub and a remainder.
+  const origin = start;
 
   const out: IntervalSummary[] = [];
   for (const list of bySeries.values()) {
