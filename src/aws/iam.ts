@@ -21,6 +21,8 @@
  * condition key instead.
  */
 import type { Config } from "../config/schema.js";
+import { alarmPrefix } from "./alarms/names.js";
+import { dashboardNameFor } from "./dashboard/build.js";
 
 export interface IamStatement {
   Sid: string;
@@ -112,20 +114,25 @@ export interface DeployPolicyOptions {
 
 /** The policy for `dashboard deploy` / `alarms deploy`, scoped to names starting with the prefix. */
 export function buildDeployPolicy(config: PolicyConfig, opts: DeployPolicyOptions = {}): IamPolicyResult {
+  // The same names the deployers use: dashboard names cannot hold '/', so a namespace like 'Team/Probes'
+  // deploys as 'Team-Probes'; alarms carry the namespace prefix of src/aws/alarms/names.ts.
   const prefix = opts.namePrefix ?? config.cloudwatch.namespace;
+  const dashboardPrefix = opts.namePrefix ?? dashboardNameFor(config.cloudwatch.namespace);
+  const alarmNamePrefix = opts.namePrefix ?? alarmPrefix(config.cloudwatch.namespace);
   const region = opts.region ?? config.aws.region ?? "*";
   const st: IamStatement[] = [
     {
       Sid: "DeployDashboard",
       Effect: "Allow",
       Action: ["cloudwatch:PutDashboard", "cloudwatch:GetDashboard"],
-      Resource: `arn:aws:cloudwatch::*:dashboard/${prefix}*`,
+      Resource: `arn:aws:cloudwatch::*:dashboard/${dashboardPrefix}*`,
     },
     {
       Sid: "DeployAlarms",
       Effect: "Allow",
-      Action: ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"],
-      Resource: `arn:aws:cloudwatch:${region}:*:alarm:${prefix}*`,
+      // The composite alarm over the series alarms needs PutCompositeAlarm too.
+      Action: ["cloudwatch:PutMetricAlarm", "cloudwatch:PutCompositeAlarm", "cloudwatch:DeleteAlarms"],
+      Resource: `arn:aws:cloudwatch:${region}:*:alarm:${alarmNamePrefix}*`,
     },
     { Sid: "ListAlarms", Effect: "Allow", Action: ["cloudwatch:DescribeAlarms"], Resource: "*" },
   ];

@@ -88,11 +88,32 @@ describe("buildDeployPolicy", () => {
     expect(r.policy.Statement).toContainEqual({
       Sid: "DeployAlarms",
       Effect: "Allow",
-      Action: ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"],
-      Resource: "arn:aws:cloudwatch:eu-west-1:*:alarm:Stallwatch*",
+      Action: ["cloudwatch:PutMetricAlarm", "cloudwatch:PutCompositeAlarm", "cloudwatch:DeleteAlarms"],
+      Resource: "arn:aws:cloudwatch:eu-west-1:*:alarm:Stallwatch-*",
     });
+    // Dashboard names cannot hold '/': the policy names what deploy really creates.
+    expect(
+      buildDeployPolicy(cfg({ cloudwatch: { namespace: "Team/Probes" } })).policy.Statement[0]?.Resource,
+    ).toBe("arn:aws:cloudwatch::*:dashboard/Team-Probes*");
     expect(buildDeployPolicy(cfg(), { namePrefix: "sw-" }).policy.Statement[1]?.Resource).toBe(
       "arn:aws:cloudwatch:*:*:alarm:sw-*",
     );
+  });
+});
+
+describe("deploy policy covers what the deployers call", () => {
+  it("grants exactly the CloudWatch operations src/aws/{dashboard,alarms}/deploy.ts send", async () => {
+    const { readFileSync } = await import("node:fs");
+    const sources = ["src/aws/dashboard/deploy.ts", "src/aws/alarms/deploy.ts"].map((f) =>
+      readFileSync(f, "utf8"),
+    );
+    const called = new Set(
+      sources.flatMap((s) =>
+        [...s.matchAll(/new ([A-Z][A-Za-z]+)Command\(/g)].map((m) => `cloudwatch:${m[1]}`),
+      ),
+    );
+    const granted = new Set(buildDeployPolicy(cfg()).policy.Statement.flatMap((st) => st.Action));
+    expect(called.size).toBeGreaterThan(3);
+    expect([...granted].sort()).toEqual([...called].sort());
   });
 });
