@@ -8,6 +8,7 @@
  * and faults go; `lab.events` and `lab.targets` expose what happened, for
  * tests, for `stallwatch lab`, and for the lab's future AWS endpoints.
  */
+import { setMaxListeners } from "node:events";
 import { type Clock, systemClock } from "../clock.js";
 import { StallwatchError, UsageError } from "../errors.js";
 import { startApigw } from "./apigw.js";
@@ -121,6 +122,8 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   const balancing = opts.balancing ?? "round-robin";
   const events = new LabEvents(opts.eventCapacity);
   const abort = new AbortController();
+  // Every in-flight upstream request listens on this shutdown signal: more than Node's default 10 at once is normal.
+  setMaxListeners(0, abort.signal);
   const ctx: LabContext = {
     clock,
     timings,
