@@ -8,7 +8,11 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-export const DIST = join(ROOT, "dist");
+/**
+ * The build under test: dist/, or BENCH_DIST (a private build of the same
+ * sources, for when dist/ is being rebuilt by other work during a run).
+ */
+export const DIST = process.env.BENCH_DIST ?? join(ROOT, "dist");
 export const CLI = join(DIST, "cli/main.js");
 export const QUICK = process.env.BENCH_QUICK === "1";
 

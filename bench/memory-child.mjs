@@ -31,12 +31,14 @@ function settled() {
   return { rssMB: m.rss / MiB, heapUsedMB: m.heapUsed / MiB };
 }
 
-const { createProber } = await import(join(DIST, "probe/prober.js"));
-const { runProbes } = await import(join(DIST, "probe/runner.js"));
-const { createLagMonitor } = await import(join(DIST, "probe/lag.js"));
-const { systemClock } = await import(join(DIST, "clock.js"));
-const { HistogramSet } = await import(join(DIST, "record/histograms.js"));
-const { default: autocannon } = await import("autocannon");
+// Each mode loads only what it uses, so "RSS at start" is its own baseline.
+const cannon = mode === "autocannon";
+const { createProber } = cannon ? {} : await import(join(DIST, "probe/prober.js"));
+const { runProbes } = cannon ? {} : await import(join(DIST, "probe/runner.js"));
+const { createLagMonitor } = cannon ? {} : await import(join(DIST, "probe/lag.js"));
+const { systemClock } = cannon ? {} : await import(join(DIST, "clock.js"));
+const { HistogramSet } = cannon ? {} : await import(join(DIST, "record/histograms.js"));
+const { default: autocannon } = cannon ? await import("autocannon") : {};
 
 const t = target(url);
 const newProber = (lag) =>

@@ -7,6 +7,9 @@
 //   BENCH_ONLY=accuracy,overhead,autocannon,memory,startup  a subset
 //   BENCH_OUT=path  where to write the Markdown (default BENCHMARKS.md;
 //                   "-" for nowhere)
+//   BENCH_DIST=dir  benchmark a private build instead of dist/ (e.g.
+//                   `tsc -p tsconfig.build.json --outDir /tmp/sw/dist` with
+//                   /tmp/sw/node_modules linked to ours)
 import { existsSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -71,6 +74,7 @@ const meta = {
   seconds: (performance.now() - t0) / 1000,
   quick: QUICK,
   command,
+  dist: process.env.BENCH_DIST,
 };
 const out = process.env.BENCH_OUT ?? join(ROOT, "BENCHMARKS.md");
 if (out !== "-") {
