@@ -5,22 +5,28 @@
 import { Worker } from "node:worker_threads";
 import type { ConfigInput } from "../config/schema.js";
 import { StallwatchError } from "../errors.js";
-import type { LabOptions } from "./lab.js";
-import type { LabWorkerMessage, LabWorkerReady } from "./worker.js";
+import type { LabAwsInfo } from "./aws/feed.js";
+import type { LabWorkerMessage, LabWorkerOptions, LabWorkerReady } from "./worker.js";
 
 export interface RemoteLab {
   routes: Record<string, string>;
   scenario: string;
   description: string;
   describe: string;
+  /** A config probing the lab; with the AWS side, X-Ray, the target group and CloudWatch point at it. */
   config: ConfigInput;
+  /** The lab's AWS endpoint URL (CloudWatch, X-Ray, ELBv2), for AWS_ENDPOINT_URL; absent with `aws: false`. */
+  awsEndpoint?: string;
+  /** The lab's AWS side: endpoint, region, target group and NLB ARNs, ApiName and stage. */
+  aws?: LabAwsInfo;
   close(): Promise<void>;
 }
 
 const START_TIMEOUT_MS = 15_000;
 const CLOSE_TIMEOUT_MS = 5_000;
 
-export async function startLabInWorker(opts: LabOptions): Promise<RemoteLab> {
+/** Starts the lab (and, unless `aws: false`, its AWS endpoints) in a worker thread. */
+export async function startLabInWorker(opts: LabWorkerOptions): Promise<RemoteLab> {
   const worker = new Worker(new URL("./worker.js", import.meta.url), { workerData: opts });
   const ready = await new Promise<LabWorkerReady>((resolve, reject) => {
     const timer = setTimeout(
@@ -45,8 +51,10 @@ export async function startLabInWorker(opts: LabOptions): Promise<RemoteLab> {
     throw err;
   });
   let closing: Promise<void> | undefined;
+  const { type: _type, ...facts } = ready;
   return {
-    ...ready,
+    ...facts,
+    ...(ready.aws ? { awsEndpoint: ready.aws.url } : {}),
     close() {
       closing ??= new Promise<void>((resolve) => {
         const timer = setTimeout(() => void worker.terminate().then(() => resolve()), CLOSE_TIMEOUT_MS);
