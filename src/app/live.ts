@@ -128,6 +128,28 @@ export interface LiveReport {
 
 export async function liveReport(loaded: LoadedConfig, opts: LiveReportOptions): Promise<LiveReport> {
   const run = await probeRun(loaded, opts);
+  return { ...reportFromRun(loaded, run, opts), run };
+}
+
+export interface ReportFromRunOptions {
+  source: Report["source"];
+  includeHistograms?: boolean;
+  /** Extra diagnosis evidence (target health, X-Ray), keyed by source. */
+  extra?: DiagnoseContext["extra"];
+  /** Lines put before the report's notes (e.g. what the AWS calls found or why they failed). */
+  notes?: readonly string[];
+}
+
+/**
+ * The analyse → report half of {@link liveReport}, for callers that gather
+ * evidence between the probe run and the diagnosis (probeRun → detectStalls →
+ * AWS evidence for those stalls → reportFromRun).
+ */
+export function reportFromRun(
+  loaded: LoadedConfig,
+  run: RunResult,
+  opts: ReportFromRunOptions,
+): { report: Report; analysis: Analysis } {
   const analysis = analyse(run.records, stallRuleOf(loaded), run.lag, machineContext(loaded, opts.extra));
   const report = buildReport({
     records: run.records,
@@ -139,5 +161,7 @@ export async function liveReport(loaded: LoadedConfig, opts: LiveReportOptions):
     expectedIntervalMs: run.expectedIntervalMs,
     includeHistograms: opts.includeHistograms,
   });
-  return { report, run, analysis };
+  // First: what the AWS calls found reads before the skipped-test notes.
+  if (opts.notes?.length) report.notes = [...opts.notes, ...(report.notes ?? [])];
+  return { report, analysis };
 }

@@ -57,6 +57,10 @@ export function buildProgram(): Command {
     .option("--json", "print one JSON document (see docs/report-json.md)")
     .option("--histograms", "with --json: include encoded histograms per series and phase")
     .option("--no-progress", "no progress bar on stderr")
+    .option(
+      "--publish",
+      "publish the run's metrics to CloudWatch (config cloudwatch settings; one line on stderr says what was sent)",
+    )
     .action(async (opts) => (await import("./report.js")).reportCommand(opts));
 
   program

@@ -1,10 +1,18 @@
 /**
  * `stallwatch report`: flags in, library calls out. Probes a config, flags or
  * an in-process lab (or reads recorded history) and prints the report.
+ *
+ * With AWS features on (X-Ray, target groups, API Gateway metrics in the
+ * config, `--publish`, or the lab, whose AWS endpoints are local): target
+ * health is polled around the run, each request carries an X-Ray trace
+ * header, and the stalls' traces and CloudWatch metrics go into the
+ * diagnosis (src/app/aws.ts). Without them no AWS SDK code is loaded.
  */
-import { liveReport } from "../app/live.js";
+import type { AwsIntegration } from "../app/aws.js";
+import { liveReport, probeRun, reportFromRun, stallRuleOf } from "../app/live.js";
 import { applyProbeOverrides, configFromFlags, type ProbeFlags } from "../config/flags.js";
 import { type LoadedConfig, loadConfig, parseConfig } from "../config/load.js";
+import { detectStalls } from "../diagnose/stalls.js";
 import { UsageError } from "../errors.js";
 import type { RemoteLab } from "../lab/remote.js";
 import { renderJson } from "../report/json.js";
@@ -26,6 +34,8 @@ export interface ReportFlags extends ProbeFlags {
   json?: boolean;
   histograms?: boolean;
   progress?: boolean;
+  /** Publish the run's metrics to CloudWatch (config.cloudwatch settings). */
+  publish?: boolean;
 }
 
 export async function reportCommand(flags: ReportFlags): Promise<void> {
@@ -63,12 +73,39 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
     const total = expectedRequests(loaded);
     const progress = flags.progress === false ? undefined : createProgress({ stream: process.stderr, total });
     let done = 0;
-    const { report } = await liveReport(loaded, {
-      source,
-      includeHistograms: flags.histograms === true,
-      onRecord: () => progress?.update(++done, 0),
-    });
-    progress?.finish();
+    const onRecord = () => progress?.update(++done, 0);
+    const includeHistograms = flags.histograms === true;
+    const aws = await awsFor(loaded, flags, lab);
+    let report: Report;
+    if (!aws) {
+      ({ report } = await liveReport(loaded, { source, includeHistograms, onRecord }));
+      progress?.finish();
+    } else {
+      try {
+        const before = await aws.beforeRound();
+        // The lab's health checks run every second; a real NLB's every 10-30 s.
+        const stopWatch = aws.watch(lab ? 1000 : 10_000);
+        const run = await probeRun(loaded, {
+          onRecord,
+          ...(aws.traceHeaderFor ? { traceHeaderFor: aws.traceHeaderFor } : {}),
+        }).finally(stopWatch);
+        progress?.finish();
+        const stalls = detectStalls(run.records, stallRuleOf(loaded));
+        const after = await aws.afterRound({ records: run.records, stalls });
+        ({ report } = reportFromRun(loaded, run, {
+          source,
+          includeHistograms,
+          extra: after.extra,
+          notes: [...before, ...after.notes],
+        }));
+        if (flags.publish) {
+          const { publishLine } = await import("../app/aws.js");
+          process.stderr.write(`${publishLine(after.publish, loaded.config.cloudwatch.namespace)}\n`);
+        }
+      } finally {
+        await aws.close();
+      }
+    }
 
     const out = flags.json
       ? renderJson(report)
@@ -81,6 +118,25 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
   } finally {
     await lab?.close();
   }
+}
+
+/** The AWS integration when the config (or the lab, or --publish) turns an AWS feature on; else undefined, loading nothing. */
+async function awsFor(
+  loaded: LoadedConfig,
+  flags: ReportFlags,
+  lab: RemoteLab | undefined,
+): Promise<AwsIntegration | undefined> {
+  const mod = await import("../app/aws.js");
+  const publish = flags.publish === true;
+  if (!mod.anyAwsFeature(mod.awsFeatures(loaded.config, { publish }))) return undefined;
+  return mod.createAwsIntegration(loaded, {
+    publish,
+    log: (level, msg, fields) => {
+      if (level !== "info")
+        process.stderr.write(`stallwatch: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ""}\n`);
+    },
+    ...(lab?.awsEndpoint ? { endpointUrl: lab.awsEndpoint, traceInitialDelayMs: 250 } : {}),
+  });
 }
 
 /** 1 when any probe failed (assertion, HTTP error, network fault) or stalls exceed the budget; else 0. */
