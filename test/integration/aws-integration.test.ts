@@ -1,0 +1,224 @@
+/**
+ * The AWS integration end to end with the real SDK clients over HTTP against
+ * the lab's AWS endpoint, fed by the simulated stack (src/lab/aws/feed.ts):
+ * a short bad-target run with X-Ray, the NLB target group and CloudWatch
+ * enabled through createAwsIntegration. The stalls break down to the
+ * backend from their traces, the unhealthy target is a finding, CloudWatch's
+ * percentiles of what was published match the local histograms, and an
+ * outage of CloudWatch loses nothing (spool).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import { afterEach, describe, expect, it } from "vitest";
+import { type AwsIntegration, createAwsIntegration } from "../../src/app/aws.js";
+import { awsRoundHook } from "../../src/app/aws-round.js";
+import { analyse, machineContext, probeRun, stallRuleOf } from "../../src/app/live.js";
+import type { XrayEvidence } from "../../src/aws/xray/detector.js";
+import { type LoadedConfig, parseConfig } from "../../src/config/load.js";
+import { detectStalls } from "../../src/diagnose/stalls.js";
+import { type LabAws, startLabAws, withLabAws } from "../../src/lab/aws/feed.js";
+import { type Lab, labConfig, startLab } from "../../src/lab/index.js";
+import { BAD_TARGET_INDEX } from "../../src/lab/scenarios.js";
+import type { RequestRecord } from "../../src/model.js";
+import { HistogramSet, statsOf } from "../../src/record/histograms.js";
+
+let lab: Lab | undefined;
+let labAws: LabAws | undefined;
+let aws: AwsIntegration | undefined;
+let tmp: string | undefined;
+const logs: string[] = [];
+const log = (level: string, msg: string, fields?: Record<string, unknown>) =>
+  logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`);
+
+afterEach(async () => {
+  await aws?.close();
+  await labAws?.close();
+  await lab?.close();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  aws = undefined;
+  labAws = undefined;
+  lab = undefined;
+  tmp = undefined;
+  logs.length = 0;
+});
+
+/** A bad-target lab with its AWS side, and a config probing it with every AWS feature on. */
+async function setUp(probe: Record<string, unknown>): Promise<LoadedConfig> {
+  lab = await startLab({
+    scenario: "bad-target",
+    // Slow target 600 ms; the scenario's own flapping slowed down so the pinned state below holds.
+    timings: { slowMs: 600, healthFlapPeriodMs: 600_000, healthCheckIntervalMs: 100 },
+    seed: 11,
+  });
+  labAws = await startLabAws(lab, { traceDelayMs: 50, nlbMetricsIntervalMs: 200 });
+  tmp = mkdtempSync(join(tmpdir(), "sw-aws-int-"));
+  const input = withLabAws(labConfig(lab), labAws, { spoolDir: join(tmp, "spool"), pollTimeoutS: 3 });
+  return parseConfig({ ...input, probe, store: { dir: join(tmp, "data") } });
+}
+
+const quietProbe = { count: 4, concurrency: 2, connection: "fresh", stallMs: 400, timeoutMs: 5000 };
+
+describe("AWS integration against the lab's endpoints", () => {
+  it("breaks stalls down by X-Ray, finds the unhealthy target, publishes percentiles CloudWatch agrees with", async () => {
+    const loaded = await setUp(quietProbe);
+    const current = lab as Lab;
+    // The health checker marks the slow target unhealthy (Target.Timeout) for the whole run.
+    const bad = current.targets[BAD_TARGET_INDEX]!;
+    current.setTargetHealth(bad.id, { state: "unhealthy", reason: "Target.Timeout" });
+
+    aws = await createAwsIntegration(loaded, { log, endpointUrl: labAws!.url, traceInitialDelayMs: 100 });
+    expect(process.env.AWS_ENDPOINT_URL).toBe(labAws!.url);
+    expect(aws.features).toMatchObject({ xrayHeader: true, targetHealth: true, publish: true });
+    expect(await aws.beforeRound()).toEqual([]);
+    const stop = aws.watch(200);
+    const run = await probeRun(loaded, { traceHeaderFor: aws.traceHeaderFor!, warmUp: false });
+    await stop();
+    expect(run.records.every((r) => r.ok && r.traceId !== undefined)).toBe(true);
+
+    const rule = stallRuleOf(loaded);
+    const stalls = detectStalls(run.records, rule);
+    // The lab says which requests the bad target served.
+    const slowByLab = run.records
+      .filter((r) => current.events.findRequest(r.traceId!)?.targetId === bad.id)
+      .map((r) => r.seq);
+    expect(slowByLab.length).toBeGreaterThanOrEqual(3);
+    for (const seq of slowByLab) expect(stalls.map((s) => s.record.seq)).toContain(seq);
+
+    const res = await aws.afterRound({ records: run.records, stalls });
+    expect(res.failures).toEqual([]);
+    const xray = res.extra.xray as XrayEvidence;
+    for (const seq of slowByLab) {
+      const b = xray.breakdowns.find((x) => x.seq === seq);
+      expect(b?.dominant).toBe("backend");
+      expect(b?.partsMs.backend).toBeGreaterThan(550);
+      expect(b?.gateway.name).toBe(`lab/${current.stage}`);
+    }
+    expect(res.notes.join("\n")).toMatch(
+      /NLB target \S+ \(us-west-2c\) was unhealthy once \(Target\.Timeout\)/,
+    );
+    expect(res.notes.join("\n")).toMatch(/HealthyHostCount \(Minimum per minute\) in us-west-2c: 0/);
+
+    const { diagnosis } = analyse(run.records, rule, run.lag, machineContext(loaded, res.extra));
+    const ids = diagnosis.findings.map((f) => f.id);
+    expect(ids).toContain("target-unhealthy");
+    expect(ids).toContain("backend-latency");
+    const tu = diagnosis.findings.find((f) => f.id === "target-unhealthy")!;
+    expect(tu.stalls).toEqual(expect.arrayContaining(slowByLab));
+
+    // Published distributions: CloudWatch's p50/p99 (GetMetricData) against the local histograms.
+    expect(res.publish?.sentDatums).toBeGreaterThan(0);
+    expect(res.publish?.pendingBatches).toBe(0);
+    const local = new HistogramSet();
+    for (const r of run.records) local.recordRecord(r);
+    const cw = new CloudWatchClient({
+      endpoint: labAws!.url,
+      region: "us-west-2",
+      credentials: { accessKeyId: "a", secretAccessKey: "b" },
+    });
+    try {
+      const series = [...local.series()];
+      const queries = series.flatMap(({ key }, i) =>
+        ["p50", "p99"].map((stat) => ({
+          Id: `q${i}_${stat}`,
+          MetricStat: {
+            Metric: {
+              Namespace: loaded.config.cloudwatch.namespace,
+              MetricName: "Latency",
+              Dimensions: [
+                { Name: "Api", Value: key.api },
+                { Name: "Route", Value: key.route },
+                { Name: "Endpoint", Value: key.endpoint },
+              ],
+            },
+            Period: 60,
+            Stat: stat,
+          },
+        })),
+      );
+      const now = Date.now();
+      const out = await cw.send(
+        new GetMetricDataCommand({
+          MetricDataQueries: queries,
+          StartTime: new Date(now - 600_000),
+          EndTime: new Date(now + 60_000),
+        }),
+      );
+      expect(series.length).toBe(8);
+      series.forEach(({ key }, i) => {
+        const h = local.get(key, "total")!;
+        const stats = statsOf(h);
+        for (const [stat, want] of [
+          ["p50", stats.p50],
+          ["p99", stats.p99],
+        ] as const) {
+          const got = out.MetricDataResults?.find((r) => r.Id === `q${i}_${stat}`)?.Values?.[0];
+          expect(got, `${key.route} ${key.endpoint} ${stat}`).toBeDefined();
+          expect(Math.abs(got! - want) / want).toBeLessThanOrEqual(0.01);
+        }
+      });
+    } finally {
+      cw.destroy();
+    }
+  });
+
+  it("keeps every datum through a CloudWatch outage (spool) and never throws on AWS errors", async () => {
+    const loaded = await setUp({ ...quietProbe, count: 2 });
+    aws = await createAwsIntegration(loaded, {
+      log,
+      endpointUrl: labAws!.url,
+      traceWaitMs: 300,
+      traceInitialDelayMs: 100,
+    });
+    const published = () =>
+      labAws!.cloudwatch.metrics.datums.filter((d) => d.namespace === loaded.config.cloudwatch.namespace);
+    const round = async (): Promise<{
+      built: number;
+      res: Awaited<ReturnType<AwsIntegration["afterRound"]>>;
+    }> => {
+      const run = await probeRun(loaded, { traceHeaderFor: aws!.traceHeaderFor!, warmUp: false });
+      const res = await aws!.afterRound({
+        records: run.records,
+        stalls: detectStalls(run.records, stallRuleOf(loaded)),
+      });
+      return { built: res.publish?.builtDatums ?? 0, res };
+    };
+
+    await labAws!.server.faults.down("503", "cloudwatch");
+    const a = await round();
+    const b = await round();
+    expect(a.built).toBeGreaterThan(0);
+    expect(a.res.publish).toMatchObject({ sentDatums: 0, droppedDatums: 0 });
+    expect(b.res.publish?.pendingBatches).toBeGreaterThanOrEqual(2);
+    expect(b.res.notes.join("\n")).toMatch(/CloudWatch publish: .*down|ServiceUnavailable|503/i);
+    expect(published()).toHaveLength(0);
+
+    // Everything else still answered while CloudWatch was down.
+    expect(a.res.extra.targetHealth).toBeDefined();
+    await labAws!.server.faults.up();
+    const c = await round();
+    expect(c.res.publish).toMatchObject({ pendingBatches: 0, droppedDatums: 0 });
+    // Exactly once: every datum of the three rounds, no duplicates.
+    expect(published()).toHaveLength(a.built + b.built + c.built);
+    expect(logs.some((l) => l.startsWith("warn metric publish failed"))).toBe(true);
+  });
+
+  it("runs as the scheduler's afterRound hook and hands the round's diagnosis to onResult", async () => {
+    const loaded = await setUp({ ...quietProbe, count: 3 });
+    const current = lab as Lab;
+    current.setTargetHealth(current.targets[BAD_TARGET_INDEX]!.id, { state: "draining" });
+    aws = await createAwsIntegration(loaded, { log, endpointUrl: labAws!.url, traceInitialDelayMs: 100 });
+    await aws.beforeRound();
+    const run = await probeRun(loaded, { traceHeaderFor: aws.traceHeaderFor!, warmUp: false });
+    const reports: Parameters<NonNullable<Parameters<typeof awsRoundHook>[2]>["onResult"]>[0][] = [];
+    const hook = awsRoundHook(aws, loaded, { onResult: (r) => reports.push(r) });
+    await hook({ kind: "probe", scheduledAtMs: Date.now(), records: run.records, run });
+    await hook({ kind: "keep-warm", scheduledAtMs: Date.now(), records: [] as RequestRecord[], run });
+    expect(reports).toHaveLength(2);
+    const ids = reports[0]!.analysis!.diagnosis.findings.map((f) => f.id);
+    expect(ids).toEqual(expect.arrayContaining(["target-unhealthy", "backend-latency"]));
+    expect(reports[1]!.analysis).toBeUndefined();
+    expect(reports[0]!.aws.publish?.sentDatums).toBeGreaterThan(0);
+  });
+});
