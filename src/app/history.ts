@@ -13,7 +13,7 @@
 
 import { MIN_LOOP_LAG_MS } from "../diagnose/detectors/client-lag.js";
 import { detectStalls, type StallRule } from "../diagnose/stalls.js";
-import type { DiagnoseContext } from "../diagnose/types.js";
+import type { DiagnoseContext, Diagnosis } from "../diagnose/types.js";
 import type { RequestRecord } from "../model.js";
 import { type History, readHistory, type TaggedIntervalSummary } from "../record/history.js";
 import { readRecordsFile } from "../record/history-records.js";
@@ -63,18 +63,29 @@ export async function historyReport(o: HistoryReportOptions): Promise<HistoryRep
   const notes: string[] = [];
   if (partial) {
     const wanted = roundsWithTrouble(history);
-    records = await readRounds(o.dir, o.sinceMs, o.untilMs, wanted, []);
+    const rounds = await readRounds(o.dir, o.sinceMs, o.untilMs, wanted, []);
+    renumberAt(rounds, positionsOf(history));
+    records = rounds.flatMap((r) => r.records);
     notes.push(
       `range over ${Math.round((o.fullRecordsMaxRangeMs ?? DAY_RANGE_MS) / 3_600_000)} h: series statistics and ` +
         `the timeline cover all ${history.rounds.length} rounds; the stall list and the diagnosis cover the ` +
         `${wanted.size} round(s) with a stall or a failure (their stall threshold is computed from those rounds)`,
     );
   }
-  renumber(records);
+  if (!partial) renumber(records);
   const lag = lagOf(records);
   // The diagnosis sees probe requests only; keep-warm stalls are listed (tagged) but explain nothing.
   const probes = records.filter((r) => r.tag !== "keep-warm");
   const analysis = analyse(probes, o.stallRule, lag, o.context);
+  if (partial) {
+    const dropped = dropFinding(analysis.diagnosis, "periodic-stall");
+    if (dropped) {
+      notes.push(
+        "periodic-stall found over the re-read rounds only, dropped: rounds picked for having stalls make " +
+          "periodic patterns of their own; check periodicity with --since 24h or less",
+      );
+    }
+  }
   const keepWarmStalls = detectStalls(records, o.stallRule).filter((s) => s.record.tag === "keep-warm");
   const report = buildReport({
     records,
@@ -125,9 +136,9 @@ async function readRounds(
   untilMs: number,
   wanted: ReadonlySet<string>,
   warnings: string[],
-): Promise<RequestRecord[]> {
+): Promise<ReadRound[]> {
   if (wanted.size === 0) return [];
-  const rounds: { startedAtMs: number; writerId: string; id: number; records: RequestRecord[] }[] = [];
+  const rounds: ReadRound[] = [];
   for (const day of await listDays(dir)) {
     for (const writer of await listWriters(dir, day)) {
       const got = await readRecordsFile(
@@ -143,7 +154,75 @@ async function readRounds(
     }
   }
   rounds.sort((a, b) => a.startedAtMs - b.startedAtMs || a.writerId.localeCompare(b.writerId) || a.id - b.id);
-  return rounds.flatMap((r) => r.records);
+  return rounds;
+}
+
+interface ReadRound {
+  startedAtMs: number;
+  endedAtMs: number;
+  writerId: string;
+  id: number;
+  records: RequestRecord[];
+}
+
+/** Where each round sits in the whole range: its first seq, each series' first seriesSeq and last activity before it. */
+interface RoundPosition {
+  seq: number;
+  seriesSeq: Map<string, number>;
+  prevEndMs: Map<string, number>;
+}
+
+const seriesOf = (r: { api: string; route: string; endpoint: string }): string =>
+  `${r.api}\u0000${r.route}\u0000${r.endpoint}`;
+
+/** From the first (record-less) pass: the position of every round in the full sequence, by round key. */
+function positionsOf(h: History): Map<string, RoundPosition> {
+  const perRound = new Map<string, Map<string, number>>();
+  for (const iv of [...h.intervals, ...h.keepWarmIntervals]) {
+    const key = roundKey(iv.startMs, iv.endMs);
+    const m = perRound.get(key) ?? new Map<string, number>();
+    m.set(seriesOf(iv), (m.get(seriesOf(iv)) ?? 0) + iv.count);
+    perRound.set(key, m);
+  }
+  const out = new Map<string, RoundPosition>();
+  let seq = 0;
+  const seriesSeq = new Map<string, number>();
+  const lastEnd = new Map<string, number>();
+  for (const r of h.rounds) {
+    const key = roundKey(r.startedAtMs, r.endedAtMs);
+    if (!out.has(key)) out.set(key, { seq, seriesSeq: new Map(seriesSeq), prevEndMs: new Map(lastEnd) });
+    seq += r.records;
+    for (const [id, n] of perRound.get(key) ?? []) {
+      seriesSeq.set(id, (seriesSeq.get(id) ?? 0) + n);
+      lastEnd.set(id, r.endedAtMs);
+    }
+  }
+  return out;
+}
+
+/**
+ * Partial reads: number the re-read rounds' records by their place in the
+ * whole range (so periodicity tests see true positions, not the gaps closed
+ * up); a first request's idle gap is measured from the end of the previous
+ * round that touched the series (a slight underestimate).
+ */
+function renumberAt(rounds: readonly ReadRound[], positions: ReadonlyMap<string, RoundPosition>): void {
+  for (const round of rounds) {
+    const pos = positions.get(roundKey(round.startedAtMs, round.endedAtMs));
+    if (!pos) continue;
+    const next = new Map<string, number>();
+    round.records.forEach((r, i) => {
+      const id = seriesOf(r);
+      const local = next.get(id) ?? 0;
+      next.set(id, local + 1);
+      r.seq = pos.seq + i;
+      r.seriesSeq = (pos.seriesSeq.get(id) ?? 0) + local;
+      const prevEnd = pos.prevEndMs.get(id);
+      if (local === 0 && r.idleGapMs === undefined && prevEnd !== undefined && r.atMs >= prevEnd) {
+        r.idleGapMs = r.atMs - prevEnd;
+      }
+    });
+  }
 }
 
 /**
@@ -157,7 +236,7 @@ export function renumber(records: RequestRecord[]): void {
   const seriesNext = new Map<string, number>();
   const lastEndMs = new Map<string, number>();
   records.forEach((r, i) => {
-    const id = `${r.api}\u0000${r.route}\u0000${r.endpoint}`;
+    const id = seriesOf(r);
     r.seq = i;
     r.seriesSeq = seriesNext.get(id) ?? 0;
     seriesNext.set(id, r.seriesSeq + 1);
@@ -212,4 +291,24 @@ function totalsOf(series: readonly SeriesReport[]): Report["totals"] {
     t.stalls += s.stalls;
   }
   return t;
+}
+
+/**
+ * Removes one finding from a diagnosis; its stalls fall to the next finding
+ * that also matched them, else `unexplained`. True when it was there.
+ */
+function dropFinding(d: Diagnosis, id: string): boolean {
+  const before = d.findings.length;
+  d.findings = d.findings.filter((f) => f.id !== id);
+  if (d.findings.length === before) return false;
+  for (const [seq, e] of d.explanations) {
+    e.alsoMatched = e.alsoMatched.filter((x) => x !== id);
+    if (e.cause !== id) continue;
+    const next = e.alsoMatched.shift() ?? "unexplained";
+    e.cause = next;
+    e.title = next;
+    e.detail = e.detail.replace(/^every \d+\w* request.*$/, "");
+    d.causeBySeq.set(seq, next);
+  }
+  return true;
 }
