@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { afterEach, describe, expect, it } from "vitest";
 import { type AwsIntegration, createAwsIntegration } from "../../src/app/aws.js";
-import { awsRoundHook } from "../../src/app/aws-round.js";
+import { type AwsRoundReport, awsRoundHook } from "../../src/app/aws-round.js";
 import { analyse, machineContext, probeRun, stallRuleOf } from "../../src/app/live.js";
 import type { XrayEvidence } from "../../src/aws/xray/detector.js";
 import { type LoadedConfig, parseConfig } from "../../src/config/load.js";
@@ -211,7 +211,7 @@ describe("AWS integration against the lab's endpoints", () => {
     aws = await createAwsIntegration(loaded, { log, endpointUrl: labAws!.url, traceInitialDelayMs: 100 });
     await aws.beforeRound();
     const run = await probeRun(loaded, { traceHeaderFor: aws.traceHeaderFor!, warmUp: false });
-    const reports: Parameters<NonNullable<Parameters<typeof awsRoundHook>[2]>["onResult"]>[0][] = [];
+    const reports: AwsRoundReport[] = [];
     const hook = awsRoundHook(aws, loaded, { onResult: (r) => reports.push(r) });
     await hook({ kind: "probe", scheduledAtMs: Date.now(), records: run.records, run });
     await hook({ kind: "keep-warm", scheduledAtMs: Date.now(), records: [] as RequestRecord[], run });
