@@ -78,8 +78,8 @@ function notes(r) {
     out.push(
       `- Over HTTP the median paired difference stays within ${fmt(worst("connect"), 2)} ms for connect, ` +
         `${fmt(worst("ttfb"), 2)} ms for ttfb and ${fmt(worst("transfer"), 2)} ms for transfer, across 0 ms, 50 ms and 1 s ` +
-        "before headers. The p90 of the absolute difference is far wider (milliseconds): on a loaded 2-core machine, " +
-        "a pair's two requests meet different scheduling; it is noise of the machine more than of either tool.",
+        "before headers. The p90 of the absolute difference is wider (milliseconds): on a shared 2-core machine a " +
+        "pair's two requests meet different scheduling, so it reflects the machine's noise as much as either tool.",
     );
     out.push(
       "- stallwatch's `total` holds ~1 ms that no phase accounts for (the *unattributed* row: per-probe set-up " +
@@ -92,8 +92,9 @@ function notes(r) {
         `- HTTPS: the tls/ttfb boundary differs. stallwatch tls ${fmt(v("tls", "swMedianMs"), 1)} + ttfb ` +
           `${fmt(v("ttfb", "swMedianMs"), 1)} ms; curl tls ${fmt(v("tls", "curlMedianMs"), 1)} + ttfb ` +
           `${fmt(v("ttfb", "curlMedianMs"), 1)} ms (0 ms delay, medians). curl's appconnect includes loading ` +
-          "its CA file per process; the prober builds its secure context once. Why stallwatch's HTTPS ttfb is a few ms " +
-          "above curl's when its HTTP ttfb is not is not explained by this benchmark: worth a look at where the " +
+          "its CA file per process; the prober builds its secure context once. Why stallwatch's HTTPS ttfb sits " +
+          "above curl's (see the median diff) when its HTTP ttfb does not is not explained by this benchmark: " +
+          "worth a look at where the " +
           "prober takes `tlsEnd` and `sent` on TLS sockets.",
       );
   }
@@ -214,8 +215,9 @@ The goal is < ${s.goalMB} MB after one million requests with constant-memory his
 there is no option to turn that off, so memory grows with the request count: about ${fmt(s.figures["runner-real"]?.heapBytesPerRecord, 0)} bytes of heap
 per real record here, i.e. ~${fmt(s.projected1MMB, 0)} MB for one million (the \`runner-synthetic\` row measures the
 ${s.big.toLocaleString("en-US")} case directly, with a prober answering from memory to skip the network's time).
-The histogram path is constant-memory (\`hist-synthetic\`, and \`stream-real\`, which feeds real probes into a
-\`HistogramSet\` and drops each record, is flat). Meeting the goal needs a streaming mode in the runner
+The histogram path is constant-memory: \`hist-synthetic\` stays flat over the whole run. \`stream-real\` feeds real
+probes into a \`HistogramSet\` and drops each record: its heap after GC stays around 10 MB, while its RSS drifts by
+tens of MB (allocator and socket buffers, not retained records). Meeting the goal needs a streaming mode in the runner
 (\`onRecord\` + histograms, no retained array); until then, the daemon's bounded rounds are fine and a
 \`report --count 1000000\` is not. Real-request rows use ${s.real.toLocaleString("en-US")} requests to stay within
 the time budget; autocannon is shown beside them.`,
