@@ -19,6 +19,7 @@ import { ConfigError } from "../errors.js";
 import type { RemoteLab } from "../lab/remote.js";
 import { startDaemon } from "../schedule/daemon.js";
 import { installShutdown } from "../schedule/signals.js";
+import { roundAws } from "./aws-rounds.js";
 import { startDemoLab } from "./lab-demo.js";
 import { commandLogger, openConfiguredStore } from "./run.js";
 
@@ -58,13 +59,16 @@ export async function daemonCommand(flags: DaemonFlags): Promise<void> {
     await lab?.close();
     throw err;
   });
+  const aws = await roundAws(loaded, logger, lab?.awsEndpoint).catch(async (err: unknown) => {
+    await store.close();
+    await lab?.close();
+    throw err;
+  });
   const { schedule, keepWarm } = loaded.config;
   const daemon = startDaemon({
     schedule,
     keepWarm,
-    runRound: createRoundRunner(loaded, {
-      onHookError: (err, o) => logger.error("afterRound hook failed", { round: o.id, error: String(err) }),
-    }),
+    runRound: createRoundRunner(loaded, aws.runnerOptions),
     store,
     logger,
     stallRule: stallRuleOf(loaded),
@@ -73,6 +77,7 @@ export async function daemonCommand(flags: DaemonFlags): Promise<void> {
   installShutdown(
     async () => {
       await daemon.stop({ graceMs: GRACE_MS });
+      await aws.close();
       await lab?.close();
     },
     {

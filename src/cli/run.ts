@@ -17,6 +17,7 @@ import { openStore, type Store } from "../record/store.js";
 import { createLogger, type Logger } from "../schedule/logger.js";
 import { executeRound, type RoundResult } from "../schedule/round.js";
 import { installShutdown } from "../schedule/signals.js";
+import { roundAws } from "./aws-rounds.js";
 
 export interface RunFlags {
   config: string;
@@ -56,6 +57,7 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   const loaded = await loadConfig(flags.config);
   const logger = commandLogger(loaded);
   const store = await openConfiguredStore(loaded, flags.dataDir, logger);
+  const aws = await roundAws(loaded, logger);
   const controller = new AbortController();
   let finished: Promise<unknown> = Promise.resolve();
   const removeHandlers = installShutdown(
@@ -70,9 +72,7 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   );
   try {
     const round = executeRound({
-      runRound: createRoundRunner(loaded, {
-        onHookError: (err) => logger.error("afterRound hook failed", { error: String(err) }),
-      }),
+      runRound: createRoundRunner(loaded, aws.runnerOptions),
       store,
       logger,
       id: 1,
@@ -89,6 +89,7 @@ export async function runCommand(flags: RunFlags): Promise<void> {
     process.exitCode = controller.signal.aborted ? 0 : runExitCode(result, loaded.config.probe.stallBudget);
   } finally {
     await store.close();
+    await aws.close();
     removeHandlers();
   }
 }
