@@ -55,6 +55,7 @@ export function buildProgram(): Command {
     .option("--since <time>", "with --from: start, e.g. 24h, 30m, or an ISO time", "24h")
     .option("--until <time>", "with --from: end, ISO time or relative (default: now)")
     .option("--json", "print one JSON document (see docs/report-json.md)")
+    .option("--html <file>", "also write a self-contained HTML report (works offline)")
     .option("--histograms", "with --json: include encoded histograms per series and phase")
     .option("--no-progress", "no progress bar on stderr")
     .option(

@@ -112,5 +112,12 @@ export async function historyReportCommand(flags: ReportFlags): Promise<void> {
     }
     process.stdout.write(redact(out));
   }
+  if (flags.html !== undefined) {
+    const { writeHtmlReport } = await import("../report/html.js");
+    const { Redactor } = await import("../redact.js");
+    // The history report carries its own timeline (one interval per round per series).
+    await writeHtmlReport(flags.html, report, loaded?.redactor ?? Redactor.none());
+    process.stderr.write(`stallwatch: HTML report written to ${flags.html}\n`);
+  }
   process.exitCode = exitCodeOf(report, loaded?.config.probe.stallBudget);
 }

@@ -9,12 +9,13 @@
  * diagnosis (src/app/aws.ts). Without them no AWS SDK code is loaded.
  */
 import type { AwsIntegration } from "../app/aws.js";
-import { liveReport, probeRun, reportFromRun, stallRuleOf } from "../app/live.js";
+import { type Analysis, liveReport, probeRun, reportFromRun, stallRuleOf } from "../app/live.js";
 import { applyProbeOverrides, configFromFlags, type ProbeFlags } from "../config/flags.js";
 import { type LoadedConfig, loadConfig, parseConfig } from "../config/load.js";
 import { detectStalls } from "../diagnose/stalls.js";
 import { UsageError } from "../errors.js";
 import type { RemoteLab } from "../lab/remote.js";
+import type { RunResult } from "../probe/runner.js";
 import { renderJson } from "../report/json.js";
 import { createProgress } from "../report/progress.js";
 import { renderTerminal, shouldUseColor } from "../report/terminal.js";
@@ -33,6 +34,8 @@ export interface ReportFlags extends ProbeFlags {
   until?: string;
   json?: boolean;
   histograms?: boolean;
+  /** Also write a self-contained HTML report to this file. */
+  html?: string;
   progress?: boolean;
   /** Publish the run's metrics to CloudWatch (config.cloudwatch settings). */
   publish?: boolean;
@@ -77,22 +80,24 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
     const includeHistograms = flags.histograms === true;
     const aws = await awsFor(loaded, flags, lab);
     let report: Report;
+    let run: RunResult;
+    let analysis: Analysis;
     if (!aws) {
-      ({ report } = await liveReport(loaded, { source, includeHistograms, onRecord }));
+      ({ report, run, analysis } = await liveReport(loaded, { source, includeHistograms, onRecord }));
       progress?.finish();
     } else {
       try {
         const before = await aws.beforeRound();
         // The lab's health checks run every second; a real NLB's every 10-30 s.
         const stopWatch = aws.watch(lab ? 1000 : 10_000);
-        const run = await probeRun(loaded, {
+        run = await probeRun(loaded, {
           onRecord,
           ...(aws.traceHeaderFor ? { traceHeaderFor: aws.traceHeaderFor } : {}),
         }).finally(stopWatch);
         progress?.finish();
         const stalls = detectStalls(run.records, stallRuleOf(loaded));
         const after = await aws.afterRound({ records: run.records, stalls });
-        ({ report } = reportFromRun(loaded, run, {
+        ({ report, analysis } = reportFromRun(loaded, run, {
           source,
           includeHistograms,
           extra: after.extra,
@@ -114,6 +119,13 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
           width: process.stdout.columns ?? 100,
         });
     process.stdout.write(loaded.redactor.redact(out));
+    if (flags.html !== undefined) {
+      const { writeHtmlReport, timelineFromRecords } = await import("../report/html.js");
+      await writeHtmlReport(flags.html, report, loaded.redactor, {
+        timeline: timelineFromRecords(run.records, analysis.stalls),
+      });
+      process.stderr.write(`stallwatch: HTML report written to ${flags.html}\n`);
+    }
     process.exitCode = exitCodeOf(report, loaded.config.probe.stallBudget);
   } finally {
     await lab?.close();
