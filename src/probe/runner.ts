@@ -26,6 +26,16 @@ export interface RunOptions {
   traceHeaderFor?: (t: ProbeTarget) => string | undefined;
   /** A request counts as lag-affected when the loop was delayed more than this while it was in flight. Default 50. */
   lagThresholdMs?: number;
+  /**
+   * Keep every record in `RunResult.records` (default true). With false the
+   * run is constant-memory: each record goes only to `RunDeps.onRecord` (in
+   * completion order) and `RunResult.records` is empty; everything else
+   * (seq, seriesSeq, idleGapMs, lag attribution, expectedIntervalMs) is
+   * computed the same way, and the run's own state is per series, never per
+   * request. Use it for long runs (a daemon, a report of a million requests)
+   * that feed histograms from `onRecord`.
+   */
+  retainRecords?: boolean;
 }
 
 export interface RunDeps {
@@ -38,7 +48,7 @@ export interface RunDeps {
 }
 
 export interface RunResult {
-  /** In send order (`seq`). */
+  /** In send order (`seq`). Empty when the run was asked not to retain records (`RunOptions.retainRecords` false). */
   records: RequestRecord[];
   /** Wall-clock start, epoch ms. */
   startedAtMs: number;
@@ -72,8 +82,10 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
   const slots: Job[] = targets.flatMap((target) =>
     modes.map((mode) => ({ target, mode, key: seriesId(target) })),
   );
-  const jobs: Job[] = [];
-  for (let round = 0; round < opts.count; round++) jobs.push(...slots);
+  // Job k is slots[k % slots.length]: no per-request array, however large `count`.
+  const totalJobs = opts.count * slots.length;
+  const retain = opts.retainRecords !== false;
+  const threshold = opts.lagThresholdMs ?? 50;
 
   const series = new Map<string, SeriesState>();
   for (const s of slots) series.set(s.key, { next: 0, inFlight: 0 });
@@ -85,6 +97,7 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
   const records: RequestRecord[] = [];
   let nextJob = 0;
   let seq = 0;
+  let lagAffected = 0;
   let callbackError: unknown;
 
   const runOne = async (job: Job): Promise<void> => {
@@ -109,7 +122,8 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
     s.lastEnd = clock.now();
     const record: RequestRecord = { ...outcome, seq: mySeq, seriesSeq, tag: opts.tag };
     if (idleGapMs !== undefined) record.idleGapMs = idleGapMs;
-    records.push(record);
+    if ((record.loopLagMs ?? 0) > threshold) lagAffected++;
+    if (retain) records.push(record);
     try {
       deps.onRecord?.(record);
     } catch (err) {
@@ -119,8 +133,9 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
 
   const worker = async (): Promise<void> => {
     while (!opts.signal?.aborted) {
+      if (nextJob >= totalJobs) return;
       const k = nextJob++;
-      const job = jobs[k];
+      const job = slots[k % slots.length];
       if (!job) return;
       if (sendIntervalMs !== undefined) await sleepUntil(clock, t0 + k * sendIntervalMs, opts.signal);
       if (opts.signal?.aborted) return;
@@ -128,7 +143,7 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
     }
   };
 
-  const workers = Math.max(1, Math.min(opts.concurrency, jobs.length));
+  const workers = Math.max(1, Math.min(opts.concurrency, totalJobs));
   await Promise.all(Array.from({ length: workers }, worker));
   const durationMs = clock.now() - t0;
   const snap = ownsLag ? lag.stats() : lag.stats(t0);
@@ -136,7 +151,6 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
   if (callbackError !== undefined) throw callbackError;
 
   records.sort((a, b) => a.seq - b.seq);
-  const threshold = opts.lagThresholdMs ?? 50;
   const result: RunResult = {
     records,
     startedAtMs,
@@ -146,7 +160,7 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
       p99: snap.p99Ms,
       max: snap.maxMs,
       utilization: snap.utilization,
-      affectedRequests: records.filter((r) => (r.loopLagMs ?? 0) > threshold).length,
+      affectedRequests: lagAffected,
     },
   };
   if (sendIntervalMs !== undefined) {
