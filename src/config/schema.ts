@@ -183,7 +183,9 @@ export const ProbeOptionsSchema = z.strictObject({
     .min(1)
     .max(1000)
     .default(5)
-    .describe("A request slower than stallFactor × its series median is a stall..."),
+    .describe(
+      "A request slower than stallFactor × its series' lower quartile (the typical fast request) is a stall...",
+    ),
   stallFloorMs: z.number().min(0).max(600_000).default(250).describe("...and slower than this."),
   stallBudget: z
     .number()
