@@ -9,13 +9,13 @@
  * - `reuse`: one keep-alive Agent (a pool per origin) shared by all probes.
  */
 import type { Socket } from "node:net";
-import { setImmediate as yieldTurn } from "node:timers/promises";
 import { createSecureContext, rootCertificates } from "node:tls";
 import { Agent, buildConnector, Client, type Dispatcher } from "undici";
 import { type Clock, systemClock } from "../clock.js";
 import type { ProbeFailure } from "../model.js";
 import { needsBody } from "./assertions.js";
 import { classifyError, deadlineFailure, phaseInProgress, redact, secretValues } from "./classify.js";
+import { ExchangeHandler } from "./exchange.js";
 import type { LagMonitor } from "./lag.js";
 import { type LookupFunction, parseResolve, pinnedLookup, resolveKey, systemLookup } from "./resolve.js";
 import { type ExchangeState, judge, toOutcome } from "./result.js";
@@ -50,6 +50,16 @@ export interface ProberOptions {
    * connection is never kept past an NLB's 350 s idle timeout.
    */
   keepAliveTimeoutMs?: number;
+}
+
+/** What a target's request looks like, worked out once (see `prepare`). */
+interface Prepared {
+  url: string;
+  headersRef: Record<string, string>;
+  origin: string;
+  path: string;
+  /** Request headers (user-agent added when the target sets none); never mutated. */
+  headers: Record<string, string>;
 }
 
 /** undici's own connect timeout; the probe's deadline always fires first. */
@@ -103,18 +113,51 @@ export function createProber(opts: ProberOptions): Prober {
     closing.add(q);
   };
 
-  async function probe(target: ProbeTarget, ro: ProbeRequestOptions): Promise<ProbeOutcome> {
-    // undici marks a pooled client free again only after the loop turns once
-    // more; a request sent in the same turn its predecessor ended in would get
-    // a second connection. Yield one turn so back-to-back reuse probes reuse.
-    if (ro.connection === "reuse") await yieldTurn();
-    const secrets = secretValues(target.headers, target.secretHeaders);
+  /** Per-target request facts (origin, path, request headers), computed once per target. */
+  const prepared = new WeakMap<ProbeTarget, Prepared>();
+  const prepare = (target: ProbeTarget): Prepared => {
+    const p = prepared.get(target);
+    if (p && p.url === target.url && p.headersRef === target.headers) return p;
     const url = new URL(target.url);
-    const path = url.pathname + url.search;
+    const headers: Record<string, string> = {};
+    if (!Object.keys(target.headers).some((h) => h.toLowerCase() === "user-agent")) {
+      headers["user-agent"] = opts.userAgent;
+    }
+    Object.assign(headers, target.headers);
+    const q: Prepared = {
+      url: target.url,
+      headersRef: target.headers,
+      origin: url.origin,
+      path: url.pathname + url.search,
+      headers,
+    };
+    prepared.set(target, q);
+    return q;
+  };
+
+  function probe(target: ProbeTarget, ro: ProbeRequestOptions): Promise<ProbeOutcome> {
+    if (ro.connection === "fresh") return new Promise((resolve) => start(target, ro, resolve));
+    // undici marks a pooled client free again only in a setImmediate after its
+    // response ended; a request sent before that would get a second
+    // connection. Start reuse probes one check phase later so back-to-back
+    // probes reuse (undici's own idle-socket check waits for the same phase).
+    return new Promise((resolve, reject) => {
+      setImmediate(() => {
+        try {
+          start(target, ro, resolve);
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+  }
+
+  function start(target: ProbeTarget, ro: ProbeRequestOptions, resolve: (o: ProbeOutcome) => void): void {
+    const p = prepare(target);
     const ctx: ProbeContext = {
       clock,
-      origin: url.origin,
-      path,
+      origin: p.origin,
+      path: p.path,
       method: target.method,
       t: { start: clock.now() },
       reused: false,
@@ -123,7 +166,7 @@ export function createProber(opts: ProberOptions): Prober {
     const state: ExchangeState = { bytes: 0, bodyDone: false, tooLarge: false };
     const fresh = ro.connection === "fresh";
     const client = fresh
-      ? new Client(url.origin, { connect: freshConnector, pipelining: 1, keepAliveTimeout: 1_000 })
+      ? new Client(p.origin, { connect: freshConnector, pipelining: 1, keepAliveTimeout: 1_000 })
       : undefined;
     agent ??= new Agent({
       connect: reuseConnector,
@@ -131,93 +174,68 @@ export function createProber(opts: ProberOptions): Prober {
       keepAliveMaxTimeout: KEEP_ALIVE_MAX_MS,
     });
     const dispatcher: Dispatcher = client ?? agent;
-    const ctl = new AbortController();
 
-    return new Promise<ProbeOutcome>((resolve) => {
-      let settled = false;
-      const settle = (failure: ProbeFailure | undefined): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        ro.signal?.removeEventListener("abort", onExternalAbort);
-        const t = ctx.t;
-        t.end = state.bodyDone && ctx.bodyEndAt !== undefined ? ctx.bodyEndAt : clock.now();
-        applyConnTimes(ctx);
-        releaseContext(ctx);
-        const verdict = failure ? { assertions: [], failure } : judge(target.expect, state);
-        if (verdict.failure) verdict.failure.message = redact(verdict.failure.message, secrets);
-        const lag = opts.lagMonitor?.maxLagMs(t.start, t.end);
-        resolve(toOutcome({ target, ctx, state, atMs, connection: ro.connection, verdict, lag, ro }));
-        // Clean up after resolving: nothing below may delay or fail the probe.
-        if (!state.bodyDone) {
-          ctl.abort(new Error("probe settled"));
-          // A connection still being set up when the deadline hit is not worth keeping.
-          if (ctx.conn && ctx.t.sent === undefined) destroyConnecting(ctx);
-        }
-        if (client) track(client.destroy());
-      };
-      const onDeadline = (): void => settle(deadlineFailure(phaseInProgress(ctx), target.timeoutMs));
-      const onExternalAbort = (): void =>
-        settle({ code: "other", phase: phaseInProgress(ctx), message: "probe aborted", cause: "ABORTED" });
-      const timer = setTimeout(onDeadline, target.timeoutMs);
-      if (ro.signal?.aborted) return onExternalAbort();
-      ro.signal?.addEventListener("abort", onExternalAbort, { once: true });
-
-      exchange(dispatcher, target, ro, ctx, state, ctl.signal, path).then(
-        () => settle(undefined),
-        (err: unknown) =>
-          settle(
-            state.tooLarge
-              ? undefined
-              : classifyError(err, phaseInProgress(ctx), { insecureTls: opts.insecureTls }),
-          ),
-      );
-    });
-  }
-
-  async function exchange(
-    dispatcher: Dispatcher,
-    target: ProbeTarget,
-    ro: ProbeRequestOptions,
-    ctx: ProbeContext,
-    state: ExchangeState,
-    signal: AbortSignal,
-    path: string,
-  ): Promise<void> {
-    const headers: Record<string, string> = {};
-    if (!Object.keys(target.headers).some((h) => h.toLowerCase() === "user-agent")) {
-      headers["user-agent"] = opts.userAgent;
-    }
-    Object.assign(headers, target.headers);
-    if (ro.traceHeader) headers["x-amzn-trace-id"] = ro.traceHeader;
-    const backstop = target.timeoutMs + UNDICI_BACKSTOP_MS;
-    const res = await runWithContext(ctx, () =>
-      dispatcher.request({
-        origin: ctx.origin,
-        path,
-        method: target.method as Dispatcher.HttpMethod,
-        headers,
-        body: target.body ?? null,
-        signal,
-        reset: ro.connection === "fresh",
-        headersTimeout: backstop,
-        bodyTimeout: backstop,
-      }),
-    );
-    state.status = res.statusCode;
-    state.headers = res.headers;
-    const keep = needsBody(target.expect);
-    const chunks: Buffer[] = [];
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      state.bytes += chunk.length;
-      if (state.bytes > opts.maxBodyBytes) {
-        state.tooLarge = true;
-        break; // leaving the loop destroys the body stream and its socket
+    let settled = false;
+    const settle = (failure: ProbeFailure | undefined): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      ro.signal?.removeEventListener("abort", onExternalAbort);
+      const t = ctx.t;
+      t.end = state.bodyDone && ctx.bodyEndAt !== undefined ? ctx.bodyEndAt : clock.now();
+      applyConnTimes(ctx);
+      releaseContext(ctx);
+      const verdict = failure ? { assertions: [], failure } : judge(target.expect, state);
+      if (verdict.failure) {
+        const secrets = secretValues(target.headers, target.secretHeaders);
+        if (secrets.length > 0) verdict.failure.message = redact(verdict.failure.message, secrets);
       }
-      if (keep) chunks.push(chunk);
+      const lag = opts.lagMonitor?.maxLagMs(t.start, t.end);
+      resolve(toOutcome({ target, ctx, state, atMs, connection: ro.connection, verdict, lag, ro }));
+      // Clean up after resolving: nothing below may delay or fail the probe.
+      if (!state.bodyDone) {
+        handler.abort(new Error("probe settled"));
+        // A connection still being set up when the deadline hit is not worth keeping.
+        if (ctx.conn && ctx.t.sent === undefined) destroyConnecting(ctx);
+      }
+      if (client) track(client.destroy());
+    };
+    const onExternalAbort = (): void =>
+      settle({ code: "other", phase: phaseInProgress(ctx), message: "probe aborted", cause: "ABORTED" });
+    const handler = new ExchangeHandler(state, needsBody(target.expect), opts.maxBodyBytes, (err) =>
+      settle(
+        err === undefined || state.tooLarge
+          ? undefined
+          : classifyError(err, phaseInProgress(ctx), { insecureTls: opts.insecureTls }),
+      ),
+    );
+    const timer = setTimeout(
+      () => settle(deadlineFailure(phaseInProgress(ctx), target.timeoutMs)),
+      target.timeoutMs,
+    );
+    if (ro.signal?.aborted) {
+      onExternalAbort();
+      return;
     }
-    if (keep) state.body = Buffer.concat(chunks).toString("utf8");
-    if (!state.tooLarge) state.bodyDone = true;
+    ro.signal?.addEventListener("abort", onExternalAbort, { once: true });
+
+    const headers = ro.traceHeader ? { ...p.headers, "x-amzn-trace-id": ro.traceHeader } : p.headers;
+    const backstop = target.timeoutMs + UNDICI_BACKSTOP_MS;
+    runWithContext(ctx, () =>
+      dispatcher.dispatch(
+        {
+          origin: p.origin,
+          path: p.path,
+          method: target.method as Dispatcher.HttpMethod,
+          headers,
+          body: target.body ?? null,
+          reset: fresh,
+          headersTimeout: backstop,
+          bodyTimeout: backstop,
+        },
+        handler,
+      ),
+    );
   }
 
   return {

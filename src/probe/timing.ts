@@ -4,16 +4,18 @@
  * - A wrapped connector timestamps each new socket: connector call (start),
  *   socket `lookup` (DNS end), socket `connect` (TCP end), connector callback
  *   (TLS end), and keeps that per socket in a WeakMap.
- * - `undici:request:create` links an undici request to the probe that made it
- *   through AsyncLocalStorage. Node 20's global fetch (bundled undici 6)
- *   publishes on the same channel names; its requests have no probe context
- *   and are ignored.
+ * - `undici:request:create` links an undici request to the probe that made it.
+ *   undici creates the request (and, for a new connection, calls the
+ *   connector) synchronously inside `dispatch()`, so the probe context is a
+ *   plain variable set for the duration of that call (`runWithContext`); no
+ *   AsyncLocalStorage, whose promise hooks would tax every promise in the
+ *   process. Node 20's global fetch (bundled undici 6) publishes on the same
+ *   channel names; its requests have no probe context and are ignored.
  * - `undici:client:sendHeaders` = request sent, and the socket it went out
  *   on; a `readable` listener prepended there marks the true first byte.
  * - `undici:request:headers` = headers parsed; `undici:request:trailers` =
  *   body complete.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 import { subscribe } from "node:diagnostics_channel";
 import { isIP, type Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
@@ -67,17 +69,27 @@ export interface ProbeContext {
   onReadable?: (() => void) | undefined;
 }
 
-const als = new AsyncLocalStorage<ProbeContext>();
+/** The probe whose `dispatch()` call is running right now (synchronous scope only). */
+let current: ProbeContext | undefined;
 const byRequest = new WeakMap<object, ProbeContext>();
 const bySocket = new WeakMap<Socket, ConnInfo>();
 let subscribed = false;
 /** The connection being set up synchronously right now (read by timedLookup). */
 let connecting: { conn: ConnInfo; clock: Clock } | undefined;
 
-/** Run `fn` (which starts exactly one undici request) with `ctx` as its probe context. */
+/**
+ * Run `fn` (which synchronously starts exactly one undici request) with `ctx`
+ * as its probe context. The context holds only while `fn` runs.
+ */
 export function runWithContext<T>(ctx: ProbeContext, fn: () => T): T {
   ensureSubscribed();
-  return als.run(ctx, fn);
+  const prev = current;
+  current = ctx;
+  try {
+    return fn();
+  } finally {
+    current = prev;
+  }
 }
 
 /** Detach listeners a probe left on a pooled socket. */
@@ -99,7 +111,7 @@ export function instrumentConnector(
       start: clock.now(),
       requests: 0,
     };
-    const ctx = als.getStore();
+    const ctx = current;
     if (ctx && ctx.conn === undefined) ctx.conn = conn;
     const base = baseFor(opts);
     connecting = { conn, clock };
@@ -154,7 +166,7 @@ function ensureSubscribed(): void {
 }
 
 function onCreate(message: unknown): void {
-  const ctx = als.getStore();
+  const ctx = current;
   const request = (message as { request?: { origin?: unknown; path?: unknown; method?: unknown } }).request;
   if (!ctx || !request || ctx.request !== undefined) return;
   if (request.path !== ctx.path || request.method !== ctx.method) return;
