@@ -35,7 +35,8 @@ export type HeaderBag = Record<string, string | string[] | undefined>;
 /** One string per header (repeated headers joined with ", "), lower-case names. */
 export function flattenHeaders(headers: HeaderBag): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) {
+  for (const k of Object.keys(headers)) {
+    const v = headers[k];
     if (v === undefined) continue;
     out[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : v;
   }
@@ -49,8 +50,9 @@ export function pickHopHeaders(headers: Record<string, string>): Record<string, 
     const v = headers[name];
     if (v !== undefined) out[name] = v;
   }
-  for (const [k, v] of Object.entries(headers)) {
-    if (k.startsWith(REMAPPED_HEADER_PREFIX)) out[k] = v;
+  for (const k of Object.keys(headers)) {
+    const v = headers[k];
+    if (v !== undefined && k.startsWith(REMAPPED_HEADER_PREFIX)) out[k] = v;
   }
   return out;
 }

@@ -20,11 +20,19 @@ import type { ProbeOutcome, ProbeRequestOptions, ProbeTarget } from "./types.js"
 export interface ExchangeState {
   status?: number;
   headers?: HeaderBag;
+  /** `headers` flattened (see flatHeadersOf); filled in on first use. */
+  flatHeaders?: Record<string, string>;
   /** Body text, kept only when an assertion needs it. */
   body?: string;
   bytes: number;
   bodyDone: boolean;
   tooLarge: boolean;
+}
+
+/** The response headers flattened once per exchange (judge and toOutcome both read them). */
+export function flatHeadersOf(state: ExchangeState): Record<string, string> {
+  state.flatHeaders ??= flattenHeaders(state.headers ?? {});
+  return state.flatHeaders;
 }
 
 export interface Verdict {
@@ -35,7 +43,7 @@ export interface Verdict {
 /** Check a complete (or capped) response against `expect`; pick the failure class it implies. */
 export function judge(expect: Expect | undefined, state: ExchangeState): Verdict {
   const status = state.status ?? 0;
-  const headers = flattenHeaders(state.headers ?? {});
+  const headers = flatHeadersOf(state);
   const assertions = checkResponse(expect, {
     status,
     headers,
@@ -86,7 +94,7 @@ export interface OutcomeInput {
 
 export function toOutcome(i: OutcomeInput): ProbeOutcome {
   const { ctx, state, target } = i;
-  const headers = flattenHeaders(state.headers ?? {});
+  const headers = flatHeadersOf(state);
   const out: ProbeOutcome = {
     atMs: i.atMs,
     api: target.api,
