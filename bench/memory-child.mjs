@@ -8,6 +8,14 @@
 //       runProbes with a prober that answers from memory with a copy of one
 //       real record (fresh objects, shared strings): the runner's record
 //       retention alone, at 1M without the network's time.
+//   node --expose-gc bench/memory-child.mjs runner-stream-real      <url> <count>
+//   node --expose-gc bench/memory-child.mjs runner-stream-synthetic <url> <count>
+//       runProbes (reuse, concurrency 8) with retainRecords:false and a
+//       HistogramSet fed from onRecord: the constant-memory path a long
+//       report or the daemon uses. -real against the bench server,
+//       -synthetic with the from-memory prober above. RSS sampled at
+//       25/50/75/100 %; after the run, process.memoryUsage() after a full GC
+//       split into heap used / external / array buffers.
 //   node --expose-gc bench/memory-child.mjs stream-real     <url> <count>
 //       NOT a stallwatch mode: the bench's own loop of prober.probe() into a
 //       HistogramSet, records dropped: shows the prober + histograms path is
@@ -16,6 +24,7 @@
 //       HistogramSet.recordRecord alone for count copies of one real record.
 //   node --expose-gc bench/memory-child.mjs autocannon      <url> <count>
 //       autocannon, 8 connections, amount = count.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DIST, target } from "./lib.mjs";
 
@@ -25,10 +34,27 @@ const MiB = 2 ** 20;
 
 const rss = () => process.memoryUsage().rss / MiB;
 const maxRss = () => process.resourceUsage().maxRSS / 1024;
+/** Linux only: RSS split into anonymous memory (heaps, malloc) and file-backed pages (the node binary, shared). */
+function rssSplit() {
+  try {
+    const status = readFileSync("/proc/self/status", "utf8");
+    const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN) / 1024;
+    return { rssAnonMB: kb("RssAnon"), rssFileMB: kb("RssFile") };
+  } catch {
+    return {};
+  }
+}
 function settled() {
   globalThis.gc?.();
   const m = process.memoryUsage();
-  return { rssMB: m.rss / MiB, heapUsedMB: m.heapUsed / MiB };
+  return {
+    ...rssSplit(),
+    rssMB: m.rss / MiB,
+    heapUsedMB: m.heapUsed / MiB,
+    heapTotalMB: m.heapTotal / MiB,
+    externalMB: m.external / MiB,
+    arrayBuffersMB: m.arrayBuffers / MiB,
+  };
 }
 
 // Each mode loads only what it uses, so "RSS at start" is its own baseline.
@@ -52,30 +78,29 @@ async function realRecord() {
   return { ...o, seq: 0, seriesSeq: 0, tag: "probe" };
 }
 
+/** A prober answering from memory: a new record object per call, as the real prober makes (own phasesMs,
+ * hopHeaders and assertions; strings shared, as the real ones mostly share the target's). */
+async function syntheticProber() {
+  const template = await realRecord();
+  let i = 0;
+  return {
+    probe: async () => ({
+      ...template,
+      atMs: template.atMs + i++,
+      phasesMs: { ...template.phasesMs, total: (template.phasesMs.total ?? 1) * (1 + (i % 1000) / 100) },
+      hopHeaders: { ...template.hopHeaders },
+      assertions: [],
+    }),
+    close: async () => undefined,
+  };
+}
+
 const baseline = settled().rssMB;
 const out = { mode, count, baselineRssMB: baseline };
 
 if (mode === "runner-real" || mode === "runner-synthetic") {
   const lag = createLagMonitor({ clock: systemClock });
-  let prober;
-  if (mode === "runner-real") prober = newProber(lag);
-  else {
-    const template = await realRecord();
-    let i = 0;
-    prober = {
-      // A new record object per call, as the real prober makes: own phasesMs,
-      // hopHeaders and assertions; strings shared (the real ones mostly share
-      // the target's too).
-      probe: async () => ({
-        ...template,
-        atMs: template.atMs + i++,
-        phasesMs: { ...template.phasesMs },
-        hopHeaders: { ...template.hopHeaders },
-        assertions: [],
-      }),
-      close: async () => undefined,
-    };
-  }
+  const prober = mode === "runner-real" ? newProber(lag) : await syntheticProber();
   const run = await runProbes(
     [t],
     { count, concurrency: 8, connection: "reuse", tag: "probe" },
@@ -90,6 +115,36 @@ if (mode === "runner-real" || mode === "runner-synthetic") {
   const dropped = settled();
   out.afterDropRssMB = dropped.rssMB;
   out.heapBytesPerRecord = ((out.heapUsedMB - dropped.heapUsedMB) * MiB) / Math.max(1, out.records);
+} else if (mode === "runner-stream-real" || mode === "runner-stream-synthetic") {
+  const lag = createLagMonitor({ clock: systemClock });
+  const prober = mode === "runner-stream-real" ? newProber(lag) : await syntheticProber();
+  const hist = new HistogramSet();
+  const checkpoints = [];
+  const every = Math.max(1, Math.floor(count / 4));
+  let seen = 0;
+  let ok = 0;
+  const run = await runProbes(
+    [t],
+    { count, concurrency: 8, connection: "reuse", tag: "probe", retainRecords: false },
+    {
+      prober,
+      clock: systemClock,
+      lag,
+      onRecord: (r) => {
+        hist.recordRecord(r);
+        if (r.ok) ok++;
+        if (++seen % every === 0) checkpoints.push(Number(rss().toFixed(1)));
+      },
+    },
+  );
+  await prober.close();
+  out.records = seen;
+  out.retained = run.records.length;
+  out.ok = ok;
+  out.durationMs = run.durationMs;
+  out.rssBeforeGcMB = rss();
+  out.rssCheckpointsMB = checkpoints;
+  Object.assign(out, settled(), { maxRssMB: maxRss() });
 } else if (mode === "stream-real") {
   const lag = createLagMonitor({ clock: systemClock });
   lag.start();
