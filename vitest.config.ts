@@ -1,16 +1,50 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * Files whose assertions depend on timing or on a schedule (kernel retransmission timers, cron rounds, kill -9 at
+ * random moments, the lab's injected delays). They run one at a time, after the parallel batch, so no other test
+ * file competes with them for the machine's two cores.
+ */
+const SERIAL = [
+  "test/integration/kernel-faults.test.ts",
+  "test/integration/load-schedule.test.ts",
+  "test/integration/cli-daemon.test.ts",
+  "test/integration/idle-sweep.test.ts",
+  "test/integration/schedule*.test.ts",
+  "test/integration/store-crash.test.ts",
+  "test/integration/lab-diagnosis.test.ts",
+];
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     globalSetup: ["test/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // Integration tests open real sockets and measure latencies; too many
-    // parallel files on 2 cores would add scheduling noise to every phase.
-    maxWorkers: 2,
     // No test may reach the EC2 instance-metadata address: the AWS SDK's credential chain would try it when a
     // test forgets to point a client at the lab. Tests set their own dummy credentials and endpoints.
     env: { AWS_EC2_METADATA_DISABLED: "true" },
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "parallel",
+          include: ["test/**/*.test.ts"],
+          exclude: SERIAL,
+          // Integration tests open real sockets and measure latencies; more parallel files on 2 cores would add
+          // scheduling noise to every phase.
+          maxWorkers: 2,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "serial",
+          include: SERIAL,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

@@ -1,7 +1,10 @@
 /**
  * The main-thread handle of a lab running in a worker thread (./worker.ts).
- * Only the built code can start it (the worker loads `worker.js` next to this file).
+ * The worker runs `worker.js` next to this file; when this file is the
+ * TypeScript source (tests), it runs the built `dist/lab/worker.js` instead.
  */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { ConfigInput } from "../config/schema.js";
 import { StallwatchError } from "../errors.js";
@@ -23,11 +26,19 @@ export interface RemoteLab {
 }
 
 const START_TIMEOUT_MS = 15_000;
+
+function workerUrl(): URL {
+  const sibling = new URL("./worker.js", import.meta.url);
+  if (existsSync(fileURLToPath(sibling))) return sibling;
+  const built = new URL("../../dist/lab/worker.js", import.meta.url);
+  if (existsSync(fileURLToPath(built))) return built;
+  throw new StallwatchError("SW_LAB_START", "the lab's worker script is not built: run `npm run build`");
+}
 const CLOSE_TIMEOUT_MS = 5_000;
 
 /** Starts the lab (and, unless `aws: false`, its AWS endpoints) in a worker thread. */
 export async function startLabInWorker(opts: LabWorkerOptions): Promise<RemoteLab> {
-  const worker = new Worker(new URL("./worker.js", import.meta.url), { workerData: opts });
+  const worker = new Worker(workerUrl(), { workerData: opts });
   const ready = await new Promise<LabWorkerReady>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new StallwatchError("SW_LAB_START", "the lab did not start within 15 s")),

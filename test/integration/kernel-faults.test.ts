@@ -67,16 +67,15 @@ describe.skipIf(whyNot !== undefined)("kernel-level faults in a network namespac
       "fresh",
     ]);
 
-    expect(report.stalls.length).toBeGreaterThanOrEqual(5);
-    for (const s of report.stalls) {
-      expect(s.phase).toBe("connect");
-      expect(s.phasesMs.connect).toBeGreaterThan(900);
-      expect(s.phasesMs.connect).toBeLessThan(1500);
-    }
+    // One lost SYN costs the kernel's 1 s initial RTO; two in a row would cost 3 s (the nth rule never drops both).
+    const synStalls = report.stalls.filter((s) => s.phase === "connect" && (s.phasesMs.connect ?? 0) > 900);
+    expect(synStalls.length).toBeGreaterThanOrEqual(5);
+    for (const s of synStalls) expect(s.phasesMs.connect).toBeLessThan(2500);
     const ids = report.findings.map((f) => f.id);
     expect(ids).toContain("tcp-syn-retransmit");
-    const attributed = report.stalls.filter((s) => s.cause === "tcp-syn-retransmit").length;
-    expect(attributed).toBe(report.stalls.length);
+    for (const s of synStalls) expect(s.cause).toBe("tcp-syn-retransmit");
+    // Anything else that stalled must be stallwatch's own pause, never blamed on the network.
+    for (const s of report.stalls.filter((x) => !synStalls.includes(x))) expect(s.cause).toBe("client-lag");
   }, 60_000);
 
   it("lost DNS queries: lookups stalled by the resolver timeout are diagnosed as dns-resolver-timeout", async () => {
@@ -111,15 +110,12 @@ describe.skipIf(whyNot !== undefined)("kernel-level faults in a network namespac
       "fresh",
     ]);
 
-    expect(report.stalls.length).toBeGreaterThanOrEqual(3);
-    for (const s of report.stalls) {
-      expect(s.phase).toBe("dns");
-      expect(s.phasesMs.dns).toBeGreaterThan(900);
-    }
+    const dnsStalls = report.stalls.filter((s) => s.phase === "dns" && (s.phasesMs.dns ?? 0) > 900);
+    expect(dnsStalls.length).toBeGreaterThanOrEqual(3);
     const finding = report.findings.find((f) => f.id === "dns-resolver-timeout");
     expect(finding, JSON.stringify(report.findings)).toBeDefined();
-    const attributed = report.stalls.filter((s) => s.cause === "dns-resolver-timeout").length;
-    expect(attributed).toBe(report.stalls.length);
+    for (const s of dnsStalls) expect(s.cause).toBe("dns-resolver-timeout");
+    for (const s of report.stalls.filter((x) => !dnsStalls.includes(x))) expect(s.cause).toBe("client-lag");
   }, 60_000);
 
   it("the same namespace without faults: healthy, no findings", async () => {

@@ -10,8 +10,14 @@ import { fmtGap, minOf, statisticalConfidence } from "../util.js";
 
 const RESET_CAUSES = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
 
+/**
+ * A connection reset the client saw, or one API Gateway saw on its upstream: a 5xx the gateway generated
+ * itself (it carries `x-amzn-ErrorType`) is how a VPC link → NLB connection reset by the NLB's idle timeout
+ * reaches the client, whose own connection is fine.
+ */
 export function isReset(r: RequestRecord): boolean {
   if (!r.error) return false;
+  if (r.error.code === "http-5xx" && r.hopHeaders["x-amzn-errortype"] !== undefined) return true;
   return r.error.code === "reset" || (r.error.cause !== undefined && RESET_CAUSES.has(r.error.cause));
 }
 

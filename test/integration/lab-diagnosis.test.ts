@@ -1,0 +1,157 @@
+/**
+ * Every lab scenario, probed through the real pipeline (prober → stall rule →
+ * diagnosis), must be diagnosed with the right finding, and the healthy one
+ * with none. The lab runs in a worker thread (as the CLI runs it), so its
+ * work stays off the prober's event loop. Timings are shortened to keep the
+ * file fast; the per-scenario figures are printed for the record.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { idleSweep } from "../../src/app/idle-sweep.js";
+import { liveReport } from "../../src/app/live.js";
+import { applyProbeOverrides, type ProbeFlags } from "../../src/config/flags.js";
+import { type LoadedConfig, parseConfig } from "../../src/config/load.js";
+import type { ScenarioName, ScenarioTimings } from "../../src/lab/index.js";
+import { type RemoteLab, startLabInWorker } from "../../src/lab/remote.js";
+import type { ProbeTarget } from "../../src/probe/types.js";
+import type { Report } from "../../src/report/types.js";
+
+let lab: RemoteLab | undefined;
+afterEach(async () => {
+  await lab?.close();
+  lab = undefined;
+});
+
+async function labLoaded(
+  scenario: ScenarioName,
+  timings: Partial<ScenarioTimings>,
+  flags: ProbeFlags,
+  keep: (t: ProbeTarget) => boolean = () => true,
+): Promise<LoadedConfig> {
+  lab = await startLabInWorker({ scenario, timings, aws: false });
+  const loaded = applyProbeOverrides(parseConfig(lab.config), flags);
+  return { ...loaded, targets: loaded.targets.filter(keep) };
+}
+
+function tally(report: Report): { ids: string[]; causes: Record<string, number> } {
+  const causes: Record<string, number> = {};
+  for (const s of report.stalls) causes[s.cause] = (causes[s.cause] ?? 0) + 1;
+  const ids = report.findings.map((f) => f.id);
+  console.log(
+    `${report.source.scenario}: ${report.totals.requests} requests, ${report.stalls.length} stalls, findings [${ids.join(", ")}], causes ${JSON.stringify(causes)}`,
+  );
+  return { ids, causes };
+}
+
+/** The share of stalls attributed to `id` (client-lag stalls, stallwatch's own pauses, are left out). */
+function share(causes: Record<string, number>, id: string): number {
+  const network = Object.entries(causes).filter(([k]) => k !== "client-lag");
+  const total = network.reduce((n, [, v]) => n + v, 0);
+  return total === 0 ? 0 : (causes[id] ?? 0) / total;
+}
+
+const rootAndHeader = (t: ProbeTarget) => t.endpoint === "/" || t.endpoint === "/header";
+
+describe("lab scenarios, diagnosed", () => {
+  it("healthy: no stall, no finding", async () => {
+    const loaded = await labLoaded("healthy", {}, { count: 20, connection: "both" });
+    const { report } = await liveReport(loaded, { source: { kind: "lab", scenario: "healthy" } });
+    tally(report);
+    expect(report.findings).toEqual([]);
+    expect(report.stalls).toEqual([]);
+    expect(report.healthy).toBe(true);
+  }, 60_000);
+
+  it("bad-target: every 3rd new connection slow → periodic-stall", async () => {
+    const loaded = await labLoaded(
+      "bad-target",
+      { slowMs: 600 },
+      { count: 15, connection: "fresh" },
+      rootAndHeader,
+    );
+    const { report } = await liveReport(loaded, { source: { kind: "lab", scenario: "bad-target" } });
+    const { ids, causes } = tally(report);
+    expect(report.stalls.length).toBeGreaterThanOrEqual(15);
+    expect(ids).toContain("periodic-stall");
+    expect(share(causes, "periodic-stall")).toBeGreaterThanOrEqual(0.8);
+  }, 60_000);
+
+  it("slow-backend: random stalls before the first byte → slow-backend", async () => {
+    const loaded = await labLoaded(
+      "slow-backend",
+      { stallProbability: 0.15, stallMs: 600 },
+      { count: 20, connection: "both", concurrency: 2 },
+    );
+    const { report } = await liveReport(loaded, { source: { kind: "lab", scenario: "slow-backend" } });
+    const { ids, causes } = tally(report);
+    expect(report.stalls.length).toBeGreaterThanOrEqual(10);
+    expect(ids).toContain("slow-backend");
+    expect(share(causes, "slow-backend")).toBeGreaterThanOrEqual(0.8);
+  }, 90_000);
+
+  it("edge-only: stalls on the custom-domain route only → route-specific", async () => {
+    const loaded = await labLoaded(
+      "edge-only",
+      { stallProbability: 0.25, stallMs: 600 },
+      { count: 15, connection: "both" },
+    );
+    const { report } = await liveReport(loaded, { source: { kind: "lab", scenario: "edge-only" } });
+    const { ids, causes } = tally(report);
+    expect(ids).toContain("route-specific");
+    expect(report.stalls.every((s) => s.route === "custom-domain" || s.cause === "client-lag")).toBe(true);
+    expect(share(causes, "route-specific")).toBeGreaterThanOrEqual(0.8);
+  }, 60_000);
+
+  it("az-down: every 3rd new connection lands on the dark AZ → periodic-stall", async () => {
+    const loaded = await labLoaded(
+      "az-down",
+      { connectStallMs: 600 },
+      { count: 15, connection: "fresh" },
+      rootAndHeader,
+    );
+    const { report } = await liveReport(loaded, { source: { kind: "lab", scenario: "az-down" } });
+    const { ids, causes } = tally(report);
+    expect(ids).toContain("periodic-stall");
+    expect(share(causes, "periodic-stall")).toBeGreaterThanOrEqual(0.8);
+  }, 60_000);
+
+  it("cold-start: stalls only after idle gaps past the threshold → cold-start-after-idle", async () => {
+    const loaded = await labLoaded(
+      "cold-start",
+      { idleThresholdMs: 700, coldMs: 800 },
+      { connection: "fresh", stallMs: 400 },
+      (t) => t.endpoint === "/",
+    );
+    const result = await idleSweep(loaded, { gapsMs: [0, 300, 1200], repeats: 6 });
+    const ids = result.diagnosis.findings.map((f) => f.id);
+    console.log(
+      `cold-start sweep: ${JSON.stringify(result.gaps.map((g) => [g.gapMs, g.n, g.stalls]))}, findings [${ids.join(", ")}]`,
+    );
+    expect(ids).toContain("cold-start-after-idle");
+    expect(result.stallsBeginMs === undefined || result.stallsBeginMs === 1200).toBe(true);
+    const cold = result.diagnosis.findings.find((f) => f.id === "cold-start-after-idle")!;
+    const stallSeqs = [...result.diagnosis.causeBySeq.entries()].filter(([, c]) => c !== "client-lag");
+    expect(stallSeqs.filter(([, c]) => c === "cold-start-after-idle").length).toBe(stallSeqs.length);
+    expect(cold.stalls.length).toBeGreaterThanOrEqual(5);
+  }, 90_000);
+
+  it("reset: NLB idle timeout kills reused connections after a pause → stale-connection", async () => {
+    const loaded = await labLoaded(
+      "reset",
+      { nlbIdleTimeoutMs: 400 },
+      { connection: "reuse" },
+      (t) => t.endpoint === "/",
+    );
+    const result = await idleSweep(loaded, { gapsMs: [0, 100, 700], repeats: 4 });
+    const ids = result.diagnosis.findings.map((f) => f.id);
+    const failed = result.records.filter((r) => !r.ok);
+    console.log(
+      `reset sweep: ${JSON.stringify(result.gaps.map((g) => [g.gapMs, g.n, g.failures]))}, findings [${ids.join(", ")}]`,
+    );
+    expect(failed.length).toBeGreaterThanOrEqual(4);
+    for (const r of failed) {
+      expect(r.reused).toBe(true);
+      expect(r.socketIdleMs).toBeGreaterThan(400);
+    }
+    expect(ids).toContain("stale-connection");
+  }, 60_000);
+});
