@@ -191,6 +191,10 @@ export function createProber(opts: ProberOptions): Prober {
         if (secrets.length > 0) verdict.failure.message = redact(verdict.failure.message, secrets);
       }
       const lag = opts.lagMonitor?.maxLagMs(t.start, t.end);
+      // settle may run inside undici's parser callbacks: destroy the throwaway
+      // client once they have returned (a `reset` request's socket is closed by
+      // undici by then), but before whoever awaits this probe could call close().
+      if (client) queueMicrotask(() => track(client.destroy()));
       resolve(toOutcome({ target, ctx, state, atMs, connection: ro.connection, verdict, lag, ro }));
       // Clean up after resolving: nothing below may delay or fail the probe.
       if (!state.bodyDone) {
@@ -198,7 +202,6 @@ export function createProber(opts: ProberOptions): Prober {
         // A connection still being set up when the deadline hit is not worth keeping.
         if (ctx.conn && ctx.t.sent === undefined) destroyConnecting(ctx);
       }
-      if (client) track(client.destroy());
     };
     const onExternalAbort = (): void =>
       settle({ code: "other", phase: phaseInProgress(ctx), message: "probe aborted", cause: "ABORTED" });
