@@ -136,7 +136,8 @@ export function createProber(opts: ProberOptions): Prober {
   };
 
   function probe(target: ProbeTarget, ro: ProbeRequestOptions): Promise<ProbeOutcome> {
-    if (ro.connection === "fresh") return new Promise((resolve) => start(target, ro, resolve));
+    if (ro.connection === "fresh")
+      return new Promise((resolve, reject) => start(target, ro, resolve, reject));
     // undici marks a pooled client free again only in a setImmediate after its
     // response ended; a request sent before that would get a second
     // connection. Start reuse probes one check phase later so back-to-back
@@ -144,7 +145,7 @@ export function createProber(opts: ProberOptions): Prober {
     return new Promise((resolve, reject) => {
       setImmediate(() => {
         try {
-          start(target, ro, resolve);
+          start(target, ro, resolve, reject);
         } catch (err) {
           reject(err);
         }
@@ -152,7 +153,13 @@ export function createProber(opts: ProberOptions): Prober {
     });
   }
 
-  function start(target: ProbeTarget, ro: ProbeRequestOptions, resolve: (o: ProbeOutcome) => void): void {
+  /** Starts one probe; `reject` only if building its outcome throws (a bug), so it can never hang. */
+  function start(
+    target: ProbeTarget,
+    ro: ProbeRequestOptions,
+    resolve: (o: ProbeOutcome) => void,
+    reject: (err: unknown) => void,
+  ): void {
     const p = prepare(target);
     const ctx: ProbeContext = {
       clock,
@@ -181,6 +188,23 @@ export function createProber(opts: ProberOptions): Prober {
       settled = true;
       clearTimeout(timer);
       ro.signal?.removeEventListener("abort", onExternalAbort);
+      // settle may run inside undici's parser callbacks: destroy the throwaway
+      // client once they have returned (a `reset` request's socket is closed by
+      // undici by then), but before whoever awaits this probe could call close().
+      if (client) queueMicrotask(() => track(client.destroy()));
+      try {
+        resolve(outcome(failure));
+      } catch (err) {
+        reject(err); // a bug in building the record: the caller records it, nothing hangs
+      }
+      // Clean up after resolving: nothing below may delay or fail the probe.
+      if (!state.bodyDone) {
+        handler.abort(new Error("probe settled"));
+        // A connection still being set up when the deadline hit is not worth keeping.
+        if (ctx.conn && ctx.t.sent === undefined) destroyConnecting(ctx);
+      }
+    };
+    const outcome = (failure: ProbeFailure | undefined): ProbeOutcome => {
       const t = ctx.t;
       t.end = state.bodyDone && ctx.bodyEndAt !== undefined ? ctx.bodyEndAt : clock.now();
       applyConnTimes(ctx);
@@ -191,17 +215,7 @@ export function createProber(opts: ProberOptions): Prober {
         if (secrets.length > 0) verdict.failure.message = redact(verdict.failure.message, secrets);
       }
       const lag = opts.lagMonitor?.maxLagMs(t.start, t.end);
-      // settle may run inside undici's parser callbacks: destroy the throwaway
-      // client once they have returned (a `reset` request's socket is closed by
-      // undici by then), but before whoever awaits this probe could call close().
-      if (client) queueMicrotask(() => track(client.destroy()));
-      resolve(toOutcome({ target, ctx, state, atMs, connection: ro.connection, verdict, lag, ro }));
-      // Clean up after resolving: nothing below may delay or fail the probe.
-      if (!state.bodyDone) {
-        handler.abort(new Error("probe settled"));
-        // A connection still being set up when the deadline hit is not worth keeping.
-        if (ctx.conn && ctx.t.sent === undefined) destroyConnecting(ctx);
-      }
+      return toOutcome({ target, ctx, state, atMs, connection: ro.connection, verdict, lag, ro });
     };
     const onExternalAbort = (): void =>
       settle({ code: "other", phase: phaseInProgress(ctx), message: "probe aborted", cause: "ABORTED" });
