@@ -73,6 +73,10 @@ describe.skipIf(whyNot !== undefined)("kernel-level faults in a network namespac
     for (const s of synStalls) expect(s.phasesMs.connect).toBeLessThan(2500);
     const ids = report.findings.map((f) => f.id);
     expect(ids).toContain("tcp-syn-retransmit");
+    console.log(
+      `lost SYNs: ${report.totals.requests} requests, ${report.stalls.length} stalls, ${synStalls.length} with a ~1 s connect, ` +
+        `${synStalls.filter((s) => s.cause === "tcp-syn-retransmit").length} attributed to tcp-syn-retransmit`,
+    );
     for (const s of synStalls) expect(s.cause).toBe("tcp-syn-retransmit");
     // Anything else that stalled must be stallwatch's own pause, never blamed on the network.
     for (const s of report.stalls.filter((x) => !synStalls.includes(x))) expect(s.cause).toBe("client-lag");
@@ -114,6 +118,10 @@ describe.skipIf(whyNot !== undefined)("kernel-level faults in a network namespac
     expect(dnsStalls.length).toBeGreaterThanOrEqual(3);
     const finding = report.findings.find((f) => f.id === "dns-resolver-timeout");
     expect(finding, JSON.stringify(report.findings)).toBeDefined();
+    console.log(
+      `lost DNS queries: ${report.totals.requests} requests, ${report.stalls.length} stalls, ${dnsStalls.length} in DNS > 900 ms, ` +
+        `${dnsStalls.filter((s) => s.cause === "dns-resolver-timeout").length} attributed to dns-resolver-timeout`,
+    );
     for (const s of dnsStalls) expect(s.cause).toBe("dns-resolver-timeout");
     for (const s of report.stalls.filter((x) => !dnsStalls.includes(x))) expect(s.cause).toBe("client-lag");
   }, 60_000);
