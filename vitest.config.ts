@@ -13,6 +13,7 @@ const SERIAL = [
   "test/integration/schedule*.test.ts",
   "test/integration/store-crash.test.ts",
   "test/integration/lab-diagnosis.test.ts",
+  "test/integration/real-signatures.test.ts",
 ];
 
 export default defineConfig({
