@@ -20,8 +20,7 @@ import { median } from "../diagnose/stalls.js";
 import { fmtGap } from "../diagnose/util.js";
 import type { ConnectionMode, RequestRecord } from "../model.js";
 import { createLagMonitor } from "../probe/lag.js";
-import { createProber } from "../probe/prober.js";
-import { stallRuleOf } from "./live.js";
+import { proberFor, stallRuleOf } from "./live.js";
 import { warmUpProber } from "./warmup.js";
 
 export interface IdleSweepOptions {
@@ -82,13 +81,10 @@ export async function idleSweep(loaded: LoadedConfig, opts: IdleSweepOptions): P
   const p = loaded.config.probe;
   const modes: ConnectionMode[] = p.connection === "both" ? ["fresh", "reuse"] : [p.connection];
   const lag = createLagMonitor({ clock });
-  const prober = createProber({
-    resolve: p.resolve,
-    maxBodyBytes: p.maxBodyBytes,
-    insecureTls: p.insecureTls,
-    userAgent: p.userAgent,
-    lagMonitor: lag,
+  // Reused connections are kept across the longest gap (the prober caps this below an NLB's 350 s idle timeout).
+  const prober = proberFor(loaded, {
     clock,
+    lagMonitor: lag,
     keepAliveTimeoutMs: Math.min(300_000, (gapsMs.at(-1) ?? 0) + 10_000),
   });
   const records: RequestRecord[] = [];

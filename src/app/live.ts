@@ -10,10 +10,10 @@ import { type Diagnosis, diagnose } from "../diagnose/index.js";
 import { detectStalls, type Stall, type StallRule } from "../diagnose/stalls.js";
 import type { DiagnoseContext } from "../diagnose/types.js";
 import type { RecordTag, RequestRecord } from "../model.js";
-import { createLagMonitor } from "../probe/lag.js";
+import { createLagMonitor, type LagMonitor } from "../probe/lag.js";
 import { createProber } from "../probe/prober.js";
 import { type RunResult, runProbes } from "../probe/runner.js";
-import type { ProbeTarget } from "../probe/types.js";
+import type { Prober, ProbeTarget } from "../probe/types.js";
 import { buildReport } from "../report/build.js";
 import type { LagStats, Report } from "../report/types.js";
 import { readResolverSettings } from "../system/resolv-conf.js";
@@ -34,19 +34,29 @@ export interface ProbeRunOptions {
   traceHeaderFor?: (t: ProbeTarget) => string | undefined;
 }
 
+/** A prober set up from the config's probe options, reporting to `lagMonitor`. */
+export function proberFor(
+  loaded: LoadedConfig,
+  deps: { clock: Clock; lagMonitor: LagMonitor; keepAliveTimeoutMs?: number },
+): Prober {
+  const p = loaded.config.probe;
+  return createProber({
+    resolve: p.resolve,
+    maxBodyBytes: p.maxBodyBytes,
+    insecureTls: p.insecureTls,
+    userAgent: p.userAgent,
+    lagMonitor: deps.lagMonitor,
+    clock: deps.clock,
+    ...(deps.keepAliveTimeoutMs !== undefined ? { keepAliveTimeoutMs: deps.keepAliveTimeoutMs } : {}),
+  });
+}
+
 /** Probes every target of the config per its probe options. Never throws for network faults: they are records. */
 export async function probeRun(loaded: LoadedConfig, opts: ProbeRunOptions = {}): Promise<RunResult> {
   const p = loaded.config.probe;
   const clock = opts.clock ?? systemClock;
   const lag = createLagMonitor({ clock });
-  const prober = createProber({
-    resolve: p.resolve,
-    maxBodyBytes: p.maxBodyBytes,
-    insecureTls: p.insecureTls,
-    userAgent: p.userAgent,
-    lagMonitor: lag,
-    clock,
-  });
+  const prober = proberFor(loaded, { clock, lagMonitor: lag });
   try {
     if (opts.warmUp !== false) await warmUpProber(prober);
     return await runProbes(

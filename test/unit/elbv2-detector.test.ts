@@ -9,6 +9,7 @@ import type { TargetGroupTopology, TargetHealthEntry } from "../../src/aws/elbv2
 import { detectStalls } from "../../src/diagnose/stalls.js";
 import type { DetectorInput } from "../../src/diagnose/types.js";
 import type { RequestRecord } from "../../src/model.js";
+import { makeRecord } from "../helpers/records.js";
 
 const TG = "arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/tg/0123456789abcdef";
 const T0 = Date.UTC(2025, 0, 1, 12);
@@ -32,25 +33,14 @@ const tgt = (id: string, az: string, state: string): TargetHealthEntry => ({
 });
 
 function rec(seq: number, atMs: number, totalMs: number, remoteAddress: string): RequestRecord {
-  return {
+  return makeRecord({
     atMs,
     seq,
     seriesSeq: seq,
-    api: "a",
-    route: "r",
-    endpoint: "/",
-    method: "GET",
-    url: "http://x/",
-    tag: "probe",
-    connection: "fresh",
     phasesMs: { connect: totalMs - 2, ttfb: 2, total: totalMs },
     bytes: 1,
-    reused: false,
-    assertions: [],
-    hopHeaders: {},
-    ok: true,
     remoteAddress,
-  };
+  });
 }
 
 /** 20 rounds 10 s apart; `bad(round)` says whether az2's only target is unhealthy; requests alternate between the nodes. */

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { RequestRecord } from "../../src/model.js";
 import {
   correctedForCoordinatedOmission,
   decodeHistogram,
@@ -9,28 +8,9 @@ import {
   newHistogram,
   statsOf,
 } from "../../src/record/histograms.js";
+import { makeRecord } from "../helpers/records.js";
 
-function rec(over: Partial<RequestRecord>): RequestRecord {
-  return {
-    atMs: 0,
-    seq: 0,
-    seriesSeq: 0,
-    api: "a",
-    route: "r",
-    endpoint: "/",
-    method: "GET",
-    url: "http://x/",
-    tag: "probe",
-    connection: "fresh",
-    phasesMs: {},
-    bytes: 0,
-    reused: false,
-    assertions: [],
-    hopHeaders: {},
-    ok: true,
-    ...over,
-  };
-}
+const rec = makeRecord;
 
 describe("histograms", () => {
   it("records µs and reports ms percentiles; a 1-in-300 stall is visible at p99.9 but not p99", () => {

@@ -1,28 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { detectStalls, quantile } from "../../src/diagnose/stalls.js";
 import type { RequestRecord } from "../../src/model.js";
+import { makeRecord } from "../helpers/records.js";
 
 let seq = 0;
 function rec(totalMs: number, over: Partial<RequestRecord> = {}): RequestRecord {
-  return {
-    atMs: 0,
+  return makeRecord({
     seq: seq++,
-    seriesSeq: 0,
-    api: "a",
-    route: "r",
-    endpoint: "/",
-    method: "GET",
-    url: "http://x/",
-    tag: "probe",
-    connection: "fresh",
     phasesMs: { connect: 0.3, ttfb: totalMs - 0.5, transfer: 0.2, total: totalMs },
     bytes: 10,
-    reused: false,
-    assertions: [],
-    hopHeaders: {},
-    ok: true,
     ...over,
-  };
+  });
 }
 const rule = { stallFactor: 5, stallFloorMs: 250 };
 
