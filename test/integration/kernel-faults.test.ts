@@ -22,6 +22,25 @@ function runReport(ns: Netns, args: string[]): Report {
   return JSON.parse(out) as Report;
 }
 
+/** Drops the 1st of every `every` packets matching `match` on the namespace's INPUT chain (iptables statistic, nth mode). */
+function dropEveryNth(ns: Netns, match: string[], every: number): void {
+  ns.iptables([
+    "-A",
+    "INPUT",
+    ...match,
+    "-m",
+    "statistic",
+    "--mode",
+    "nth",
+    "--every",
+    String(every),
+    "--packet",
+    "0",
+    "-j",
+    "DROP",
+  ]);
+}
+
 async function startServer(ns: Netns): Promise<{ port: number; child: ChildProcess }> {
   const child = ns.spawn("node", [serverScript, "127.0.0.1"]);
   const port = Number(await firstLine(child));
@@ -39,25 +58,7 @@ describe.skipIf(whyNot !== undefined)("kernel-level faults in a network namespac
     ns = createNetns();
     const { port } = await startServer(ns);
     // Every 4th SYN to the server is dropped: that connection waits for the kernel's 1 s initial RTO.
-    ns.iptables([
-      "-A",
-      "INPUT",
-      "-p",
-      "tcp",
-      "--syn",
-      "--dport",
-      String(port),
-      "-m",
-      "statistic",
-      "--mode",
-      "nth",
-      "--every",
-      "4",
-      "--packet",
-      "0",
-      "-j",
-      "DROP",
-    ]);
+    dropEveryNth(ns, ["-p", "tcp", "--syn", "--dport", String(port)], 4);
     const report = runReport(ns, [
       "--url",
       `http://127.0.0.1:${port}/`,
@@ -87,24 +88,7 @@ describe.skipIf(whyNot !== undefined)("kernel-level faults in a network namespac
     await ns.startResolver(["api.stallwatch.test"], "timeout:1 attempts:3");
     const { port } = await startServer(ns);
     // Every 10th query packet to the resolver is lost: glibc waits its 1 s timeout, then asks again.
-    ns.iptables([
-      "-A",
-      "INPUT",
-      "-p",
-      "udp",
-      "--dport",
-      "53",
-      "-m",
-      "statistic",
-      "--mode",
-      "nth",
-      "--every",
-      "10",
-      "--packet",
-      "0",
-      "-j",
-      "DROP",
-    ]);
+    dropEveryNth(ns, ["-p", "udp", "--dport", "53"], 10);
     const report = runReport(ns, [
       "--url",
       `http://api.stallwatch.test:${port}/`,

@@ -10,6 +10,7 @@ import { METRIC_KEYS, METRICS, type MetricDef } from "../../src/aws/metrics/regi
 import type { RequestRecord } from "../../src/model.js";
 import { encodeHistogram, newHistogram } from "../../src/record/histograms.js";
 import type { Report } from "../../src/report/types.js";
+import { makeRecord } from "../helpers/records.js";
 
 const doc = readFileSync(join(import.meta.dirname, "../../docs/cloudwatch.md"), "utf8");
 
@@ -36,25 +37,7 @@ describe("docs/cloudwatch.md", () => {
 });
 
 describe("round inputs for the CLI", () => {
-  const rec = (over: Partial<RequestRecord>): RequestRecord => ({
-    atMs: 0,
-    seq: 0,
-    seriesSeq: 0,
-    api: "a",
-    route: "r",
-    endpoint: "/e",
-    method: "GET",
-    url: "http://x/",
-    tag: "probe",
-    connection: "fresh",
-    phasesMs: {},
-    bytes: 0,
-    reused: false,
-    assertions: [],
-    hopHeaders: {},
-    ok: true,
-    ...over,
-  });
+  const rec = (over: Partial<RequestRecord>): RequestRecord => makeRecord({ endpoint: "/e", ...over });
 
   it("counts probe records only, failures by class, stalls by seq", () => {
     const counts = countsFromRecords(
