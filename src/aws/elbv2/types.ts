@@ -71,15 +71,7 @@ export interface TargetGroupTopology {
   crossZone: boolean;
   /** Where `crossZone` came from: the target group's attribute, the NLB's, or the NLB default (off). */
   crossZoneSource: "target-group" | "load-balancer" | "default";
-  healthCheck?: {
-    protocol?: string;
-    port?: string;
-    path?: string;
-    intervalS?: number;
-    timeoutS?: number;
-    healthyThreshold?: number;
-    unhealthyThreshold?: number;
-  };
+  healthCheck?: HealthCheckSettings;
   /** Wall clock when this was fetched, epoch ms. */
   fetchedAtMs: number;
 }
@@ -144,4 +136,15 @@ export interface TargetHealthHistory {
 export interface TargetHealthEvidence {
   history: TargetHealthHistory;
   topologies: TargetGroupTopology[];
+}
+
+/** A target group's health-check settings, as DescribeTargetGroups returns them (interval and timeout in seconds). */
+export interface HealthCheckSettings {
+  protocol?: string;
+  port?: string;
+  path?: string;
+  intervalS?: number;
+  timeoutS?: number;
+  healthyThreshold?: number;
+  unhealthyThreshold?: number;
 }

@@ -11,6 +11,7 @@
  * {@link Elbv2State} the lab (or a test) feeds.
  */
 import { randomUUID } from "node:crypto";
+import type { HealthCheckSettings } from "../../aws/elbv2/types.js";
 import type { AwsLabError, AwsLabRequest, AwsLabResponse, AwsServiceHandler } from "./server.js";
 
 export const ELBV2_XMLNS = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/";
@@ -33,15 +34,7 @@ export interface LabTargetGroup {
   targetType?: string;
   vpcId?: string;
   loadBalancerArns: string[];
-  healthCheck?: {
-    protocol?: string;
-    port?: string;
-    path?: string;
-    intervalS?: number;
-    timeoutS?: number;
-    healthyThreshold?: number;
-    unhealthyThreshold?: number;
-  };
+  healthCheck?: HealthCheckSettings;
   /** Attributes, e.g. `load_balancing.cross_zone.enabled: use_load_balancer_configuration`. */
   attributes?: Record<string, string>;
 }
