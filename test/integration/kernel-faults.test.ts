@@ -22,6 +22,29 @@ function runReport(ns: Netns, args: string[]): Report {
   return JSON.parse(out) as Report;
 }
 
+/**
+ * The fault's own stalls are all attributed to `findingId`, which the report raises; anything else that stalled
+ * must be stallwatch's own pause (client-lag), never blamed on the network. Prints the counts for the record.
+ */
+function expectAttributed(
+  report: Report,
+  faultStalls: Report["stalls"],
+  findingId: string,
+  fault: string,
+  what: string,
+): void {
+  expect(
+    report.findings.map((f) => f.id),
+    JSON.stringify(report.findings),
+  ).toContain(findingId);
+  console.log(
+    `${fault}: ${report.totals.requests} requests, ${report.stalls.length} stalls, ${faultStalls.length} ${what}, ` +
+      `${faultStalls.filter((s) => s.cause === findingId).length} attributed to ${findingId}`,
+  );
+  for (const s of faultStalls) expect(s.cause).toBe(findingId);
+  for (const s of report.stalls.filter((x) => !faultStalls.includes(x))) expect(s.cause).toBe("client-lag");
+}
+
 /** Drops the 1st of every `every` packets matching `match` on the namespace's INPUT chain (iptables statistic, nth mode). */
 function dropEveryNth(ns: Netns, match: string[], every: number): void {
   ns.iptables([
@@ -72,15 +95,7 @@ describe.skipIf(whyNot !== undefined)("kernel-level faults in a network namespac
     const synStalls = report.stalls.filter((s) => s.phase === "connect" && (s.phasesMs.connect ?? 0) > 900);
     expect(synStalls.length).toBeGreaterThanOrEqual(5);
     for (const s of synStalls) expect(s.phasesMs.connect).toBeLessThan(2500);
-    const ids = report.findings.map((f) => f.id);
-    expect(ids).toContain("tcp-syn-retransmit");
-    console.log(
-      `lost SYNs: ${report.totals.requests} requests, ${report.stalls.length} stalls, ${synStalls.length} with a ~1 s connect, ` +
-        `${synStalls.filter((s) => s.cause === "tcp-syn-retransmit").length} attributed to tcp-syn-retransmit`,
-    );
-    for (const s of synStalls) expect(s.cause).toBe("tcp-syn-retransmit");
-    // Anything else that stalled must be stallwatch's own pause, never blamed on the network.
-    for (const s of report.stalls.filter((x) => !synStalls.includes(x))) expect(s.cause).toBe("client-lag");
+    expectAttributed(report, synStalls, "tcp-syn-retransmit", "lost SYNs", "with a ~1 s connect");
   }, 60_000);
 
   it("lost DNS queries: lookups stalled by the resolver timeout are diagnosed as dns-resolver-timeout", async () => {
@@ -100,14 +115,7 @@ describe.skipIf(whyNot !== undefined)("kernel-level faults in a network namespac
 
     const dnsStalls = report.stalls.filter((s) => s.phase === "dns" && (s.phasesMs.dns ?? 0) > 900);
     expect(dnsStalls.length).toBeGreaterThanOrEqual(3);
-    const finding = report.findings.find((f) => f.id === "dns-resolver-timeout");
-    expect(finding, JSON.stringify(report.findings)).toBeDefined();
-    console.log(
-      `lost DNS queries: ${report.totals.requests} requests, ${report.stalls.length} stalls, ${dnsStalls.length} in DNS > 900 ms, ` +
-        `${dnsStalls.filter((s) => s.cause === "dns-resolver-timeout").length} attributed to dns-resolver-timeout`,
-    );
-    for (const s of dnsStalls) expect(s.cause).toBe("dns-resolver-timeout");
-    for (const s of report.stalls.filter((x) => !dnsStalls.includes(x))) expect(s.cause).toBe("client-lag");
+    expectAttributed(report, dnsStalls, "dns-resolver-timeout", "lost DNS queries", "in DNS > 900 ms");
   }, 60_000);
 
   it("the same namespace without faults: healthy, no findings", async () => {
