@@ -36,6 +36,28 @@ function optional<T extends object>(o: T): Defined<T> {
   return o as Defined<T>;
 }
 
+/** A transition of target `t` seen in `snap`: the target's identity and the snapshot's time, plus what changed. */
+function transitionOf(
+  snap: TargetHealthSnapshot,
+  t: TargetHealthEntry,
+  change: {
+    prevAtMs: number | undefined;
+    from: string | undefined;
+    to: string;
+    reason?: string | undefined;
+    description?: string | undefined;
+  },
+): TargetTransition {
+  return optional({
+    targetGroupArn: snap.targetGroupArn,
+    targetId: t.id,
+    port: t.port,
+    az: t.az,
+    atMs: snap.atMs,
+    ...change,
+  });
+}
+
 export interface TargetHealthTrackerOptions {
   /** Transitions and closed windows kept (each). Default 10000. */
   maxEntries?: number;
@@ -89,12 +111,7 @@ export class TargetHealthTracker {
       if (!before || before.state !== t.state || before.reason !== t.reason) {
         if (!before || before.state !== t.state) {
           out.push(
-            optional({
-              targetGroupArn: snap.targetGroupArn,
-              targetId: t.id,
-              port: t.port,
-              az: t.az,
-              atMs: snap.atMs,
+            transitionOf(snap, t, {
               prevAtMs: before ? prevAtMs : undefined,
               from: before?.state,
               to: t.state,
@@ -110,18 +127,7 @@ export class TargetHealthTracker {
     for (const [key, t] of g.targets) {
       if (seen.has(key)) continue;
       g.targets.delete(key);
-      out.push(
-        optional({
-          targetGroupArn: snap.targetGroupArn,
-          targetId: t.id,
-          port: t.port,
-          az: t.az,
-          atMs: snap.atMs,
-          prevAtMs,
-          from: t.state,
-          to: "deregistered",
-        }),
-      );
+      out.push(transitionOf(snap, t, { prevAtMs, from: t.state, to: "deregistered" }));
       this.closeDegraded(g, key, snap.atMs);
     }
     this.updateZones(g, snap, prevAtMs);
