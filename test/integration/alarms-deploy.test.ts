@@ -4,8 +4,7 @@
  * input, a second deploy changes nothing, a dry run only reads, alarms the
  * config no longer has are deleted — but only stallwatch's own.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   type CloudWatchClient,
@@ -18,15 +17,19 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildAlarms } from "../../src/aws/alarms/build.js";
 import { deployAlarms } from "../../src/aws/alarms/deploy.js";
 import { ownershipMarker } from "../../src/aws/alarms/names.js";
-import { createCloudWatchClient } from "../../src/aws/clients.js";
 import { formatChanges } from "../../src/aws/dashboard/changes.js";
 import { alarmsCommand } from "../../src/cli/alarms.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
-import { type CloudWatchLab, createCloudWatchLab } from "../../src/lab/aws/cloudwatch.js";
-import { type AwsLab, startAwsLab } from "../../src/lab/aws/server.js";
+import type { CloudWatchLab } from "../../src/lab/aws/cloudwatch.js";
+import type { AwsLab } from "../../src/lab/aws/server.js";
+import {
+  type CloudWatchLabFixture,
+  LAB_CREDENTIALS,
+  startCloudWatchLabFixture,
+} from "../helpers/cloudwatch-lab.js";
 
-const creds = { accessKeyId: "AKIDLAB", secretAccessKey: "lab-secret" };
+const creds = LAB_CREDENTIALS;
 const SNS = "arn:aws:sns:us-east-1:123456789012:oncall";
 let lab: AwsLab;
 let cw: CloudWatchLab;
@@ -65,22 +68,15 @@ async function deployedNames(): Promise<string[]> {
   return [...(r.MetricAlarms ?? []), ...(r.CompositeAlarms ?? [])].map((a) => a.AlarmName ?? "").sort();
 }
 
+let fixture: CloudWatchLabFixture | undefined;
+
 beforeAll(async () => {
-  cw = createCloudWatchLab();
-  lab = await startAwsLab({ handlers: [cw] });
-  client = await createCloudWatchClient({
-    region: "us-east-1",
-    endpoint: lab.url,
-    credentials: creds,
-    maxAttempts: 1,
-  });
-  dir = mkdtempSync(join(tmpdir(), "sw-alarms-"));
+  fixture = await startCloudWatchLabFixture("sw-alarms-");
+  ({ cw, lab, client, dir } = fixture);
 });
 
 afterAll(async () => {
-  client?.destroy();
-  await lab?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await fixture?.close();
   process.env = saved;
 });
 

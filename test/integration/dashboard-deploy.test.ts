@@ -4,12 +4,10 @@
  * a second deploy changes nothing, a dry run only reads, failures are
  * StallwatchErrors.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CloudWatchClient, GetDashboardCommand, PutDashboardCommand } from "@aws-sdk/client-cloudwatch";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createCloudWatchClient } from "../../src/aws/clients.js";
 import { buildDashboard } from "../../src/aws/dashboard/build.js";
 import { formatChanges } from "../../src/aws/dashboard/changes.js";
 import { deployDashboard } from "../../src/aws/dashboard/deploy.js";
@@ -17,10 +15,15 @@ import { dashboardCommand } from "../../src/cli/dashboard.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { StallwatchError } from "../../src/errors.js";
-import { type CloudWatchLab, createCloudWatchLab } from "../../src/lab/aws/cloudwatch.js";
-import { type AwsLab, startAwsLab } from "../../src/lab/aws/server.js";
+import type { CloudWatchLab } from "../../src/lab/aws/cloudwatch.js";
+import type { AwsLab } from "../../src/lab/aws/server.js";
+import {
+  type CloudWatchLabFixture,
+  LAB_CREDENTIALS,
+  startCloudWatchLabFixture,
+} from "../helpers/cloudwatch-lab.js";
 
-const creds = { accessKeyId: "AKIDLAB", secretAccessKey: "lab-secret" };
+const creds = LAB_CREDENTIALS;
 let lab: AwsLab;
 let cw: CloudWatchLab;
 let client: CloudWatchClient;
@@ -57,22 +60,15 @@ function built(p99Ms?: number) {
 
 const puts = (): number => cw.operations.get("PutDashboard") ?? 0;
 
+let fixture: CloudWatchLabFixture | undefined;
+
 beforeAll(async () => {
-  cw = createCloudWatchLab();
-  lab = await startAwsLab({ handlers: [cw] });
-  client = await createCloudWatchClient({
-    region: "us-east-1",
-    endpoint: lab.url,
-    credentials: creds,
-    maxAttempts: 1,
-  });
-  dir = mkdtempSync(join(tmpdir(), "sw-dash-"));
+  fixture = await startCloudWatchLabFixture("sw-dash-");
+  ({ cw, lab, client, dir } = fixture);
 });
 
 afterAll(async () => {
-  client?.destroy();
-  await lab?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await fixture?.close();
   process.env = saved;
 });
 
