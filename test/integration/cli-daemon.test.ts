@@ -122,8 +122,10 @@ function config(name: string, dataDir: string, extra: Record<string, unknown> = 
         },
       ],
       probe: { connection: "fresh", timeoutMs: 3000 },
-      schedule: { cron: "*/1 * * * * *", samplesPerRound: 2 },
-      keepWarm: { enabled: true, cron: "*/2 * * * * *", endpoints: ["/health"] },
+      // Probe rounds on even seconds, keep-warm on odd ones: a keep-warm trigger that lands while a probe round
+      // runs is skipped by design, and with both on even seconds a run could end with none recorded.
+      schedule: { cron: "*/2 * * * * *", samplesPerRound: 2 },
+      keepWarm: { enabled: true, cron: "1-59/2 * * * * *", endpoints: ["/health"] },
       store: { dir: dataDir },
       ...extra,
     }),
@@ -138,8 +140,8 @@ describe("stallwatch daemon", () => {
     const dataDir = join(tmp, "term-data");
     const d = startDaemonProcess(["-c", config("term", dataDir)]);
     const start = await d.waitFor("daemon-start", 10_000);
-    expect(start).toMatchObject({ cron: "*/1 * * * * *", keepWarm: "*/2 * * * * *", dir: dataDir });
-    await sleep(3500);
+    expect(start).toMatchObject({ cron: "*/2 * * * * *", keepWarm: "1-59/2 * * * * *", dir: dataDir });
+    await sleep(4500);
     const t0 = performance.now();
     d.child.kill("SIGTERM");
     const exit = await d.exited;
