@@ -213,14 +213,16 @@ describe("stallwatch daemon", () => {
       file,
       JSON.stringify({
         probe: { connection: "fresh", concurrency: 8 },
-        schedule: { cron: "*/1 * * * * *", samplesPerRound: 2 },
-        keepWarm: { enabled: true, cron: "*/2 * * * * *", endpoints: ["/"] },
+        // A round takes ~2 s or more (the bad target, then the AWS step against the lab's endpoints); a keep-warm
+        // trigger during a probe round is skipped by design, so leave odd seconds between rounds free for it.
+        schedule: { cron: "*/4 * * * * *", samplesPerRound: 2 },
+        keepWarm: { enabled: true, cron: "1-59/2 * * * * *", endpoints: ["/"] },
         store: { dir: dataDir },
       }),
     );
     const d = startDaemonProcess(["-c", file, "--lab", "bad-target"]);
     await d.waitFor("daemon-start", 15_000);
-    await sleep(7500);
+    await sleep(9500);
     d.child.kill("SIGTERM");
     expect(await d.exited).toEqual({ code: 0, signal: null });
     expect(d.other).toEqual([]);
