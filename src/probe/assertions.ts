@@ -45,7 +45,29 @@ export function getPath(value: unknown, path: string): { found: boolean; value?:
   return { found: true, value: cur };
 }
 
+/**
+ * Without an `expect` block the only check is "status is 2xx": its result
+ * depends on the status alone, so one frozen list per status code serves
+ * every record (a report keeps every record).
+ */
+const defaultChecks = new Map<number, AssertionResult[]>();
+function defaultCheck(status: number): AssertionResult[] {
+  let list = defaultChecks.get(status);
+  if (!list) {
+    const only = Object.freeze({
+      name: "status",
+      ok: statusOk(undefined, status),
+      expected: "2xx",
+      actual: status,
+    });
+    list = Object.freeze([only]) as unknown as AssertionResult[];
+    if (Number.isInteger(status) && status >= 0 && status < 1000) defaultChecks.set(status, list);
+  }
+  return list;
+}
+
 export function checkResponse(expect: Expect | undefined, res: CheckedResponse): AssertionResult[] {
+  if (!expect) return defaultCheck(res.status);
   const results: AssertionResult[] = [];
   results.push({
     name: "status",
@@ -53,7 +75,6 @@ export function checkResponse(expect: Expect | undefined, res: CheckedResponse):
     expected: expect?.status ?? "2xx",
     actual: res.status,
   });
-  if (!expect) return results;
 
   for (const [name, want] of Object.entries(expect.headers ?? {})) {
     const actual = res.headers[name.toLowerCase()];

@@ -76,20 +76,27 @@ export function createLagMonitor(options: LagMonitorOptions = {}): LagMonitor {
     }
   };
 
-  /** Visit the samples whose blocked interval may overlap [from, to]. */
-  const scan = (from: number, to: number, visit: (delay: number) => void): boolean => {
+  /**
+   * The samples whose blocked interval may overlap [from, to]: their largest
+   * delay, each delay pushed to `into` when given; undefined when the window
+   * is older than the ring buffer's memory. No callback: it runs once per probe.
+   */
+  const delaysIn = (from: number, to: number, into?: number[]): number | undefined => {
     const oldest = Math.max(0, n - capacity);
-    if (n === 0) return false;
+    if (n === 0) return undefined;
     const oldestAt = tickAt[oldest % capacity] ?? 0;
-    if (from < oldestAt - intervalMs && oldest > 0) return false;
+    if (from < oldestAt - intervalMs && oldest > 0) return undefined;
+    let max = 0;
     for (let k = n - 1; k >= oldest; k--) {
       const at = tickAt[k % capacity] ?? 0;
       const d = delayMs[k % capacity] ?? 0;
       if (at < from) break;
       // The tick at `at` reports a block that happened within (at - interval - d, at].
-      if (at - intervalMs - d <= to) visit(d);
+      if (at - intervalMs - d > to) continue;
+      if (d > max) max = d;
+      into?.push(d);
     }
-    return true;
+    return max;
   };
 
   const utilizationSince = (sinceMs: number): number => {
@@ -124,10 +131,9 @@ export function createLagMonitor(options: LagMonitorOptions = {}): LagMonitor {
     },
     maxLagMs(fromMs, toMs) {
       if (n === 0 && !timer) return undefined;
-      let max = 0;
-      const inMemory = scan(fromMs, toMs, (d) => {
-        if (d > max) max = d;
-      });
+      const scanned = delaysIn(fromMs, toMs);
+      const inMemory = scanned !== undefined;
+      let max = scanned ?? 0;
       // A block still in progress at `toMs` shows up only at the next tick.
       if (timer && toMs >= lastTick) max = Math.max(max, clock.now() - lastTick - intervalMs);
       return inMemory || timer ? Math.max(0, max) : undefined;
@@ -135,7 +141,7 @@ export function createLagMonitor(options: LagMonitorOptions = {}): LagMonitor {
     stats(sinceMs) {
       const from = sinceMs ?? startedAt;
       const delays: number[] = [];
-      scan(from, Number.POSITIVE_INFINITY, (d) => delays.push(d));
+      delaysIn(from, Number.POSITIVE_INFINITY, delays);
       delays.sort((a, b) => a - b);
       const pct = (p: number): number =>
         delays.length ? (delays[Math.min(delays.length - 1, Math.floor((p / 100) * delays.length))] ?? 0) : 0;

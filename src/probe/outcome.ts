@@ -11,8 +11,6 @@ import { HOP_HEADERS, type Phase, type ProbeTimestamps, REMAPPED_HEADER_PREFIX }
  */
 export function derivePhases(t: ProbeTimestamps, bodyDone: boolean): Partial<Record<Phase, number>> {
   const p: Partial<Record<Phase, number>> = {};
-  const span = (a: number | undefined, b: number | undefined): number | undefined =>
-    a !== undefined && b !== undefined ? Math.max(0, b - a) : undefined;
   const dns = span(t.dnsStart, t.dnsEnd);
   if (dns !== undefined) p.dns = dns;
   const connect = span(t.connectStart, t.connectEnd);
@@ -30,6 +28,10 @@ export function derivePhases(t: ProbeTimestamps, bodyDone: boolean): Partial<Rec
   return p;
 }
 
+function span(a: number | undefined, b: number | undefined): number | undefined {
+  return a !== undefined && b !== undefined ? Math.max(0, b - a) : undefined;
+}
+
 export type HeaderBag = Record<string, string | string[] | undefined>;
 
 /** One string per header (repeated headers joined with ", "), lower-case names. */
@@ -43,18 +45,29 @@ export function flattenHeaders(headers: HeaderBag): Record<string, string> {
   return out;
 }
 
+/**
+ * Shared by every record whose response carried no hop header (most, off
+ * AWS): a report keeps every record, one empty object each added up. Frozen,
+ * so a stray write fails loudly instead of changing every record at once.
+ */
+const NO_HOP_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 /** The hop-identifying headers (HOP_HEADERS and every `x-amzn-remapped-*`). */
 export function pickHopHeaders(headers: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
+  let out: Record<string, string> | undefined;
+  const keep = (name: string, v: string): void => {
+    out ??= {};
+    out[name] = v;
+  };
   for (const name of HOP_HEADERS) {
     const v = headers[name];
-    if (v !== undefined) out[name] = v;
+    if (v !== undefined) keep(name, v);
   }
-  for (const k of Object.keys(headers)) {
+  for (const k in headers) {
     const v = headers[k];
-    if (v !== undefined && k.startsWith(REMAPPED_HEADER_PREFIX)) out[k] = v;
+    if (v !== undefined && k.startsWith(REMAPPED_HEADER_PREFIX)) keep(k, v);
   }
-  return out;
+  return out ?? NO_HOP_HEADERS;
 }
 
 /** `x-amzn-RequestId`, else `x-amz-apigw-id`. */

@@ -3,7 +3,7 @@
  * and the failure class they imply) and the record fields.
  */
 import type { Expect } from "../config/schema.js";
-import type { AssertionResult, ConnectionMode, ProbeFailure } from "../model.js";
+import type { AssertionResult, ProbeFailure } from "../model.js";
 import { checkResponse } from "./assertions.js";
 import {
   derivePhases,
@@ -29,10 +29,23 @@ export interface ExchangeState {
   tooLarge: boolean;
 }
 
-/** The response headers flattened once per exchange (judge and toOutcome both read them). */
+/**
+ * The response headers as one string per name, worked out once per exchange
+ * (judge and toOutcome both read them). undici already hands them over with
+ * lower-case names; they are copied only when a header repeats (an array).
+ */
 export function flatHeadersOf(state: ExchangeState): Record<string, string> {
-  state.flatHeaders ??= flattenHeaders(state.headers ?? {});
+  if (state.flatHeaders) return state.flatHeaders;
+  const h = state.headers ?? {};
+  state.flatHeaders = isFlat(h) ? (h as Record<string, string>) : flattenHeaders(h);
   return state.flatHeaders;
+}
+
+function isFlat(h: HeaderBag): boolean {
+  for (const k in h) {
+    if (typeof h[k] !== "string" || k !== k.toLowerCase()) return false;
+  }
+  return true;
 }
 
 export interface Verdict {
@@ -60,8 +73,10 @@ export function judge(expect: Expect | undefined, state: ExchangeState): Verdict
       },
     };
   }
+  let allOk = true;
+  for (const a of assertions) allOk &&= a.ok;
+  if (allOk) return { assertions };
   const failed = assertions.filter((a) => !a.ok);
-  if (failed.length === 0) return { assertions };
   const statusFailed = failed.some((a) => a.name === "status");
   if (statusFailed && status >= 400) {
     const reason = headers["x-amzn-errortype"] ? ` (${headers["x-amzn-errortype"]})` : "";
@@ -81,34 +96,34 @@ export function judge(expect: Expect | undefined, state: ExchangeState): Verdict
   return { assertions, failure: { code: "assertion", phase: "assert", message: list } };
 }
 
-export interface OutcomeInput {
-  target: ProbeTarget;
-  ctx: ProbeContext;
-  state: ExchangeState;
-  atMs: number;
-  connection: ConnectionMode;
-  verdict: Verdict;
-  lag: number | undefined;
-  ro: ProbeRequestOptions;
-}
-
-export function toOutcome(i: OutcomeInput): ProbeOutcome {
-  const { ctx, state, target } = i;
+/**
+ * The record fields of one finished probe. Positional arguments, not an
+ * options object: this runs once per request on the prober's hot path.
+ */
+export function toOutcome(
+  target: ProbeTarget,
+  ctx: ProbeContext,
+  state: ExchangeState,
+  atMs: number,
+  ro: ProbeRequestOptions,
+  verdict: Verdict,
+  lag: number | undefined,
+): ProbeOutcome {
   const headers = flatHeadersOf(state);
   const out: ProbeOutcome = {
-    atMs: i.atMs,
+    atMs,
     api: target.api,
     route: target.route,
     endpoint: target.endpoint,
     method: target.method,
     url: target.url,
-    connection: i.connection,
+    connection: ro.connection,
     phasesMs: derivePhases(ctx.t, state.bodyDone),
     bytes: state.bytes,
     reused: ctx.reused,
-    assertions: i.verdict.assertions,
+    assertions: verdict.assertions,
     hopHeaders: pickHopHeaders(headers),
-    ok: i.verdict.failure === undefined,
+    ok: verdict.failure === undefined,
   };
   if (state.status !== undefined) out.status = state.status;
   const c = ctx.conn;
@@ -121,9 +136,9 @@ export function toOutcome(i: OutcomeInput): ProbeOutcome {
   if (ctx.tls) out.tls = ctx.tls;
   const requestId = requestIdOf(headers);
   if (requestId !== undefined) out.requestId = requestId;
-  const traceId = traceIdOf(i.ro.traceHeader ?? headers["x-amzn-trace-id"]);
+  const traceId = traceIdOf(ro.traceHeader ?? headers["x-amzn-trace-id"]);
   if (traceId !== undefined) out.traceId = traceId;
-  if (i.lag !== undefined) out.loopLagMs = i.lag;
-  if (i.verdict.failure) out.error = i.verdict.failure;
+  if (lag !== undefined) out.loopLagMs = lag;
+  if (verdict.failure) out.error = verdict.failure;
   return out;
 }

@@ -9,7 +9,7 @@ import type { ConnectionMode, RecordTag, RequestRecord } from "../model.js";
 import { seriesId } from "../model.js";
 import type { LagStats } from "../report/types.js";
 import type { LagMonitor } from "./lag.js";
-import type { ProbeOutcome, Prober, ProbeTarget } from "./types.js";
+import type { ProbeOutcome, ProbeRequestOptions, Prober, ProbeTarget } from "./types.js";
 
 export interface RunOptions {
   /** Samples per target × connection mode. */
@@ -68,6 +68,8 @@ interface Job {
   target: ProbeTarget;
   mode: ConnectionMode;
   key: string;
+  /** The request options of every probe of this job without a trace header (built once). */
+  ro: ProbeRequestOptions;
 }
 
 interface SeriesState {
@@ -80,15 +82,22 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
   const { clock, prober, lag } = deps;
   const modes: ConnectionMode[] = opts.connection === "both" ? ["fresh", "reuse"] : [opts.connection];
   const slots: Job[] = targets.flatMap((target) =>
-    modes.map((mode) => ({ target, mode, key: seriesId(target) })),
+    modes.map((mode) => ({
+      target,
+      mode,
+      key: seriesId(target),
+      ro: opts.signal ? { connection: mode, signal: opts.signal } : { connection: mode },
+    })),
   );
   // Job k is slots[k % slots.length]: no per-request array, however large `count`.
   const totalJobs = opts.count * slots.length;
   const retain = opts.retainRecords !== false;
   const threshold = opts.lagThresholdMs ?? 50;
 
+  // One state per series, shared by its fresh and reuse jobs (looked up once, not per request).
   const series = new Map<string, SeriesState>();
-  for (const s of slots) series.set(s.key, { next: 0, inFlight: 0 });
+  for (const s of slots) if (!series.has(s.key)) series.set(s.key, { next: 0, inFlight: 0 });
+  const slotState = slots.map((s) => series.get(s.key) as SeriesState);
   const sendIntervalMs = opts.ratePerS ? 1000 / opts.ratePerS : undefined;
   const ownsLag = !lag.running;
   if (ownsLag) lag.start();
@@ -100,8 +109,7 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
   let lagAffected = 0;
   let callbackError: unknown;
 
-  const runOne = async (job: Job): Promise<void> => {
-    const s = series.get(job.key) ?? { next: 0, inFlight: 0 };
+  const runOne = async (job: Job, s: SeriesState): Promise<void> => {
     const now = clock.now();
     const idleGapMs = s.inFlight > 0 ? 0 : s.lastEnd !== undefined ? now - s.lastEnd : undefined;
     const seriesSeq = s.next++;
@@ -110,11 +118,7 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
     const trace = opts.traceHeaderFor?.(job.target);
     let outcome: ProbeOutcome;
     try {
-      outcome = await prober.probe(job.target, {
-        connection: job.mode,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-        ...(trace ? { traceHeader: trace } : {}),
-      });
+      outcome = await prober.probe(job.target, trace ? { ...job.ro, traceHeader: trace } : job.ro);
     } catch (err) {
       outcome = crashedOutcome(job, clock, now, err);
     }
@@ -122,7 +126,10 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
     s.lastEnd = clock.now();
     // The outcome is this probe's own object: completing it in place avoids a spread copy per request
     // (measured ~3 µs each on Node 20, 5-7% of a reuse-mode profile).
-    const record = Object.assign(outcome, { seq: mySeq, seriesSeq, tag: opts.tag }) as RequestRecord;
+    const record = outcome as RequestRecord;
+    record.seq = mySeq;
+    record.seriesSeq = seriesSeq;
+    record.tag = opts.tag;
     if (idleGapMs !== undefined) record.idleGapMs = idleGapMs;
     if ((record.loopLagMs ?? 0) > threshold) lagAffected++;
     if (retain) records.push(record);
@@ -138,10 +145,11 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
       if (nextJob >= totalJobs) return;
       const k = nextJob++;
       const job = slots[k % slots.length];
-      if (!job) return;
+      const state = slotState[k % slots.length];
+      if (!job || !state) return;
       if (sendIntervalMs !== undefined) await sleepUntil(clock, t0 + k * sendIntervalMs, opts.signal);
       if (opts.signal?.aborted) return;
-      await runOne(job);
+      await runOne(job, state);
     }
   };
 

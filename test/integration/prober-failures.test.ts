@@ -3,7 +3,9 @@
  * reported in, and the guarantee behind all of them: a probe always resolves,
  * within its deadline plus a small margin, whatever the server does.
  */
+import { execFile } from "node:child_process";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { createProber, type ProberOptions } from "../../src/probe/prober.js";
 import type { LookupFunction } from "../../src/probe/resolve.js";
@@ -19,6 +21,7 @@ import {
   targetFor,
 } from "../helpers/servers.js";
 
+const execFileP = promisify(execFile);
 const base: ProberOptions = { maxBodyBytes: 1024 * 1024, insecureTls: false, userAgent: "stallwatch-test" };
 /** Hang guard, not a speed claim: a probe must resolve within its deadline plus this. */
 const MARGIN_MS = 1000;
@@ -306,7 +309,73 @@ describe("status and assertions", () => {
   });
 });
 
+describe("deadlines on one shared timer", () => {
+  test("probes in flight together each settle at their own deadline, an earlier one started last included", async () => {
+    prober = createProber(base);
+    const deadlines = [900, 600, 300]; // the shortest starts last: the timer must re-arm for it
+    const started = performance.now();
+    const results = await Promise.all(
+      deadlines.map(async (timeoutMs) => {
+        const r = await prober.probe(targetFor(srv.url("/never"), { timeoutMs }), { connection: "fresh" });
+        return { timeoutMs, r, at: performance.now() - started };
+      }),
+    );
+    for (const { timeoutMs, r, at } of results) {
+      expect(r.error).toMatchObject({ code: "headers-timeout", cause: "DEADLINE" });
+      // Never early; late only by scheduling (hang guard, not a speed claim).
+      expect(r.phasesMs.total).toBeGreaterThanOrEqual(timeoutMs - 0.5);
+      expect(at).toBeLessThan(timeoutMs + MARGIN_MS);
+    }
+    // They settled in deadline order.
+    const order = [...results].sort((a, b) => a.at - b.at).map((x) => x.timeoutMs);
+    expect(order).toEqual([300, 600, 900]);
+  });
+
+  test("the timer left armed after the last probe does not hold a process open", async () => {
+    // A child process probes once with a 60 s deadline and does not close the
+    // prober: it must still exit on its own as soon as the probe is done.
+    const prober = new URL("../../dist/probe/prober.js", import.meta.url).href;
+    const script = `
+      const { createProber } = await import(${JSON.stringify(prober)});
+      const p = createProber({ maxBodyBytes: 1024, insecureTls: false, userAgent: "t" });
+      const t = { api: "a", route: "r", endpoint: "/ok", url: ${JSON.stringify(srv.url("/ok"))}, method: "GET",
+                  headers: {}, secretHeaders: [], timeoutMs: 60000 };
+      const r = await p.probe(t, { connection: "fresh" });
+      console.log(r.ok);`;
+    const t0 = performance.now();
+    const { stdout } = await execFileP(process.execPath, ["--input-type=module", "-e", script], {
+      timeout: 30_000,
+    });
+    expect(stdout.trim()).toBe("true");
+    expect(performance.now() - t0).toBeLessThan(30_000); // a held process would be killed at 30 s and reject
+  });
+});
+
 describe("aborts", () => {
+  test("one signal aborts every probe in flight under it, and only those", async () => {
+    prober = createProber(base);
+    const ctl = new AbortController();
+    const other = new AbortController();
+    const never = targetFor(srv.url("/never"), { timeoutMs: 1_500 });
+    const under = [1, 2, 3].map(() => prober.probe(never, { connection: "reuse", signal: ctl.signal }));
+    const spared = prober.probe(never, { connection: "fresh", signal: other.signal });
+    setTimeout(() => ctl.abort(), 100);
+    const t0 = performance.now();
+    for (const r of await Promise.all(under))
+      expect(r.error).toMatchObject({ code: "other", cause: "ABORTED" });
+    expect(performance.now() - t0).toBeLessThan(1_000);
+    expect((await spared).error).toMatchObject({ code: "headers-timeout", cause: "DEADLINE" });
+  });
+
+  test("a signal already aborted settles the probe without sending it", async () => {
+    prober = createProber(base);
+    const ctl = new AbortController();
+    ctl.abort();
+    const r = await prober.probe(targetFor(srv.url("/ok")), { connection: "reuse", signal: ctl.signal });
+    expect(r.error).toMatchObject({ code: "other", cause: "ABORTED" });
+    expect(r.status).toBeUndefined();
+  });
+
   test("an external abort resolves the probe at once", async () => {
     prober = createProber(base);
     const ctl = new AbortController();
