@@ -196,6 +196,17 @@ export function makeCert() {
   };
 }
 
+/**
+ * Warm a freshly started bench server before anything is measured against
+ * it: its own JIT warm-up otherwise lands in whichever tool runs first (a cold
+ * server answered at a third of its warm rate). A bare undici loop, unmeasured.
+ */
+export async function warmServer(url, { requests = 20_000 } = {}) {
+  const child = join(ROOT, "bench/load-child.mjs");
+  await nodeJson(child, ["bare", url, "reuse", "8", String(requests)]);
+  await nodeJson(child, ["bare", url, "fresh", "1", String(Math.ceil(requests / 20))]);
+}
+
 /** A probe target as the config layer would resolve it. */
 export function target(url, timeoutMs = 10_000) {
   return {

@@ -16,7 +16,7 @@ import { Client, Pool } from "undici";
 import { DIST, quantile, target } from "./lib.mjs";
 
 const [tool, url, ...rest] = process.argv.slice(2);
-const WARMUP = 300;
+const WARMUP = Number(process.env.WARMUP ?? 300);
 
 function mem() {
   const u = process.resourceUsage();

@@ -17,6 +17,7 @@ import {
   QUICK,
   ROOT,
   startServerProcess,
+  warmServer,
 } from "./lib.mjs";
 
 const CHILD = join(ROOT, "bench/load-child.mjs");
@@ -30,9 +31,10 @@ export const OVERHEAD_CASES = [
 
 export async function benchOverhead(log) {
   const rounds = QUICK ? 2 : 3;
-  const counts = QUICK ? { reuse: 1000, fresh: 300 } : { reuse: 3000, fresh: 800 };
+  const counts = QUICK ? { reuse: 3000, fresh: 600 } : { reuse: 10000, fresh: 2000 };
   const server = await startServerProcess();
   const url = `${server.origin}/`;
+  await warmServer(url);
   const results = OVERHEAD_CASES.map((c) => ({ ...c, count: counts[c.mode], bare: [], sw: [] }));
   try {
     for (let round = 0; round < rounds; round++) {

@@ -188,7 +188,8 @@ ${section(
   "2. Overhead beside a bare undici loop",
   (
     s,
-  ) => `Same server, same concurrency, same request count (after 300 unmeasured warm-up requests), each run a
+  ) => `Same server (warmed first with 20,000 unmeasured requests, so its own JIT warm-up favours neither tool), same concurrency,
+same request count (after 300 unmeasured warm-up requests in each run), each run a
 process of its own, alternating which tool goes first over ${s.figures[0]?.rounds ?? "several"} rounds. *Bare* is
 \`undici.request\` on a \`Pool\` (reuse) or a throwaway \`Client\` with \`reset: true\` (fresh), body consumed, nothing
 else. *stallwatch* is \`runProbes\` with \`createProber\` and the event-loop lag monitor, as \`stallwatch report\`

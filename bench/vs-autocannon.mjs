@@ -6,7 +6,18 @@
 // Percentiles: stallwatch's from each record's `total` phase (µs resolution),
 // autocannon's from its own histogram (whole milliseconds).
 import { join } from "node:path";
-import { fmt, fmtRatio, mdTable, mean, median, nodeJson, QUICK, ROOT, startServerProcess } from "./lib.mjs";
+import {
+  fmt,
+  fmtRatio,
+  mdTable,
+  mean,
+  median,
+  nodeJson,
+  QUICK,
+  ROOT,
+  startServerProcess,
+  warmServer,
+} from "./lib.mjs";
 
 const CHILD = join(ROOT, "bench/load-child.mjs");
 export const CONNECTIONS = 10;
@@ -21,6 +32,7 @@ export async function benchAutocannon(log) {
   const count = QUICK ? 4000 : 15000;
   const server = await startServerProcess();
   const url = `${server.origin}/`;
+  await warmServer(url);
   const ac = [];
   const sw = [];
   try {
