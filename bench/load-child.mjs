@@ -9,25 +9,34 @@
 // stallwatch: the built prober through runProbes (with its event-loop lag
 //             monitor), exactly as `stallwatch report` runs it.
 // autocannon: autocannon's programmatic API, `amount` = count.
-// Each first runs a warm-up of WARMUP requests the same way (not measured).
+// Each first runs a warm-up the same way (not measured): 2,000 requests over
+// reused connections, 500 over fresh ones (env WARMUP overrides both), enough
+// for either tool's hot path to be optimised by V8 before the clock starts.
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Client, Pool } from "undici";
 import { DIST, quantile, target } from "./lib.mjs";
 
 const [tool, url, ...rest] = process.argv.slice(2);
-const WARMUP = Number(process.env.WARMUP ?? 300);
+const warmupFor = (mode) => Number(process.env.WARMUP ?? (mode === "fresh" ? 500 : 2000));
 
 function mem() {
   const u = process.resourceUsage();
   return { rssMB: process.memoryUsage().rss / 2 ** 20, maxRssMB: u.maxRSS / 1024 };
 }
 
-function summary(latMs, count, ok, durationMs) {
+/** CPU time (user + system, µs) this process spent since `since` (a process.cpuUsage() value), per request. */
+function cpuPerRequest(since, count) {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / count;
+}
+
+function summary(latMs, count, ok, durationMs, cpuUsPerReq) {
   return {
     count,
     ok,
     durationMs,
+    cpuUsPerReq,
     rps: (count / durationMs) * 1000,
     p50Ms: quantile(latMs, 0.5),
     p90Ms: quantile(latMs, 0.9),
@@ -63,14 +72,16 @@ async function bare(mode, concurrency, count) {
         if (r.ok) ok++;
       }
     };
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(Array.from({ length: concurrency }, worker));
-    return { lat: Array.from(lat), ok, durationMs: performance.now() - t0 };
+    const durationMs = performance.now() - t0;
+    return { lat: Array.from(lat), ok, durationMs, cpu: cpuPerRequest(cpu0, n) };
   };
-  await loop(WARMUP);
+  await loop(warmupFor(mode));
   const r = await loop(count);
   await pool?.close();
-  return summary(r.lat, count, r.ok, r.durationMs);
+  return summary(r.lat, count, r.ok, r.durationMs, r.cpu);
 }
 
 async function stallwatch(mode, concurrency, count) {
@@ -92,11 +103,13 @@ async function stallwatch(mode, concurrency, count) {
       { count: n, concurrency, connection: mode, tag: "probe" },
       { prober, clock: systemClock, lag },
     );
-  await go(WARMUP);
+  await go(warmupFor(mode));
+  const cpu0 = process.cpuUsage();
   const run = await go(count);
+  const cpu = cpuPerRequest(cpu0, count);
   await prober.close();
   const lat = run.records.map((r) => r.phasesMs.total ?? Number.NaN);
-  const out = summary(lat, count, run.records.filter((r) => r.ok).length, run.durationMs);
+  const out = summary(lat, count, run.records.filter((r) => r.ok).length, run.durationMs, cpu);
   out.reused = run.records.filter((r) => r.reused).length;
   return out;
 }
@@ -107,7 +120,7 @@ async function cannon(connections, count) {
     new Promise((resolve, reject) =>
       autocannon({ url, connections, amount, timeout: 10 }, (err, res) => (err ? reject(err) : resolve(res))),
     );
-  await go(WARMUP);
+  await go(warmupFor("reuse"));
   const t0 = performance.now();
   const r = await go(count);
   const durationMs = performance.now() - t0;

@@ -30,7 +30,7 @@ export const OVERHEAD_CASES = [
 ];
 
 export async function benchOverhead(log) {
-  const rounds = QUICK ? 2 : 3;
+  const rounds = QUICK ? 2 : 5;
   const counts = QUICK ? { reuse: 3000, fresh: 600 } : { reuse: 10000, fresh: 2000 };
   const server = await startServerProcess();
   const url = `${server.origin}/`;
@@ -70,6 +70,8 @@ export async function benchOverhead(log) {
       ratio: swRps / bareRps,
       ratioMin: Math.min(...perRound),
       ratioMax: Math.max(...perRound),
+      bareCpuUs: median(r.bare.map((x) => x.cpuUsPerReq)),
+      swCpuUs: median(r.sw.map((x) => x.cpuUsPerReq)),
       bareP50Us: median(r.bare.map((x) => x.p50Ms * 1000)),
       swP50Us: median(r.sw.map((x) => x.p50Ms * 1000)),
       p50DiffUs,
@@ -83,6 +85,7 @@ export async function benchOverhead(log) {
       fmt(swRps, 0),
       fmtRatio(f.ratio),
       `${fmt(f.ratioMin)}–${fmt(f.ratioMax)}`,
+      `${fmt(f.bareCpuUs, 0)} / ${fmt(f.swCpuUs, 0)}`,
       fmt(f.bareP50Us, 0),
       fmt(f.swP50Us, 0),
       fmtSigned(p50DiffUs, 0),
@@ -98,6 +101,7 @@ export async function benchOverhead(log) {
       "stallwatch req/s",
       "throughput ratio",
       "per-round ratios",
+      "CPU µs/request bare / stallwatch",
       "bare p50 µs",
       "stallwatch p50 µs",
       "p50 diff µs",
