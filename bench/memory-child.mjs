@@ -78,8 +78,8 @@ async function realRecord() {
   return { ...o, seq: 0, seriesSeq: 0, tag: "probe" };
 }
 
-/** A prober answering from memory: a new record object per call, as the real prober makes (own phasesMs,
- * hopHeaders and assertions; strings shared, as the real ones mostly share the target's). */
+/** A prober answering from memory: a new record object per call, as the real prober makes (its own phasesMs;
+ * strings, and the empty hop headers and default assertions, shared, as the real prober shares them). */
 async function syntheticProber() {
   const template = await realRecord();
   let i = 0;
@@ -88,8 +88,8 @@ async function syntheticProber() {
       ...template,
       atMs: template.atMs + i++,
       phasesMs: { ...template.phasesMs, total: (template.phasesMs.total ?? 1) * (1 + (i % 1000) / 100) },
-      hopHeaders: { ...template.hopHeaders },
-      assertions: [],
+      hopHeaders: template.hopHeaders,
+      assertions: template.assertions,
     }),
     close: async () => undefined,
   };
