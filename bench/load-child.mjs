@@ -1,13 +1,14 @@
 // One measured load run in a process of its own; prints one JSON line.
 //
 //   node bench/load-child.mjs bare       <url> <fresh|reuse> <concurrency> <count>
-//   node bench/load-child.mjs stallwatch <url> <fresh|reuse> <concurrency> <count>
+//   node bench/load-child.mjs stallwatch <url> <fresh|reuse> <concurrency> <count> [stream]
 //   node bench/load-child.mjs autocannon <url> <connections> <count>
 //
 // bare:       undici.request on a Pool (reuse) or a throwaway Client per request
 //             (fresh, `reset: true`), `concurrency` workers, body consumed.
 // stallwatch: the built prober through runProbes (with its event-loop lag
-//             monitor), exactly as `stallwatch report` runs it.
+//             monitor), exactly as `stallwatch report` runs it; with a 5th
+//             argument `stream`, records are streamed (retainRecords: false).
 // autocannon: autocannon's programmatic API, `amount` = count.
 // Each first runs a warm-up the same way (not measured): 2,000 requests over
 // reused connections, 500 over fresh ones (env WARMUP overrides both), enough
@@ -84,7 +85,7 @@ async function bare(mode, concurrency, count) {
   return summary(r.lat, count, r.ok, r.durationMs, r.cpu);
 }
 
-async function stallwatch(mode, concurrency, count) {
+async function stallwatch(mode, concurrency, count, stream) {
   const { createProber } = await import(join(DIST, "probe/prober.js"));
   const { runProbes } = await import(join(DIST, "probe/runner.js"));
   const { createLagMonitor } = await import(join(DIST, "probe/lag.js"));
@@ -97,20 +98,36 @@ async function stallwatch(mode, concurrency, count) {
     lagMonitor: lag,
   });
   const t = target(url);
+  // Streamed: records reach onRecord only (retainRecords: false); what the
+  // summary needs is kept in a typed array, as a histogram would keep it.
+  let lat;
+  let ok = 0;
+  let reused = 0;
+  const onRecord = (r) => {
+    if (!lat) return;
+    lat[r.seq] = r.phasesMs.total ?? Number.NaN;
+    if (r.ok) ok++;
+    if (r.reused) reused++;
+  };
   const go = (n) =>
     runProbes(
       [t],
-      { count: n, concurrency, connection: mode, tag: "probe" },
-      { prober, clock: systemClock, lag },
+      { count: n, concurrency, connection: mode, tag: "probe", retainRecords: !stream },
+      { prober, clock: systemClock, lag, ...(stream ? { onRecord } : {}) },
     );
   await go(warmupFor(mode));
+  if (stream) lat = new Float64Array(count);
   const cpu0 = process.cpuUsage();
   const run = await go(count);
   const cpu = cpuPerRequest(cpu0, count);
   await prober.close();
-  const lat = run.records.map((r) => r.phasesMs.total ?? Number.NaN);
-  const out = summary(lat, count, run.records.filter((r) => r.ok).length, run.durationMs, cpu);
-  out.reused = run.records.filter((r) => r.reused).length;
+  if (!stream) {
+    lat = run.records.map((r) => r.phasesMs.total ?? Number.NaN);
+    ok = run.records.filter((r) => r.ok).length;
+    reused = run.records.filter((r) => r.reused).length;
+  }
+  const out = summary(Array.from(lat), count, ok, run.durationMs, cpu);
+  out.reused = reused;
   return out;
 }
 
@@ -142,7 +159,8 @@ async function cannon(connections, count) {
 
 let result;
 if (tool === "bare") result = await bare(rest[0], Number(rest[1]), Number(rest[2]));
-else if (tool === "stallwatch") result = await stallwatch(rest[0], Number(rest[1]), Number(rest[2]));
+else if (tool === "stallwatch")
+  result = await stallwatch(rest[0], Number(rest[1]), Number(rest[2]), rest[3] === "stream");
 else if (tool === "autocannon") result = await cannon(Number(rest[0]), Number(rest[1]));
 else throw new Error(`unknown tool ${tool}`);
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -22,12 +22,19 @@ import {
 
 const CHILD = join(ROOT, "bench/load-child.mjs");
 
+// `stream`: the runner keeps no records (retainRecords: false, each record
+// to onRecord, as the daemon and the memory benchmark's streamed rows run it);
+// the other cases keep every record, as `stallwatch report` does today.
 export const OVERHEAD_CASES = [
   { mode: "reuse", concurrency: 1 },
   { mode: "reuse", concurrency: 8 },
+  { mode: "reuse", concurrency: 8, stream: true },
   { mode: "fresh", concurrency: 1 },
   { mode: "fresh", concurrency: 8 },
 ];
+
+/** How a case is named in tables: its connection mode, and whether records were streamed. */
+export const caseLabel = (c) => (c.stream ? `${c.mode}, records streamed` : c.mode);
 
 export async function benchOverhead(log) {
   const rounds = QUICK ? 2 : 5;
@@ -42,7 +49,8 @@ export async function benchOverhead(log) {
         const args = [url, r.mode, String(r.concurrency), String(r.count)];
         const order = round % 2 === 0 ? ["bare", "stallwatch"] : ["stallwatch", "bare"];
         for (const tool of order) {
-          const out = await nodeJson(CHILD, [tool, ...args]);
+          const extra = tool === "stallwatch" && r.stream ? ["stream"] : [];
+          const out = await nodeJson(CHILD, [tool, ...args, ...extra]);
           if (out.ok !== r.count)
             throw new Error(`${tool} ${args.join(" ")}: only ${out.ok} of ${r.count} ok`);
           (tool === "bare" ? r.bare : r.sw).push(out);
@@ -61,7 +69,9 @@ export async function benchOverhead(log) {
     const perRound = r.sw.map((x, i) => x.rps / r.bare[i].rps);
     const p50DiffUs = median(r.sw.map((x, i) => (x.p50Ms - r.bare[i].p50Ms) * 1000));
     const f = {
+      label: caseLabel(r),
       mode: r.mode,
+      stream: r.stream === true,
       concurrency: r.concurrency,
       count: r.count,
       rounds,
@@ -78,7 +88,7 @@ export async function benchOverhead(log) {
     };
     figures.push(f);
     rows.push([
-      r.mode,
+      f.label,
       r.concurrency,
       `${r.count} × ${rounds}`,
       fmt(bareRps, 0),

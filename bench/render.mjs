@@ -26,7 +26,7 @@ function headline(r) {
   }
   for (const f of r.overhead?.figures ?? []) {
     rows.push([
-      `throughput vs bare undici, ${f.mode}, concurrency ${f.concurrency}`,
+      `throughput vs bare undici, ${f.label ?? f.mode}, concurrency ${f.concurrency}`,
       `${fmtRatio(f.ratio)} (p50 ${f.p50DiffUs >= 0 ? "+" : ""}${fmt(f.p50DiffUs, 0)} µs)`,
       `≥ 0.90× — ${f.ratio >= 0.9 ? "met" : "NOT met"}`,
     ]);
@@ -109,13 +109,13 @@ function notes(r) {
   if (ov?.length) {
     const missed = ov.filter((f) => f.ratio < 0.9);
     const cpu = ov
-      .map((f) => `${f.mode}/${f.concurrency}: ${fmtSigned(f.swCpuUs - f.bareCpuUs, 0)} µs`)
+      .map((f) => `${f.label ?? f.mode}/${f.concurrency}: ${fmtSigned(f.swCpuUs - f.bareCpuUs, 0)} µs`)
       .join(", ");
     out.push(
       (missed.length === 0
-        ? `- Overhead: every case meets the ≥ 0.9× goal (${ov.map((f) => `${f.mode}/${f.concurrency}: ${fmtRatio(f.ratio)}`).join(", ")}). `
+        ? `- Overhead: every case meets the ≥ 0.9× goal (${ov.map((f) => `${f.label ?? f.mode}/${f.concurrency}: ${fmtRatio(f.ratio)}`).join(", ")}). `
         : `- Overhead: the ≥ 0.9× goal is missed in ${missed.length} of ${ov.length} cases ` +
-          `(${missed.map((f) => `${f.mode}/${f.concurrency}: ${fmtRatio(f.ratio)}`).join(", ")}). `) +
+          `(${missed.map((f) => `${f.label ?? f.mode}/${f.concurrency}: ${fmtRatio(f.ratio)}`).join(", ")}). `) +
         `Client CPU per request, stallwatch minus bare (medians): ${cpu}. ` +
         "Per probe, stallwatch does work a bare loop does not: the phase timestamps (diagnostics channels, " +
         "one wrapped connector per connection), a hard deadline (one timer shared by all probes in flight), " +
@@ -197,7 +197,10 @@ same request count (after unmeasured warm-up requests in each run: 2,000 reuse, 
 process of its own, alternating which tool goes first over ${s.figures[0]?.rounds ?? "several"} rounds. *Bare* is
 \`undici.request\` on a \`Pool\` (reuse) or a throwaway \`Client\` with \`reset: true\` (fresh), body consumed, nothing
 else. *stallwatch* is \`runProbes\` with \`createProber\` and the event-loop lag monitor, as \`stallwatch report\`
-runs it: every phase timed, failures classified, a deadline per request, a record per request kept. Throughput
+runs it: every phase timed, failures classified, a deadline per request, a record per request kept. The
+*records streamed* row is the same prober and runner keeping no records (\`retainRecords: false\`, each record handed
+to \`onRecord\`, as the daemon's histograms and the memory benchmark's streamed rows take them): the difference between
+the two reuse/8 rows is the price of keeping every record for the diagnosis (garbage collection of a growing heap). Throughput
 ratio = stallwatch req/s ÷ bare req/s (mean over rounds); p50 is of each tool's own per-request latency (bare:
 around \`request()\`+body; stallwatch: its \`total\` phase); the p50 difference is the median of per-round differences.
 *CPU µs/request* is the client process's own user + system CPU time over the measured requests, divided by their
