@@ -70,27 +70,56 @@ const t = target(url);
 const newProber = (lag) =>
   createProber({ maxBodyBytes: 1 << 20, insecureTls: false, userAgent: "stallwatch-bench", lagMonitor: lag });
 
-/** One real probe's record, as the runner would keep it. */
-async function realRecord() {
-  const prober = newProber(undefined);
-  const o = await prober.probe(t, { connection: "reuse" });
-  await prober.close();
-  return { ...o, seq: 0, seriesSeq: 0, tag: "probe" };
-}
-
-/** A prober answering from memory: a new record object per call, as the real prober makes (its own phasesMs;
- * strings, and the empty hop headers and default assertions, shared, as the real prober shares them). */
+/**
+ * A prober answering from memory, building each record with the real
+ * prober's own `toOutcome` and `judge` (dist/probe/result.js) from facts shaped
+ * like a real exchange's (timestamps, connection, status, response headers):
+ * the same objects, shapes and sharing as a real record, without the
+ * network's time. (An object spread of a template record was ~4× larger in
+ * memory than a real record, and overstated the retained path.)
+ */
 async function syntheticProber() {
-  const template = await realRecord();
+  const { judge, toOutcome } = await import(join(DIST, "probe/result.js"));
+  const conn = {
+    remoteAddress: "127.0.0.1",
+    remotePort: Number(new URL(url).port),
+    remoteFamily: "IPv4",
+    localAddress: "127.0.0.1",
+    localPort: 40000,
+  };
+  const ro = { connection: "reuse" };
   let i = 0;
   return {
-    probe: async () => ({
-      ...template,
-      atMs: template.atMs + i++,
-      phasesMs: { ...template.phasesMs, total: (template.phasesMs.total ?? 1) * (1 + (i % 1000) / 100) },
-      hopHeaders: template.hopHeaders,
-      assertions: template.assertions,
-    }),
+    probe: async () => {
+      const start = 1_000 + i;
+      const total = 0.3 * (1 + (i % 1000) / 100);
+      i++;
+      const ctx = {
+        t: {
+          start,
+          sent: start + 0.01,
+          firstByte: start + total * 0.8,
+          headers: start + total * 0.85,
+          end: start + total,
+        },
+        conn,
+        reused: true,
+        socketIdleMs: 0.05 + (i % 7) / 100,
+      };
+      const state = {
+        status: 200,
+        headers: {
+          "content-type": "application/json",
+          "content-length": "15",
+          date: "x",
+          connection: "keep-alive",
+        },
+        bytes: 15,
+        bodyDone: true,
+        tooLarge: false,
+      };
+      return toOutcome(t, ctx, state, 1_700_000_000_000 + i, ro, judge(undefined, state), 0.2);
+    },
     close: async () => undefined,
   };
 }
@@ -170,12 +199,12 @@ if (mode === "runner-real" || mode === "runner-synthetic") {
   out.rssCheckpointsMB = checkpoints;
   Object.assign(out, settled(), { maxRssMB: maxRss() });
 } else if (mode === "hist-synthetic") {
-  const template = await realRecord();
+  const synthetic = await syntheticProber();
   const hist = new HistogramSet();
   const checkpoints = [];
   for (let i = 0; i < count; i++) {
-    const r = structuredClone(template);
-    r.phasesMs.total = (r.phasesMs.total ?? 1) * (1 + (i % 1000) / 100);
+    const r = await synthetic.probe();
+    r.tag = "probe";
     hist.recordRecord(r);
     if ((i + 1) % Math.floor(count / 4) === 0) checkpoints.push(Number(rss().toFixed(1)));
   }

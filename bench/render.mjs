@@ -201,7 +201,8 @@ runs it: every phase timed, failures classified, a deadline per request, a recor
 *records streamed* row is the same prober and runner keeping no records (\`retainRecords: false\`, each record handed
 to \`onRecord\`, as the daemon's histograms and the memory benchmark's streamed rows take them): the difference between
 the two reuse/8 rows is the price of keeping every record for the diagnosis (garbage collection of a growing heap). Throughput
-ratio = stallwatch req/s ÷ bare req/s (mean over rounds); p50 is of each tool's own per-request latency (bare:
+ratio = the median over rounds of (stallwatch req/s ÷ bare req/s) for the two runs of each round (a paired estimate: the
+machine's drift falls on both runs of a round alike); the ratio of the mean throughputs is shown beside it; p50 is of each tool's own per-request latency (bare:
 around \`request()\`+body; stallwatch: its \`total\` phase); the p50 difference is the median of per-round differences.
 *CPU µs/request* is the client process's own user + system CPU time over the measured requests, divided by their
 number (median over rounds): it moves less with the machine's noise than throughput does, and at concurrency 1 the
