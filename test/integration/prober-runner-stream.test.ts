@@ -11,6 +11,7 @@ import { createLagMonitor } from "../../src/probe/lag.js";
 import { createProber } from "../../src/probe/prober.js";
 import { runProbes } from "../../src/probe/runner.js";
 import type { Prober } from "../../src/probe/types.js";
+import { blockEventLoop } from "../helpers/block-loop.js";
 import { behaviors, type Handler, startServer, type TestServer, targetFor } from "../helpers/servers.js";
 
 /** Trace ids carry the runner's send number, so the server can hold request `seq` 0 and answer the rest at once. */
@@ -116,10 +117,7 @@ describe("runProbes with retainRecords: false", () => {
   test("lag attribution and the fixed-rate interval do not need the records", async () => {
     const lag = createLagMonitor({ intervalMs: 5 });
     const seen: RequestRecord[] = [];
-    setTimeout(() => {
-      const t = performance.now();
-      while (performance.now() - t < 200);
-    }, 20);
+    setTimeout(() => blockEventLoop(200), 20);
     const res = await runProbes(
       [targetFor(srv.url("/held"))],
       { count: 2, concurrency: 1, ratePerS: 20, connection: "reuse", tag: "probe", retainRecords: false },

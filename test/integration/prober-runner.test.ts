@@ -9,6 +9,7 @@ import { createLagMonitor } from "../../src/probe/lag.js";
 import { createProber } from "../../src/probe/prober.js";
 import { runProbes } from "../../src/probe/runner.js";
 import type { Prober } from "../../src/probe/types.js";
+import { blockEventLoop } from "../helpers/block-loop.js";
 import { behaviors, startServer, type TestServer, targetFor } from "../helpers/servers.js";
 
 let srv: TestServer;
@@ -108,10 +109,7 @@ describe("runProbes", () => {
     const lag = createLagMonitor({ intervalMs: 5 });
     const deps = newProber(lag);
     // Block the loop for 200 ms while the held request is in flight.
-    setTimeout(() => {
-      const t = performance.now();
-      while (performance.now() - t < 200);
-    }, 20);
+    setTimeout(() => blockEventLoop(200), 20);
     const res = await runProbes(
       [targetFor(srv.url("/held"))],
       { count: 1, concurrency: 1, connection: "fresh", tag: "probe" },

@@ -19,6 +19,7 @@ import { createProber } from "../../src/probe/prober.js";
 import { type LookupFunction, systemLookup } from "../../src/probe/resolve.js";
 import { runProbes } from "../../src/probe/runner.js";
 import type { Report, StallReport } from "../../src/report/types.js";
+import { blockEventLoop } from "../helpers/block-loop.js";
 import { behaviors, startServer } from "../helpers/servers.js";
 import { startTlsDelayProxy } from "../helpers/tls-delay-proxy.js";
 
@@ -251,10 +252,7 @@ describe("stall signatures produced for real", () => {
         blockedSeqs.push(r.seq + 1);
         const t = setTimeout(() => {
           timers.delete(t);
-          const until = performance.now() + 400;
-          while (performance.now() < until) {
-            // busy: stallwatch's own process does not get the CPU back for 400 ms
-          }
+          blockEventLoop(400); // stallwatch's own process does not get the CPU back for 400 ms
         }, 5);
         timers.add(t);
       },

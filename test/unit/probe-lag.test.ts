@@ -1,13 +1,10 @@
 import { afterEach, expect, test } from "vitest";
 import { createLagMonitor, type LagMonitor } from "../../src/probe/lag.js";
+import { blockEventLoop as block } from "../helpers/block-loop.js";
 
 let lag: LagMonitor | undefined;
 afterEach(() => lag?.stop());
 
-const block = (ms: number): void => {
-  const t = performance.now();
-  while (performance.now() - t < ms);
-};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test("a 200 ms block shows in the window that contains it, not in an earlier one", async () => {
