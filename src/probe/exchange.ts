@@ -55,7 +55,9 @@ export abstract class Exchange implements ProbeContext, ExchangeState, Dispatche
     keepBody: boolean,
     private readonly maxBodyBytes: number,
   ) {
-    this.t = { start: clock.now() }; // the prober restarts it when the request is sent
+    // `start` is taken by the subclass when it sends the request (a reuse
+    // probe waits for a check phase first); NaN until then, never a guess.
+    this.t = { start: Number.NaN };
     this.chunks = keepBody ? [] : undefined;
   }
 
