@@ -55,17 +55,17 @@ const NO_HOP_HEADERS: Record<string, string> = Object.freeze({}) as Record<strin
 /** The hop-identifying headers (HOP_HEADERS and every `x-amzn-remapped-*`). */
 export function pickHopHeaders(headers: Record<string, string>): Record<string, string> {
   let out: Record<string, string> | undefined;
-  const keep = (name: string, v: string): void => {
-    out ??= {};
-    out[name] = v;
-  };
   for (const name of HOP_HEADERS) {
     const v = headers[name];
-    if (v !== undefined) keep(name, v);
+    if (v === undefined) continue;
+    out ??= {};
+    out[name] = v;
   }
   for (const k in headers) {
     const v = headers[k];
-    if (v !== undefined && k.startsWith(REMAPPED_HEADER_PREFIX)) keep(k, v);
+    if (v === undefined || !k.startsWith(REMAPPED_HEADER_PREFIX)) continue;
+    out ??= {};
+    out[k] = v;
   }
   return out ?? NO_HOP_HEADERS;
 }
