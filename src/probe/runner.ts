@@ -67,7 +67,8 @@ export interface RunResult {
 interface Job {
   target: ProbeTarget;
   mode: ConnectionMode;
-  key: string;
+  /** Its series' state, one object shared by the series' fresh and reuse jobs. */
+  series: SeriesState;
   /** The request options of every probe of this job without a trace header (built once). */
   ro: ProbeRequestOptions;
 }
@@ -81,11 +82,22 @@ interface SeriesState {
 export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: RunDeps): Promise<RunResult> {
   const { clock, prober, lag } = deps;
   const modes: ConnectionMode[] = opts.connection === "both" ? ["fresh", "reuse"] : [opts.connection];
+  // One state per series, shared by its fresh and reuse jobs (looked up once, not per request).
+  const seriesById = new Map<string, SeriesState>();
+  const seriesOf = (target: ProbeTarget): SeriesState => {
+    const id = seriesId(target);
+    let st = seriesById.get(id);
+    if (!st) {
+      st = { next: 0, inFlight: 0 };
+      seriesById.set(id, st);
+    }
+    return st;
+  };
   const slots: Job[] = targets.flatMap((target) =>
     modes.map((mode) => ({
       target,
       mode,
-      key: seriesId(target),
+      series: seriesOf(target),
       ro: opts.signal ? { connection: mode, signal: opts.signal } : { connection: mode },
     })),
   );
@@ -94,10 +106,6 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
   const retain = opts.retainRecords !== false;
   const threshold = opts.lagThresholdMs ?? 50;
 
-  // One state per series, shared by its fresh and reuse jobs (looked up once, not per request).
-  const series = new Map<string, SeriesState>();
-  for (const s of slots) if (!series.has(s.key)) series.set(s.key, { next: 0, inFlight: 0 });
-  const slotState = slots.map((s) => series.get(s.key) as SeriesState);
   const sendIntervalMs = opts.ratePerS ? 1000 / opts.ratePerS : undefined;
   const ownsLag = !lag.running;
   if (ownsLag) lag.start();
@@ -109,7 +117,8 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
   let lagAffected = 0;
   let callbackError: unknown;
 
-  const runOne = async (job: Job, s: SeriesState): Promise<void> => {
+  const runOne = async (job: Job): Promise<void> => {
+    const s = job.series;
     const now = clock.now();
     const idleGapMs = s.inFlight > 0 ? 0 : s.lastEnd !== undefined ? now - s.lastEnd : undefined;
     const seriesSeq = s.next++;
@@ -145,11 +154,10 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
       if (nextJob >= totalJobs) return;
       const k = nextJob++;
       const job = slots[k % slots.length];
-      const state = slotState[k % slots.length];
-      if (!job || !state) return;
+      if (!job) return;
       if (sendIntervalMs !== undefined) await sleepUntil(clock, t0 + k * sendIntervalMs, opts.signal);
       if (opts.signal?.aborted) return;
-      await runOne(job, state);
+      await runOne(job);
     }
   };
 
