@@ -14,6 +14,8 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
  */
 export const DIST = process.env.BENCH_DIST ?? join(ROOT, "dist");
 export const CLI = join(DIST, "cli/main.js");
+/** One measured load run in a process of its own (bare undici, stallwatch or autocannon). */
+export const LOAD_CHILD = join(ROOT, "bench/load-child.mjs");
 export const QUICK = process.env.BENCH_QUICK === "1";
 
 /** The q-quantile (0..1) of numbers, linear interpolation between ranks. */
@@ -202,9 +204,8 @@ export function makeCert() {
  * server answered at a third of its warm rate). A bare undici loop, unmeasured.
  */
 export async function warmServer(url, { requests = 20_000 } = {}) {
-  const child = join(ROOT, "bench/load-child.mjs");
-  await nodeJson(child, ["bare", url, "reuse", "8", String(requests)]);
-  await nodeJson(child, ["bare", url, "fresh", "1", String(Math.ceil(requests / 20))]);
+  await nodeJson(LOAD_CHILD, ["bare", url, "reuse", "8", String(requests)]);
+  await nodeJson(LOAD_CHILD, ["bare", url, "fresh", "1", String(Math.ceil(requests / 20))]);
 }
 
 /** A probe target as the config layer would resolve it. */

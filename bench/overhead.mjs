@@ -5,22 +5,19 @@
 // (bare, stallwatch, then stallwatch, bare, ...) over several rounds; the
 // ratio is of mean throughputs, the p50 difference the median of per-round
 // differences.
-import { join } from "node:path";
 import {
   fmt,
   fmtRatio,
   fmtSigned,
+  LOAD_CHILD,
   mdTable,
   mean,
   median,
   nodeJson,
   QUICK,
-  ROOT,
   startServerProcess,
   warmServer,
 } from "./lib.mjs";
-
-const CHILD = join(ROOT, "bench/load-child.mjs");
 
 // `stream`: the runner keeps no records (retainRecords: false, each record
 // to onRecord, as the daemon and the memory benchmark's streamed rows run it);
@@ -53,7 +50,7 @@ export async function benchOverhead(log) {
         const order = round % 2 === 0 ? ["bare", "stallwatch"] : ["stallwatch", "bare"];
         for (const tool of order) {
           const extra = tool === "stallwatch" && r.stream ? ["stream"] : [];
-          const out = await nodeJson(CHILD, [tool, ...args, ...extra]);
+          const out = await nodeJson(LOAD_CHILD, [tool, ...args, ...extra]);
           if (out.ok !== r.count)
             throw new Error(`${tool} ${args.join(" ")}: only ${out.ok} of ${r.count} ok`);
           (tool === "bare" ? r.bare : r.sw).push(out);

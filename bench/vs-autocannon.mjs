@@ -5,21 +5,19 @@
 // alternate over rounds, each in a process of its own (bench/load-child.mjs).
 // Percentiles: stallwatch's from each record's `total` phase (µs resolution),
 // autocannon's from its own histogram (whole milliseconds).
-import { join } from "node:path";
 import {
   fmt,
   fmtRatio,
+  LOAD_CHILD,
   mdTable,
   mean,
   median,
   nodeJson,
   QUICK,
-  ROOT,
   startServerProcess,
   warmServer,
 } from "./lib.mjs";
 
-const CHILD = join(ROOT, "bench/load-child.mjs");
 export const CONNECTIONS = 10;
 
 /** A latency ratio, unless autocannon's whole-millisecond value is too coarse (< 10 ms) for one to mean anything. */
@@ -43,7 +41,7 @@ export async function benchAutocannon(log) {
       ];
       if (round % 2 === 1) runs.reverse();
       for (const args of runs) {
-        const out = await nodeJson(CHILD, args);
+        const out = await nodeJson(LOAD_CHILD, args);
         (args[0] === "autocannon" ? ac : sw).push(out);
       }
       log(`  autocannon: round ${round + 1} of ${rounds}`);
