@@ -49,67 +49,69 @@ function share(causes: Record<string, number>, id: string): number {
   return total === 0 ? 0 : (causes[id] ?? 0) / total;
 }
 
+/** Probes a lab scenario through the real pipeline; its report, with the findings and causes tallied. */
+async function diagnoseLab(
+  scenario: ScenarioName,
+  timings: Partial<ScenarioTimings>,
+  flags: ProbeFlags,
+  keep?: (t: ProbeTarget) => boolean,
+): Promise<{ report: Report; ids: string[]; causes: Record<string, number> }> {
+  const loaded = await labLoaded(scenario, timings, flags, keep);
+  const { report } = await liveReport(loaded, { source: { kind: "lab", scenario } });
+  return { report, ...tally(report) };
+}
+
 const rootAndHeader = (t: ProbeTarget) => t.endpoint === "/" || t.endpoint === "/header";
 
 describe("lab scenarios, diagnosed", () => {
   it("healthy: no stall, no finding", async () => {
-    const loaded = await labLoaded("healthy", {}, { count: 20, connection: "both" });
-    const { report } = await liveReport(loaded, { source: { kind: "lab", scenario: "healthy" } });
-    tally(report);
+    const { report } = await diagnoseLab("healthy", {}, { count: 20, connection: "both" });
     expect(report.findings).toEqual([]);
     expect(report.stalls).toEqual([]);
     expect(report.healthy).toBe(true);
   }, 60_000);
 
   it("bad-target: every 3rd new connection slow → periodic-stall", async () => {
-    const loaded = await labLoaded(
+    const { report, ids, causes } = await diagnoseLab(
       "bad-target",
       { slowMs: 600 },
       { count: 15, connection: "fresh" },
       rootAndHeader,
     );
-    const { report } = await liveReport(loaded, { source: { kind: "lab", scenario: "bad-target" } });
-    const { ids, causes } = tally(report);
     expect(report.stalls.length).toBeGreaterThanOrEqual(15);
     expect(ids).toContain("periodic-stall");
     expect(share(causes, "periodic-stall")).toBeGreaterThanOrEqual(0.8);
   }, 60_000);
 
   it("slow-backend: random stalls before the first byte → slow-backend", async () => {
-    const loaded = await labLoaded(
+    const { report, ids, causes } = await diagnoseLab(
       "slow-backend",
       { stallProbability: 0.15, stallMs: 600 },
       { count: 20, connection: "both", concurrency: 2 },
     );
-    const { report } = await liveReport(loaded, { source: { kind: "lab", scenario: "slow-backend" } });
-    const { ids, causes } = tally(report);
     expect(report.stalls.length).toBeGreaterThanOrEqual(10);
     expect(ids).toContain("slow-backend");
     expect(share(causes, "slow-backend")).toBeGreaterThanOrEqual(0.8);
   }, 90_000);
 
   it("edge-only: stalls on the custom-domain route only → route-specific", async () => {
-    const loaded = await labLoaded(
+    const { report, ids, causes } = await diagnoseLab(
       "edge-only",
       { stallProbability: 0.25, stallMs: 600 },
       { count: 15, connection: "both" },
     );
-    const { report } = await liveReport(loaded, { source: { kind: "lab", scenario: "edge-only" } });
-    const { ids, causes } = tally(report);
     expect(ids).toContain("route-specific");
     expect(report.stalls.every((s) => s.route === "custom-domain" || s.cause === "client-lag")).toBe(true);
     expect(share(causes, "route-specific")).toBeGreaterThanOrEqual(0.8);
   }, 60_000);
 
   it("az-down: every 3rd new connection lands on the dark AZ → periodic-stall", async () => {
-    const loaded = await labLoaded(
+    const { ids, causes } = await diagnoseLab(
       "az-down",
       { connectStallMs: 600 },
       { count: 15, connection: "fresh" },
       rootAndHeader,
     );
-    const { report } = await liveReport(loaded, { source: { kind: "lab", scenario: "az-down" } });
-    const { ids, causes } = tally(report);
     expect(ids).toContain("periodic-stall");
     expect(share(causes, "periodic-stall")).toBeGreaterThanOrEqual(0.8);
   }, 60_000);
