@@ -13,7 +13,7 @@
 
 import { MIN_LOOP_LAG_MS } from "../diagnose/detectors/client-lag.js";
 import { detectStalls, type StallRule } from "../diagnose/stalls.js";
-import type { DiagnoseContext, Diagnosis } from "../diagnose/types.js";
+import type { DiagnoseContext } from "../diagnose/types.js";
 import type { RequestRecord } from "../model.js";
 import { type History, readHistory, type TaggedIntervalSummary } from "../record/history.js";
 import { readRecordsFile } from "../record/history-records.js";
@@ -76,16 +76,18 @@ export async function historyReport(o: HistoryReportOptions): Promise<HistoryRep
   const lag = lagOf(records);
   // The diagnosis sees probe requests only; keep-warm stalls are listed (tagged) but explain nothing.
   const probes = records.filter((r) => r.tag !== "keep-warm");
-  const analysis = analyse(probes, o.stallRule, lag, o.context);
-  if (partial) {
-    const dropped = dropFinding(analysis.diagnosis, "periodic-stall");
-    if (dropped) {
-      notes.push(
-        "periodic-stall found over the re-read rounds only, dropped: rounds picked for having stalls make " +
-          "periodic patterns of their own; check periodicity with --since 24h or less",
-      );
-    }
-  }
+  // Rounds picked for having stalls make periodic patterns of their own: the periodicity test is not run on them.
+  const context = partial
+    ? {
+        ...o.context,
+        skip: {
+          ...o.context.skip,
+          "periodic-stall":
+            "the re-read rounds were picked for having stalls, which makes periods of its own; check periodicity with --since 24h or less",
+        },
+      }
+    : o.context;
+  const analysis = analyse(probes, o.stallRule, lag, context);
   const keepWarmStalls = detectStalls(records, o.stallRule).filter((s) => s.record.tag === "keep-warm");
   const report = buildReport({
     records,
@@ -291,24 +293,4 @@ function totalsOf(series: readonly SeriesReport[]): Report["totals"] {
     t.stalls += s.stalls;
   }
   return t;
-}
-
-/**
- * Removes one finding from a diagnosis; its stalls fall to the next finding
- * that also matched them, else `unexplained`. True when it was there.
- */
-function dropFinding(d: Diagnosis, id: string): boolean {
-  const before = d.findings.length;
-  d.findings = d.findings.filter((f) => f.id !== id);
-  if (d.findings.length === before) return false;
-  for (const [seq, e] of d.explanations) {
-    e.alsoMatched = e.alsoMatched.filter((x) => x !== id);
-    if (e.cause !== id) continue;
-    const next = e.alsoMatched.shift() ?? "unexplained";
-    e.cause = next;
-    e.title = next;
-    e.detail = e.detail.replace(/^every \d+\w* request.*$/, "");
-    d.causeBySeq.set(seq, next);
-  }
-  return true;
 }

@@ -17,6 +17,7 @@ import type { Prober, ProbeTarget } from "../probe/types.js";
 import { buildReport } from "../report/build.js";
 import type { LagStats, Report } from "../report/types.js";
 import { readResolverSettings } from "../system/resolv-conf.js";
+import { readHostSynSchedule } from "../system/syn-schedule.js";
 import { warmUpProber } from "./warmup.js";
 
 export interface ProbeRunOptions {
@@ -32,6 +33,8 @@ export interface ProbeRunOptions {
   warmUp?: boolean;
   /** X-Amzn-Trace-Id per request (X-Ray); none by default. */
   traceHeaderFor?: (t: ProbeTarget) => string | undefined;
+  /** Idle gaps before each request, cycled (see RunOptions.idleGapsMs). */
+  idleGapsMs?: readonly number[];
 }
 
 /** A prober set up from the config's probe options, reporting to `lagMonitor`. */
@@ -69,6 +72,7 @@ export async function probeRun(loaded: LoadedConfig, opts: ProbeRunOptions = {})
         tag: opts.tag ?? "probe",
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.traceHeaderFor ? { traceHeaderFor: opts.traceHeaderFor } : {}),
+        ...(opts.idleGapsMs ? { idleGapsMs: opts.idleGapsMs } : {}),
       },
       { prober, clock, lag, ...(opts.onRecord ? { onRecord: opts.onRecord } : {}) },
     );
@@ -86,6 +90,7 @@ export function stallRuleOf(loaded: LoadedConfig): StallRule {
 export function machineContext(loaded: LoadedConfig, extra?: DiagnoseContext["extra"]): DiagnoseContext {
   return {
     resolverTimeoutMs: readResolverSettings().timeoutMs,
+    synSchedule: readHostSynSchedule(),
     timeoutMs: loaded.config.probe.timeoutMs,
     ...(extra ? { extra } : {}),
   };

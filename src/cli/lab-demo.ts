@@ -6,7 +6,7 @@
  */
 import type { ProbeFlags } from "../config/flags.js";
 import { UsageError } from "../errors.js";
-import { SCENARIOS, type ScenarioName, type ScenarioTimings } from "../lab/index.js";
+import { SCENARIOS, type ScenarioName, type ScenarioProbePlan, type ScenarioTimings } from "../lab/index.js";
 import { type RemoteLab, startLabInWorker } from "../lab/remote.js";
 
 export async function startDemoLab(scenario: string, timings?: Partial<ScenarioTimings>): Promise<RemoteLab> {
@@ -18,8 +18,15 @@ export async function startDemoLab(scenario: string, timings?: Partial<ScenarioT
   return startLabInWorker({ scenario: scenario as ScenarioName, ...(timings ? { timings } : {}) });
 }
 
+/** How the scenario must be probed, when back-to-back requests would hide its fault. */
+export function scenarioProbePlan(scenario: string): ScenarioProbePlan | undefined {
+  return SCENARIOS.find((s) => s.name === scenario)?.probe;
+}
+
 /** Probe defaults for a lab run; the user's flags override them. */
 export function labDemoDefaults(scenario: string, fixedRate = false): ProbeFlags {
+  const plan = scenarioProbePlan(scenario);
+  if (plan) return { count: plan.count, concurrency: 1, connection: plan.connection };
   // --rate and --concurrency are alternatives: with a user's --rate, the demo sets no concurrency.
   const inFlight = fixedRate ? {} : { concurrency: 4 };
   switch (scenario) {

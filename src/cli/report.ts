@@ -14,13 +14,14 @@ import { applyProbeOverrides, configFromFlags, type ProbeFlags } from "../config
 import { type LoadedConfig, loadConfig, parseConfig } from "../config/load.js";
 import { detectStalls } from "../diagnose/stalls.js";
 import { UsageError } from "../errors.js";
+import type { ScenarioProbePlan } from "../lab/index.js";
 import type { RemoteLab } from "../lab/remote.js";
 import type { RunResult } from "../probe/runner.js";
 import { renderJson } from "../report/json.js";
 import { createProgress } from "../report/progress.js";
 import { renderTerminal, shouldUseColor } from "../report/terminal.js";
 import type { Report } from "../report/types.js";
-import { labDemoDefaults, startDemoLab } from "./lab-demo.js";
+import { labDemoDefaults, scenarioProbePlan, startDemoLab } from "./lab-demo.js";
 
 export interface ReportFlags extends ProbeFlags {
   config?: string;
@@ -50,16 +51,23 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
   if (sources > 1) throw new UsageError("give one of --config, --lab, --url / --route");
 
   let lab: RemoteLab | undefined;
+  let plan: ScenarioProbePlan | undefined;
   try {
     let loaded: LoadedConfig;
     let source: Report["source"];
     if (flags.lab !== undefined && flags.lab !== false) {
       const scenario = typeof flags.lab === "string" ? flags.lab : "bad-target";
-      lab = await startDemoLab(scenario);
+      plan = scenarioProbePlan(scenario);
+      lab = await startDemoLab(scenario, plan?.timings);
       loaded = applyProbeOverrides(parseConfig(lab.config), {
         ...labDemoDefaults(scenario),
         ...definedOnly(flags),
       });
+      // A scenario whose fault shows only after idle is probed its own way: one series, the declared gaps.
+      if (plan) {
+        loaded = { ...loaded, targets: loaded.targets.slice(0, 1) };
+        process.stderr.write(`stallwatch: lab ${scenario}: ${plan.why}\n`);
+      }
       source = { kind: "lab", scenario };
     } else if (flags.config !== undefined) {
       loaded = applyProbeOverrides(await loadConfig(flags.config), flags);
@@ -73,6 +81,7 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
       source = { kind: "live" };
     }
 
+    const gapOpts = plan ? { idleGapsMs: plan.idleGapsMs } : {};
     const total = expectedRequests(loaded);
     const progress = flags.progress === false ? undefined : createProgress({ stream: process.stderr, total });
     let done = 0;
@@ -83,7 +92,12 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
     let run: RunResult;
     let analysis: Analysis;
     if (!aws) {
-      ({ report, run, analysis } = await liveReport(loaded, { source, includeHistograms, onRecord }));
+      ({ report, run, analysis } = await liveReport(loaded, {
+        source,
+        includeHistograms,
+        onRecord,
+        ...gapOpts,
+      }));
       progress?.finish();
     } else {
       try {
@@ -92,6 +106,7 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
         const stopWatch = aws.watch(lab ? 1000 : 10_000);
         run = await probeRun(loaded, {
           onRecord,
+          ...gapOpts,
           ...(aws.traceHeaderFor ? { traceHeaderFor: aws.traceHeaderFor } : {}),
         }).finally(stopWatch);
         progress?.finish();

@@ -6,16 +6,19 @@
  */
 import type { Confidence, Finding } from "../report/types.js";
 import { DEFAULT_DETECTORS } from "./detectors/index.js";
-import { findingSpec, UNEXPLAINED } from "./registry.js";
+import { CLASSIC_LINUX, typicalPhases } from "./physics.js";
+import { findingSpec, roleOf, UNEXPLAINED } from "./registry.js";
 import type {
   Candidate,
   Detector,
   DetectorInput,
   DiagnoseInput,
   Diagnosis,
+  RuledOut,
   StallExplanation,
 } from "./types.js";
 import { fmtMs } from "./util.js";
+import { buildVerdict } from "./verdict.js";
 
 export const DEFAULT_RESOLVER_TIMEOUT_MS = 5000;
 export const DEFAULT_ALPHA = 0.01;
@@ -24,48 +27,73 @@ const CONFIDENCE_WEIGHT: Record<Confidence, number> = { high: 3, medium: 2, low:
 
 const precedenceOf = (id: string): number => findingSpec(id)?.precedence ?? 1000;
 
+const toFinding = (
+  id: string,
+  c: Candidate,
+  stalls: number[],
+  evidence: Record<string, unknown>,
+): Finding => ({
+  id,
+  summary: c.summary,
+  stalls,
+  ...(c.failures && c.failures.length > 0 ? { failures: [...c.failures].sort((a, b) => a - b) } : {}),
+  confidence: c.confidence,
+  evidence,
+  nextStep: c.nextStep,
+});
+
 export function diagnose(
   input: DiagnoseInput,
   detectors: readonly Detector[] = DEFAULT_DETECTORS,
 ): Diagnosis {
   const context = input.context ?? {};
-  // Keep-warm pings are kept out of the statistics; probe and idle-sweep samples are analysed.
+  const skip = context.skip ?? {};
+  const active = detectors.filter((d) => skip[d.id] === undefined);
   // Family-wise significance: the level is shared by the statistical findings (Bonferroni).
-  const statistical = detectors.filter((d) => findingSpec(d.id)?.kind === "statistical").length;
+  const statistical = active.filter((d) => findingSpec(d.id)?.kind === "statistical").length;
   const alpha = (context.alpha ?? DEFAULT_ALPHA) / Math.max(1, statistical);
+  // Keep-warm pings are kept out of every count alike: no statistics, no stalls, no attribution.
   const records = input.records.filter((r) => r.tag !== "keep-warm").sort((a, b) => a.seq - b.seq);
+  const stalls = input.stalls.filter((s) => s.record.tag !== "keep-warm");
+  const stallSeqs = new Set(stalls.map((s) => s.record.seq));
   const detectorInput: DetectorInput = {
     records,
-    stalls: input.stalls,
-    stallSeqs: new Set(input.stalls.map((s) => s.record.seq)),
+    stalls,
+    stallSeqs,
     lag: input.lag,
     settings: {
       resolverTimeoutMs: context.resolverTimeoutMs ?? DEFAULT_RESOLVER_TIMEOUT_MS,
       alpha,
       timeoutMs: context.timeoutMs,
+      synSchedule: context.synSchedule ?? CLASSIC_LINUX,
     },
     context,
+    typical: typicalPhases(records, stallSeqs),
   };
 
   const notes: string[] = [];
-  const candidates = new Map<string, Candidate>();
-  for (const d of detectors) {
+  for (const [id, why] of Object.entries(skip)) if (stalls.length > 0) notes.push(`${id} not tested: ${why}`);
+  const causes = new Map<string, Candidate>();
+  const evidence = new Map<string, Candidate>();
+  const ruledOut: RuledOut[] = [];
+  for (const d of active) {
     try {
       const res = d.detect(detectorInput);
       // Without stalls there is nothing to test: skipped-test notes would be noise.
-      if (res.notes && input.stalls.length > 0) notes.push(...res.notes);
-      if (res.candidate) candidates.set(d.id, res.candidate);
+      if (res.notes && stalls.length > 0) notes.push(...res.notes);
+      if (res.ruledOut) ruledOut.push({ cause: d.id, reason: res.ruledOut });
+      if (res.candidate) (roleOf(d.id) === "evidence" ? evidence : causes).set(d.id, res.candidate);
     } catch (err) {
       notes.push(`detector ${d.id} failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
-  // Attribution: each stall to the matching finding with the lowest precedence.
-  const ordered = [...candidates.entries()].sort((a, b) => precedenceOf(a[0]) - precedenceOf(b[0]));
+  // Attribution: each stall to exactly one cause, the most specific that explains it (lowest precedence).
+  const ordered = [...causes.entries()].sort((a, b) => precedenceOf(a[0]) - precedenceOf(b[0]));
   const stallSets = new Map(ordered.map(([id, c]) => [id, new Set(c.stalls)]));
   const causeBySeq = new Map<number, string>();
   const explanations = new Map<number, StallExplanation>();
-  for (const s of input.stalls) {
+  for (const s of stalls) {
     const seq = s.record.seq;
     const matching = ordered.filter(([id]) => stallSets.get(id)?.has(seq));
     const first = matching[0];
@@ -83,37 +111,75 @@ export function diagnose(
     });
   }
 
-  const scored: Array<{ finding: Finding; score: number; precedence: number }> = [];
+  const scored: Array<{ finding: Finding; candidate: Candidate; score: number; precedence: number }> = [];
+  const unattributed: Array<[string, Candidate]> = [];
   for (const [id, c] of ordered) {
-    const attributed = c.stalls.filter((seq) => causeBySeq.get(seq) === id).length;
-    if (attributed === 0 && !c.corroborating) continue;
-    const stalls = [...c.stalls].sort((a, b) => a - b);
-    const finding: Finding = {
-      id,
-      summary: c.summary,
-      stalls,
-      confidence: c.confidence,
-      evidence: { ...c.evidence, attributedStalls: attributed },
-      nextStep: c.nextStep,
-    };
-    const explained = attributed + 0.25 * (stalls.length - attributed) + (stalls.length === 0 ? 0.5 : 0);
+    const attributed = c.stalls.filter((seq) => causeBySeq.get(seq) === id).sort((a, b) => a - b);
+    const failures = c.failures?.length ?? 0;
+    if (attributed.length === 0 && failures === 0) {
+      if (c.stalls.length > 0) unattributed.push([id, c]);
+      continue;
+    }
+    const ev: Record<string, unknown> = { ...c.evidence };
+    if (c.stalls.length > attributed.length) ev.alsoFits = c.stalls.length - attributed.length;
     scored.push({
-      finding,
-      score: explained * CONFIDENCE_WEIGHT[c.confidence],
+      finding: toFinding(id, c, attributed, ev),
+      candidate: c,
+      score: (attributed.length + 0.5 * failures) * CONFIDENCE_WEIGHT[c.confidence],
       precedence: precedenceOf(id),
     });
   }
   scored.sort((a, b) => b.score - a.score || a.precedence - b.precedence);
   const findings = scored.map((s) => s.finding);
+  const evidenceFindings = [...evidence].map(([id, c]) =>
+    toFinding(
+      id,
+      c,
+      [...c.stalls].sort((a, b) => a - b),
+      { ...c.evidence },
+    ),
+  );
+  // A cause left without stalls either describes the top cause's stalls (folded into the verdict) or lost
+  // them to more specific causes (ruled out, saying to which).
+  const top = scored[0];
+  const folded: Array<{ id: string; candidate: Candidate }> = [];
+  for (const [id, c] of unattributed) {
+    const takenBy = c.stalls.map((seq) => causeBySeq.get(seq));
+    const toTop = top ? takenBy.filter((x) => x === top.finding.id).length : 0;
+    if (toTop >= 0.5 * c.stalls.length) {
+      folded.push({ id, candidate: c });
+      continue;
+    }
+    const others = [...new Set(takenBy)].join(", ");
+    ruledOut.push({
+      cause: id,
+      reason: `fits ${c.stalls.length} stall${c.stalls.length === 1 ? "" : "s"}, each with a more specific cause (${others}): ${c.summary}`,
+    });
+  }
 
   const unexplained = [...causeBySeq.values()].filter((c) => c === UNEXPLAINED).length;
-  if (unexplained > 0) notes.push(`${unexplained} of ${input.stalls.length} stalls unexplained`);
+  if (unexplained > 0) notes.push(`${unexplained} of ${stalls.length} stalls unexplained`);
   const failed = records.filter((r) => !r.ok).length;
+  const verdict = top
+    ? buildVerdict({
+        top: top.finding,
+        candidate: top.candidate,
+        others: findings.slice(1),
+        folded,
+        evidence: evidenceFindings,
+        ruledOut,
+        stalls,
+        input: detectorInput,
+      })
+    : undefined;
   return {
     findings,
+    evidence: evidenceFindings,
+    ruledOut,
+    ...(verdict ? { verdict } : {}),
     causeBySeq,
     explanations,
-    healthy: input.stalls.length === 0 && failed === 0 && findings.length === 0,
+    healthy: stalls.length === 0 && failed === 0 && findings.length === 0,
     notes: [...new Set(notes)],
   };
 }

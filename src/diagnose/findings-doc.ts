@@ -4,7 +4,7 @@
  * `UPDATE_DOCS=1 npx vitest run test/unit/diagnose-registry.test.ts` rewrites it).
  */
 import { PERIODIC_MIN_SAMPLES } from "./detectors/periodic-stall.js";
-import { FINDINGS, UNEXPLAINED } from "./registry.js";
+import { FINDINGS, roleOf, UNEXPLAINED } from "./registry.js";
 import { GAP_BOUNDARIES_MS } from "./split.js";
 
 export function renderFindingsDoc(): string {
@@ -13,13 +13,24 @@ export function renderFindingsDoc(): string {
     "",
     "<!-- Generated from src/diagnose/registry.ts by src/diagnose/findings-doc.ts. Do not edit by hand. -->",
     "",
-    "Every stall stallwatch sees is attributed to at most one cause: the most specific finding that explains it",
-    "(lowest precedence number below). A stall no finding explains has the cause `" + UNEXPLAINED + "`.",
-    "Findings are ranked by the stalls they explain × their confidence (high 3, medium 2, low 1).",
+    "Every stall stallwatch sees is attributed to exactly one cause: the most specific cause finding that",
+    "explains it (lowest precedence number below). A stall no finding explains has the cause `" +
+      UNEXPLAINED +
+      "`.",
+    "Causes are ranked by the stalls they explain × their confidence (high 3, medium 2, low 1); the top one is",
+    "the report's **verdict**: the phase, the hop, the place (target, AZ, address, route), the mechanism, the",
+    "evidence of every source that agrees and the next step, with the other causes and the explanations ruled",
+    "out (and why).",
     "",
-    "Each finding carries `id`, `summary` (one line with numbers), `stalls` (seq numbers of every stall it",
-    "explains, including stalls attributed to a more specific finding), `confidence`, `evidence` (the numbers,",
-    "the test used and its p-value; `attributedStalls` counts the stalls whose cause it is) and `nextStep`.",
+    "Each finding carries `id`, `summary` (one line with numbers), `stalls` (the seq numbers of exactly the",
+    'stalls whose cause it is: every "explains N of M" in every output is this count), `failures` (failed',
+    "requests it explains, when any), `confidence`, `evidence` (the numbers, the test used and its p-value;",
+    "`alsoFits` counts stalls it fits that went to a more specific cause) and `nextStep`.",
+    "",
+    "Evidence findings (role `evidence`: the X-Ray breakdowns) say where a stall's time went without saying",
+    "why. They never take a stall; they are listed beside the verdict and raise its confidence by one step",
+    "when they cover at least half of its stalls. A cause whose stalls all went to the verdict's cause is",
+    "folded into the verdict as corroboration.",
     "",
     "## No false alarms",
     "",
@@ -33,9 +44,12 @@ export function renderFindingsDoc(): string {
     `  test (…): n=12 < ${PERIODIC_MIN_SAMPLES}\`).`,
     "- Keep-warm pings are kept out of the statistics.",
     "",
-    "| id | title | kind | precedence |",
-    "|---|---|---|---|",
-    ...FINDINGS.map((f) => `| \`${f.id}\` | ${f.title} | ${f.kind} | ${f.precedence} |`),
+    "| id | title | kind | role | hop | precedence |",
+    "|---|---|---|---|---|---|",
+    ...FINDINGS.map(
+      (f) =>
+        `| \`${f.id}\` | ${f.title} | ${f.kind} | ${roleOf(f.id)} | ${f.hop ?? "-"} | ${roleOf(f.id) === "cause" ? f.precedence : "-"} |`,
+    ),
     "",
   ];
   for (const f of FINDINGS) {

@@ -15,6 +15,17 @@ import { XRAY_FINDING_SPECS } from "../aws/xray/detector.js";
 /** How a finding is recognised. */
 export type FindingKind = "signature" | "statistical" | "fallback";
 
+/**
+ * What a finding is to the verdict. A `cause` competes for stalls: each stall is attributed to exactly one
+ * cause. `evidence` (X-Ray breakdowns) measures where a stall's time went without naming why; it never takes a
+ * stall, it raises or lowers the confidence of the cause it agrees with and is shown beside it.
+ */
+export type FindingRole = "cause" | "evidence";
+
+/** The hops of the path, client first: where a verdict places the lost time. */
+export const HOPS = ["client", "dns", "edge", "gateway", "nlb", "target", "app", "path"] as const;
+export type Hop = (typeof HOPS)[number];
+
 export interface FindingSpec {
   /** Stable id: appears in JSON output, logs, metrics and alarms. Never rename one. */
   id: string;
@@ -30,6 +41,10 @@ export interface FindingSpec {
   precedence: number;
   /** The minimum evidence before the finding is raised (documented in docs/findings.md). */
   minimums: string;
+  /** Default `cause`. */
+  role?: FindingRole;
+  /** The hop the finding places the time at, when the finding alone says (a detector may say more precisely). */
+  hop?: Hop;
 }
 
 /** The cause recorded for a stall no finding explains. */
@@ -43,6 +58,7 @@ export const FINDINGS = [
       "stallwatch's own event loop was blocked while the request was in flight (record.loopLagMs), long enough to account for the stall: the time was lost in the prober, not in the network.",
     kind: "signature",
     precedence: 10,
+    hop: "client",
     minimums:
       "1 stall whose loop lag is ≥ 100 ms and ≥ 50 % of its total, or without which it would be under the stall threshold.",
   },
@@ -53,6 +69,7 @@ export const FINDINGS = [
       "Requests that never completed within their deadline (failure classes dns-timeout, connect-timeout, tls-timeout, headers-timeout, body-timeout), grouped by class and phase.",
     kind: "signature",
     precedence: 20,
+    hop: "path",
     minimums: "1 timed-out request.",
   },
   {
@@ -62,6 +79,7 @@ export const FINDINGS = [
       "DNS-phase stalls clustered near multiples of the resolver timeout (5 s by default: glibc `options timeout:5`): a lost UDP query retried after the timeout, or a conntrack race between parallel A/AAAA queries.",
     kind: "signature",
     precedence: 30,
+    hop: "dns",
     minimums:
       "1 DNS-dominated stall within max(300 ms, 15 %) of k × the resolver timeout (k = 1..4); high confidence from 3 such stalls making up ≥ 70 % of the DNS stalls.",
   },
@@ -69,11 +87,12 @@ export const FINDINGS = [
     id: "tcp-syn-retransmit",
     title: "Lost SYNs (TCP retransmission)",
     description:
-      "Connect-phase stalls near the cumulative retransmission timeouts of a lost SYN: 1, 3, 7, 15 s (initial RTO 1 s, doubling; Linux) or 3, 9, 21 s (initial RTO 3 s). Often one address: an AZ with no healthy target while cross-zone load balancing is off.",
+      "Connect-phase stalls on the prober's own hop at the cumulative retransmission times of its own kernel after k lost SYNs, read from /proc/sys/net/ipv4 (tcp_syn_linear_timeouts: that many retransmissions 1 s apart first, then doubling — 1, 2, 3, 4, 5, 7, 11 s with the default 4; without it, doubling from 1 s: 1, 3, 7, 15 s). The mix of levels must be one random loss can make (k+1 lost SYNs never clearly more often than k): a fixed delay that happens to sit on one level is not a lost SYN. Often one address: an AZ with no healthy target while cross-zone load balancing is off.",
     kind: "signature",
     precedence: 31,
+    hop: "client",
     minimums:
-      "1 connect-dominated stall within max(300 ms, 15 %) of a retransmission level; high confidence from 3 such stalls making up ≥ 70 % of the connect stalls.",
+      "1 connect-dominated stall within max(300 ms, 15 %) of a retransmission level of the prober's kernel, with a level mix consistent with random loss; high confidence from 3 such stalls making up ≥ 70 % of the connect stalls.",
   },
   {
     id: "tls-handshake-stall",
@@ -82,17 +101,18 @@ export const FINDINGS = [
       "Stalls spent in the TLS handshake while DNS and TCP connect were quick: a lost handshake packet (retransmitted after ~1 s), a slow or overloaded TLS terminator, OCSP or certificate chain problems.",
     kind: "signature",
     precedence: 32,
+    hop: "client",
     minimums: "1 TLS-dominated stall; high confidence from 3.",
   },
   TARGET_UNHEALTHY_SPEC,
-  ...XRAY_FINDING_SPECS.filter((f) => f.id !== "outside-gateway"),
   {
     id: "address-skew",
     title: "Stalls concentrated on one address",
     description:
       "Stalls concentrated on one remote address (one NLB node, one AZ, one edge) beyond what chance explains. Tested per API and route: Fisher's exact test (one-sided) of the address's stall rate against the other addresses', Bonferroni-corrected over the addresses tested.",
     kind: "statistical",
-    precedence: 40,
+    precedence: 46,
+    hop: "path",
     minimums:
       "≥ 2 addresses with ≥ 5 requests each, ≥ 20 requests in all, ≥ 3 stalls on the address; p < 0.01 family-wise after correction; stall rate ≥ 3 × the other addresses'.",
   },
@@ -102,7 +122,8 @@ export const FINDINGS = [
     description:
       "Stalls recur every Nth request in send order (one bad target or AZ in a rotation). For N = 2..10 the stalls at the most loaded residue class mod N are tested against their expected share with a one-sided binomial test, Bonferroni-corrected over all (N, residue) pairs; per series and across series by global send order.",
     kind: "statistical",
-    precedence: 41,
+    precedence: 47,
+    hop: "target",
     minimums:
       "≥ 30 requests and ≥ 5 stalls in the sequence, ≥ 4 stalls in the class; p < 0.01 family-wise after correction; the class's stall rate ≥ 3 × the rest's.",
   },
@@ -112,7 +133,8 @@ export const FINDINGS = [
     description:
       "Resets, or stalls, on reused connections after the socket sat idle: a keep-alive race where the server or NLB (350 s idle timeout) closed or forgot a connection the client still reused.",
     kind: "statistical",
-    precedence: 50,
+    precedence: 40,
+    hop: "path",
     minimums:
       "Resets: ≥ 1 reset on a reused socket (high confidence from 3, with Fisher's test against the other requests when ≥ 20). Stalls: the idle split test (as cold-start) over reused sockets' idle time.",
   },
@@ -122,7 +144,8 @@ export const FINDINGS = [
     description:
       "Stall probability rises with the idle gap since the previous request to the same series: the gap threshold is found by splitting at fixed gap boundaries (1 s … 4 h) and testing the stall rate above against below with Fisher's exact test, Bonferroni-corrected over the splits tried.",
     kind: "statistical",
-    precedence: 51,
+    precedence: 42,
+    hop: "app",
     minimums:
       "≥ 20 requests with a known gap, ≥ 5 on each side of the split, ≥ 3 stalls above it; p < 0.01 family-wise after correction; stall rate above ≥ 3 × below and ≥ 20 %.",
   },
@@ -132,11 +155,54 @@ export const FINDINGS = [
     description:
       "One route of an API stalls while another route of the same API, over the same period, does not (e.g. the custom domain through CloudFront against execute-api). Fisher's exact test (one-sided) of the route's stall rate against the other routes', restricted to the time both were probed.",
     kind: "statistical",
-    precedence: 60,
+    precedence: 45,
+    hop: "edge",
     minimums:
       "≥ 2 routes with ≥ 20 requests each in the common period, ≥ 3 stalls on the route; p < 0.01 family-wise after correction; stall rate ≥ 3 × the others'.",
   },
-  ...XRAY_FINDING_SPECS.filter((f) => f.id === "outside-gateway"),
+  {
+    id: "slow-target",
+    title: "One target is slow",
+    description:
+      "The stalls were served by one NLB target (named by the backend's X-Ray segment: annotations.target, aws.ec2.instance_id or aws.ecs.container) far more often than its share of the targets explains. Binomial test of the stalls on that target against 1 / (registered targets). Untraced stalls of the same series with the same time signature (excess within 25 % of the traced ones') are attributed with them. The target's health history is shown beside it: a target that is slow while reported healthy is slow, not unhealthy.",
+    kind: "statistical",
+    precedence: 36,
+    hop: "target",
+    minimums:
+      "≥ 3 traced stalls with a target, ≥ 80 % of them on one target; binomial p < 0.01 family-wise against its share (1 / registered targets; when the target count is unknown, at most medium confidence).",
+  },
+  {
+    id: "hidden-hop-dns-timeout",
+    title: "DNS timeout behind the first hop",
+    description:
+      "Time-to-first-byte stalls whose excess over the series' typical TTFB sits on a multiple of 5 s (the glibc resolver's default timeout) while the prober's own DNS, connect and TLS were quick: a proxy or the application behind the gateway (nginx resolving its upstream, the app resolving a database) lost a DNS query and retried.",
+    kind: "signature",
+    precedence: 50,
+    hop: "app",
+    minimums:
+      "1 TTFB stall with a quick set-up whose excess is within max(300 ms, 15 %) of k × 5 s (k = 1..4) and not explained by X-Ray as backend time; high confidence from 3 making up ≥ 70 % of such stalls.",
+  },
+  {
+    id: "hidden-hop-syn-retransmit",
+    title: "Lost SYNs behind the first hop",
+    description:
+      "Time-to-first-byte stalls whose excess over the series' typical TTFB sits on a SYN retransmission level while the prober's own set-up was quick: a connection the prober cannot see (API Gateway → VPC link → NLB → target, a proxy to its upstream) lost k SYNs. The remote side's schedule is unknown, so the levels of every schedule it may use count: this host's, doubling from 1 s (1, 3, 7, 15 s), linear-first (1, 2, 3, 4, 5, 7 s) and doubling from 3 s (3, 9, 21 s). The level mix must be one random loss can make, and X-Ray must not place the time in the backend's own segment.",
+    kind: "signature",
+    precedence: 51,
+    hop: "nlb",
+    minimums:
+      "1 TTFB stall with a quick set-up whose excess is within max(300 ms, 15 %) of a level, with a consistent level mix; high confidence from 3 making up ≥ 70 % of such stalls.",
+  },
+  {
+    id: "transfer-stall",
+    title: "Response body stalled",
+    description:
+      "Stalls spent after the first byte, while the body arrived: the server sent its headers and then paused (a handler streaming slowly, a proxy buffering, a lost segment retransmitted at the RTO, a full receive window).",
+    kind: "signature",
+    precedence: 55,
+    hop: "path",
+    minimums: "1 transfer-dominated stall; high confidence from 3.",
+  },
   {
     id: "slow-backend",
     title: "Slow response after the request was sent",
@@ -144,8 +210,10 @@ export const FINDINGS = [
       "Stalls in time-to-first-byte while DNS, connect and TLS were quick: the time went to API Gateway, the VPC link and NLB, or the backend. TTFB near 10/20/30 s points to CloudFront origin attempts, near 29 s with a 504 to the API Gateway integration timeout.",
     kind: "fallback",
     precedence: 70,
+    hop: "app",
     minimums: "1 TTFB-dominated stall; high confidence from 3.",
   },
+  ...XRAY_FINDING_SPECS,
 ] as const satisfies readonly FindingSpec[];
 
 export type FindingId = (typeof FINDINGS)[number]["id"];
@@ -157,4 +225,9 @@ const BY_ID = new Map<string, FindingSpec>(FINDINGS.map((f) => [f.id, f]));
 /** The registry entry of a finding id, or undefined for an unknown id. */
 export function findingSpec(id: string): FindingSpec | undefined {
   return BY_ID.get(id);
+}
+
+/** A finding's role: `cause` unless its spec says `evidence`. */
+export function roleOf(id: string): FindingRole {
+  return findingSpec(id)?.role ?? "cause";
 }

@@ -3,7 +3,9 @@
  * interface of the detectors (src/diagnose/detectors/<id>.ts).
  */
 import type { RequestRecord } from "../model.js";
-import type { Confidence, Finding, LagStats } from "../report/types.js";
+import type { Confidence, Finding, LagStats, Verdict, VerdictEvidence } from "../report/types.js";
+import type { SynSchedule, TypicalPhases } from "./physics.js";
+import type { Hop } from "./registry.js";
 import type { Stall } from "./stalls.js";
 
 /**
@@ -18,6 +20,13 @@ export interface DiagnoseContext {
   alpha?: number;
   /** The request deadline the run used, ms (shown in the `timeout` finding). */
   timeoutMs?: number;
+  /** The prober host's SYN retransmission schedule (its kernel settings). Default: classic Linux. */
+  synSchedule?: SynSchedule;
+  /**
+   * Detectors not to run, each with the reason shown in the notes (e.g. periodic-stall over rounds picked for
+   * having stalls, whose selection makes periods of its own).
+   */
+  skip?: Readonly<Record<string, string>>;
   /** Open extension point: evidence from other sources, keyed by source name. */
   extra?: Readonly<Record<string, unknown>>;
 }
@@ -43,9 +52,24 @@ export interface StallExplanation {
   alsoMatched: string[];
 }
 
+/** An explanation the diagnosis considered and rejected. */
+export interface RuledOut {
+  cause: string;
+  reason: string;
+}
+
 export interface Diagnosis {
-  /** Ranked: most stalls explained × confidence first. One finding per id. */
+  /**
+   * Causes, ranked: most stalls explained × confidence first. One finding per id; `stalls` lists exactly the
+   * stalls attributed to it.
+   */
   findings: Finding[];
+  /** Evidence findings (X-Ray): where stall time went; they take no stall. */
+  evidence: Finding[];
+  /** Causes considered and rejected, with why. */
+  ruledOut: RuledOut[];
+  /** The top cause as a checkable chain; absent when no cause was found. */
+  verdict?: Verdict;
   /** Each stall's seq → the finding id it is attributed to, or `unexplained`. */
   causeBySeq: Map<number, string>;
   /** Per stall: cause, title and a detail line. */
@@ -66,6 +90,7 @@ export interface DetectorSettings {
    */
   alpha: number;
   timeoutMs: number | undefined;
+  synSchedule: SynSchedule;
 }
 
 /** What every detector is given: probe records, stalls and lookups over them. */
@@ -78,6 +103,8 @@ export interface DetectorInput {
   lag: LagStats | undefined;
   settings: DetectorSettings;
   context: DiagnoseContext;
+  /** Median of each phase per series and connection mode over requests that did not stall. */
+  typical: TypicalPhases;
 }
 
 /** A finding before attribution, as a detector raises it. */
@@ -90,17 +117,23 @@ export interface Candidate {
   nextStep: string;
   /** Optional per-stall detail line. */
   detailBySeq?: Map<number, string>;
-  /**
-   * True when the finding stands on its own even if every one of its stalls is
-   * attributed to a more specific finding (e.g. address-skew behind SYN
-   * retransmissions, or resets that are failures, not stalls).
-   */
-  corroborating?: boolean;
+  /** Seq numbers of failed requests (not stalls) the finding explains, e.g. resets or 429s. */
+  failures?: number[];
+  /** The hop the time was lost at, when the detector knows better than its registry entry. */
+  hop?: Hop;
+  /** Which target, AZ, address or route: the most specific place the detector can name. */
+  where?: string;
+  /** How the time was lost, in a few words ("2 SYNs lost, retransmitted at 1 s and 2 s"). */
+  mechanism?: string;
+  /** Facts from other sources that agree with this cause (target health of the named target, host settings). */
+  corroboration?: VerdictEvidence[];
 }
 
 export interface DetectorResult {
   candidate?: Candidate;
   notes?: string[];
+  /** Why the detector considered the stalls and rejected its explanation (shown as a ruled-out alternative). */
+  ruledOut?: string;
 }
 
 /** One detector per finding id. Pure: no I/O, no clock. */

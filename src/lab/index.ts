@@ -23,6 +23,7 @@ export {
   SCENARIOS,
   type ScenarioDefinition,
   type ScenarioName,
+  type ScenarioProbePlan,
   type ScenarioTimings,
   type TargetHealth,
   type TargetHealthState,

@@ -85,10 +85,28 @@ export interface ScenarioRuntime {
   nlbIdleTimeoutMs: number | undefined;
 }
 
+/**
+ * How a scenario must be probed to show its fault, when back-to-back requests would hide it (a cold start needs
+ * idle gaps; a reset needs an idle reused connection). `report --lab` follows it.
+ */
+export interface ScenarioProbePlan {
+  /** One line the report prints: why this scenario is probed this way. */
+  why: string;
+  /** The idle time before each request, cycled, ms; one request in flight, so the gap is the whole path's idle time. */
+  idleGapsMs: readonly number[];
+  /** Requests (one series: the lab's first route and endpoint). */
+  count: number;
+  connection: "fresh" | "reuse";
+  /** Timings for the demo so the fault shows within a minute. */
+  timings?: Partial<ScenarioTimings>;
+}
+
 export interface ScenarioDefinition {
   name: string;
   /** One line for CLI help and docs. */
   description: string;
+  /** Set when back-to-back probing cannot show the fault. */
+  probe?: ScenarioProbePlan;
   /** Timings this scenario overrides in BASE_TIMINGS. */
   defaults: Partial<ScenarioTimings>;
   create(timings: ScenarioTimings, rng: Rng): ScenarioRuntime;
@@ -173,6 +191,13 @@ const DEFINITIONS = [
     description:
       "The first request after an idle gap longer than idleThresholdMs (3000 ms) is slow by coldMs (1500 ms); the lab starts cold.",
     defaults: {},
+    probe: {
+      why: "a cold start shows only after idle: one request at a time after gaps of 0.1–2.5 s, around the demo's 1 s idle threshold",
+      idleGapsMs: [100, 2000, 300, 1500, 100, 2500, 300, 1200],
+      count: 32,
+      connection: "fresh",
+      timings: { idleThresholdMs: 1000, coldMs: 600 },
+    },
     create: coldStart,
   },
   {
@@ -222,6 +247,13 @@ const DEFINITIONS = [
     description:
       "The NLB resets flows idle longer than nlbIdleTimeoutMs (2000 ms here, 350 s in AWS): the first request on a reused connection after a pause fails with a 500 from API Gateway.",
     defaults: { nlbIdleTimeoutMs: 2000 },
+    probe: {
+      why: "a reset shows only on a connection left idle past the NLB's idle timeout: one reused connection, gaps of 0.1–2.5 s around the demo's 1.5 s timeout",
+      idleGapsMs: [100, 2000, 300, 2500, 100, 1800, 300, 200],
+      count: 32,
+      connection: "reuse",
+      timings: { nlbIdleTimeoutMs: 1500 },
+    },
     create: (t, rng) => ({ ...base(t, rng), nlbIdleTimeoutMs: t.nlbIdleTimeoutMs }),
   },
 ] as const satisfies readonly ScenarioDefinition[];

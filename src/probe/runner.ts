@@ -22,6 +22,12 @@ export interface RunOptions {
   tag: RecordTag;
   /** Stops sending new requests and aborts those in flight. */
   signal?: AbortSignal;
+  /**
+   * Idle time before each request, cycled (ms): the k-th request waits `idleGapsMs[k % length]` after the
+   * previous one ended, one request in flight (`concurrency` and `ratePerS` are then ignored). For faults that
+   * only show after idle (cold starts, idle-timeout resets).
+   */
+  idleGapsMs?: readonly number[];
   /** A value for `X-Amzn-Trace-Id` per request (X-Ray), or undefined to send none. */
   traceHeaderFor?: (t: ProbeTarget) => string | undefined;
   /** A request counts as lag-affected when the loop was delayed more than this while it was in flight. Default 50. */
@@ -106,7 +112,9 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
   const retain = opts.retainRecords !== false;
   const threshold = opts.lagThresholdMs ?? 50;
 
-  const sendIntervalMs = opts.ratePerS ? 1000 / opts.ratePerS : undefined;
+  const gaps = opts.idleGapsMs?.length ? opts.idleGapsMs : undefined;
+  const sendIntervalMs = opts.ratePerS && !gaps ? 1000 / opts.ratePerS : undefined;
+  let lastEnd: number | undefined;
   const ownsLag = !lag.running;
   if (ownsLag) lag.start();
   const startedAtMs = clock.wallMs();
@@ -156,12 +164,15 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
       const job = slots[k % slots.length];
       if (!job) return;
       if (sendIntervalMs !== undefined) await sleepUntil(clock, t0 + k * sendIntervalMs, opts.signal);
+      if (gaps && lastEnd !== undefined)
+        await sleepUntil(clock, lastEnd + (gaps[k % gaps.length] ?? 0), opts.signal);
       if (opts.signal?.aborted) return;
       await runOne(job);
+      lastEnd = clock.now();
     }
   };
 
-  const workers = Math.max(1, Math.min(opts.concurrency, totalJobs));
+  const workers = gaps ? 1 : Math.max(1, Math.min(opts.concurrency, totalJobs));
   await Promise.all(Array.from({ length: workers }, worker));
   const durationMs = clock.now() - t0;
   const snap = ownsLag ? lag.stats() : lag.stats(t0);

@@ -28,6 +28,7 @@ import type {
   Report,
   SeriesReport,
   StallReport,
+  Verdict,
 } from "./types.js";
 
 /** What the report needs from a diagnosis (the engine's output satisfies it). */
@@ -40,6 +41,9 @@ export interface DiagnosisLike {
   notes: string[];
   /** Optional per-stall detail line ("connect 3012 ms ≈ 3 s"). */
   explanations?: ReadonlyMap<number, { detail: string }>;
+  verdict?: Verdict | undefined;
+  /** Evidence findings (X-Ray), shown beside the verdict. */
+  evidence?: Finding[];
 }
 
 export interface BuildReportInput {
@@ -110,6 +114,8 @@ export function buildReport(input: BuildReportInput): Report {
     stalls: [...input.stalls].sort((a, b) => a.record.seq - b.record.seq).map((s) => stallReport(s, input)),
     failures: records.filter((r) => !r.ok).map(failureReport),
     findings,
+    ...(input.diagnosis?.verdict ? { verdict: input.diagnosis.verdict } : {}),
+    ...(input.diagnosis?.evidence?.length ? { evidence: input.diagnosis.evidence } : {}),
     eventLoopLagMs: input.lag,
     coordinatedOmission: corrected
       ? { corrected: true, expectedIntervalMs: expected, note: correctedNote(expected) }

@@ -7,7 +7,7 @@
 import { fmtCount, fmtDuration, fmtNum, fmtUtc, type Paint, painter, plural, truncate } from "./style.js";
 import { distributionLines, failureLines, percentileTable, stallList } from "./tables.js";
 import { renderTimeline } from "./timeline.js";
-import type { Finding, LagStats, Report } from "./types.js";
+import type { Finding, LagStats, Report, Verdict } from "./types.js";
 
 export { shouldUseColor } from "./style.js";
 
@@ -27,7 +27,12 @@ export function renderTerminal(report: Report, options: TerminalOptions): string
   const labelWidth = Math.min(36, Math.max(16, Math.floor(width / 3)));
   const out: string[] = [header(report, paint), ""];
 
-  out.push(paint("bold", "Findings"), ...findingLines(report, paint, width), "");
+  if (report.verdict) out.push(...verdictLines(report.verdict, paint, width), "");
+  out.push(
+    paint("bold", report.verdict ? "Other causes" : "Findings"),
+    ...findingLines(report, paint, width),
+    "",
+  );
 
   out.push(
     paint("bold", "Latency (ms) per series and phase"),
@@ -122,9 +127,12 @@ function findingLines(report: Report, paint: Paint, width: number): string[] {
       );
     }
   }
-  report.findings.forEach((f, i) => {
-    lines.push(...findingBlock(f, i + 1, report.totals.stalls, paint, width));
+  // With a verdict, the first cause is the verdict above: list the others.
+  const skip = report.verdict ? 1 : 0;
+  report.findings.slice(skip).forEach((f, i) => {
+    lines.push(...findingBlock(f, i + 1 + skip, report.totals.stalls, paint, width));
   });
+  if (skip === 1 && report.findings.length === 1) lines.push(paint("dim", "  none besides the verdict"));
   if (report.findings.length > 0) {
     const unexplained = report.stalls.filter((s) => s.cause === "unexplained").length;
     if (unexplained > 0) lines.push(paint("yellow", `${plural(unexplained, "stall")} unexplained.`));
@@ -135,6 +143,41 @@ function findingLines(report: Report, paint: Paint, width: number): string[] {
     lines.push(...wrap(`note: ${note}`, width, "  ").map((l) => paint("dim", l)));
   if (notes.length > MAX_NOTES)
     lines.push(paint("dim", `  +${notes.length - MAX_NOTES} more notes (all of them are in --json)`));
+  return lines;
+}
+
+/** The verdict: the cause, its chain, every agreeing source, the next step, what else and what was ruled out. */
+function verdictLines(v: Verdict, paint: Paint, width: number): string[] {
+  const tone = v.confidence === "high" ? "red" : v.confidence === "medium" ? "yellow" : "dim";
+  const explains =
+    v.stalls > 0
+      ? ` · explains ${fmtCount(v.stalls)} of ${plural(v.ofStalls, "stall")}`
+      : v.failures > 0
+        ? ` · explains ${plural(v.failures, "failure")}`
+        : "";
+  const indent = "  ";
+  const chain = [`phase ${v.phase}`, `hop ${v.hop}`, v.where && `where ${v.where}`, v.mechanism]
+    .filter(Boolean)
+    .join(" → ");
+  const lines = [
+    `${paint("bold", "Verdict")} · ${paint("bold", v.cause)} · ${paint(tone, `${v.confidence} confidence`)}${explains}`,
+    ...wrap(v.headline, width, indent),
+    ...wrap(`chain: ${chain}`, width, indent),
+    `${indent}evidence:`,
+    ...v.evidence.flatMap((e) =>
+      wrap(`[${e.source}] ${e.text}`, width, `${indent}  `).map((l) => paint("dim", l)),
+    ),
+    ...wrap(`next step: ${v.nextStep}`, width, indent).map((l) => paint("cyan", l)),
+  ];
+  if (v.alsoCauses.length > 0) {
+    const also = v.alsoCauses.map(
+      (c) =>
+        `${c.cause} (${[c.stalls > 0 && plural(c.stalls, "stall"), c.failures > 0 && plural(c.failures, "failure")].filter(Boolean).join(", ")})`,
+    );
+    lines.push(...wrap(`other causes: ${also.join(", ")}`, width, indent));
+  }
+  for (const r of v.ruledOut)
+    lines.push(...wrap(`ruled out: ${r.cause}: ${r.reason}`, width, indent).map((l) => paint("dim", l)));
   return lines;
 }
 
@@ -153,9 +196,13 @@ function findingBlock(f: Finding, rank: number, totalStalls: number, paint: Pain
 
 /** Key evidence as `key=value` pairs, at most 8, each value compact. */
 export function evidenceText(evidence: Record<string, unknown>): string {
-  const entries = Object.entries(evidence).filter(([, v]) => v !== undefined);
+  // People read scalars and short lists; nested objects stay in --json.
+  const all = Object.entries(evidence).filter(([, v]) => v !== undefined);
+  const entries = all.filter(
+    ([, v]) => typeof v !== "object" || (Array.isArray(v) && v.every((x) => typeof x !== "object")),
+  );
   const shown = entries.slice(0, 8).map(([k, v]) => `${k}=${truncate(valueText(v), 60)}`);
-  if (entries.length > 8) shown.push(`+${entries.length - 8} more`);
+  if (all.length > shown.length) shown.push(`+${all.length - shown.length} more in --json`);
   return shown.length > 0 ? shown.join(", ") : "-";
 }
 

@@ -95,12 +95,56 @@ export interface Finding {
   id: string;
   /** One line a person can act on. */
   summary: string;
-  /** Seq numbers of the stalls this finding explains. */
+  /**
+   * Seq numbers of exactly the stalls whose cause is this finding (each stall has one cause). Stalls the
+   * finding's pattern also fits, attributed to a more specific cause, are counted in `evidence.alsoFits`.
+   */
   stalls: number[];
+  /** Seq numbers of failed requests (not stalls) this finding explains (resets, 429s), when any. */
+  failures?: number[];
   confidence: Confidence;
   /** The numbers behind the finding (sample sizes, p-values, addresses, periods...). */
   evidence: Record<string, unknown>;
   nextStep: string;
+}
+
+/** One line of evidence behind a verdict, and where it came from. */
+export interface VerdictEvidence {
+  source: "timing" | "pattern" | "x-ray" | "target-health" | "cloudwatch" | "host";
+  text: string;
+}
+
+/**
+ * The report's answer: the cause that explains the stalls, as a chain a person can check (phase → hop →
+ * where → mechanism), the evidence from every source that agrees, and what to do next. Absent when nothing
+ * stalled or failed.
+ */
+export interface Verdict {
+  /** The finding id of the cause (= findings[0].id). */
+  cause: string;
+  title: string;
+  /** One sentence: what is wrong, where. */
+  headline: string;
+  /** Stalls attributed to this cause (= findings[0].stalls.length). */
+  stalls: number;
+  /** All probe stalls of the report. */
+  ofStalls: number;
+  /** Failed requests this cause explains. */
+  failures: number;
+  confidence: Confidence;
+  /** The dominant phase of its stalls (or of its failures). */
+  phase: string;
+  /** Where on the path the time was lost: client, dns, edge, gateway, nlb, target, app, path. */
+  hop: string;
+  /** Which target, AZ, address or route, when known. */
+  where?: string;
+  mechanism: string;
+  evidence: VerdictEvidence[];
+  nextStep: string;
+  /** Other causes with stalls of their own, largest first. */
+  alsoCauses: Array<{ cause: string; stalls: number; failures: number }>;
+  /** Explanations considered and rejected, with the reason. */
+  ruledOut: Array<{ cause: string; reason: string }>;
 }
 
 export interface LagStats {
@@ -137,6 +181,10 @@ export interface Report {
   stalls: StallReport[];
   failures: FailureReport[];
   findings: Finding[];
+  /** The verdict: the cause of the stalls, first thing every reporter shows. Absent when healthy. */
+  verdict?: Verdict;
+  /** Evidence findings (X-Ray breakdowns): where stall time went, shown beside the verdict, never a cause. */
+  evidence?: Finding[];
   /** Diagnosis notes: tests skipped for too few samples, oddities. */
   notes?: string[];
   eventLoopLagMs: LagStats;

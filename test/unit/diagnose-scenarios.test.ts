@@ -2,8 +2,10 @@
  * Every finding from a synthetic record set that carries its fault: the right
  * id, the right stalls attributed, nothing else raised. Several seeds each.
  */
+
 import { describe, expect, it } from "vitest";
 import { diagnose, explainStall } from "../../src/diagnose/diagnose.js";
+import { LINEAR_LINUX, RTO3 } from "../../src/diagnose/physics.js";
 import { detectStalls } from "../../src/diagnose/stalls.js";
 import type { Detector } from "../../src/diagnose/types.js";
 import { addDelay, baseline, Rng } from "../fixtures/records/builders.js";
@@ -66,25 +68,38 @@ describe("signature details", () => {
     const d = run(S.synRetransmitScenario(3).records);
     const f = d.findings.find((x) => x.id === "tcp-syn-retransmit")!;
     expect(f.summary).toMatch(
-      /^\d+ of \d+ fresh connections stalled ~1\.0 s \/ 3\.0 s.* in TCP connect \(100% to 10\.0\.3\.17\): SYN retransmissions \(initial RTO 1\.0 s\)/,
+      /^\d+ of \d+ new connections stalled in TCP connect at this host's SYN retransmission times \(100% to 10\.0\.3\.17\): \d+× 1 SYN lost, \d+× 2 SYNs lost/,
     );
-    expect(f.evidence.initialRtoMs).toBe(1000);
+    expect(f.evidence.byLostSyns).toMatchObject({ 1: expect.any(Number), 2: expect.any(Number) });
     expect(f.nextStep).toContain("10.0.3.17");
-    const skew = d.findings.find((x) => x.id === "address-skew")!;
-    expect(skew.evidence.addresses).toEqual(["10.0.3.17"]);
-    expect(skew.evidence.attributedStalls).toBe(0);
-    expect(explainStall(d, skew.stalls[0]!).alsoMatched).toContain("address-skew");
+    // address-skew describes the same stalls: folded into the verdict, not a cause of its own.
+    expect(ids(d)).not.toContain("address-skew");
+    expect(d.verdict?.where).toBe("10.0.3.17");
+    expect(d.verdict?.evidence.some((e) => e.text.startsWith("address-skew:"))).toBe(true);
+    expect(explainStall(d, f.stalls[0]!).alsoMatched).toContain("address-skew");
   });
 
-  it("SYN retransmits with a 3 s initial RTO: 3 s / 9 s", () => {
+  it("SYN retransmits follow the prober host's own schedule: 3 s / 9 s with a 3 s initial RTO, not 1 s", () => {
     const records = baseline({ seed: 9, n: 100 });
     const hit = [10, 30, 50, 70];
     records.forEach((r) => {
       if (hit.includes(r.seq)) addDelay(r, "connect", r.seq < 40 ? 3000 : 9000);
     });
-    const d = run(records);
+    const d = run(records, { synSchedule: RTO3 });
     expect(ids(d)).toEqual(["tcp-syn-retransmit"]);
-    expect(d.findings[0]!.evidence.initialRtoMs).toBe(3000);
+    expect(d.findings[0]!.evidence.byLostSyns).toEqual({ 1: 2, 2: 2 });
+    // On a host whose kernel starts at 1 s and goes linear (1, 2, 3, 4, 5, 7 s), 9 s is no SYN level.
+    const linear = run(records, { synSchedule: LINEAR_LINUX });
+    expect(attributed(linear, "tcp-syn-retransmit")).toEqual([10, 30]);
+  });
+
+  it("the level mix must be one random loss can make: a fixed 2 s connect delay is not 2 lost SYNs", () => {
+    const records = baseline({ seed: 9, n: 150 });
+    const hit = [5, 15, 25, 35, 45, 55, 65, 75, 85, 95, 105, 115];
+    for (const seq of hit) addDelay(records[seq]!, "connect", 2000);
+    const d = run(records, { synSchedule: LINEAR_LINUX });
+    expect(ids(d)).not.toContain("tcp-syn-retransmit");
+    expect(d.ruledOut.find((r) => r.cause === "tcp-syn-retransmit")?.reason).toMatch(/1-lost-SYN level/);
   });
 
   it("DNS stalls honour a configured resolver timeout and ignore 5 s when it is 2 s", () => {

@@ -6,6 +6,7 @@ import {
 } from "../../src/aws/elbv2/detector.js";
 import { TargetHealthTracker } from "../../src/aws/elbv2/tracker.js";
 import type { TargetGroupTopology, TargetHealthEntry } from "../../src/aws/elbv2/types.js";
+import { CLASSIC_LINUX } from "../../src/diagnose/physics.js";
 import { detectStalls } from "../../src/diagnose/stalls.js";
 import type { DetectorInput } from "../../src/diagnose/types.js";
 import type { RequestRecord } from "../../src/model.js";
@@ -108,7 +109,8 @@ describe("target-unhealthy", () => {
       stalls: s.stalls,
       stallSeqs: new Set(s.stalls.map((x) => x.record.seq)),
       lag: undefined,
-      settings: { resolverTimeoutMs: 5000, alpha: 0.01, timeoutMs: undefined },
+      settings: { resolverTimeoutMs: 5000, alpha: 0.01, timeoutMs: undefined, synSchedule: CLASSIC_LINUX },
+      typical: new Map(),
       context: { extra: { targetHealth: s.ev } },
     } as DetectorInput;
     const res = targetUnhealthyDetector.detect(input);

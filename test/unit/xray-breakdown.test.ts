@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { breakdownStall, breakdownStalls } from "../../src/aws/xray/breakdown.js";
 import { XRAY_FINDING_SPECS, xrayDetectors, xrayFindings } from "../../src/aws/xray/detector.js";
 import { isTraceComplete, parseTrace } from "../../src/aws/xray/segments.js";
+import { CLASSIC_LINUX } from "../../src/diagnose/physics.js";
 import { detectStalls } from "../../src/diagnose/stalls.js";
 import type { DetectorInput } from "../../src/diagnose/types.js";
 import type { RequestRecord } from "../../src/model.js";
@@ -233,7 +234,8 @@ describe("X-Ray findings", () => {
       stalls,
       stallSeqs: new Set([5, 16]),
       lag: undefined,
-      settings: { resolverTimeoutMs: 5000, alpha: 0.01, timeoutMs: undefined },
+      settings: { resolverTimeoutMs: 5000, alpha: 0.01, timeoutMs: undefined, synSchedule: CLASSIC_LINUX },
+      typical: new Map(),
       context: { extra: { xray: { breakdowns } } },
     } as DetectorInput;
     const got = xrayDetectors.map((d) => [d.id, d.detect(input).candidate?.stalls]);

@@ -21,6 +21,7 @@ import { bonferroni, fisherExact, roundP } from "../../diagnose/stats.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../../diagnose/types.js";
 import type { RequestRecord } from "../../model.js";
 import type { Confidence, Finding } from "../../report/types.js";
+import { XRAY_EXTRA_KEY, type XrayEvidence } from "../xray/detector.js";
 import type { DegradedWindow, TargetGroupTopology, TargetHealthEvidence, ZoneWindow } from "./types.js";
 
 /** Key of the target-health evidence in `DiagnoseContext.extra`. */
@@ -33,6 +34,7 @@ export const TARGET_UNHEALTHY_SPEC = {
     "Stalls coincide with NLB targets that DescribeTargetHealth reported initial, unhealthy, draining or unavailable, or with an AZ that had no healthy target while cross-zone load balancing was off (its NLB node keeps taking flows with nowhere healthy to send them).",
   kind: "signature",
   precedence: 35,
+  hop: "nlb",
   minimums:
     "1 stall overlapping a degraded target or dark AZ span; withheld when ≥ 5 requests on each side show no higher stall rate during the spans; high confidence from 3 stalls through a dark AZ's node, or p < 0.01 (Fisher) with ≥ 3 stalls.",
 } as const satisfies FindingSpec;
@@ -82,6 +84,12 @@ export function targetUnhealthyCandidate(
   records: readonly RequestRecord[],
   stalls: readonly Stall[],
   ev: TargetHealthEvidence,
+  /**
+   * Stalls whose X-Ray trace puts the time in the backend's own segment: a target that answered, slowly. An
+   * unhealthy target or a dark AZ loses time before the backend (connections that stall or fail); a target
+   * that is slow inside its handler is slow-target's, whatever its reported health.
+   */
+  inBackend: ReadonlySet<number> = new Set(),
 ): { candidate?: Candidate; note?: string } {
   const h = ev.history;
   if (h.observedFromMs === undefined || h.observedToMs === undefined) return {};
@@ -115,21 +123,26 @@ export function targetUnhealthyCandidate(
 
   const matched: Array<{ stall: Stall; m: Match }> = [];
   for (const s of stalls) {
-    if (!inObserved(s.record)) continue;
+    if (!inObserved(s.record) || inBackend.has(s.record.seq)) continue;
     const m = matchOf(s.record);
     if (isMatch(m)) matched.push({ stall: s, m });
   }
   if (matched.length === 0)
     return { note: "target-unhealthy: degraded targets were seen, but no stall overlapped them" };
 
+  // The contrast compares requests clearly inside a degraded span (as observed, no lead) with requests clearly
+  // outside it (not even in the lead before it); requests in the lead only are left out: either side could hold them.
+  const observedOnly = (m: Match, r: RequestRecord): boolean =>
+    m.targets.some((w) => overlaps(r, spanOf(w, 0, observedTo))) ||
+    m.zones.some((w) => overlaps(r, spanOf(w, 0, observedTo)));
   const stallSeqs = new Set(stalls.map((s) => s.record.seq));
   const t = { a: 0, b: 0, c: 0, d: 0 };
   for (const r of records) {
-    if (!inObserved(r)) continue;
-    const inside = isMatch(matchOf(r));
+    if (!inObserved(r) || inBackend.has(r.seq)) continue;
+    const m = matchOf(r);
     const stalled = stallSeqs.has(r.seq);
-    if (inside) stalled ? t.a++ : t.b++;
-    else stalled ? t.c++ : t.d++;
+    if (observedOnly(m, r)) stalled ? t.a++ : t.b++;
+    else if (!isMatch(m)) stalled ? t.c++ : t.d++;
   }
   const nIn = t.a + t.b;
   const nOut = t.c + t.d;
@@ -233,7 +246,6 @@ export function targetUnhealthyCandidate(
       },
       nextStep,
       detailBySeq,
-      corroborating: true,
     },
   };
 }
@@ -244,7 +256,11 @@ export const targetUnhealthyDetector: Detector = {
   detect(input: DetectorInput): DetectorResult {
     const ev = input.context.extra?.[TARGET_HEALTH_EXTRA_KEY] as TargetHealthEvidence | undefined;
     if (!ev?.history) return {};
-    const { candidate, note } = targetUnhealthyCandidate(input.records, input.stalls, ev);
+    const xray = input.context.extra?.[XRAY_EXTRA_KEY] as XrayEvidence | undefined;
+    const inBackend = new Set(
+      (xray?.breakdowns ?? []).filter((b) => b.dominant === "backend").map((b) => b.seq),
+    );
+    const { candidate, note } = targetUnhealthyCandidate(input.records, input.stalls, ev, inBackend);
     return { ...(candidate ? { candidate } : {}), ...(note ? { notes: [note] } : {}) };
   },
 };

@@ -176,6 +176,9 @@ export class TargetHealthTracker {
   }
 
   private updateZones(g: GroupState, snap: TargetHealthSnapshot, prevAtMs: number | undefined): void {
+    // DescribeTargetHealth omits Target.AvailabilityZone for instance targets: with any target's AZ unknown,
+    // no AZ can be said to be dark (its healthy targets may be among the unknown ones). Per-target state only.
+    if (snap.targets.some((t) => t.az === undefined)) return;
     const byZone = new Map<string, TargetHealthEntry[]>();
     for (const z of g.zones) byZone.set(z, []);
     for (const t of snap.targets) {

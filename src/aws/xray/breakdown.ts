@@ -50,7 +50,8 @@ export interface StallBreakdown {
     status?: number;
   };
   integration?: { name: string; durationMs: number; status?: number };
-  backend?: { name: string; origin?: string; durationMs: number };
+  /** `host`: the target that served the request, when its segment says (see XraySegment.host). */
+  backend?: { name: string; origin?: string; durationMs: number; host?: string; availabilityZone?: string };
   /** The parts that could be computed. Negative differences (rounding, skew) are clamped to 0. */
   partsMs: Partial<Record<BreakdownPart, number>>;
   /** The largest part. */
@@ -187,6 +188,8 @@ export function breakdownStall(record: RequestRecord, trace: XrayTrace): Breakdo
       name: backend.name,
       durationMs: round(backendMs),
       ...(backend.origin !== undefined ? { origin: backend.origin } : {}),
+      ...(backend.host !== undefined ? { host: backend.host } : {}),
+      ...(backend.availabilityZone !== undefined ? { availabilityZone: backend.availabilityZone } : {}),
     };
   }
   return { ok: true, breakdown };

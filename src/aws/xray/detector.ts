@@ -35,7 +35,7 @@ export const XRAY_FINDING_IDS = [
 ] as const;
 export type XrayFindingId = (typeof XRAY_FINDING_IDS)[number];
 
-/** Registry entries for these findings (precedence proposed: after the phase signatures, before the statistical ones). */
+/** Registry entries for these findings: evidence, never a cause of their own (see FindingRole). */
 export const XRAY_FINDING_SPECS = [
   {
     id: "backend-latency",
@@ -43,7 +43,9 @@ export const XRAY_FINDING_SPECS = [
     description:
       "The stall's X-Ray trace shows the time in the backend's own segment: the application was slow, not the path to it.",
     kind: "signature",
-    precedence: 36,
+    precedence: 100,
+    role: "evidence",
+    hop: "app",
     minimums:
       "1 stall with a trace whose backend segment is its dominant part and ≥ 50 % of its total; high confidence from 3.",
   },
@@ -53,7 +55,9 @@ export const XRAY_FINDING_SPECS = [
     description:
       "The stall's X-Ray trace shows the time between API Gateway's integration call and the backend's segment (VPC link, NLB, connection set-up to the target), or in the integration as a whole when the backend is not instrumented.",
     kind: "signature",
-    precedence: 37,
+    precedence: 100,
+    role: "evidence",
+    hop: "nlb",
     minimums:
       "1 stall with a trace whose integration-minus-backend part is dominant and ≥ 50 % of its total; high confidence from 3 with an instrumented backend, at most medium without.",
   },
@@ -63,7 +67,9 @@ export const XRAY_FINDING_SPECS = [
     description:
       "The stall's X-Ray trace shows the time inside API Gateway's segment outside its integration call (authorizer, request/response mapping, throttling).",
     kind: "signature",
-    precedence: 38,
+    precedence: 100,
+    role: "evidence",
+    hop: "gateway",
     minimums:
       "1 stall with a trace whose in-gateway part is dominant and ≥ 50 % of its total; high confidence from 3.",
   },
@@ -73,7 +79,9 @@ export const XRAY_FINDING_SPECS = [
     description:
       "The stall's X-Ray trace shows API Gateway's segment short: the time went before or after it (DNS, TCP/TLS to the edge, CloudFront, the network).",
     kind: "signature",
-    precedence: 65,
+    precedence: 100,
+    role: "evidence",
+    hop: "edge",
     minimums:
       "1 stall with a trace whose client-total-minus-gateway part is dominant and ≥ 50 % of its total; high confidence from 3.",
   },

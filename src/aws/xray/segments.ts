@@ -50,6 +50,13 @@ export interface XraySegment {
   http?: SegmentHttp;
   /** `aws.api_gateway.request_id` on API Gateway segments. */
   apiGatewayRequestId?: string;
+  /**
+   * The host that wrote the segment, when it says: `annotations.target`, else `aws.ec2.instance_id`, else
+   * `aws.ecs.container` (the container's host name). For a backend segment this names the NLB target.
+   */
+  host?: string;
+  /** `aws.ec2.availability_zone` or `aws.ecs.availability_zone`, when the SDK recorded it. */
+  availabilityZone?: string;
   error: boolean;
   fault: boolean;
   throttle: boolean;
@@ -124,6 +131,13 @@ export function parseSegmentObject(v: unknown, depth = 0): XraySegment | undefin
   if (http) seg.http = http;
   const reqId = text(obj(obj(o.aws)?.api_gateway)?.request_id);
   if (reqId !== undefined) seg.apiGatewayRequestId = reqId;
+  const aws = obj(o.aws);
+  const ec2 = obj(aws?.ec2);
+  const ecs = obj(aws?.ecs);
+  const host = text(obj(o.annotations)?.target) ?? text(ec2?.instance_id) ?? text(ecs?.container);
+  if (host !== undefined) seg.host = host;
+  const az = text(ec2?.availability_zone) ?? text(ecs?.availability_zone);
+  if (az !== undefined) seg.availabilityZone = az;
   if (Array.isArray(o.subsegments)) {
     for (const s of o.subsegments) {
       const sub = parseSegmentObject(s, depth + 1);

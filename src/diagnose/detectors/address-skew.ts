@@ -104,7 +104,6 @@ export const addressSkew: Detector = {
         ? `Check target health in the AZ behind ${top.address} (${node}): cross-zone load balancing is off by default on NLBs, so that node only sends to its own AZ's targets; look at UnHealthyHostCount per AZ and TCP_Target_Reset_Count.`
         : `${top.address} is ${node}: pin it with --resolve and probe it against the others to confirm, then report the edge/POP (x-amz-cf-pop) to AWS or check its regional endpoint.`,
       detailBySeq,
-      corroborating: true,
     };
     return { candidate, notes };
   },

@@ -13,29 +13,16 @@ import { addressSkew } from "./address-skew.js";
 import { clientLag } from "./client-lag.js";
 import { coldStartAfterIdle } from "./cold-start-after-idle.js";
 import { dnsResolverTimeout } from "./dns-resolver-timeout.js";
+import { hiddenHopDnsTimeout, hiddenHopSynRetransmit } from "./hidden-hop.js";
 import { periodicStall } from "./periodic-stall.js";
 import { routeSpecific } from "./route-specific.js";
 import { slowBackend } from "./slow-backend.js";
+import { slowTarget } from "./slow-target.js";
 import { staleConnection } from "./stale-connection.js";
 import { tcpSynRetransmit } from "./tcp-syn-retransmit.js";
 import { timeout } from "./timeout.js";
 import { tlsHandshakeStall } from "./tls-handshake-stall.js";
-
-/**
- * An X-Ray breakdown is a measurement of where a stall's time went, not a
- * competing explanation: it stays in the findings even when every one of its
- * stalls is attributed to a more specific cause (e.g. target-unhealthy, which
- * says WHICH target; the breakdown says the time was spent in it).
- */
-function corroborating(d: Detector): Detector {
-  return {
-    id: d.id,
-    detect(input) {
-      const res = d.detect(input);
-      return res.candidate ? { ...res, candidate: { ...res.candidate, corroborating: true } } : res;
-    },
-  };
-}
+import { transferStall } from "./transfer-stall.js";
 
 export const DEFAULT_DETECTORS: readonly Detector[] = [
   clientLag,
@@ -44,11 +31,16 @@ export const DEFAULT_DETECTORS: readonly Detector[] = [
   tcpSynRetransmit,
   tlsHandshakeStall,
   targetUnhealthyDetector,
-  ...xrayDetectors.map(corroborating),
+  slowTarget,
+  // X-Ray breakdowns are evidence (registry role): they take no stall and corroborate the verdict.
+  ...xrayDetectors,
   addressSkew,
   periodicStall,
   staleConnection,
   coldStartAfterIdle,
   routeSpecific,
+  hiddenHopDnsTimeout,
+  hiddenHopSynRetransmit,
+  transferStall,
   slowBackend,
 ];

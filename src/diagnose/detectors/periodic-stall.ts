@@ -196,7 +196,6 @@ export const periodicStall: Detector = {
       },
       nextStep: `One target or AZ in a rotation of ${top.period} is bad: check NLB target health (DescribeTargetHealth) and the remote addresses of the stalled requests, and look up their x-amzn-RequestId in the backend logs to find the target; deregister or fix it.`,
       detailBySeq,
-      corroborating: true,
     };
     return { candidate, notes };
   },

@@ -108,7 +108,6 @@ export const routeSpecific: Detector = {
       },
       nextStep: `The difference lies in what only route ${top.route} goes through: for a custom domain, the CloudFront distribution (edge-optimized) or the custom-domain mapping; for execute-api, the stage. Compare the stalled requests' x-amz-cf-pop/Via headers and remote addresses.`,
       detailBySeq,
-      corroborating: true,
     };
     return { candidate, notes };
   },

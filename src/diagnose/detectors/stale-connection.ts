@@ -95,7 +95,12 @@ export const staleConnection: Detector = {
       confidence,
       evidence,
       nextStep: `Set the client's keep-alive timeout ${keepAlive} (undici keepAliveTimeout; nginx keepalive_timeout defaults to 75 s, the NLB idle timeout is 350 s) so it closes idle sockets first, and retry idempotent requests once on ECONNRESET.`,
-      corroborating: true,
+      failures: reusedResets.map((r) => r.seq),
+      hop: reusedResets.some((r) => r.hopHeaders["x-amzn-errortype"] !== undefined) ? "nlb" : "path",
+      mechanism:
+        idleFromMs !== undefined
+          ? `a connection idle ≥ ${fmtGap(idleFromMs)} was closed by the far side and reused anyway`
+          : "an idle keep-alive connection was closed by the far side and reused anyway",
     };
     return { candidate, notes };
   },

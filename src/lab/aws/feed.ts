@@ -133,7 +133,15 @@ export async function startLabAws(lab: LabLike, opts: LabAwsOptions = {}): Promi
   };
 
   const onRequest = (r: LabRequestRecord): void => {
-    feedLabRequest(xray, r, { apiName: LAB_API_NAME, stage: lab.stage, delayMs: opts.traceDelayMs ?? 100 });
+    feedLabRequest(xray, r, {
+      apiName: LAB_API_NAME,
+      stage: lab.stage,
+      delayMs: opts.traceDelayMs ?? 100,
+      targetOf: (id) => {
+        const t = lab.targets.find((x) => x.id === id);
+        return t ? { id: t.address, availabilityZone: t.availabilityZone } : undefined;
+      },
+    });
     datums.push(...apiGatewayDatums(r, LAB_API_NAME, lab.stage));
   };
   const onHealth = (h: LabHealthTransition): void => {

@@ -308,6 +308,11 @@ export interface LabSegmentOptions {
   stage?: string;
   /** Whether the lab's backend writes its own segment. Default true. */
   backendInstrumented?: boolean;
+  /**
+   * How the backend names itself in its segment: the NLB target id (the address, for IP targets) and its AZ, as an
+   * instrumented ECS task does in `aws.ecs`. Default: the lab's own target id, no AZ.
+   */
+  targetOf?: (targetId: string) => { id: string; availabilityZone?: string } | undefined;
   random?: () => string;
 }
 
@@ -371,10 +376,24 @@ export function labSegments(rec: LabTraceInput, opts: LabSegmentOptions = {}): D
         request: { url: rec.backendPath ?? rec.path, method: rec.method },
         response: { status: rec.integrationStatus ?? 0 },
       },
-      ...(rec.targetId !== undefined ? { annotations: { target: rec.targetId } } : {}),
+      ...backendIdentity(rec.targetId, opts.targetOf),
     });
   }
   return docs;
+}
+
+function backendIdentity(
+  targetId: string | undefined,
+  targetOf: LabSegmentOptions["targetOf"],
+): Record<string, unknown> {
+  if (targetId === undefined) return {};
+  const t = targetOf?.(targetId) ?? { id: targetId };
+  return {
+    annotations: { target: t.id },
+    aws: {
+      ecs: { container: t.id, ...(t.availabilityZone ? { availability_zone: t.availabilityZone } : {}) },
+    },
+  };
 }
 
 /** Feeds one finished lab request into the store (`events.on("request", r => feedLabRequest(store, r))`). */

@@ -1,0 +1,195 @@
+/**
+ * The timers behind stall signatures, derived from protocol rules and the
+ * host's own kernel settings rather than from a list of remembered numbers.
+ *
+ * SYN retransmission (Linux, net/ipv4/tcp_timer.c): the first SYN waits the
+ * initial RTO (1 s); the first `tcp_syn_linear_timeouts` retransmissions keep
+ * that timeout ("1, 1, 1, 1, 1, 2, 4 …" with the default 4, per the kernel's
+ * ip-sysctl documentation), after which it doubles; `tcp_syn_retries` bounds
+ * the count. A connect that lost k SYNs therefore ends ≈ the sum of the first
+ * k timeouts after it started: 1, 2, 3, 4, 5, 7, 11 s on a kernel with 4
+ * linear timeouts, 1, 3, 7, 15, 31 s on one without.
+ *
+ * A hop the prober cannot see (API Gateway → NLB → target, a proxy to its
+ * upstream) runs somebody else's kernel: its schedule is one of the common
+ * ones, so every level of each counts there ({@link remoteSynLevels}).
+ *
+ * Random loss has a shape: if each SYN is lost with probability p, a connect
+ * loses k SYNs with probability ∝ p^k, so level k+1 is never more frequent
+ * than level k in expectation. A delay that sits on one level only, and not
+ * the first (a target that always answers 2 s late on a 4-linear kernel's
+ * "2 lost SYNs" level), is not SYN loss: {@link levelMixConsistent}.
+ */
+import type { Phase, RequestRecord } from "../model.js";
+import type { Stall } from "./stalls.js";
+import { binomialUpperTail } from "./stats.js";
+import { nearestLevel, seriesConnKey } from "./util.js";
+
+/** A sender's SYN retransmission schedule. */
+export interface SynSchedule {
+  /** Initial retransmission timeout, ms (Linux: 1000; some stacks and middleboxes: 3000). */
+  initialRtoMs: number;
+  /** Retransmissions that keep the initial timeout before it starts doubling (tcp_syn_linear_timeouts; 0: doubling at once). */
+  linearTimeouts: number;
+  /** Retransmissions before giving up (tcp_syn_retries). */
+  retries: number;
+  /** Where the values came from, for evidence ("/proc/sys/net/ipv4", "classic Linux"). */
+  source: string;
+}
+
+/** Linux before tcp_syn_linear_timeouts (and most of today's fleet): 1 s, doubling. */
+export const CLASSIC_LINUX: SynSchedule = {
+  initialRtoMs: 1000,
+  linearTimeouts: 0,
+  retries: 6,
+  source: "classic Linux (1 s, doubling)",
+};
+/** Linux with tcp_syn_linear_timeouts at its default of 4. */
+export const LINEAR_LINUX: SynSchedule = {
+  initialRtoMs: 1000,
+  linearTimeouts: 4,
+  retries: 6,
+  source: "Linux with tcp_syn_linear_timeouts=4",
+};
+/** Stacks with a 3 s initial RTO (RFC 1122's old default: older Windows, some middleboxes). */
+export const RTO3: SynSchedule = {
+  initialRtoMs: 3000,
+  linearTimeouts: 0,
+  retries: 3,
+  source: "initial RTO 3 s, doubling",
+};
+
+/** One level: after `lost` SYNs were lost, the connect completes ≈ `ms` after it began. */
+export interface SynLevel {
+  lost: number;
+  ms: number;
+}
+
+/** The cumulative connect times after k = 1..retries lost SYNs. */
+export function synLevels(s: SynSchedule): SynLevel[] {
+  const out: SynLevel[] = [];
+  let t = 0;
+  for (let k = 1; k <= s.retries; k++) {
+    // The k-th timeout (k = 1 is the wait after the first SYN): the first linearTimeouts + 1 keep the initial RTO.
+    const doublings = Math.max(0, k - 1 - s.linearTimeouts);
+    t += s.initialRtoMs * 2 ** doublings;
+    out.push({ lost: k, ms: t });
+  }
+  return out;
+}
+
+/** The levels a hidden hop may show: the host's schedule and the common ones, each level with the fewest lost SYNs that reaches it. */
+export function remoteSynLevels(host: SynSchedule): SynLevel[] {
+  const best = new Map<number, number>();
+  for (const s of [host, CLASSIC_LINUX, LINEAR_LINUX, RTO3]) {
+    for (const l of synLevels(s)) {
+      const prev = best.get(l.ms);
+      if (prev === undefined || l.lost < prev) best.set(l.ms, l.lost);
+    }
+  }
+  return [...best].map(([ms, lost]) => ({ ms, lost })).sort((a, b) => a.ms - b.ms);
+}
+
+/** The level `valueMs` sits on (the nearest within max(300 ms, 15 %)), or undefined. */
+export function levelOf<T extends { ms: number }>(valueMs: number, levels: readonly T[]): T | undefined {
+  const ms = nearestLevel(
+    valueMs,
+    levels.map((l) => l.ms),
+  );
+  return ms === undefined ? undefined : levels.find((l) => l.ms === ms);
+}
+
+/**
+ * Whether counts of stalls per number of lost SYNs are a mix random loss can
+ * make: for every k below the largest seen, level k is not significantly
+ * rarer than any level above it (one-sided binomial, p < `alpha`, under the
+ * least favourable case p = 1, where both are equally likely). A lone level 1
+ * is always consistent. Returns the reason when not.
+ */
+export function levelMixConsistent(
+  countsByLost: ReadonlyMap<number, number>,
+  alpha = 0.001,
+): string | undefined {
+  const ks = [...countsByLost.keys()].sort((a, b) => a - b);
+  const first = 1;
+  const c1 = countsByLost.get(first) ?? 0;
+  for (const k of ks) {
+    if (k === first) continue;
+    const ck = countsByLost.get(k) ?? 0;
+    const n = c1 + ck;
+    if (n === 0) continue;
+    // P(X ≤ c1) for X ~ Bin(n, 1/2): how unlikely so few single losses are next to k losses.
+    const p = c1 === 0 ? 0.5 ** n : 1 - binomialUpperTail(c1 + 1, n, 0.5);
+    if (p < alpha)
+      return `${ck} stalls sit on the ${k}-lost-SYN level but ${c1} on the 1-lost-SYN level: random loss makes one lost SYN at least as common as ${k} (binomial p=${p.toExponential(1)})`;
+  }
+  return undefined;
+}
+
+/** Typical duration of each phase per series and connection mode, and how much it varies. */
+export interface Typical {
+  /** Median over requests that did not stall, ms. */
+  median: Partial<Record<Phase, number>>;
+  /** Half the interquartile range over the same requests, ms: the phase's ordinary jitter. */
+  spread: Partial<Record<Phase, number>>;
+}
+export type TypicalPhases = Map<string, Typical>;
+
+export function typicalPhases(
+  records: readonly RequestRecord[],
+  stallSeqs: ReadonlySet<number>,
+): TypicalPhases {
+  const values = new Map<string, Partial<Record<Phase, number[]>>>();
+  for (const r of records) {
+    if (!r.ok || stallSeqs.has(r.seq)) continue;
+    const key = seriesConnKey(r);
+    let m = values.get(key);
+    if (!m) {
+      m = {};
+      values.set(key, m);
+    }
+    for (const [p, v] of Object.entries(r.phasesMs) as Array<[Phase, number]>) {
+      const list = m[p];
+      if (list) list.push(v);
+      else m[p] = [v];
+    }
+  }
+  const out: TypicalPhases = new Map();
+  for (const [key, m] of values) {
+    const t: Typical = { median: {}, spread: {} };
+    for (const [p, list] of Object.entries(m) as Array<[Phase, number[]]>) {
+      const s = [...list].sort((a, b) => a - b);
+      const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
+      t.median[p] = at(0.5);
+      t.spread[p] = (at(0.75) - at(0.25)) / 2;
+    }
+    out.set(key, t);
+  }
+  return out;
+}
+
+/** How much longer `phase` took in this stall than is typical for its series (0 when unknown). */
+export function excessMs(stall: Stall, phase: Phase, typical: TypicalPhases): number {
+  const v = stall.record.phasesMs[phase];
+  if (v === undefined) return 0;
+  return Math.max(0, v - (typical.get(seriesConnKey(stall.record))?.median[phase] ?? 0));
+}
+
+/**
+ * How close to a timer level an excess must sit on a hop the prober cannot see: a timer fires on time, so the
+ * excess is the level plus the phase's ordinary jitter; max(50 ms, 4 × the series' spread, 2 % of the level).
+ */
+export function timerToleranceMs(
+  stall: Stall,
+  phase: Phase,
+  typical: TypicalPhases,
+  levelMs: number,
+): number {
+  const spread = typical.get(seriesConnKey(stall.record))?.spread[phase] ?? 0;
+  return Math.max(50, 4 * spread, 0.02 * levelMs);
+}
+
+/** Set-up (DNS + connect + TLS) of the stall's own request, ms. */
+export function setupMs(r: RequestRecord): number {
+  return (r.phasesMs.dns ?? 0) + (r.phasesMs.connect ?? 0) + (r.phasesMs.tls ?? 0);
+}
