@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages stallwatch's kernel-level fault tests need:
-# iptables (drop SYNs / DNS queries with the statistic match), dnsmasq (a
+# iptables (drop SYNs / DNS queries with the statistic and recent matches), dnsmasq (a
 # local resolver to starve), iproute2 (network namespaces, tc). Without them
 # those tests skip with a message saying so. Needs root; a no-op when
 # everything is present. Safe to run repeatedly.

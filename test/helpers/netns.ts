@@ -21,19 +21,30 @@ function has(cmd: string): boolean {
   }
 }
 
-/** undefined when namespaces with iptables can be used here; otherwise the reason they cannot. */
-export function netnsSupport(opts: { dns?: boolean } = {}): string | undefined {
+/**
+ * undefined when namespaces with iptables (and the iptables `matches` asked for, e.g. `recent`) can be used here;
+ * otherwise the reason they cannot.
+ */
+export function netnsSupport(opts: { dns?: boolean; matches?: string[] } = {}): string | undefined {
   if (process.platform !== "linux") return "network namespaces need Linux";
   if (process.getuid?.() !== 0) return "network namespaces need root";
   for (const cmd of ["ip", "iptables", ...(opts.dns ? ["dnsmasq"] : [])]) {
     if (!has(cmd)) return `'${cmd}' is not installed (run scripts/install-system-deps.sh)`;
   }
   const probe = `swprobe${process.pid}`;
+  let step = "cannot create a network namespace with iptables";
   try {
     execFileSync("ip", ["netns", "add", probe], { stdio: "pipe" });
     execFileSync("ip", ["netns", "exec", probe, "iptables", "-L", "-n"], { stdio: "pipe" });
+    for (const m of opts.matches ?? []) {
+      step = `iptables cannot use its '${m}' match`;
+      const args = ["-m", m];
+      if (m === "recent") args.push("--name", "swprobe", "--rcheck");
+      if (m === "statistic") args.push("--mode", "nth", "--every", "2", "--packet", "0");
+      execFileSync("ip", ["netns", "exec", probe, "iptables", "-A", "INPUT", ...args], { stdio: "pipe" });
+    }
   } catch (err) {
-    return `cannot create a network namespace with iptables: ${(err as Error).message.split("\n")[0]}`;
+    return `${step}: ${(err as Error).message.split("\n")[0]}`;
   } finally {
     try {
       execFileSync("ip", ["netns", "del", probe], { stdio: "ignore" });
@@ -165,4 +176,48 @@ export function firstLine(child: ChildProcess, timeoutMs = 10_000): Promise<stri
       reject(new Error(`exited with ${code} before printing a line`));
     });
   });
+}
+
+/** One planned loss: the `position`-th fresh packet (0-based) and the `lost - 1` packets after it are dropped. */
+export interface PlannedLoss {
+  position: number;
+  lost: number;
+}
+
+/**
+ * Drops exactly `lost` packets in a row at chosen positions among the packets matching `match` on the namespace's
+ * INPUT chain, so a SYN or a DNS query is lost that many times and its next retransmission gets through. Counted
+ * by source address with iptables' `recent` match, so the packets' sender must go one at a time (sequential
+ * requests, fresh connections): a packet is "fresh" unless it follows a loss from the same address. The chosen
+ * fresh packets are picked by `statistic --mode nth` counters that every fresh packet passes (positions count from
+ * the rule's creation). Each rule's hit counters can be read back with `iptables -L <chain> -v`.
+ */
+export function loseInARow(ns: Netns, chain: string, match: string[], plan: PlannedLoss[]): void {
+  const every = String(1_000_000);
+  const runs = [...new Set(plan.map((p) => p.lost))].sort((a, b) => a - b);
+  const list = (k: number) => `${chain}${k}`;
+  ns.iptables(["-N", chain]);
+  ns.iptables(["-A", "INPUT", ...match, "-j", chain]);
+  for (const k of runs) {
+    // A packet after k losses from the same address passes and ends the run; one after fewer is lost too.
+    ns.iptables([
+      "-A",
+      chain,
+      ...recent(list(k), "--rcheck", "--hitcount", String(k)),
+      ...recent(list(k), "--remove"),
+      "-j",
+      "ACCEPT",
+    ]);
+    ns.iptables(["-A", chain, ...recent(list(k), "--update"), "-j", "DROP"]);
+  }
+  // Fresh packets: the chosen ones start a run (no target: every fresh packet passes every counter).
+  for (const p of plan) {
+    const nth = ["-m", "statistic", "--mode", "nth", "--every", every, "--packet", String(p.position)];
+    ns.iptables(["-A", chain, ...nth, ...recent(list(p.lost), "--set")]);
+  }
+  for (const k of runs) ns.iptables(["-A", chain, ...recent(list(k), "--rcheck"), "-j", "DROP"]);
+}
+
+function recent(name: string, ...args: string[]): string[] {
+  return ["-m", "recent", "--name", name, ...args];
 }
