@@ -8,8 +8,10 @@
  * test of the sweep. Stalls begin at the smallest gap that passes. When none
  * does, the sweep may still only say "no idle effect" if it had the power to
  * see one: a rise of REFERENCE_RISE in the stall rate after the longest gap,
- * detected with POWER probability; otherwise it is inconclusive, and the
- * repeats per gap that would reach that power are computed.
+ * detected with SWEEP_POWER probability (or shorter gaps that already stall
+ * at least half the time, by the lower end of their interval, which leaves no
+ * such rise to see); otherwise it is inconclusive, and the repeats per gap
+ * that would reach that power are computed.
  */
 import { binomialPmf, binomialUpperTail, bonferroni, fisherExact } from "../diagnose/stats.js";
 
@@ -61,13 +63,21 @@ export interface SeriesStats {
   baselineRate: number;
   /** Smallest stall rate after the longest gap the test detects with SWEEP_POWER; absent when no rate would be. */
   detectableRate?: number;
-  /** detectableRate is within REFERENCE_RISE of baselineRate (or the cap): a "no idle effect" here means something. */
+  /** Even the lower end of the baseline's 95 % interval leaves less than REFERENCE_RISE of room: most requests stall whatever the gap. */
+  stallsRegardless: boolean;
+  /** detectableRate is within REFERENCE_RISE of baselineRate (or the cap), or stallsRegardless: a "no idle effect" here means something. */
   powered: boolean;
 }
 
 export type Conclusion =
   | { kind: "onset"; stallsBeginMs: number; lastQuietGapMs: number; series: string[] }
-  | { kind: "no-idle-effect"; baselineRate: number; detectableRate: number; longestGapMs: number }
+  | {
+      kind: "no-idle-effect";
+      baselineRate: number;
+      /** Absent when every series stalls regardless of the gap (no room for a rise to see). */
+      detectableRate?: number;
+      longestGapMs: number;
+    }
   | { kind: "inconclusive"; repeatsNeeded?: number };
 
 export interface SweepStats {
@@ -175,13 +185,16 @@ export function analyseSweep(input: readonly SeriesCounts[], alpha = SWEEP_ALPHA
     const nShort = shorter.reduce((a, g) => a + g.n, 0);
     const baselineRate = nShort ? shorter.reduce((a, g) => a + g.hits, 0) / nShort : 0;
     const detectable = last ? detectableRate(last.n, nShort, baselineRate, level) : undefined;
+    const hitsShort = shorter.reduce((a, g) => a + g.hits, 0);
+    const stallsRegardless = nShort > 0 && clopperPearson(hitsShort, nShort).low >= 1 - REFERENCE_RISE;
     return {
       label: s.label,
       gaps,
       ...(onset > 0 ? { stallsBeginMs: gaps[onset]!.gapMs, lastQuietGapMs: gaps[onset - 1]!.gapMs } : {}),
       baselineRate,
       ...(detectable !== undefined ? { detectableRate: detectable } : {}),
-      powered: isPowered(baselineRate, detectable),
+      stallsRegardless,
+      powered: stallsRegardless || isPowered(baselineRate, detectable),
     };
   });
 
@@ -203,7 +216,13 @@ function conclude(stats: SeriesStats[], alpha: number): Conclusion {
   const tested = stats.filter((s) => s.gaps.length >= 2);
   if (tested.length > 0 && tested.every((s) => s.powered)) {
     // Report the least sensitive series: the claim holds for all of them at that size.
-    const worst = tested.reduce((a, b) =>
+    const sized = tested.filter((s) => s.detectableRate !== undefined && !s.stallsRegardless);
+    const longestGapMs = Math.max(...tested.map((s) => s.gaps.at(-1)!.gapMs));
+    if (sized.length === 0) {
+      const least = tested.reduce((a, b) => (b.baselineRate < a.baselineRate ? b : a));
+      return { kind: "no-idle-effect", baselineRate: least.baselineRate, longestGapMs };
+    }
+    const worst = sized.reduce((a, b) =>
       b.detectableRate! - b.baselineRate > a.detectableRate! - a.baselineRate ? b : a,
     );
     return {
@@ -227,7 +246,7 @@ export function planRepeats(stats: readonly SeriesStats[], alpha = SWEEP_ALPHA):
     .map((s) => ({ baseline: s.baselineRate, gaps: s.gaps.length }))
     .filter((s) => s.gaps >= 2);
   if (shapes.length === 0) return undefined;
-  const tests = shapes.reduce((sum, s) => sum + s.gaps - 1, 0);
+  const tests = stats.reduce((sum, s) => sum + Math.max(0, s.gaps.length - 1), 0);
   const level = alpha / tests;
   const enough = (n: number) =>
     shapes.every((s) => isPowered(s.baseline, detectableRate(n, n * (s.gaps - 1), s.baseline, level)));

@@ -72,6 +72,10 @@ export function sweepVerdict(stats: SweepStats, seriesCount: number): SweepVerdi
   }
   const anyStall = stats.series.some((s) => s.gaps.some((g) => g.hits > 0));
   if (c.kind === "no-idle-effect") {
+    if (c.detectableRate === undefined) {
+      const text = `no idle effect: ${fmtRate(c.baselineRate)} or more of the requests stalled or failed even after the shorter gaps, so keep-warm pings, which only make gaps short, would not avoid them`;
+      return { text, notes };
+    }
     const seen = `this sweep would have seen a rise from ${fmtRate(c.baselineRate)} to ${fmtRate(c.detectableRate)} after ${fmtGap(c.longestGapMs)} with ${Math.round(SWEEP_POWER * 100)} % power`;
     const text = anyStall
       ? `no idle effect: stalls did not become more frequent after longer idle gaps up to ${fmtGap(longestMs)}, so keep-warm pings would not avoid them (${seen})`

@@ -107,9 +107,11 @@ function renderSeries(s: SeriesResult, r: IdleSweepResult): string[] {
   }
   if (s.stallsBeginMs === undefined && r.conclusion.kind !== "onset") {
     lines.push(
-      s.detectableRate === undefined
-        ? `  no stall rate after ${fmtGap(s.gaps.at(-1)?.gapMs ?? 0)} would have been significant with this many requests`
-        : `  would have seen a rise from ${fmtRate(s.baselineRate)} to ${fmtRate(s.detectableRate)} after ${fmtGap(s.gaps.at(-1)?.gapMs ?? 0)} (80 % power)`,
+      s.stallsRegardless
+        ? `  ${fmtRate(s.baselineRate)} stalled or failed even after the shorter gaps: idleness is not what makes them stall`
+        : s.detectableRate === undefined
+          ? `  no stall rate after ${fmtGap(s.gaps.at(-1)?.gapMs ?? 0)} would have been significant with this many requests`
+          : `  would have seen a rise from ${fmtRate(s.baselineRate)} to ${fmtRate(s.detectableRate)} after ${fmtGap(s.gaps.at(-1)?.gapMs ?? 0)} (80 % power)`,
     );
   }
   return lines;

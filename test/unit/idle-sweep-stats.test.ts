@@ -155,7 +155,9 @@ describe("analyseSweep", () => {
   });
 
   it("never says 'no idle effect' for an underpowered sweep (every small sweep, exhaustively)", () => {
-    // 1 series × 3 gaps × n ≤ 4 requests: the reference rise (0 → 50 %) cannot be seen with 80 % power.
+    // 1 series × 3 gaps × n ≤ 4 requests: the reference rise (0 → 50 %) cannot be seen with 80 % power. The one
+    // way to "no idle effect" is shorter gaps that already stall at least half the time (95 % interval).
+    let regardless = 0;
     for (let n = 1; n <= 4; n++) {
       for (let a = 0; a <= n; a++) {
         for (let b = 0; b <= n; b++) {
@@ -167,11 +169,29 @@ describe("analyseSweep", () => {
                 [2, n, c],
               ]),
             ]);
-            expect(s.conclusion.kind, `${n}: ${a} ${b} ${c}`).not.toBe("no-idle-effect");
+            if (s.conclusion.kind !== "no-idle-effect") continue;
+            expect(s.series[0]!.detectableRate, `${n}: ${a} ${b} ${c}`).toBeUndefined();
+            expect(clopperPearson(a + b, 2 * n).low, `${n}: ${a} ${b} ${c}`).toBeGreaterThanOrEqual(0.5);
+            regardless++;
           }
         }
       }
     }
+    // only 6 of 6 (n = 3, interval from 54 %) and 8 of 8 (n = 4, from 63 %) after the shorter gaps, whatever the
+    // longest gap did: 4 + 5 sweeps (7 of 8 reaches down to 47 %)
+    expect(regardless).toBe(9);
+  });
+
+  it("says 'no idle effect' when requests stall whatever the gap, without a rise to look for", () => {
+    const s = analyseSweep([
+      series("s", [
+        [0, 10, 10],
+        [60_000, 10, 9],
+        [300_000, 10, 10],
+      ]),
+    ]);
+    expect(s.series[0]!.stallsRegardless).toBe(true);
+    expect(s.conclusion).toEqual({ kind: "no-idle-effect", baselineRate: 0.95, longestGapMs: 300_000 });
   });
 
   it("ignores gaps without requests (an aborted sweep)", () => {
