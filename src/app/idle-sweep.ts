@@ -1,8 +1,8 @@
 /**
  * The idle-gap experiment: requests after controlled idle gaps (0 s, 30 s,
- * 1, 2, 5, 10, 15 min…), the stall rate per gap, and the gap where stalls
- * begin. It answers "would keep-warm pings every five minutes help?" with
- * data rather than a guess.
+ * 1, 2, 5, 10, 15 min…), the stall rate per gap and series, and the gap where
+ * stalls begin. It answers "would keep-warm pings every five minutes help?"
+ * with data rather than a guess, and says when the data cannot tell.
  *
  * Each repeat walks the gaps in ascending order; before each step every
  * target is left idle for the gap, then sent one request per connection
@@ -10,16 +10,20 @@
  * series' first request is unknown). In `reuse` mode the pooled connection is kept across gaps (up to the
  * prober's 300 s cap, below an NLB's 350 s idle timeout), so a gap that kills
  * idle connections shows up as a stall or reset on the reused socket.
+ *
+ * The statistics (idle-sweep-stats.ts) look at each series on its own: the
+ * series of a step follow each other within milliseconds, so only the first
+ * one sees a shared backend after the full gap.
  */
 import type { Clock } from "../clock.js";
 import { systemClock } from "../clock.js";
 import type { LoadedConfig } from "../config/load.js";
-import { keepWarmIntervalMs } from "../diagnose/detectors/cold-start-after-idle.js";
 import { type Diagnosis, diagnose } from "../diagnose/index.js";
 import { median } from "../diagnose/stalls.js";
-import { fmtGap } from "../diagnose/util.js";
 import type { ConnectionMode, RequestRecord } from "../model.js";
 import { createLagMonitor } from "../probe/lag.js";
+import { analyseSweep, type Conclusion, type GapStats, type SeriesStats } from "./idle-sweep-stats.js";
+import { sweepVerdict } from "./idle-sweep-verdict.js";
 import { proberFor, stallRuleOf } from "./live.js";
 import { warmUpProber } from "./warmup.js";
 
@@ -45,33 +49,62 @@ export interface GapResult {
   maxMs: number;
 }
 
+/** One gap of one series: the counts of GapResult, the rate of stalled-or-failed requests with its exact interval and test. */
+export type SeriesGapResult = GapResult & GapStats;
+
+export interface SeriesResult extends Omit<SeriesStats, "gaps"> {
+  api: string;
+  route: string;
+  endpoint: string;
+  connection: ConnectionMode;
+  /** Position in each step (0: probed first after the gap; later ones follow it within milliseconds). */
+  order: number;
+  gaps: SeriesGapResult[];
+}
+
 export interface IdleSweepResult {
+  /** Per gap, all series pooled (a summary; the conclusion comes from `series`). */
   gaps: GapResult[];
+  /** Per series: each gap's rate of stalled-or-failed requests, its Clopper–Pearson interval and Fisher test. */
+  series: SeriesResult[];
   /** Stall threshold used, from the shortest gap's median (or probe.stallMs), ms. */
   thresholdMs: number;
-  /** Smallest gap from which on every gap stalls at least half the time; absent when none. */
+  /** The test behind `pValue`/`pAdjusted`, in words. */
+  test: string;
+  /** Number of tests the Bonferroni correction covers. */
+  tests: number;
+  /** Family-wise error rate. */
+  alpha: number;
+  conclusion: Conclusion;
+  /** Smallest gap whose stall rate is significantly above the shorter gaps' in some series; absent when none. */
   stallsBeginMs?: number;
-  /** The largest gap below that stayed quiet. */
+  /** The gap before it in that series (the longest one seen quiet). */
   lastQuietGapMs?: number;
-  /** Keep-warm interval that keeps every gap below where stalls begin. */
+  /** Keep-warm interval that keeps every gap at or below the longest quiet one. */
   keepWarmIntervalMs?: number;
-  /** True when 5-minute keep-warm pings would avoid the stalls, false when they would not, absent when there is nothing to avoid. */
+  /** True when 5-minute keep-warm pings would avoid the stalls, false when they are too far apart; absent when there is nothing to avoid or the sweep cannot tell. */
   fiveMinuteKeepWarmHelps?: boolean;
   verdict: string;
+  /** Lines that qualify the verdict (which series, how it was tested). */
+  notes: string[];
   records: RequestRecord[];
   diagnosis: Diagnosis;
 }
 
-const FIVE_MIN_MS = 300_000;
+const SWEEP_TEST =
+  "Fisher's exact test, one-sided: each gap's stalled-or-failed requests against all shorter gaps of the same series, Bonferroni over every test of the sweep";
 
-const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+/** Waits `ms`, or less when `signal` aborts; leaves no listener on the signal behind (one sweep sleeps many times). */
+export const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
     if (ms <= 0 || signal?.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
+    const t = setTimeout(done, ms);
+    function done(): void {
       clearTimeout(t);
+      signal?.removeEventListener("abort", done);
       resolve();
-    });
+    }
+    signal?.addEventListener("abort", done, { once: true });
   });
 
 export async function idleSweep(loaded: LoadedConfig, opts: IdleSweepOptions): Promise<IdleSweepResult> {
@@ -154,25 +187,39 @@ function summarise(
   const isStall = (r: RequestRecord) =>
     (r.phasesMs.total ?? 0) > thresholdMs || (r.error?.code.endsWith("timeout") ?? false);
 
-  const gaps: GapResult[] = gapsMs.map((gapMs) => {
-    const at = records.filter((r) => gapOfSeq.get(r.seq) === gapMs);
-    const totals = at.map((r) => r.phasesMs.total ?? 0);
-    const stalls = at.filter(isStall).length;
+  const gaps = gapsMs.map((gapMs) => gapResult(gapMs, records, gapOfSeq, isStall));
+
+  // Per series, in the order each step probes them: the statistics compare a series only with itself.
+  const bySeries = new Map<string, RequestRecord[]>();
+  for (const r of records) {
+    const key = seriesKey(r);
+    const list = bySeries.get(key);
+    if (list) list.push(r);
+    else bySeries.set(key, [r]);
+  }
+  const multiApi = new Set(records.map((r) => r.api)).size > 1;
+  const seriesRecords = [...bySeries.values()];
+  const counts = seriesRecords.map((rs) => ({
+    label: seriesLabel(rs[0]!, multiApi),
+    gaps: gapsMs.map((gapMs) => {
+      const at = rs.filter((r) => gapOfSeq.get(r.seq) === gapMs);
+      return { gapMs, n: at.length, hits: at.filter((r) => isStall(r) || !r.ok).length };
+    }),
+  }));
+  const stats = analyseSweep(counts);
+  const series: SeriesResult[] = stats.series.map((st, i) => {
+    const rs = seriesRecords[i]!;
+    const first = rs[0]!;
     return {
-      gapMs,
-      n: at.length,
-      stalls,
-      failures: at.filter((r) => !r.ok).length,
-      stallRate: at.length ? stalls / at.length : 0,
-      p50Ms: Math.round(median(totals) * 1000) / 1000 || 0,
-      maxMs: Math.round(Math.max(0, ...totals) * 1000) / 1000,
+      ...st,
+      api: first.api,
+      route: first.route,
+      endpoint: first.endpoint,
+      connection: first.connection,
+      order: i,
+      gaps: st.gaps.map((g) => ({ ...g, ...gapResult(g.gapMs, rs, gapOfSeq, isStall) })),
     };
   });
-
-  let begin: number | undefined;
-  for (let i = gaps.length - 1; i >= 0 && gaps[i]!.stallRate >= 0.5; i--) begin = i;
-  const stallsBeginMs = begin !== undefined ? gaps[begin]!.gapMs : undefined;
-  const lastQuietGapMs = begin !== undefined && begin > 0 ? gaps[begin - 1]!.gapMs : undefined;
 
   const stallSet = records.filter(isStall).map((r) => ({
     index: r.seq,
@@ -195,36 +242,54 @@ function summarise(
     context: { timeoutMs: loaded.config.probe.timeoutMs },
   });
 
-  let verdict: string;
-  let interval: number | undefined;
-  let helps: boolean | undefined;
-  const maxGap = gapsMs.at(-1) ?? 0;
-  if (stallsBeginMs === undefined) {
-    const any = gaps.some((g) => g.stalls > 0);
-    verdict = any
-      ? `stalls did not grow with idleness up to ${fmtGap(maxGap)}: keep-warm pings would not avoid them`
-      : `no stalls after any idle gap up to ${fmtGap(maxGap)}: keep-warm pings are not needed for this`;
-  } else if (begin === 0) {
-    verdict = `requests stall even after the shortest gap (${fmtGap(stallsBeginMs)}): the stalls do not come from idleness, keep-warm would not help`;
-    helps = false;
-  } else {
-    interval = keepWarmIntervalMs(stallsBeginMs);
-    helps = stallsBeginMs > FIVE_MIN_MS;
-    verdict = helps
-      ? `stalls begin between ${fmtGap(lastQuietGapMs ?? 0)} and ${fmtGap(stallsBeginMs)} idle: keep-warm pings every 5 min would avoid them`
-      : `stalls begin between ${fmtGap(lastQuietGapMs ?? 0)} and ${fmtGap(stallsBeginMs)} idle: 5-minute keep-warm pings are too far apart; ping every ${fmtGap(interval)}`;
-  }
+  const verdict = sweepVerdict(stats, series.length);
+  const c = stats.conclusion;
   return {
     gaps,
+    series,
     thresholdMs,
-    ...(stallsBeginMs !== undefined ? { stallsBeginMs } : {}),
-    ...(lastQuietGapMs !== undefined ? { lastQuietGapMs } : {}),
-    ...(interval !== undefined ? { keepWarmIntervalMs: interval } : {}),
-    ...(helps !== undefined ? { fiveMinuteKeepWarmHelps: helps } : {}),
-    verdict,
+    test: SWEEP_TEST,
+    tests: stats.tests,
+    alpha: stats.alpha,
+    conclusion: c,
+    ...(c.kind === "onset" ? { stallsBeginMs: c.stallsBeginMs, lastQuietGapMs: c.lastQuietGapMs } : {}),
+    ...(verdict.keepWarmIntervalMs !== undefined ? { keepWarmIntervalMs: verdict.keepWarmIntervalMs } : {}),
+    ...(verdict.fiveMinuteKeepWarmHelps !== undefined
+      ? { fiveMinuteKeepWarmHelps: verdict.fiveMinuteKeepWarmHelps }
+      : {}),
+    verdict: verdict.text,
+    notes: verdict.notes,
     records,
     diagnosis,
   };
+}
+
+function gapResult(
+  gapMs: number,
+  records: readonly RequestRecord[],
+  gapOfSeq: Map<number, number>,
+  isStall: (r: RequestRecord) => boolean,
+): GapResult {
+  const at = records.filter((r) => gapOfSeq.get(r.seq) === gapMs);
+  const totals = at.map((r) => r.phasesMs.total ?? 0);
+  const stalls = at.filter(isStall).length;
+  return {
+    gapMs,
+    n: at.length,
+    stalls,
+    failures: at.filter((r) => !r.ok).length,
+    stallRate: at.length ? stalls / at.length : 0,
+    p50Ms: Math.round(median(totals) * 1000) / 1000 || 0,
+    maxMs: Math.round(Math.max(0, ...totals) * 1000) / 1000,
+  };
+}
+
+function seriesKey(r: RequestRecord): string {
+  return `${r.api}\u0000${r.route}\u0000${r.endpoint}\u0000${r.connection}`;
+}
+
+function seriesLabel(r: RequestRecord, withApi: boolean): string {
+  return `${withApi ? `${r.api} ` : ""}${r.route} ${r.endpoint} ${r.connection}`;
 }
 
 /** Parses "0s,30s,1m,2m,5m,10m,15m" (also ms and h) into milliseconds. */

@@ -86,8 +86,8 @@ export function buildProgram(): Command {
     .description("Send requests after controlled idle gaps and report the stall rate per gap")
     .option("-c, --config <file>", "configuration file")
     .option("--url <url>", "a single URL to probe")
-    .option("--gaps <list>", "idle gaps, e.g. 0s,30s,1m,2m,5m,10m,15m", "0s,30s,1m,2m,5m,10m,15m")
-    .option("--repeats <n>", "requests per gap", "3")
+    .option("--gaps <list>", "idle gaps (default 0s,30s,1m,2m,5m,10m,15m; with --lab 0s,1s,2s,2.5s,3.5s)")
+    .option("--repeats <n>", "requests per gap per series (default 3; with --lab 5)")
     .option("--lab [scenario]", "sweep an in-process lab (default scenario: cold-start)")
     .option("--json", "print JSON")
     .action(async (opts) => (await import("./idle-sweep.js")).idleSweepCommand(opts));

@@ -1,13 +1,16 @@
 /**
- * The idle-gap experiment against the lab's cold-start scenario (in process,
- * small timings): stalls must begin exactly past the lab's idle threshold,
- * and the verdict must say whether 5-minute keep-warm pings would help.
+ * The idle-gap experiment against the lab (in process, small timings, and once through the CLI at the lab's real
+ * ones): stalls must begin past the lab's idle threshold and the verdict must say keep-warm helps; a sweep too small
+ * to decide must say so instead of "would not avoid them"; "no idle effect" only with the power to see one; and a
+ * sweep must not leak abort listeners (Node's MaxListenersExceededWarning).
  */
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { idleSweep, parseGaps } from "../../src/app/idle-sweep.js";
-import { applyProbeOverrides } from "../../src/config/flags.js";
+import { defaultSleep, idleSweep, parseGaps } from "../../src/app/idle-sweep.js";
+import { applyProbeOverrides, type ProbeFlags } from "../../src/config/flags.js";
 import { parseConfig } from "../../src/config/load.js";
-import { type Lab, labConfig, startLab } from "../../src/lab/index.js";
+import { BASE_TIMINGS, type Lab, labConfig, type ScenarioTimings, startLab } from "../../src/lab/index.js";
 
 let lab: Lab | undefined;
 afterEach(async () => {
@@ -15,52 +18,164 @@ afterEach(async () => {
   lab = undefined;
 });
 
+const ROOT = join(import.meta.dirname, "../..");
+
+async function labSweepConfig(
+  scenario: "cold-start" | "healthy" | "slow-backend",
+  timings: Partial<ScenarioTimings>,
+  probe: ProbeFlags,
+  seed?: number,
+) {
+  lab = await startLab({ scenario, timings, ...(seed !== undefined ? { seed } : {}) });
+  const loaded = applyProbeOverrides(parseConfig(labConfig(lab)), probe);
+  return {
+    ...loaded,
+    targets: loaded.targets.filter((t) => t.endpoint === "/" && t.route === "execute-api"),
+  };
+}
+
+/** Node's process warnings emitted while `fn` runs (they arrive on the next ticks, so wait one macrotask). */
+async function warningsDuring(fn: () => Promise<unknown>): Promise<Error[]> {
+  const seen: Error[] = [];
+  const on = (w: Error) => seen.push(w);
+  process.on("warning", on);
+  try {
+    await fn();
+    await new Promise((r) => setTimeout(r, 50));
+  } finally {
+    process.off("warning", on);
+  }
+  return seen;
+}
+
 describe("idle-sweep", () => {
   it("finds the gap where cold starts begin on the lab's cold-start scenario", async () => {
-    lab = await startLab({
-      scenario: "cold-start",
-      timings: { idleThresholdMs: 700, coldMs: 900, jitterMs: 1 },
-    });
     // An absolute threshold: on a loaded machine the relative rule (5 × the shortest gap's median) can rise
     // above the injected cold start and hide it.
-    const loaded0 = applyProbeOverrides(parseConfig(labConfig(lab)), { connection: "fresh", stallMs: 450 });
-    const loaded = {
-      ...loaded0,
-      targets: loaded0.targets.filter((t) => t.endpoint === "/" && t.route === "execute-api"),
-    };
-    const result = await idleSweep(loaded, { gapsMs: [0, 300, 1000, 1400], repeats: 2 });
+    const loaded = await labSweepConfig(
+      "cold-start",
+      { idleThresholdMs: 700, coldMs: 900, jitterMs: 1 },
+      { connection: "fresh", stallMs: 450 },
+    );
+    const result = await idleSweep(loaded, { gapsMs: [0, 300, 1000, 1400], repeats: 4 });
     const trace = result.records
       .map((r) => `${r.idleGapMs?.toFixed(0)}ms idle→${r.phasesMs.total?.toFixed(0)}ms`)
       .join(", ");
 
-    const byGap = new Map(result.gaps.map((g) => [g.gapMs, g]));
-    expect(byGap.get(0)?.stalls).toBe(0);
-    expect(byGap.get(300)?.stalls).toBe(0);
-    expect(byGap.get(1000)?.stallRate, trace).toBe(1);
-    expect(byGap.get(1400)?.stallRate).toBe(1);
+    expect(result.series).toHaveLength(1);
+    const byGap = new Map(result.series[0]!.gaps.map((g) => [g.gapMs, g]));
+    expect(byGap.get(0)?.hits).toBe(0);
+    expect(byGap.get(300)?.hits).toBe(0);
+    expect(byGap.get(1000)?.rate, trace).toBe(1);
+    expect(byGap.get(1400)?.rate).toBe(1);
+    // 4 of 4 against 0 of 8 shorter: p = 1/C(12,4), Bonferroni over 3 tests
+    expect(byGap.get(1000)?.pAdjusted).toBeCloseTo(3 / 495, 10);
+    expect(byGap.get(1000)?.ci.low).toBeCloseTo(0.025 ** (1 / 4), 9);
+    expect(result.conclusion.kind).toBe("onset");
     expect(result.stallsBeginMs).toBe(1000);
     expect(result.lastQuietGapMs).toBe(300);
     expect(result.fiveMinuteKeepWarmHelps).toBe(false);
-    expect(result.keepWarmIntervalMs).toBeLessThanOrEqual(1000);
-    expect(result.verdict).toMatch(/too far apart/);
+    expect(result.keepWarmIntervalMs).toBeLessThanOrEqual(300);
+    expect(result.verdict).toMatch(
+      /^stalls begin after ~1 s idle \(quiet up to 0\.3 s\): keep-warm pings every/,
+    );
+    expect(result.verdict).toMatch(/would avoid them; the 5-minute default is too far apart/);
     for (const r of result.records) expect(r.tag).toBe("idle-sweep");
+  }, 90_000);
+
+  it("says 'inconclusive' rather than 'would not avoid' when the sample is too small, then decides with the repeats it asked for", async () => {
+    const loaded = await labSweepConfig("healthy", { jitterMs: 1 }, { connection: "both" });
+    const small = await idleSweep(loaded, { gapsMs: [0, 200, 500], repeats: 2 });
+    expect(small.conclusion.kind, small.verdict).toBe("inconclusive");
+    expect(small.verdict).not.toMatch(/would not/);
+    expect(small.verdict).toMatch(/^inconclusive — run more repeats \(\d+ per gap would decide\)/);
+    expect(small.stallsBeginMs).toBeUndefined();
+    expect(small.fiveMinuteKeepWarmHelps).toBeUndefined();
+    // reuse requests after the first kept their socket across the gaps
+    const reused = small.records.filter((r) => r.connection === "reuse" && r.reused);
+    expect(reused.length).toBeGreaterThanOrEqual(5);
+
+    const need = small.conclusion.kind === "inconclusive" ? small.conclusion.repeatsNeeded : undefined;
+    expect(need).toBeGreaterThan(2);
+    const enough = await idleSweep(loaded, { gapsMs: [0, 200, 500], repeats: need! });
+    expect(enough.conclusion.kind, enough.verdict).toBe("no-idle-effect");
+    expect(enough.verdict).toMatch(
+      /^no idle effect: no stalls after any idle gap up to 0\.5 s, keep-warm pings are not needed for this \(this sweep would have seen a rise from 0 % to \d+ % after 0\.5 s with 80 % power\)$/,
+    );
+  }, 90_000);
+
+  it("says keep-warm would not avoid stalls that do not depend on idleness, with the power to say so", async () => {
+    // 30 % of requests stall whatever the gap (seeded: the same stalls every run).
+    const loaded = await labSweepConfig(
+      "slow-backend",
+      { jitterMs: 1, stallProbability: 0.3, stallMs: 400 },
+      { connection: "fresh", stallMs: 200 },
+      20261206,
+    );
+    const result = await idleSweep(loaded, { gapsMs: [0, 100, 200], repeats: 30 });
+    const rates = result.series[0]!.gaps.map((g) => `${g.hits}/${g.n}`).join(" ");
+    expect(result.conclusion.kind, `${rates}: ${result.verdict}`).toBe("no-idle-effect");
+    expect(result.verdict).toMatch(
+      /stalls did not become more frequent .* keep-warm pings would not avoid them/,
+    );
+    expect(result.stallsBeginMs).toBeUndefined();
+  }, 90_000);
+
+  it("leaves no abort listener behind per gap (no MaxListenersExceededWarning)", async () => {
+    // The sleep alone: the old one added a listener per call and never removed it.
+    const ac = new AbortController();
+    const warned = await warningsDuring(async () => {
+      for (let i = 0; i < 25; i++) await defaultSleep(1, ac.signal);
+    });
+    expect(warned.map((w) => w.name)).not.toContain("MaxListenersExceededWarning");
+
+    // and a whole sweep with more steps than Node's default limit of 10 listeners
+    const loaded = await labSweepConfig("healthy", { jitterMs: 1 }, { connection: "fresh" });
+    const warnedSweep = await warningsDuring(() =>
+      idleSweep(loaded, { gapsMs: [0, 5, 10, 15], repeats: 4, signal: new AbortController().signal }),
+    );
+    expect(warnedSweep.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
   }, 60_000);
 
-  it("says keep-warm would not help when nothing depends on idleness", async () => {
-    lab = await startLab({ scenario: "healthy", timings: { jitterMs: 1 } });
-    const loaded0 = applyProbeOverrides(parseConfig(labConfig(lab)), { connection: "both" });
-    const loaded = {
-      ...loaded0,
-      targets: loaded0.targets.filter((t) => t.endpoint === "/" && t.route === "execute-api"),
+  it("`idle-sweep --lab cold-start --json` finds the lab's cold start and says keep-warm would help", () => {
+    const threshold = BASE_TIMINGS.idleThresholdMs;
+    const run = spawnSync(
+      process.execPath,
+      [join(ROOT, "dist/cli/main.js"), "idle-sweep", "--lab", "cold-start", "--json"],
+      { encoding: "utf8", timeout: 150_000 },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).not.toMatch(/MaxListenersExceededWarning/);
+    const out = JSON.parse(run.stdout) as {
+      conclusion: { kind: string; stallsBeginMs: number; lastQuietGapMs: number };
+      verdict: string;
+      keepWarmIntervalMs: number;
+      fiveMinuteKeepWarmHelps: boolean;
+      tests: number;
+      series: {
+        label: string;
+        gaps: { gapMs: number; n: number; rate: number; ci: object; pAdjusted?: number }[];
+      }[];
     };
-    const result = await idleSweep(loaded, { gapsMs: [0, 200, 500], repeats: 2 });
-    expect(result.stallsBeginMs).toBeUndefined();
-    expect(result.fiveMinuteKeepWarmHelps).toBeUndefined();
-    expect(result.verdict).toMatch(/not needed|would not/);
-    // reuse requests after the first kept their socket across the gaps
-    const reused = result.records.filter((r) => r.connection === "reuse" && r.reused);
-    expect(reused.length).toBeGreaterThanOrEqual(5);
-  }, 60_000);
+    expect(out.conclusion.kind, out.verdict).toBe("onset");
+    // the onset gap is past the lab's idle threshold, the last quiet gap below it
+    expect(out.conclusion.lastQuietGapMs).toBeLessThan(threshold);
+    expect(out.conclusion.stallsBeginMs).toBeGreaterThan(threshold);
+    expect(out.conclusion.lastQuietGapMs).toBeGreaterThanOrEqual(2000);
+    expect(out.conclusion.stallsBeginMs).toBeLessThanOrEqual(4000);
+    expect(out.keepWarmIntervalMs).toBeLessThan(threshold);
+    expect(out.fiveMinuteKeepWarmHelps).toBe(false);
+    expect(out.verdict).toMatch(
+      /^stalls begin after ~[\d.]+ s idle .*keep-warm pings every [\d.]+ s would avoid them/,
+    );
+    expect(out.verdict).not.toMatch(/would not/);
+    // per gap: rates, exact intervals and p-values in the JSON
+    const first = out.series[0]!;
+    expect(first.gaps.length).toBeGreaterThanOrEqual(3);
+    for (const g of first.gaps)
+      expect(g.ci).toMatchObject({ low: expect.any(Number), high: expect.any(Number) });
+    expect(first.gaps.slice(1).every((g) => typeof g.pAdjusted === "number")).toBe(true);
+  }, 180_000);
 
   it("parses gap lists and rejects garbage", () => {
     expect(parseGaps("0s,30s,1m,2m,5m,10m,15m")).toEqual([
