@@ -17,7 +17,7 @@ import type { Prober, ProbeTarget } from "../probe/types.js";
 import { buildReport } from "../report/build.js";
 import type { LagStats, Report } from "../report/types.js";
 import { readResolverSettings } from "../system/resolv-conf.js";
-import { readHostSynSchedule } from "../system/syn-schedule.js";
+import { hostSynSchedule } from "../system/tcp-syn.js";
 import { warmUpProber } from "./warmup.js";
 
 export interface ProbeRunOptions {
@@ -90,7 +90,7 @@ export function stallRuleOf(loaded: LoadedConfig): StallRule {
 export function machineContext(loaded: LoadedConfig, extra?: DiagnoseContext["extra"]): DiagnoseContext {
   return {
     resolverTimeoutMs: readResolverSettings().timeoutMs,
-    synSchedule: readHostSynSchedule(),
+    synSchedule: hostSynSchedule(),
     timeoutMs: loaded.config.probe.timeoutMs,
     ...(extra ? { extra } : {}),
   };

@@ -21,43 +21,20 @@
  * "2 lost SYNs" level), is not SYN loss: {@link levelMixConsistent}.
  */
 import type { Phase, RequestRecord } from "../model.js";
+import { remoteSynSchedules, type SynSchedule, synLevelsMs } from "../system/tcp-syn.js";
 import type { Stall } from "./stalls.js";
 import { binomialUpperTail } from "./stats.js";
 import { nearestLevel, seriesConnKey } from "./util.js";
 
-/** A sender's SYN retransmission schedule. */
-export interface SynSchedule {
-  /** Initial retransmission timeout, ms (Linux: 1000; some stacks and middleboxes: 3000). */
-  initialRtoMs: number;
-  /** Retransmissions that keep the initial timeout before it starts doubling (tcp_syn_linear_timeouts; 0: doubling at once). */
-  linearTimeouts: number;
-  /** Retransmissions before giving up (tcp_syn_retries). */
-  retries: number;
-  /** Where the values came from, for evidence ("/proc/sys/net/ipv4", "classic Linux"). */
-  source: string;
-}
+export type { SynSchedule };
 
+const [classic, linear, rto3] = remoteSynSchedules();
 /** Linux before tcp_syn_linear_timeouts (and most of today's fleet): 1 s, doubling. */
-export const CLASSIC_LINUX: SynSchedule = {
-  initialRtoMs: 1000,
-  linearTimeouts: 0,
-  retries: 6,
-  source: "classic Linux (1 s, doubling)",
-};
+export const CLASSIC_LINUX: SynSchedule = classic!;
 /** Linux with tcp_syn_linear_timeouts at its default of 4. */
-export const LINEAR_LINUX: SynSchedule = {
-  initialRtoMs: 1000,
-  linearTimeouts: 4,
-  retries: 6,
-  source: "Linux with tcp_syn_linear_timeouts=4",
-};
-/** Stacks with a 3 s initial RTO (RFC 1122's old default: older Windows, some middleboxes). */
-export const RTO3: SynSchedule = {
-  initialRtoMs: 3000,
-  linearTimeouts: 0,
-  retries: 3,
-  source: "initial RTO 3 s, doubling",
-};
+export const LINEAR_LINUX: SynSchedule = linear!;
+/** Stacks with a 3 s initial RTO (RFC 1122's old default: older Linux, Windows, some middleboxes). */
+export const RTO3: SynSchedule = rto3!;
 
 /** One level: after `lost` SYNs were lost, the connect completes ≈ `ms` after it began. */
 export interface SynLevel {
@@ -65,23 +42,15 @@ export interface SynLevel {
   ms: number;
 }
 
-/** The cumulative connect times after k = 1..retries lost SYNs. */
+/** The connect times after k lost SYNs, for every k the sender tries before giving up (src/system/tcp-syn.ts). */
 export function synLevels(s: SynSchedule): SynLevel[] {
-  const out: SynLevel[] = [];
-  let t = 0;
-  for (let k = 1; k <= s.retries; k++) {
-    // The k-th timeout (k = 1 is the wait after the first SYN): the first linearTimeouts + 1 keep the initial RTO.
-    const doublings = Math.max(0, k - 1 - s.linearTimeouts);
-    t += s.initialRtoMs * 2 ** doublings;
-    out.push({ lost: k, ms: t });
-  }
-  return out;
+  return synLevelsMs(s).map((ms, i) => ({ lost: i + 1, ms }));
 }
 
 /** The levels a hidden hop may show: the host's schedule and the common ones, each level with the fewest lost SYNs that reaches it. */
 export function remoteSynLevels(host: SynSchedule): SynLevel[] {
   const best = new Map<number, number>();
-  for (const s of [host, CLASSIC_LINUX, LINEAR_LINUX, RTO3]) {
+  for (const s of [host, ...remoteSynSchedules(host)]) {
     for (const l of synLevels(s)) {
       const prev = best.get(l.ms);
       if (prev === undefined || l.lost < prev) best.set(l.ms, l.lost);
@@ -176,17 +145,22 @@ export function excessMs(stall: Stall, phase: Phase, typical: TypicalPhases): nu
 }
 
 /**
- * How close to a timer level an excess must sit on a hop the prober cannot see: a timer fires on time, so the
- * excess is the level plus the phase's ordinary jitter; max(50 ms, 4 × the series' spread, 2 % of the level).
+ * The window around a timer level an excess must fall in on a hop the prober cannot see. A timer never fires
+ * early and usually a little late (measured on Linux 6.18: 10–30 ms per 1 s SYN timer, more for long ones), and
+ * the phase adds its ordinary jitter: from level − max(50 ms, 4 × spread) to level + max(100 ms, 4 × spread)
+ * + 40 ms per timer that fired + 3 % of the level.
  */
-export function timerToleranceMs(
+export function timerWindowMs(
   stall: Stall,
   phase: Phase,
   typical: TypicalPhases,
-  levelMs: number,
-): number {
+  level: { ms: number; fired: number },
+): { below: number; above: number } {
   const spread = typical.get(seriesConnKey(stall.record))?.spread[phase] ?? 0;
-  return Math.max(50, 4 * spread, 0.02 * levelMs);
+  return {
+    below: Math.max(50, 4 * spread),
+    above: Math.max(100, 4 * spread) + 40 * level.fired + 0.03 * level.ms,
+  };
 }
 
 /** Set-up (DNS + connect + TLS) of the stall's own request, ms. */

@@ -11,7 +11,7 @@
  * connection set-up on the way to it.
  */
 import { XRAY_EXTRA_KEY, type XrayEvidence } from "../../aws/xray/detector.js";
-import { excessMs, levelMixConsistent, remoteSynLevels, setupMs, timerToleranceMs } from "../physics.js";
+import { excessMs, levelMixConsistent, remoteSynLevels, setupMs, timerWindowMs } from "../physics.js";
 import type { Stall } from "../stalls.js";
 import { binomialUpperTail } from "../stats.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
@@ -20,10 +20,16 @@ import { lostText } from "./tcp-syn-retransmit.js";
 
 /** The resolver timeout a remote host most likely uses: glibc's default `options timeout:5`. */
 export const REMOTE_RESOLVER_TIMEOUT_MS = 5000;
-const DNS_LEVELS = [1, 2, 3, 4].map((k) => ({ ms: k * REMOTE_RESOLVER_TIMEOUT_MS, k }));
+const DNS_LEVELS = [1, 2, 3, 4].map((k) => ({ ms: k * REMOTE_RESOLVER_TIMEOUT_MS, k, fired: k }));
 
-/** The level whose timer this stall's TTFB excess sits on (tight: a timer fires on time), or undefined. */
-function timerLevel<T extends { ms: number }>(
+interface TimerLevel {
+  ms: number;
+  /** Timers that fired to reach this level (lost SYNs, resolver timeouts). */
+  fired: number;
+}
+
+/** The level whose timer this stall's TTFB excess sits on (a timer fires on time or a little late), or undefined. */
+function timerLevel<T extends TimerLevel>(
   s: Stall,
   input: DetectorInput,
   levels: readonly T[],
@@ -31,9 +37,9 @@ function timerLevel<T extends { ms: number }>(
   const ex = excessMs(s, "ttfb", input.typical);
   let best: T | undefined;
   for (const l of levels) {
-    const d = Math.abs(ex - l.ms);
-    if (d <= timerToleranceMs(s, "ttfb", input.typical, l.ms) && (!best || d < Math.abs(ex - best.ms)))
-      best = l;
+    const w = timerWindowMs(s, "ttfb", input.typical, l);
+    const inside = ex >= l.ms - w.below && ex <= l.ms + w.above;
+    if (inside && (!best || Math.abs(ex - l.ms) < Math.abs(ex - best.ms))) best = l;
   }
   return best;
 }
@@ -52,7 +58,7 @@ function clusterReason(
   cands: readonly Stall[],
   matched: readonly Stall[],
   input: DetectorInput,
-  levels: readonly { ms: number }[],
+  levels: readonly TimerLevel[],
 ): string | undefined {
   if (matched.length < MIN_MATCHED || matched.length < MIN_SHARE * cands.length)
     return `${id}: ${matched.length} of ${cands.length} TTFB stalls on its levels: too few for a timer's cluster`;
@@ -60,7 +66,10 @@ function clusterReason(
   const ref = cands[0]!;
   const covered = levels
     .filter((l) => l.ms <= span)
-    .reduce((sum, l) => sum + 2 * timerToleranceMs(ref, "ttfb", input.typical, l.ms), 0);
+    .reduce((sum, l) => {
+      const w = timerWindowMs(ref, "ttfb", input.typical, l);
+      return sum + w.below + w.above;
+    }, 0);
   const p = binomialUpperTail(matched.length, cands.length, Math.min(1, covered / span));
   return p < CLUSTER_ALPHA
     ? undefined
@@ -122,7 +131,7 @@ export const hiddenHopSynRetransmit: Detector = {
   id: "hidden-hop-syn-retransmit",
   detect(input: DetectorInput): DetectorResult {
     const cands = hiddenCandidates(input);
-    const levels = remoteSynLevels(input.settings.synSchedule);
+    const levels = remoteSynLevels(input.settings.synSchedule).map((l) => ({ ...l, fired: l.lost }));
     const matched: Stall[] = [];
     const byLost = new Map<number, number>();
     const detailBySeq = new Map<number, string>();

@@ -75,7 +75,10 @@ export const tcpSynRetransmit: Detector = {
       ...(oneAddress ? { where: oneAddress } : {}),
       mechanism: `lost SYNs on the prober's own hop (${mix}), retransmitted on this kernel's schedule`,
       corroboration: [
-        { source: "host", text: `SYN retransmission times of ${schedule.source}: ${levelsText}` },
+        {
+          source: "host",
+          text: `SYN retransmission times with tcp_syn_linear_timeouts=${schedule.linearTimeouts}, tcp_syn_retries=${schedule.retries} (${schedule.source}): ${levelsText}`,
+        },
       ],
     };
     return { candidate };
