@@ -7,7 +7,6 @@ import { defineConfig } from "vitest/config";
  */
 const SERIAL = [
   "test/integration/kernel-faults.test.ts",
-  "test/integration/kernel-faults-v2.test.ts",
   "test/integration/load-schedule.test.ts",
   "test/integration/cli-daemon.test.ts",
   "test/integration/idle-sweep.test.ts",

@@ -40,6 +40,19 @@ export async function roundAws(
       afterRound: awsRoundHook(aws, loaded, {
         onResult: ({ outcome, aws: r, analysis }) => {
           for (const note of r.notes) logger.info(note, { event: "aws-evidence", kind: outcome.kind });
+          const v = analysis?.diagnosis.verdict;
+          if (v) {
+            logger.warn(`verdict ${v.cause}: ${v.headline}`, {
+              event: "verdict",
+              id: v.cause,
+              stalls: v.stalls,
+              ofStalls: v.ofStalls,
+              failures: v.failures,
+              hop: v.hop,
+              ...(v.where ? { where: v.where } : {}),
+              confidence: v.confidence,
+            });
+          }
           for (const f of analysis?.diagnosis.findings ?? []) {
             logger.warn(`finding ${f.id}: ${f.summary}`, {
               event: "finding",

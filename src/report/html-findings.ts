@@ -5,10 +5,47 @@
  */
 import { esc } from "./html-util.js";
 import { fmtCount, fmtNum, plural } from "./style.js";
-import type { Finding, LagStats, Report } from "./types.js";
+import type { Finding, LagStats, Report, Verdict } from "./types.js";
+
+/** The verdict card: the cause as a checkable chain, every agreeing source, the next step, what was ruled out. */
+function verdictCard(v: Verdict): string {
+  const explains =
+    v.stalls > 0
+      ? `explains ${fmtCount(v.stalls)} of ${plural(v.ofStalls, "stall")}`
+      : v.failures > 0
+        ? `explains ${plural(v.failures, "failure")}`
+        : "";
+  const chain = [
+    ["phase", v.phase],
+    ["hop", v.hop],
+    ["where", v.where],
+    ["mechanism", v.mechanism],
+  ]
+    .filter(([, x]) => x)
+    .map(([k, x]) => `<tr><th scope="row">${esc(k ?? "")}</th><td>${esc(x ?? "")}</td></tr>`)
+    .join("");
+  const evidence = v.evidence
+    .map((e) => `<li><span class="badge">${esc(e.source)}</span> ${esc(e.text)}</li>`)
+    .join("");
+  const also = v.alsoCauses.length
+    ? `<p class="muted">Other causes: ${esc(v.alsoCauses.map((c) => `${c.cause} (${c.stalls} stalls, ${c.failures} failures)`).join(", "))}</p>`
+    : "";
+  const ruled = v.ruledOut.length
+    ? `<details><summary>Ruled out (${v.ruledOut.length})</summary><ul>${v.ruledOut.map((r) => `<li><code>${esc(r.cause)}</code>: ${esc(r.reason)}</li>`).join("")}</ul></details>`
+    : "";
+  return (
+    `<article class="finding verdict conf-${esc(v.confidence)}" id="verdict">` +
+    `<h3>Verdict: <code>${esc(v.cause)}</code> <span class="badge">${esc(`${v.confidence} confidence`)}</span> <span class="muted">${esc(explains)}</span></h3>` +
+    `<p>${esc(v.headline)}</p>` +
+    `<table class="evidence"><caption>Chain</caption><tbody>${chain}</tbody></table>` +
+    `<ul class="notes">${evidence}</ul>` +
+    `<p class="next"><strong>Next step:</strong> ${esc(v.nextStep)}</p>${also}${ruled}</article>`
+  );
+}
 
 export function findingsSection(report: Report): string {
   const out: string[] = [];
+  if (report.verdict) out.push(verdictCard(report.verdict));
   if (report.findings.length === 0) {
     const t = report.totals;
     out.push(

@@ -126,8 +126,9 @@ describe("report and the AWS SDK", () => {
     const notes = (report.notes ?? []).join("\n");
     expect(notes).toMatch(/X-Ray: (\d+) of \1 traced stalls broken down/);
     expect(notes).toMatch(/NLB target|NLB targets: all healthy/);
-    expect(report.findings.map((f) => f.id)).toContain("backend-latency");
-    const backend = report.findings.find((f) => f.id === "backend-latency")!;
+    // X-Ray breakdowns are evidence beside the verdict, never a cause of their own.
+    expect(report.findings.map((f) => f.id)).not.toContain("backend-latency");
+    const backend = report.evidence!.find((f) => f.id === "backend-latency")!;
     expect(backend.evidence.gateways).toEqual(["lab/test"]);
     expect(res.stderr).toMatch(/published \d+ datums/);
     expect(res.sdkImports.some((u) => u.includes("/@aws-sdk/client-xray/"))).toBe(true);

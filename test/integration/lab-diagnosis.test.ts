@@ -5,6 +5,7 @@
  * work stays off the prober's event loop. Timings are shortened to keep the
  * file fast; the per-scenario figures are printed for the record.
  */
+
 import { afterEach, describe, expect, it } from "vitest";
 import { idleSweep } from "../../src/app/idle-sweep.js";
 import { liveReport } from "../../src/app/live.js";
@@ -14,6 +15,7 @@ import type { ScenarioName, ScenarioTimings } from "../../src/lab/index.js";
 import { type RemoteLab, startLabInWorker } from "../../src/lab/remote.js";
 import type { ProbeTarget } from "../../src/probe/types.js";
 import type { Report } from "../../src/report/types.js";
+import { expectOneCount } from "../helpers/one-count.js";
 
 let lab: RemoteLab | undefined;
 afterEach(async () => {
@@ -33,6 +35,7 @@ async function labLoaded(
 }
 
 function tally(report: Report): { ids: string[]; causes: Record<string, number> } {
+  expectOneCount(report);
   const causes: Record<string, number> = {};
   for (const s of report.stalls) causes[s.cause] = (causes[s.cause] ?? 0) + 1;
   const ids = report.findings.map((f) => f.id);

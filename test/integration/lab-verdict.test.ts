@@ -1,0 +1,81 @@
+/**
+ * `stallwatch report --lab NAME --json` as a user runs it, with the lab's AWS evidence on (the default): the
+ * top verdict names each scenario's true cause, run after run, and the count invariant holds. bad-target three
+ * times (its verdict must name the slow target, 127.0.0.13, every time).
+ */
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import type { Report } from "../../src/report/types.js";
+import { expectOneCount } from "../helpers/one-count.js";
+
+const run = promisify(execFile);
+const cli = join(import.meta.dirname, "../../dist/cli/main.js");
+
+async function labReport(scenario: string, extra: string[] = []): Promise<Report> {
+  const { stdout } = await run(
+    process.execPath,
+    [cli, "report", "--lab", scenario, "--json", "--no-progress", ...extra],
+    {
+      maxBuffer: 64 << 20,
+      env: { ...process.env, NO_COLOR: "1" },
+    },
+  ).catch((e: { stdout?: string; code?: number }) => {
+    // Exit 1: stalls or failures over budget, still a report.
+    if (e.code === 1 && e.stdout) return { stdout: e.stdout };
+    throw e;
+  });
+  return JSON.parse(stdout) as Report;
+}
+
+function line(scenario: string, r: Report): string {
+  const v = r.verdict;
+  return `${scenario}: ${r.totals.requests} requests, ${r.totals.stalls} stalls, ${r.totals.failed} failed → ${v?.cause ?? "no verdict"} (${v?.stalls ?? 0} stalls, ${v?.failures ?? 0} failures${v?.where ? `, ${v.where}` : ""})`;
+}
+
+describe("lab verdicts with AWS evidence on", () => {
+  it.each([1, 2, 3])("bad-target run %i: slow-target names 127.0.0.13 in us-west-2c", async () => {
+    const r = await labReport("bad-target", ["--count", "6"]);
+    console.log(line("bad-target", r));
+    expectOneCount(r);
+    expect(r.verdict?.cause).toBe("slow-target");
+    expect(r.verdict?.where).toBe("127.0.0.13 in us-west-2c");
+    expect(r.verdict?.headline).toContain("127.0.0.13");
+    expect(r.verdict?.stalls).toBeGreaterThanOrEqual(0.9 * r.totals.stalls);
+    expect(r.verdict?.evidence.map((e) => e.source)).toEqual(
+      expect.arrayContaining(["x-ray", "target-health"]),
+    );
+    expect(r.findings.map((f) => f.id)).not.toContain("target-unhealthy");
+  });
+
+  it("az-down: target-unhealthy, the dark AZ", async () => {
+    const r = await labReport("az-down", ["--count", "6"]);
+    console.log(line("az-down", r));
+    expectOneCount(r);
+    expect(r.verdict?.cause).toBe("target-unhealthy");
+    expect(r.verdict?.headline).toContain("us-west-2c");
+  });
+
+  it("cold-start: probed with idle gaps as the scenario declares, cold-start-after-idle", async () => {
+    const r = await labReport("cold-start", ["--count", "24"]);
+    console.log(line("cold-start", r));
+    expectOneCount(r);
+    expect(r.verdict?.cause).toBe("cold-start-after-idle");
+  });
+
+  it("reset: an idle reused connection, stale-connection explaining the failures", async () => {
+    const r = await labReport("reset", ["--count", "24"]);
+    console.log(line("reset", r));
+    expectOneCount(r);
+    expect(r.verdict?.cause).toBe("stale-connection");
+    expect(r.verdict?.failures).toBe(r.totals.failed);
+  });
+
+  it("healthy: no verdict, no findings", async () => {
+    const r = await labReport("healthy", ["--count", "10"]);
+    console.log(line("healthy", r));
+    expectOneCount(r);
+    expect(r.verdict).toBeUndefined();
+  });
+});
