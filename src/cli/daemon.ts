@@ -13,6 +13,7 @@
 import { readFile } from "node:fs/promises";
 import { stallRuleOf } from "../app/live.js";
 import { createRoundRunner } from "../app/round.js";
+import { openConfiguredStore } from "../app/s3-store.js";
 import { readJson } from "../config/json.js";
 import { type LoadedConfig, loadConfig, parseConfig } from "../config/load.js";
 import { ConfigError } from "../errors.js";
@@ -21,7 +22,7 @@ import { startDaemon } from "../schedule/daemon.js";
 import { installShutdown } from "../schedule/signals.js";
 import { roundAws } from "./aws-rounds.js";
 import { startDemoLab } from "./lab-demo.js";
-import { commandLogger, openConfiguredStore } from "./run.js";
+import { commandLogger } from "./run.js";
 
 export interface DaemonFlags {
   config: string;

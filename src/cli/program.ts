@@ -51,7 +51,16 @@ export function buildProgram(): Command {
       collect,
     )
     .option("--lab [scenario]", "probe an in-process lab (default scenario: bad-target)")
-    .option("--from <dir>", "report over recorded history in a store directory instead of probing")
+    .option(
+      "--from <dir|s3://bucket/prefix>",
+      "report over recorded history (a store directory or an S3 store prefix; repeatable: merged) instead of probing",
+      collect,
+    )
+    .option(
+      "--writer <name>",
+      "with --from: only rounds of this writer (prober); NAME* for a prefix; repeatable",
+      collect,
+    )
     .option("--since <time>", "with --from: start, e.g. 24h, 30m, or an ISO time", "24h")
     .option("--until <time>", "with --from: end, ISO time or relative (default: now)")
     .option("--json", "print one JSON document (see docs/report-json.md)")

@@ -7,6 +7,7 @@
  * crash) with a warning. See store-layout.ts for the files.
  */
 
+import { randomBytes } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
 import { mkdir, open } from "node:fs/promises";
 import { join } from "node:path";
@@ -57,6 +58,8 @@ export interface RoundFooterLine extends RoundMeta {
   writerId: string;
   /** Number of record lines between header and footer. */
   records: number;
+  /** Random id of this round (8 hex; absent in rounds written before it existed): tells rounds apart across sources. */
+  uid?: string;
 }
 
 export interface StoreOptions {
@@ -90,6 +93,27 @@ interface DayFiles {
   hist: FileHandle;
   /** BaseTime of the hlog file, epoch ms. */
   histBaseMs: number;
+}
+
+/** One round in the records format: header line, one record per line, footer line (commits it). */
+export function roundLines(
+  writerId: string,
+  meta: RoundMeta,
+  records: readonly RequestRecord[],
+  uid = randomBytes(4).toString("hex"),
+): string {
+  const header: RoundHeaderLine = {
+    type: "round-start",
+    id: meta.id,
+    kind: meta.kind,
+    writerId,
+    startedAtMs: meta.startedAtMs,
+  };
+  const footer: RoundFooterLine = { type: "round", v: 1, ...meta, writerId, records: records.length, uid };
+  let text = `${JSON.stringify(header)}\n`;
+  for (const r of records) text += `${JSON.stringify(r)}\n`;
+  text += `${JSON.stringify(footer)}\n`;
+  return text;
 }
 
 export async function openStore(opts: StoreOptions): Promise<Store> {
@@ -144,17 +168,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     const set = new HistogramSet();
     for (const r of records) set.recordRecord(r);
     const block = hlogRoundBlock(set, meta.id, meta.startedAtMs, meta.endedAtMs, f.histBaseMs);
-    const header: RoundHeaderLine = {
-      type: "round-start",
-      id: meta.id,
-      kind: meta.kind,
-      writerId,
-      startedAtMs: meta.startedAtMs,
-    };
-    const footer: RoundFooterLine = { type: "round", v: 1, ...meta, writerId, records: records.length };
-    let text = `${JSON.stringify(header)}\n`;
-    for (const r of records) text += `${JSON.stringify(r)}\n`;
-    text += `${JSON.stringify(footer)}\n`;
+    const text = roundLines(writerId, meta, records);
     await f.hist.appendFile(block);
     await f.records.appendFile(text);
     if (fsync) await Promise.all([f.hist.datasync(), f.records.datasync()]);
