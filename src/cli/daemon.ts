@@ -27,6 +27,8 @@ import { commandLogger } from "./run.js";
 export interface DaemonFlags {
   config: string;
   dataDir?: string;
+  /** Overrides config store.url (the deployment template passes its bucket here). */
+  storeUrl?: string;
   lab?: string | boolean;
 }
 
@@ -56,10 +58,12 @@ export async function daemonCommand(flags: DaemonFlags): Promise<void> {
       scenario: lab.scenario,
       routes: lab.routes,
     });
-  const store = await openConfiguredStore(loaded, flags.dataDir, logger).catch(async (err: unknown) => {
-    await lab?.close();
-    throw err;
-  });
+  const store = await openConfiguredStore(loaded, flags.dataDir, logger, flags.storeUrl).catch(
+    async (err: unknown) => {
+      await lab?.close();
+      throw err;
+    },
+  );
   const aws = await roundAws(loaded, logger, lab?.awsEndpoint).catch(async (err: unknown) => {
     await store.close();
     await lab?.close();

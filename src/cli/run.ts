@@ -22,6 +22,8 @@ import { roundAws } from "./aws-rounds.js";
 export interface RunFlags {
   config: string;
   dataDir?: string;
+  /** Overrides config store.url (the deployment template passes its bucket here). */
+  storeUrl?: string;
 }
 
 /** How long aborted requests may take to return after SIGTERM before `run` gives up on them, ms. */
@@ -42,7 +44,7 @@ export function runExitCode(r: RoundResult, stallBudget: number | undefined): nu
 export async function runCommand(flags: RunFlags): Promise<void> {
   const loaded = await loadConfig(flags.config);
   const logger = commandLogger(loaded);
-  const store = await openConfiguredStore(loaded, flags.dataDir, logger);
+  const store = await openConfiguredStore(loaded, flags.dataDir, logger, flags.storeUrl);
   const aws = await roundAws(loaded, logger);
   const controller = new AbortController();
   let finished: Promise<unknown> = Promise.resolve();
