@@ -57,6 +57,19 @@ function headline(r) {
         `< ${mem.goalMB} MB — ${mem.goalMet ? "met" : "NOT met (after GC and at peak)"}`,
       ]);
   }
+  const fl = r.fleet?.figures;
+  if (fl) {
+    rows.push([
+      "1,000 endpoints × 3 routes every minute, one prober: schedule lateness p50 / p99",
+      `${fmt(fl.latenessP50Ms, 0)} / ${fmt(fl.latenessP99Ms, 0)} ms over ${fl.rounds} rounds, ${fl.skipped} skipped`,
+      `p99 < 1 s, none skipped — ${fl.latenessP99Ms < 1000 && fl.skipped === 0 ? "met" : "NOT met"}`,
+    ]);
+    rows.push([
+      "same: prober CPU, RSS, bytes to the S3 store",
+      `${fmt(fl.cpuPct, 1)} % of a core, ${fmt(fl.rssMaxMB, 0)} MB max RSS, ${fmt(fl.mbPerDay, 0)} MiB/day`,
+      "–",
+    ]);
+  }
   const st = r.startup?.figures;
   if (st)
     rows.push([
@@ -239,6 +252,22 @@ With \`retainRecords: false\` the runner streams each record to \`onRecord\` and
 young-generation space V8 reserves but does not use, and the node binary's own pages. Today \`report\` and the
 daemon keep records (a daemon round is bounded); a \`report --count 1000000\` would not be. Real-request rows use ${s.real.toLocaleString("en-US")} requests to stay within
 the time budget; autocannon is shown beside them.`,
+)}
+${section(
+  r,
+  "fleet",
+  "6. One prober of a fleet: 1,000 endpoints × 3 routes every minute, rounds to S3",
+  (
+    s,
+  ) => `\`stallwatch daemon\` (the built CLI, its own process) with cron \`* * * * *\`, 1,000 endpoints on each of 3 routes
+(three local server processes, one per route), one sample per target in each connection mode (\`both\`: a fresh
+connection and a reused one), 16 requests in flight, every round written to the S3 store (\`store.url\`) on a local
+s3rver in the benchmark's process. The run is bounded: ${s.figures.rounds} rounds (\`FLEET_ROUNDS\`), then SIGTERM.
+Lateness is the scheduler's (triggered − scheduled, from each round's log line), duration covers probing and the
+upload. CPU is the prober's own utime + stime from /proc over the whole run (idle time between rounds included),
+RSS is sampled every 250 ms. Bytes are what the store holds after the run (gzip'd records and \`.hlog\`), per stored
+round, and times 1,440 for a day. The servers and s3rver share the same 2 cores: the round duration includes that
+contention.`,
 )}
 ${section(
   r,

@@ -14,8 +14,7 @@ import { join } from "node:path";
 import { type Clock, systemClock } from "../clock.js";
 import { StallwatchError } from "../errors.js";
 import type { RequestRecord } from "../model.js";
-import { HistogramSet } from "./histograms.js";
-import { hlogHeader, hlogRoundBlock } from "./hlog.js";
+import { hlogHeader, hlogRoundBlockOf } from "./hlog.js";
 import { dayOf, histFile, newWriterId, pruneDays, recordsFile } from "./store-layout.js";
 
 /** What a round was for: probing, or keep-warm pings (kept out of probe statistics). */
@@ -165,9 +164,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
 
   const write = async (meta: RoundMeta, records: readonly RequestRecord[]): Promise<void> => {
     const f = await filesFor(dayOf(meta.startedAtMs), meta.startedAtMs);
-    const set = new HistogramSet();
-    for (const r of records) set.recordRecord(r);
-    const block = hlogRoundBlock(set, meta.id, meta.startedAtMs, meta.endedAtMs, f.histBaseMs);
+    const block = hlogRoundBlockOf(records, meta.id, meta.startedAtMs, meta.endedAtMs, f.histBaseMs);
     const text = roundLines(writerId, meta, records);
     await f.hist.appendFile(block);
     await f.records.appendFile(text);

@@ -21,8 +21,7 @@ import { gzipSync } from "node:zlib";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { StallwatchError } from "../../errors.js";
 import type { RequestRecord } from "../../model.js";
-import { HistogramSet } from "../histograms.js";
-import { hlogHeader, hlogRoundBlock } from "../hlog.js";
+import { hlogHeader, hlogRoundBlockOf } from "../hlog.js";
 import { type RoundMeta, roundLines, type Store } from "../store.js";
 import { roundKeys, type S3Location, s3UrlOf } from "./layout.js";
 import type { ObjectSpool, SpooledRound, SpoolLog } from "./spool.js";
@@ -88,11 +87,9 @@ export function roundObjects(
 ): { key: string; contentType: string; body: Uint8Array }[] {
   const uid = randomBytes(4).toString("hex");
   const keys = roundKeys(loc, writerId, meta.startedAtMs, meta.id, uid);
-  const set = new HistogramSet();
-  for (const r of records) set.recordRecord(r);
   const hlog =
     hlogHeader(meta.startedAtMs) +
-    hlogRoundBlock(set, meta.id, meta.startedAtMs, meta.endedAtMs, meta.startedAtMs);
+    hlogRoundBlockOf(records, meta.id, meta.startedAtMs, meta.endedAtMs, meta.startedAtMs);
   return [
     { key: keys.hlog, contentType: "application/gzip", body: gzipSync(hlog) },
     {
