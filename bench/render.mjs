@@ -173,7 +173,7 @@ side by side) hold up better than absolute figures.
 How it runs: \`npm run bench\` builds \`dist/\` and runs \`bench/run.mjs\`, plain Node ESM importing the
 built modules (\`dist/probe/prober.js\`, \`dist/probe/runner.js\`, …) and the built CLI. The test server
 (\`bench/server.mjs\`) and every measured load run are separate processes. \`BENCH_QUICK=1\` takes fewer
-samples; \`BENCH_ONLY=accuracy,overhead,autocannon,memory,startup\` runs a subset.
+samples; \`BENCH_ONLY=accuracy,overhead,autocannon,memory,startup,fleet\` runs a subset.
 
 ## Headline
 
@@ -255,6 +255,13 @@ the time budget; autocannon is shown beside them.`,
 )}
 ${section(
   r,
+  "startup",
+  "5. Start-up",
+  (s) => `Wall time of each command (${s.tool}), stdout discarded. \`node -e 0\` is Node's own floor;
+\`curl --version\` a native baseline.`,
+)}
+${section(
+  r,
   "fleet",
   "6. One prober of a fleet: 1,000 endpoints × 3 routes every minute, rounds to S3",
   (
@@ -268,12 +275,5 @@ upload. CPU is the prober's own utime + stime from /proc over the whole run (idl
 RSS is sampled every 250 ms. Bytes are what the store holds after the run (gzip'd records and \`.hlog\`), per stored
 round, and times 1,440 for a day. The servers and s3rver share the same 2 cores: the round duration includes that
 contention.`,
-)}
-${section(
-  r,
-  "startup",
-  "5. Start-up",
-  (s) => `Wall time of each command (${s.tool}), stdout discarded. \`node -e 0\` is Node's own floor;
-\`curl --version\` a native baseline.`,
 )}`;
 }
