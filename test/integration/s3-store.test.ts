@@ -110,11 +110,14 @@ const roundLine = (stdout: string): Record<string, unknown> | undefined =>
     .find((l) => l.event === "round");
 
 describe("S3 store on s3rver", () => {
-  test("two `run`s with different writers, one prefix: one report counts every request once, per writer", async () => {
+  test("two `run`s at once with different writers, one prefix: one report counts every request once, per writer", async () => {
     proxy.mode = "pass";
     const before = server.requests;
-    const a = await cli(["run", "-c", config("a", "fleet", "prober-a", "a")]);
-    const b = await cli(["run", "-c", config("b", "fleet", "prober-b", "b")]);
+    // At the same time: nothing to coordinate, nothing overwritten.
+    const [a, b] = await Promise.all([
+      cli(["run", "-c", config("a", "fleet", "prober-a", "a")]),
+      cli(["run", "-c", config("b", "fleet", "prober-b", "b")]),
+    ]);
     expect(roundLine(a.stdout)).toMatchObject({ stored: true, requests: PER_ROUND });
     expect(roundLine(b.stdout)).toMatchObject({ stored: true, requests: PER_ROUND });
     const sent = server.requests - before;
@@ -245,6 +248,28 @@ describe("S3 store on s3rver", () => {
     const { report } = await reportJson(["--from", "s3://probes/crash"]);
     expect(report.options.rounds).toBe(3);
     expect(report.totals.requests).toBe(3 * PER_ROUND);
+  });
+
+  test("bad --from, --writer and --store-url are usage errors (exit 2); a missing bucket or no S3 is a clear error (exit 1)", async () => {
+    const bad = await cli(["report", "--from", "s3://Upper/x"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--from: expected s3://BUCKET or s3://BUCKET/PREFIX");
+    const writer = await cli(["report", "--from", "s3://probes/fleet", "--writer", "a b"]);
+    expect(writer.code).toBe(2);
+    expect(writer.stderr).toContain("--writer: expected a writer name");
+    const url = await cli(["run", "-c", config("badurl", "x", "w", "b"), "--store-url", "https://probes/x"]);
+    expect(url.code).toBe(2);
+    expect(url.stderr).toContain("--store-url: expected s3://BUCKET");
+    const missing = await cli(["report", "--from", "s3://no-such-bucket/x", "--since", "1h"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(
+      /^stallwatch: cannot read s3:\/\/no-such-bucket\/x: NoSuchBucket \(HTTP 404\)/,
+    );
+    proxy.mode = "refuse";
+    const down = await cli(["report", "--from", "s3://probes/fleet", "--since", "1h"]);
+    proxy.mode = "pass";
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/^stallwatch: cannot read s3:\/\/probes\/fleet: .*\(HTTP 503\)/);
   });
 
   test("two writers at once with the same name, the same round id and the same millisecond never clobber", async () => {
