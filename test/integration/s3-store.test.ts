@@ -142,6 +142,24 @@ describe("S3 store on s3rver", () => {
     expect(report.stalls.every((s) => s.writer === "prober-a" && s.endpoint === "/x")).toBe(true);
     expect(report.stalls).toHaveLength(6);
 
+    // Over more than 24 h the store is read twice (counts from every round, records of troubled rounds): same counts.
+    const r2 = await cli([
+      "report",
+      "--from",
+      "s3://probes/fleet",
+      "--since",
+      "48h",
+      "--stall-ms",
+      "300",
+      "--json",
+    ]);
+    const long = JSON.parse(r2.stdout) as Report;
+    expect(long.totals).toEqual(report.totals);
+    expect(long.writers).toEqual(report.writers);
+    expect(long.stalls.map((x) => [x.writer, x.endpoint])).toEqual(
+      report.stalls.map((x) => [x.writer, x.endpoint]),
+    );
+
     // --writer filters; the same prefix given twice is still counted once.
     const onlyB = await reportJson(["--from", "s3://probes/fleet", "--writer", "prober-b"]);
     expect(onlyB.report.totals.requests).toBe(PER_ROUND);
