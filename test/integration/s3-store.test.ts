@@ -183,7 +183,12 @@ describe("S3 store on s3rver", () => {
     ]);
     expect(term.stdout).toMatch(/Per writer \(2 probers/);
     expect(term.stdout).toMatch(/prober-a\s.*\s6\s.*t direct \/x: 6\/6/);
-    expect(readFileSync(html, "utf8")).toContain("/x");
+    const page = readFileSync(html, "utf8");
+    expect(page).toContain('<h2 id="h-writers">Per writer (prober)</h2>');
+    // Stalls / requests of /x: 6 of 6 from prober-a, 0 of 6 from prober-b.
+    expect(page).toMatch(
+      /t direct \/x<\/th><td><span class="num" data-v="6">6 \/ 6<\/span><\/td><td><span class="num" data-v="0">0 \/ 6<\/span>/,
+    );
   });
 
   test("several local stores merge the same way (--from DIR --from DIR)", async () => {
