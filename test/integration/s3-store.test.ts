@@ -109,7 +109,8 @@ const roundLine = (stdout: string): Record<string, unknown> | undefined =>
     .map((l) => JSON.parse(l) as Record<string, unknown>)
     .find((l) => l.event === "round");
 
-describe("S3 store on s3rver", () => {
+// Each test spawns the CLI several times (a few seconds each on a loaded 2-core machine): room, not a speed bound.
+describe("S3 store on s3rver", { timeout: 180_000 }, () => {
   test("two `run`s at once with different writers, one prefix: one report counts every request once, per writer", async () => {
     proxy.mode = "pass";
     const before = server.requests;
