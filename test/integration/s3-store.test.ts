@@ -296,6 +296,65 @@ describe("S3 store on s3rver", { timeout: 180_000 }, () => {
     expect(down.stderr).toMatch(/^stallwatch: cannot read s3:\/\/probes\/fleet: .*\(HTTP 503\)/);
   });
 
+  test("a full spool: the round is uploaded directly when S3 works, and reported lost (never silently) when it does not", async () => {
+    const client = await createS3Client({
+      endpoint: proxy.endpoint,
+      region: "us-east-1",
+      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+      maxAttempts: 1,
+    });
+    const location = parseS3Url("s3://probes/full");
+    const logs: string[] = [];
+    const store = openS3Store({
+      location,
+      writerId: "tiny",
+      put: s3Put(client),
+      spool: new ObjectSpool(join(tmp, "full-spool"), 1024, (_l, msg) => logs.push(msg)),
+      log: () => undefined,
+    });
+    const t0 = Date.now();
+    const recs = Array.from({ length: 50 }, (_, i) => ({
+      atMs: t0 + i,
+      seq: i,
+      seriesSeq: i,
+      api: "t",
+      route: "r",
+      endpoint: `/e${i}`,
+      method: "GET",
+      url: "http://127.0.0.1/",
+      tag: "probe",
+      connection: "fresh",
+      phasesMs: { total: 1 + i },
+      bytes: 0,
+      reused: false,
+      assertions: [],
+      hopHeaders: {},
+      ok: true,
+    })) as RequestRecord[];
+    const meta = (id: number) => ({
+      id,
+      kind: "probe" as const,
+      scheduledAtMs: t0,
+      startedAtMs: t0 + id,
+      endedAtMs: t0 + id + 5,
+      latenessMs: 0,
+      skipped: 0,
+    });
+    proxy.mode = "pass";
+    await store.writeRound(meta(1), recs);
+    proxy.mode = "refuse";
+    await expect(store.writeRound(meta(2), recs)).rejects.toThrow(
+      /round 2 lost: the spool is full and the upload to s3:\/\/probes\/full failed/,
+    );
+    proxy.mode = "pass";
+    await store.close();
+    expect(logs.filter((m) => m.startsWith("S3 store spool full"))).toHaveLength(2);
+    const h = await readHistory(s3Source(client, location));
+    client.destroy();
+    expect(h.rounds.map((r) => r.id)).toEqual([1]);
+    expect(h.records).toHaveLength(50);
+  });
+
   test("two writers at once with the same name, the same round id and the same millisecond never clobber", async () => {
     const client = await createS3Client({
       endpoint: proxy.endpoint,
