@@ -57,6 +57,19 @@ function headline(r) {
         `< ${mem.goalMB} MB — ${mem.goalMet ? "met" : "NOT met (after GC and at peak)"}`,
       ]);
   }
+  const fl = r.fleet?.figures;
+  if (fl) {
+    rows.push([
+      "1,000 endpoints × 3 routes every minute, one prober: schedule lateness p50 / p99",
+      `${fmt(fl.latenessP50Ms, 0)} / ${fmt(fl.latenessP99Ms, 0)} ms over ${fl.rounds} rounds, ${fl.skipped} skipped`,
+      `p99 < 1 s, none skipped — ${fl.latenessP99Ms < 1000 && fl.skipped === 0 ? "met" : "NOT met"}`,
+    ]);
+    rows.push([
+      "same: prober CPU, RSS, bytes to the S3 store",
+      `${fmt(fl.cpuPct, 1)} % of a core, ${fmt(fl.rssMaxMB, 0)} MB max RSS, ${fmt(fl.mbPerDay, 0)} MiB/day`,
+      "–",
+    ]);
+  }
   const st = r.startup?.figures;
   if (st)
     rows.push([
@@ -160,7 +173,7 @@ side by side) hold up better than absolute figures.
 How it runs: \`npm run bench\` builds \`dist/\` and runs \`bench/run.mjs\`, plain Node ESM importing the
 built modules (\`dist/probe/prober.js\`, \`dist/probe/runner.js\`, …) and the built CLI. The test server
 (\`bench/server.mjs\`) and every measured load run are separate processes. \`BENCH_QUICK=1\` takes fewer
-samples; \`BENCH_ONLY=accuracy,overhead,autocannon,memory,startup\` runs a subset.
+samples; \`BENCH_ONLY=accuracy,overhead,autocannon,memory,startup,fleet\` runs a subset.
 
 ## Headline
 
@@ -246,5 +259,21 @@ ${section(
   "5. Start-up",
   (s) => `Wall time of each command (${s.tool}), stdout discarded. \`node -e 0\` is Node's own floor;
 \`curl --version\` a native baseline.`,
+)}
+${section(
+  r,
+  "fleet",
+  "6. One prober of a fleet: 1,000 endpoints × 3 routes every minute, rounds to S3",
+  (
+    s,
+  ) => `\`stallwatch daemon\` (the built CLI, its own process) with cron \`* * * * *\`, 1,000 endpoints on each of 3 routes
+(three local server processes, one per route), one sample per target in each connection mode (\`both\`: a fresh
+connection and a reused one), 16 requests in flight, every round written to the S3 store (\`store.url\`) on a local
+s3rver in the benchmark's process. The run is bounded: ${s.figures.rounds} rounds (\`FLEET_ROUNDS\`), then SIGTERM.
+Lateness is the scheduler's (triggered − scheduled, from each round's log line), duration covers probing and the
+upload. CPU is the prober's own utime + stime from /proc over the whole run (idle time between rounds included),
+RSS is sampled every 250 ms. Bytes are what the store holds after the run (gzip'd records and \`.hlog\`), per stored
+round, and times 1,440 for a day. The servers and s3rver share the same 2 cores: the round duration includes that
+contention.`,
 )}`;
 }

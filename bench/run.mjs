@@ -4,7 +4,8 @@
 // speed. Runs against dist/ (the npm script builds first).
 //
 //   BENCH_QUICK=1  fewer samples (about a third of the time)
-//   BENCH_ONLY=accuracy,overhead,autocannon,memory,startup  a subset
+//   BENCH_ONLY=accuracy,overhead,autocannon,memory,startup,fleet  a subset
+//   FLEET_ROUNDS=n  rounds of the 1,000-endpoint fleet benchmark (default 4, quick 3)
 //   BENCH_OUT=path  where to write the Markdown (default BENCHMARKS.md;
 //                   "-" for nowhere)
 //   BENCH_DIST=dir  benchmark a private build instead of dist/ (e.g.
@@ -14,6 +15,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { benchAccuracy } from "./accuracy.mjs";
+import { benchFleet } from "./fleet.mjs";
 import { CLI, machine, QUICK, ROOT } from "./lib.mjs";
 import { benchMemory } from "./memory.mjs";
 import { benchOverhead } from "./overhead.mjs";
@@ -27,6 +29,7 @@ const SECTIONS = {
   autocannon: benchAutocannon,
   memory: benchMemory,
   startup: benchStartup,
+  fleet: benchFleet,
 };
 
 if (!existsSync(CLI)) {

@@ -147,6 +147,11 @@ export interface RequestRecord {
   requestId?: string;
   /** X-Ray trace id sent by stallwatch, or echoed by the server. */
   traceId?: string;
+  /**
+   * The writer (prober) that recorded the request, set when history is read
+   * back (the round's writer id); absent for a live run. Not stored per line.
+   */
+  writer?: string;
   /** Largest event-loop delay (ms) observed while this request was in flight. */
   loopLagMs?: number;
   ok: boolean;

@@ -17,15 +17,19 @@ import type { DiagnoseContext } from "../diagnose/types.js";
 import type { RequestRecord } from "../model.js";
 import { type History, readHistory, type TaggedIntervalSummary } from "../record/history.js";
 import { readRecordsFile } from "../record/history-records.js";
-import { listDays, listWriters, recordsFile } from "../record/store-layout.js";
+import { dirSource, type HistorySource } from "../record/source.js";
 import { buildReport } from "../report/build.js";
 import type { IntervalSummary, LagStats, Report, SeriesReport } from "../report/types.js";
+import { writerReports } from "../report/writers.js";
 import { analyse } from "./live.js";
 
 export const DAY_RANGE_MS = 86_400_000;
 
 export interface HistoryReportOptions {
-  dir: string;
+  /** A store directory (or give `source`). */
+  dir?: string;
+  /** Where to read: one or several stores, local or S3 (default: `dir`). */
+  from?: HistorySource;
   /** Rounds that started in [sinceMs, untilMs], epoch ms. */
   sinceMs: number;
   untilMs: number;
@@ -52,7 +56,8 @@ export interface HistoryReport {
 
 export async function historyReport(o: HistoryReportOptions): Promise<HistoryReport> {
   const partial = o.untilMs - o.sinceMs > (o.fullRecordsMaxRangeMs ?? DAY_RANGE_MS);
-  const history = await readHistory(o.dir, {
+  const source = o.from ?? dirSource(o.dir ?? ".");
+  const history = await readHistory(source, {
     sinceMs: o.sinceMs,
     untilMs: o.untilMs,
     stallRule: o.stallRule,
@@ -63,7 +68,7 @@ export async function historyReport(o: HistoryReportOptions): Promise<HistoryRep
   const notes: string[] = [];
   if (partial) {
     const wanted = roundsWithTrouble(history);
-    const rounds = await readRounds(o.dir, o.sinceMs, o.untilMs, wanted, []);
+    const rounds = await readRounds(source, o.sinceMs, o.untilMs, wanted, []);
     renumberAt(rounds, positionsOf(history));
     records = rounds.flatMap((r) => r.records);
     notes.push(
@@ -107,6 +112,7 @@ export async function historyReport(o: HistoryReportOptions): Promise<HistoryRep
     report.healthy = report.healthy && report.totals.stalls === 0 && report.totals.failed === 0;
   }
   if (notes.length > 0) report.notes = [...(report.notes ?? []), ...notes];
+  report.writers = writerReports(history.intervals);
   return {
     report,
     keepWarmIntervals: history.keepWarmIntervals.map(untagged),
@@ -116,7 +122,7 @@ export async function historyReport(o: HistoryReportOptions): Promise<HistoryRep
   };
 }
 
-function untagged({ tag: _tag, ...iv }: TaggedIntervalSummary): IntervalSummary {
+function untagged({ tag: _tag, writer: _writer, ...iv }: TaggedIntervalSummary): IntervalSummary {
   return iv;
 }
 
@@ -133,7 +139,7 @@ function roundsWithTrouble(h: History): Set<string> {
 
 /** Full records of the wanted rounds, rounds in start order. */
 async function readRounds(
-  dir: string,
+  source: HistorySource,
   sinceMs: number,
   untilMs: number,
   wanted: ReadonlySet<string>,
@@ -141,18 +147,24 @@ async function readRounds(
 ): Promise<ReadRound[]> {
   if (wanted.size === 0) return [];
   const rounds: ReadRound[] = [];
-  for (const day of await listDays(dir)) {
-    for (const writer of await listWriters(dir, day)) {
-      const got = await readRecordsFile(
-        recordsFile(dir, day, writer),
-        (f) =>
-          f.startedAtMs >= sinceMs &&
-          f.startedAtMs <= untilMs &&
-          wanted.has(roundKey(f.startedAtMs, f.endedAtMs)),
-        warnings,
-        (r) => r,
-      );
-      for (const c of got) rounds.push({ ...c.footer, records: c.records });
+  const seen = new Set<string>();
+  for await (const unit of source.units(sinceMs, untilMs)) {
+    const got = await readRecordsFile(
+      unit.records,
+      (f) => {
+        if (f.startedAtMs < sinceMs || f.startedAtMs > untilMs) return false;
+        if (!wanted.has(roundKey(f.startedAtMs, f.endedAtMs))) return false;
+        const id = `${f.writerId}\u0000${f.uid ?? ""}\u0000${f.id}\u0000${f.startedAtMs}\u0000${f.endedAtMs}\u0000${f.records}`;
+        if (seen.has(id)) return false;
+        seen.add(id);
+        return true;
+      },
+      warnings,
+      (r) => r,
+    );
+    for (const c of got) {
+      for (const r of c.records) r.writer = c.footer.writerId;
+      rounds.push({ ...c.footer, records: c.records });
     }
   }
   rounds.sort((a, b) => a.startedAtMs - b.startedAtMs || a.writerId.localeCompare(b.writerId) || a.id - b.id);

@@ -19,6 +19,7 @@
  */
 import type { CloudWatchClient, CloudWatchClientConfig } from "@aws-sdk/client-cloudwatch";
 import type { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import type { S3Client } from "@aws-sdk/client-s3";
 import type { XRayClient } from "@aws-sdk/client-xray";
 
 /** Options shared by every client. */
@@ -66,6 +67,21 @@ export async function createXRayClient(o: AwsClientOptions = {}): Promise<XRayCl
 export async function createElbv2Client(o: AwsClientOptions = {}): Promise<ElasticLoadBalancingV2Client> {
   const mod = await import("@aws-sdk/client-elastic-load-balancing-v2");
   return new mod.ElasticLoadBalancingV2Client(commonConfig(o));
+}
+
+/**
+ * Creates an S3 client, loading the SDK module on first use. With an
+ * endpoint override (`endpoint`, `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`:
+ * a local S3 such as s3rver, or a VPC endpoint URL) requests use path-style
+ * addressing (`host/bucket/key`), since `bucket.host` would not resolve.
+ */
+export async function createS3Client(
+  o: AwsClientOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<S3Client> {
+  const mod = await import("@aws-sdk/client-s3");
+  const overridden = Boolean(o.endpoint || env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL);
+  return new mod.S3Client({ ...commonConfig(o), ...(overridden ? { forcePathStyle: true } : {}) });
 }
 
 /**

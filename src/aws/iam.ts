@@ -11,6 +11,9 @@
  *  - elasticloadbalancing:Describe{TargetHealth,TargetGroups,LoadBalancers,
  *    LoadBalancerAttributes,TargetGroupAttributes}
  *                                     an API with `targetGroups`
+ *  - s3:PutObject                    store.url: the round objects, only under the prefix
+ * `--report` prints the reader's policy for a shared store instead:
+ * s3:GetObject on the prefix and s3:ListBucket conditioned on it.
  * EMF mode needs nothing here: the lines go to stdout, and the awslogs driver
  * (ECS: the task *execution* role's logs:CreateLogStream/PutLogEvents) or
  * Lambda's own log permissions deliver them.
@@ -21,6 +24,7 @@
  * condition key instead.
  */
 import type { Config } from "../config/schema.js";
+import { parseS3Url } from "../record/s3/layout.js";
 import { alarmPrefix } from "./alarms/names.js";
 import { dashboardNameFor } from "./dashboard/build.js";
 
@@ -54,7 +58,46 @@ export const ELBV2_DESCRIBE_ACTIONS = [
 
 export const XRAY_READ_ACTIONS = ["xray:BatchGetTraces", "xray:GetTraceSummaries"] as const;
 
-type PolicyConfig = Pick<Config, "apis" | "cloudwatch" | "xray" | "aws" | "alarms">;
+type PolicyConfig = Pick<Config, "apis" | "cloudwatch" | "xray" | "aws" | "alarms"> & {
+  store?: Pick<Config["store"], "url">;
+};
+
+/** The ARNs a shared S3 store (store.url) needs: its objects, and its bucket for listing under the prefix. */
+export function s3StoreArns(url: string): { objects: string; bucket: string; prefix: string } {
+  const { bucket, prefix } = parseS3Url(url);
+  return {
+    objects: `arn:aws:s3:::${bucket}/${prefix ? `${prefix}/` : ""}*`,
+    bucket: `arn:aws:s3:::${bucket}`,
+    prefix,
+  };
+}
+
+/**
+ * Reading a shared S3 store (`report --from s3://…`, from a laptop or a
+ * pipeline): s3:GetObject on the prefix, s3:ListBucket only under it.
+ */
+export function buildStoreReadPolicy(url: string): IamPolicyResult {
+  const arns = s3StoreArns(url);
+  const list: IamStatement = {
+    Sid: "ListStore",
+    Effect: "Allow",
+    Action: ["s3:ListBucket"],
+    Resource: arns.bucket,
+  };
+  if (arns.prefix) list.Condition = { StringLike: { "s3:prefix": [`${arns.prefix}/*`] } };
+  return {
+    policy: {
+      Version: "2012-10-17",
+      Statement: [
+        { Sid: "ReadStore", Effect: "Allow", Action: ["s3:GetObject"], Resource: arns.objects },
+        list,
+      ],
+    },
+    notes: [
+      `ReadStore / ListStore: report --from ${url} lists the day prefixes and reads the round objects; nothing else in the bucket.`,
+    ],
+  };
+}
 
 /** The runtime policy for the prober (`run`, `daemon`, `report --publish`). */
 export function buildIamPolicy(config: PolicyConfig): IamPolicyResult {
@@ -99,6 +142,17 @@ export function buildIamPolicy(config: PolicyConfig): IamPolicyResult {
     st.push({ Sid: "ReadTargetHealth", Effect: "Allow", Action: [...ELBV2_DESCRIBE_ACTIONS], Resource: "*" });
     notes.push(
       "ReadTargetHealth: NLB target health each round, plus AZs, node addresses and the cross-zone setting.",
+    );
+  }
+  if (config.store?.url !== undefined) {
+    st.push({
+      Sid: "WriteStore",
+      Effect: "Allow",
+      Action: ["s3:PutObject"],
+      Resource: s3StoreArns(config.store.url).objects,
+    });
+    notes.push(
+      `WriteStore: PutObject of this prober's round objects under ${config.store.url} (never overwrites: If-None-Match). Reading the fleet's report needs \`iam-policy --report\` (GetObject, ListBucket on the prefix).`,
     );
   }
   if (st.length === 0) notes.push("This configuration makes no AWS call: no policy is needed.");

@@ -13,6 +13,7 @@
 import { readFile } from "node:fs/promises";
 import { stallRuleOf } from "../app/live.js";
 import { createRoundRunner } from "../app/round.js";
+import { openConfiguredStore } from "../app/s3-store.js";
 import { readJson } from "../config/json.js";
 import { type LoadedConfig, loadConfig, parseConfig } from "../config/load.js";
 import { ConfigError } from "../errors.js";
@@ -21,11 +22,13 @@ import { startDaemon } from "../schedule/daemon.js";
 import { installShutdown } from "../schedule/signals.js";
 import { roundAws } from "./aws-rounds.js";
 import { startDemoLab } from "./lab-demo.js";
-import { commandLogger, openConfiguredStore } from "./run.js";
+import { commandLogger } from "./run.js";
 
 export interface DaemonFlags {
   config: string;
   dataDir?: string;
+  /** Overrides config store.url (the deployment template passes its bucket here). */
+  storeUrl?: string;
   lab?: string | boolean;
 }
 
@@ -55,10 +58,12 @@ export async function daemonCommand(flags: DaemonFlags): Promise<void> {
       scenario: lab.scenario,
       routes: lab.routes,
     });
-  const store = await openConfiguredStore(loaded, flags.dataDir, logger).catch(async (err: unknown) => {
-    await lab?.close();
-    throw err;
-  });
+  const store = await openConfiguredStore(loaded, flags.dataDir, logger, flags.storeUrl).catch(
+    async (err: unknown) => {
+      await lab?.close();
+      throw err;
+    },
+  );
   const aws = await roundAws(loaded, logger, lab?.awsEndpoint).catch(async (err: unknown) => {
     await store.close();
     await lab?.close();

@@ -51,7 +51,16 @@ export function buildProgram(): Command {
       collect,
     )
     .option("--lab [scenario]", "probe an in-process lab (default scenario: bad-target)")
-    .option("--from <dir>", "report over recorded history in a store directory instead of probing")
+    .option(
+      "--from <dir|s3://bucket/prefix>",
+      "report over recorded history (a store directory or an S3 store prefix; repeatable: merged) instead of probing",
+      collect,
+    )
+    .option(
+      "--writer <name>",
+      "with --from: only rounds of this writer (prober); NAME* for a prefix; repeatable",
+      collect,
+    )
     .option("--since <time>", "with --from: start, e.g. 24h, 30m, or an ISO time", "24h")
     .option("--until <time>", "with --from: end, ISO time or relative (default: now)")
     .option("--json", "print one JSON document (see docs/report-json.md)")
@@ -71,6 +80,7 @@ export function buildProgram(): Command {
     )
     .requiredOption("-c, --config <file>", "configuration file")
     .option("--data-dir <dir>", "store directory (default: config store.dir)")
+    .option("--store-url <s3://bucket/prefix>", "shared S3 store (default: config store.url)")
     .action(async (opts) => (await import("./run.js")).runCommand(opts));
 
   program
@@ -78,6 +88,7 @@ export function buildProgram(): Command {
     .description("Long-running: probe rounds on the config's cron schedule, keep-warm pings, record, publish")
     .requiredOption("-c, --config <file>", "configuration file")
     .option("--data-dir <dir>", "store directory (default: config store.dir)")
+    .option("--store-url <s3://bucket/prefix>", "shared S3 store (default: config store.url)")
     .option("--lab [scenario]", "run against an in-process lab instead of the config's routes")
     .action(async (opts) => (await import("./daemon.js")).daemonCommand(opts));
 
@@ -110,6 +121,7 @@ export function buildProgram(): Command {
     .description("Print the least-privilege IAM policy for the features the config enables")
     .requiredOption("-c, --config <file>", "configuration file")
     .option("--deploy", "the policy for deploying dashboards and alarms instead")
+    .option("--report", "the policy for reading the shared S3 store (report --from s3://…) instead")
     .action(async (opts) => (await import("./iam-policy.js")).iamPolicyCommand(opts));
 
   program

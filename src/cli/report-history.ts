@@ -11,13 +11,18 @@
 import { stat } from "node:fs/promises";
 import { historyReport } from "../app/history.js";
 import { machineContext, stallRuleOf } from "../app/live.js";
+import { createS3Client } from "../aws/clients.js";
 import { loadConfig } from "../config/load.js";
 import { DEFAULT_STALL_RULE, type StallRule } from "../diagnose/stalls.js";
 import type { DiagnoseContext } from "../diagnose/types.js";
-import { UsageError } from "../errors.js";
+import { StallwatchError, UsageError } from "../errors.js";
+import { isS3Url, parseS3Url } from "../record/s3/layout.js";
+import { s3Source } from "../record/s3/source.js";
+import { concatSources, dirSource, filterWriters, type HistorySource } from "../record/source.js";
 import { renderJson } from "../report/json.js";
 import { renderTerminal, shouldUseColor } from "../report/terminal.js";
 import { renderTimeline } from "../report/timeline.js";
+import { renderWriters } from "../report/writers.js";
 import { readResolverSettings } from "../system/resolv-conf.js";
 import { exitCodeOf, type ReportFlags } from "./report.js";
 
@@ -50,12 +55,53 @@ export function parseTimeFlag(flag: string, value: string, nowMs: number): numbe
   );
 }
 
+/** The history sources `--from` names: store directories and s3:// prefixes (checked before anything is read). */
+async function sourcesOf(
+  froms: readonly string[],
+  region: string | undefined,
+): Promise<{
+  source: HistorySource;
+  close: () => void;
+}> {
+  const sources: HistorySource[] = [];
+  let client: import("@aws-sdk/client-s3").S3Client | undefined;
+  for (const from of froms) {
+    if (isS3Url(from)) {
+      const loc = parseS3Url(from, "--from");
+      client ??= await createS3Client(region !== undefined ? { region } : {});
+      sources.push(s3Source(client, loc));
+      continue;
+    }
+    const isDir = await stat(from).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+    if (!isDir) {
+      throw new UsageError(
+        `--from: '${from}' is not a directory (expected a store's data directory or s3://bucket/prefix)`,
+      );
+    }
+    sources.push(dirSource(from));
+  }
+  return { source: concatSources(sources), close: () => client?.destroy() };
+}
+
 export async function historyReportCommand(flags: ReportFlags): Promise<void> {
-  const dir = flags.from;
-  if (dir === undefined || dir === "") throw new UsageError("--from: expected a store directory");
+  const froms = (
+    Array.isArray(flags.from) ? flags.from : flags.from === undefined ? [] : [flags.from]
+  ).filter((f) => f !== "");
+  if (froms.length === 0) throw new UsageError("--from: expected a store directory or s3://bucket/prefix");
   const probing = [flags.lab, flags.url, flags.route?.length, flags.path?.length].filter(Boolean);
   if (probing.length > 0)
     throw new UsageError("--from reads recorded history: it takes no --lab, --url, --route or --path");
+  const writers = flags.writer ?? [];
+  for (const w of writers) {
+    if (!/^[A-Za-z0-9._-]+\*?$/.test(w)) {
+      throw new UsageError(
+        `--writer: expected a writer name (A-Z a-z 0-9 . _ -), optionally ending in '*', got '${w}'`,
+      );
+    }
+  }
   const nowMs = Date.now();
   const sinceMs = parseTimeFlag("--since", flags.since ?? "24h", nowMs);
   const untilMs = flags.until === undefined ? nowMs : parseTimeFlag("--until", flags.until, nowMs);
@@ -64,11 +110,6 @@ export async function historyReportCommand(flags: ReportFlags): Promise<void> {
       `--since (${new Date(sinceMs).toISOString()}) must be before --until (${new Date(untilMs).toISOString()})`,
     );
   }
-  const isDir = await stat(dir).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-  if (!isDir) throw new UsageError(`--from: '${dir}' is not a directory (expected a store's data directory)`);
 
   const loaded = flags.config === undefined ? undefined : await loadConfig(flags.config);
   let stallRule: StallRule = loaded ? stallRuleOf(loaded) : DEFAULT_STALL_RULE;
@@ -84,20 +125,31 @@ export async function historyReportCommand(flags: ReportFlags): Promise<void> {
   const since = new Date(sinceMs).toISOString();
   const until = new Date(untilMs).toISOString();
 
-  const { report, keepWarmIntervals, warnings } = await historyReport({
-    dir,
-    sinceMs,
-    untilMs,
-    stallRule,
-    context,
-    options: {
-      stallRule: stallRule.stallMs !== undefined ? { stallMs: stallRule.stallMs } : stallRule,
-      since,
-      until,
-    },
-    source: { kind: "history", dir, since, until },
-    includeHistograms: flags.histograms === true,
-  });
+  const sources = await sourcesOf(froms, loaded?.config.aws.region);
+  const from = filterWriters(sources.source, writers);
+  const dir = from.label;
+  let result: Awaited<ReturnType<typeof historyReport>>;
+  try {
+    result = await historyReport({
+      from,
+      sinceMs,
+      untilMs,
+      stallRule,
+      context,
+      options: {
+        stallRule: stallRule.stallMs !== undefined ? { stallMs: stallRule.stallMs } : stallRule,
+        since,
+        until,
+      },
+      source: { kind: "history", dir, since, until },
+      includeHistograms: flags.histograms === true,
+    });
+  } catch (err) {
+    throw s3ReadError(err, froms);
+  } finally {
+    sources.close();
+  }
+  const { report, keepWarmIntervals, warnings } = result;
   for (const w of warnings) process.stderr.write(`stallwatch: warning: ${w}\n`);
 
   const redact = (s: string): string => loaded?.redactor.redact(s) ?? s;
@@ -107,6 +159,7 @@ export async function historyReportCommand(flags: ReportFlags): Promise<void> {
     const color = shouldUseColor(process.stdout, process.env);
     const width = process.stdout.columns ?? 100;
     let out = renderTerminal(report, { color, width });
+    if (report.writers) out += renderWriters(report.writers, { color }).replace(/^/, "\n");
     if (keepWarmIntervals.length > 0) {
       out += `\nKeep-warm pings over time (UTC, kept out of the probe statistics)\n${renderTimeline(keepWarmIntervals, { color, width })}`;
     }
@@ -120,4 +173,18 @@ export async function historyReportCommand(flags: ReportFlags): Promise<void> {
     process.stderr.write(`stallwatch: HTML report written to ${flags.html}\n`);
   }
   process.exitCode = exitCodeOf(report, loaded?.config.probe.stallBudget);
+}
+
+/** An S3 read failure as a clear error (exit 1): which prefix, what S3 said. Other errors pass through. */
+function s3ReadError(err: unknown, froms: readonly string[]): unknown {
+  const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  if (err instanceof StallwatchError || e?.$metadata === undefined) return err;
+  const s3 = froms.filter(isS3Url).join(", ");
+  const status = e.$metadata.httpStatusCode;
+  return new StallwatchError(
+    "SW_S3_READ",
+    `cannot read ${s3}: ${e.name ?? "Error"}${status ? ` (HTTP ${status})` : ""}: ${e.message ?? String(err)}`,
+    1,
+    { cause: err },
+  );
 }

@@ -30,7 +30,10 @@ export interface ReportFlags extends ProbeFlags {
   url?: string;
   rate?: string;
   lab?: string | boolean;
-  from?: string;
+  /** Store directories or s3:// prefixes (repeatable). */
+  from?: string[] | string;
+  /** With --from: only these writers (exact names, or prefixes ending in '*'). */
+  writer?: string[];
   since?: string;
   until?: string;
   json?: boolean;

@@ -12,8 +12,8 @@
 
 import { stallRuleOf } from "../app/live.js";
 import { createRoundRunner } from "../app/round.js";
+import { openConfiguredStore } from "../app/s3-store.js";
 import { type LoadedConfig, loadConfig } from "../config/load.js";
-import { openStore, type Store } from "../record/store.js";
 import { createLogger, type Logger } from "../schedule/logger.js";
 import { executeRound, type RoundResult } from "../schedule/round.js";
 import { installShutdown } from "../schedule/signals.js";
@@ -22,6 +22,8 @@ import { roundAws } from "./aws-rounds.js";
 export interface RunFlags {
   config: string;
   dataDir?: string;
+  /** Overrides config store.url (the deployment template passes its bucket here). */
+  storeUrl?: string;
 }
 
 /** How long aborted requests may take to return after SIGTERM before `run` gives up on them, ms. */
@@ -30,20 +32,6 @@ const ABORT_SETTLE_MS = 2000;
 /** The logger every scheduled command writes with: secrets redacted, JSON off a TTY. */
 export function commandLogger(loaded: LoadedConfig): Logger {
   return createLogger({ redact: (s) => loaded.redactor.redact(s) });
-}
-
-/** Opens the store the config (or --data-dir) names, logging what retention deletes. */
-export function openConfiguredStore(
-  loaded: LoadedConfig,
-  dataDir: string | undefined,
-  logger: Logger,
-): Promise<Store> {
-  const dir = dataDir ?? loaded.config.store.dir;
-  return openStore({
-    dir,
-    retentionDays: loaded.config.store.retentionDays,
-    onPrune: (days) => logger.info("retention: deleted old days", { event: "prune", dir, days }),
-  });
 }
 
 /** 1 when the round failed a request, exceeded the stall budget, or was not run or stored; else 0. */
@@ -56,7 +44,7 @@ export function runExitCode(r: RoundResult, stallBudget: number | undefined): nu
 export async function runCommand(flags: RunFlags): Promise<void> {
   const loaded = await loadConfig(flags.config);
   const logger = commandLogger(loaded);
-  const store = await openConfiguredStore(loaded, flags.dataDir, logger);
+  const store = await openConfiguredStore(loaded, flags.dataDir, logger, flags.storeUrl);
   const aws = await roundAws(loaded, logger);
   const controller = new AbortController();
   let finished: Promise<unknown> = Promise.resolve();

@@ -254,6 +254,30 @@ export const KeepWarmSchema = z.strictObject({
 export const StoreSchema = z.strictObject({
   dir: z.string().min(1).default(".stallwatch/data").describe("Where runs, histograms and records are kept."),
   retentionDays: z.number().int().min(1).max(3650).default(14).describe("Data older than this is deleted."),
+  url: z
+    .string()
+    .regex(
+      /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9!_.*'()/-]*)?$/,
+      "expected s3://BUCKET or s3://BUCKET/PREFIX (bucket: 3-63 lower-case letters, digits, '.', '-'; prefix: letters, digits, !_.*'()/-)",
+    )
+    .optional()
+    .describe(
+      "Shared S3 store (s3://bucket/prefix): each round becomes its own compressed objects under this prefix, so a fleet of probers shares one prefix. Retention is the bucket's lifecycle rules; store.dir keeps the upload spool.",
+    ),
+  writer: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,128}$/, "expected 1-128 characters from A-Z a-z 0-9 . _ -")
+    .optional()
+    .describe(
+      "This prober's name in a shared store (e.g. prober-us-west-2a). Default: $STALLWATCH_WRITER, else the ECS task id, else <host>-<pid>-<random>.",
+    ),
+  spoolMaxBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024 * 1024)
+    .default(256 * 1024 * 1024)
+    .describe("Cap on rounds kept on disk while the S3 store cannot be reached (store.url)."),
 });
 
 export const XraySchema = z.strictObject({
@@ -348,7 +372,9 @@ export const ConfigSchema = z
       "Probe rounds of the long-running prober.",
     ),
     keepWarm: KeepWarmSchema.default(KeepWarmSchema.parse({})).describe("Keep-warm pings."),
-    store: StoreSchema.default(StoreSchema.parse({})).describe("Local storage of runs."),
+    store: StoreSchema.default(StoreSchema.parse({})).describe(
+      "Where runs are kept: a local directory, or a shared S3 prefix.",
+    ),
     xray: XraySchema.default(XraySchema.parse({})).describe("AWS X-Ray tracing of probes."),
     cloudwatch: CloudWatchSchema.default(CloudWatchSchema.parse({})).describe("CloudWatch metrics."),
     alarms: AlarmsSchema.default(AlarmsSchema.parse({})).describe("CloudWatch alarms."),

@@ -6,17 +6,18 @@
  */
 import type { HistogramSet } from "./histograms.js";
 import { decodeTag, type IntervalTag, parseHlogLine } from "./hlog.js";
-import { forEachLine } from "./line-reader.js";
+import type { LineSource } from "./line-reader.js";
 
 export async function mergeHlogFile(
-  path: string,
+  source: LineSource,
   wantedRounds: ReadonlySet<number>,
   into: HistogramSet,
   warnings: string[],
 ): Promise<void> {
+  const path = source.label;
   let pending: { tag: IntervalTag; hist: string }[] = [];
   let bad = 0;
-  const { tornBytes } = await forEachLine(path, ({ text, lineNo }) => {
+  const { tornBytes } = await source.forEach(({ text, lineNo }) => {
     const line = parseHlogLine(text);
     if (line.kind === "interval") {
       const tag = line.tag === undefined ? undefined : decodeTag(line.tag);

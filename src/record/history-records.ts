@@ -5,7 +5,7 @@
  * are skipped and reported in `warnings`.
  */
 import type { RequestRecord } from "../model.js";
-import { forEachLine } from "./line-reader.js";
+import type { LineSource } from "./line-reader.js";
 import type { RoundFooterLine, RoundHeaderLine } from "./store.js";
 
 export interface CommittedRound {
@@ -32,11 +32,12 @@ function isRecord(o: Parsed): o is RequestRecord {
  * @param keep called once per record of a returned round; returns what to keep of it
  */
 export async function readRecordsFile(
-  path: string,
+  source: LineSource,
   inRange: (footer: RoundFooterLine) => boolean,
   warnings: string[],
   keep: (r: RequestRecord) => RequestRecord,
 ): Promise<CommittedRound[]> {
+  const path = source.label;
   const out: CommittedRound[] = [];
   let open: { header: RoundHeaderLine; lineNo: number; records: RequestRecord[] } | undefined;
   let orphans = 0;
@@ -49,7 +50,7 @@ export async function readRecordsFile(
     open = undefined;
   };
 
-  const { tornBytes } = await forEachLine(path, ({ text, lineNo }) => {
+  const { tornBytes } = await source.forEach(({ text, lineNo }) => {
     if (text.length === 0) return;
     let o: Parsed;
     try {

@@ -11,8 +11,8 @@ import type { IntervalSummary } from "../report/types.js";
 import { HistogramSet, histKeyId, histKeyOf } from "./histograms.js";
 import { mergeHlogFile } from "./history-hlog.js";
 import { type CommittedRound, readRecordsFile } from "./history-records.js";
+import { dirSource, type HistorySource } from "./source.js";
 import type { RoundFooterLine } from "./store.js";
-import { DAY_MS, dayStartMs, histFile, listDays, listWriters, recordsFile } from "./store-layout.js";
 
 export interface ReadHistoryOptions {
   /** Rounds that started at or after this epoch ms. */
@@ -36,6 +36,8 @@ export interface ReadHistoryOptions {
 /** An interval summary that says which record tag it covers. */
 export interface TaggedIntervalSummary extends IntervalSummary {
   tag: RecordTag;
+  /** The writer (prober) whose round this interval is. */
+  writer: string;
 }
 
 /** One committed round as recorded (its footer line). */
@@ -74,6 +76,7 @@ function slim(r: RequestRecord): RequestRecord {
     ok: r.ok,
     phasesMs: r.phasesMs.total === undefined ? {} : { total: r.phasesMs.total },
     ...(r.error ? { error: r.error } : {}),
+    ...(r.writer !== undefined ? { writer: r.writer } : {}),
   };
   return s as RequestRecord; // detectStalls and the interval grouping read only these fields
 }
@@ -90,6 +93,7 @@ function intervalsOf(round: CommittedRound, into: TaggedIntervalSummary[], index
         endpoint: r.endpoint,
         connection: r.connection,
         tag: r.tag,
+        writer: round.footer.writerId,
         startMs: round.footer.startedAtMs,
         endMs: round.footer.endedAtMs,
         count: 0,
@@ -116,31 +120,56 @@ function intervalsOf(round: CommittedRound, into: TaggedIntervalSummary[], index
   }
 }
 
-export async function readHistory(dir: string, opts: ReadHistoryOptions = {}): Promise<History> {
+/** Identity of a committed round across sources (the same round read twice counts once). */
+const roundIdentity = (f: RoundFooterLine): string =>
+  `${f.writerId}\u0000${f.uid ?? ""}\u0000${f.id}\u0000${f.startedAtMs}\u0000${f.endedAtMs}\u0000${f.records}`;
+
+/**
+ * Reads every committed round in range from a store directory or any
+ * history source (several stores, an S3 prefix). Each record gets `writer`,
+ * the writer (prober) of its round. A round found twice (the same writer and
+ * round uid; for rounds written without a uid, the same id, start, end and
+ * record count) is counted once, with a warning.
+ */
+export async function readHistory(
+  from: string | HistorySource,
+  opts: ReadHistoryOptions = {},
+): Promise<History> {
+  const source = typeof from === "string" ? dirSource(from) : from;
   const sinceMs = opts.sinceMs ?? Number.NEGATIVE_INFINITY;
   const untilMs = opts.untilMs ?? Number.POSITIVE_INFINITY;
   const includeRecords = opts.includeRecords ?? true;
   const fromHlog = opts.histogramSource === "hlog";
   const warnings: string[] = [];
-  const inRange = (f: RoundFooterLine): boolean => f.startedAtMs >= sinceMs && f.startedAtMs <= untilMs;
+  const seen = new Set<string>();
+  let duplicates = 0;
+  const inRange = (f: RoundFooterLine): boolean => {
+    if (f.startedAtMs < sinceMs || f.startedAtMs > untilMs) return false;
+    const id = roundIdentity(f);
+    if (seen.has(id)) {
+      duplicates++;
+      return false;
+    }
+    seen.add(id);
+    return true;
+  };
 
   const histograms = new HistogramSet();
   const committed: CommittedRound[] = [];
-  for (const day of await listDays(dir)) {
-    const start = dayStartMs(day) ?? 0;
-    if (start + DAY_MS <= sinceMs || start > untilMs) continue;
-    for (const writer of await listWriters(dir, day)) {
-      const rounds = await readRecordsFile(recordsFile(dir, day, writer), inRange, warnings, (r) => {
-        if (!fromHlog) histograms.recordRecord(r);
-        return includeRecords ? r : slim(r);
-      });
-      committed.push(...rounds);
-      if (fromHlog && rounds.length > 0) {
-        const wanted = new Set(rounds.map((r) => r.footer.id));
-        await mergeHlogFile(histFile(dir, day, writer), wanted, histograms, warnings);
-      }
+  for await (const unit of source.units(sinceMs, untilMs)) {
+    const rounds = await readRecordsFile(unit.records, inRange, warnings, (r) => {
+      if (!fromHlog) histograms.recordRecord(r);
+      return includeRecords ? r : slim(r);
+    });
+    for (const round of rounds) for (const r of round.records) r.writer = round.footer.writerId;
+    committed.push(...rounds);
+    if (fromHlog && rounds.length > 0 && unit.hlog) {
+      const wanted = new Set(rounds.map((r) => r.footer.id));
+      await mergeHlogFile(unit.hlog, wanted, histograms, warnings);
     }
   }
+  if (duplicates > 0)
+    warnings.push(`${duplicates} round(s) found in more than one source; each counted once`);
   committed.sort(
     (a, b) =>
       a.footer.startedAtMs - b.footer.startedAtMs ||

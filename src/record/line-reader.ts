@@ -22,26 +22,45 @@ export interface LineReadResult {
  * many bytes of torn tail were skipped. A missing file yields no lines.
  */
 export async function forEachLine(path: string, onLine: (line: Line) => void): Promise<LineReadResult> {
-  let rest: Buffer | undefined;
-  let lineNo = 0;
   try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 })) {
-      let buf = chunk as Buffer;
-      if (rest) {
-        buf = Buffer.concat([rest, buf]);
-        rest = undefined;
-      }
-      let start = 0;
-      for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
-        lineNo++;
-        onLine({ text: buf.toString("utf8", start, nl), lineNo });
-        start = nl + 1;
-      }
-      if (start < buf.length) rest = buf.subarray(start);
-    }
+    return await forEachLineOf(createReadStream(path, { highWaterMark: 256 * 1024 }), onLine);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return { tornBytes: 0 };
     throw err;
   }
+}
+
+/** The same over any stream of bytes (a decompressed S3 object). */
+export async function forEachLineOf(
+  chunks: AsyncIterable<Buffer | Uint8Array>,
+  onLine: (line: Line) => void,
+): Promise<LineReadResult> {
+  let rest: Buffer | undefined;
+  let lineNo = 0;
+  for await (const chunk of chunks) {
+    let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+    if (rest) {
+      buf = Buffer.concat([rest, buf]);
+      rest = undefined;
+    }
+    let start = 0;
+    for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
+      lineNo++;
+      onLine({ text: buf.toString("utf8", start, nl), lineNo });
+      start = nl + 1;
+    }
+    if (start < buf.length) rest = buf.subarray(start);
+  }
   return { tornBytes: rest?.length ?? 0 };
+}
+
+/** Where a records or hlog stream comes from: a label for warnings and a way to walk its lines. */
+export interface LineSource {
+  label: string;
+  forEach(onLine: (line: Line) => void): Promise<LineReadResult>;
+}
+
+/** A local file as a LineSource. */
+export function fileLines(path: string): LineSource {
+  return { label: path, forEach: (onLine) => forEachLine(path, onLine) };
 }

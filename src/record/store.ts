@@ -7,14 +7,14 @@
  * crash) with a warning. See store-layout.ts for the files.
  */
 
+import { randomBytes } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
 import { mkdir, open } from "node:fs/promises";
 import { join } from "node:path";
 import { type Clock, systemClock } from "../clock.js";
 import { StallwatchError } from "../errors.js";
 import type { RequestRecord } from "../model.js";
-import { HistogramSet } from "./histograms.js";
-import { hlogHeader, hlogRoundBlock } from "./hlog.js";
+import { hlogHeader, hlogRoundBlockOf } from "./hlog.js";
 import { dayOf, histFile, newWriterId, pruneDays, recordsFile } from "./store-layout.js";
 
 /** What a round was for: probing, or keep-warm pings (kept out of probe statistics). */
@@ -57,6 +57,8 @@ export interface RoundFooterLine extends RoundMeta {
   writerId: string;
   /** Number of record lines between header and footer. */
   records: number;
+  /** Random id of this round (8 hex; absent in rounds written before it existed): tells rounds apart across sources. */
+  uid?: string;
 }
 
 export interface StoreOptions {
@@ -90,6 +92,27 @@ interface DayFiles {
   hist: FileHandle;
   /** BaseTime of the hlog file, epoch ms. */
   histBaseMs: number;
+}
+
+/** One round in the records format: header line, one record per line, footer line (commits it). */
+export function roundLines(
+  writerId: string,
+  meta: RoundMeta,
+  records: readonly RequestRecord[],
+  uid = randomBytes(4).toString("hex"),
+): string {
+  const header: RoundHeaderLine = {
+    type: "round-start",
+    id: meta.id,
+    kind: meta.kind,
+    writerId,
+    startedAtMs: meta.startedAtMs,
+  };
+  const footer: RoundFooterLine = { type: "round", v: 1, ...meta, writerId, records: records.length, uid };
+  let text = `${JSON.stringify(header)}\n`;
+  for (const r of records) text += `${JSON.stringify(r)}\n`;
+  text += `${JSON.stringify(footer)}\n`;
+  return text;
 }
 
 export async function openStore(opts: StoreOptions): Promise<Store> {
@@ -141,20 +164,8 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
 
   const write = async (meta: RoundMeta, records: readonly RequestRecord[]): Promise<void> => {
     const f = await filesFor(dayOf(meta.startedAtMs), meta.startedAtMs);
-    const set = new HistogramSet();
-    for (const r of records) set.recordRecord(r);
-    const block = hlogRoundBlock(set, meta.id, meta.startedAtMs, meta.endedAtMs, f.histBaseMs);
-    const header: RoundHeaderLine = {
-      type: "round-start",
-      id: meta.id,
-      kind: meta.kind,
-      writerId,
-      startedAtMs: meta.startedAtMs,
-    };
-    const footer: RoundFooterLine = { type: "round", v: 1, ...meta, writerId, records: records.length };
-    let text = `${JSON.stringify(header)}\n`;
-    for (const r of records) text += `${JSON.stringify(r)}\n`;
-    text += `${JSON.stringify(footer)}\n`;
+    const block = hlogRoundBlockOf(records, meta.id, meta.startedAtMs, meta.endedAtMs, f.histBaseMs);
+    const text = roundLines(writerId, meta, records);
     await f.hist.appendFile(block);
     await f.records.appendFile(text);
     if (fsync) await Promise.all([f.hist.datasync(), f.records.datasync()]);

@@ -300,6 +300,7 @@ function stallReport(s: Stall, input: BuildReportInput): StallReport {
   const detail = input.diagnosis?.explanations?.get(r.seq)?.detail;
   if (detail) out.detail = detail;
   if (r.tag !== "probe") out.tag = r.tag;
+  if (r.writer !== undefined) out.writer = r.writer;
   return out;
 }
 

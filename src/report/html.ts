@@ -21,6 +21,7 @@ import { failureSection, stallSection } from "./html-stalls.js";
 import { timelineCharts } from "./html-timeline.js";
 import { timelineFromSeries } from "./html-timeline-data.js";
 import { esc } from "./html-util.js";
+import { writersSection } from "./html-writers.js";
 import { fmtCount, fmtDuration, fmtUtc, plural } from "./style.js";
 import type { IntervalSummary, Report } from "./types.js";
 
@@ -58,6 +59,13 @@ export function renderHtml(report: Report, options: HtmlOptions = {}): string {
     ["failures", `Failures (${fmtCount(report.failures.length)})`, failureSection(report.failures, withApi)],
     ["quality", "Measurement quality", qualitySection(report)],
   ];
+  if (report.writers && report.writers.length > 1) {
+    sections.splice(sections.length - 1, 0, [
+      "writers",
+      "Per writer (prober)",
+      writersSection(report.writers),
+    ]);
+  }
   const nav = sections.map(([id, title]) => `<li><a href="#${id}">${esc(title)}</a></li>`).join("");
   const body = sections
     .map(

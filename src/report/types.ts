@@ -3,7 +3,9 @@
  * EMF) is fed. `--json` prints it as is; its shape is documented in
  * docs/report-json.md and versioned by `version`.
  */
+
 import type { ConnectionMode, FailureClass, FailurePhase, Phase, RecordTag } from "../model.js";
+import type { WriterReport } from "./writers.js";
 
 /** Percentiles of one phase in milliseconds (from a microsecond-resolution HdrHistogram). */
 export interface PhaseStats {
@@ -46,6 +48,8 @@ export interface LatencyDistribution {
 }
 
 export interface StallReport {
+  /** The writer (prober) that saw it, in reports over recorded history. */
+  writer?: string;
   /** ISO wall-clock time the request started. */
   at: string;
   seq: number;
@@ -193,6 +197,11 @@ export interface Report {
   keepWarm?: SeriesReport[];
   /** Latency over time, for reports over recorded history. */
   timeline?: IntervalSummary[];
+  /**
+   * Reports over recorded history: counts per writer (prober), overall and
+   * per series, so a stall seen from one prober only is visible as data.
+   */
+  writers?: WriterReport[];
 }
 
 /**

@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildIamPolicy } from "../../src/aws/iam.js";
+import { buildIamPolicy, buildStoreReadPolicy } from "../../src/aws/iam.js";
 import { type ConfigInput, ConfigSchema } from "../../src/config/schema.js";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -78,8 +78,14 @@ class Evaluator {
       }
       case "Fn::GetAtt":
         return `${a[0]}.${a[1]}`;
-      case "Fn::Sub":
-        return (arg as string).replace(/\$\{([^}]+)\}/g, (_, n: string) => this.params[n] ?? `ref:${n}`);
+      case "Fn::Sub": {
+        const [text, vars] = Array.isArray(arg)
+          ? [arg[0] as string, arg[1] as { [k: string]: Json }]
+          : [arg as string, {}];
+        return text.replace(/\$\{([^}]+)\}/g, (_, n: string) =>
+          n in vars ? String(this.value(vars[n]!)) : (this.params[n] ?? `ref:${n}`),
+        );
+      }
       case "Fn::If":
         return this.value(this.condition(a[0] as string) ? a[1]! : a[2]!);
       case "Fn::Select":
@@ -147,7 +153,17 @@ describe("template structure", () => {
         "max-buffer-size": "4m",
       },
     });
-    expect(c.Command).toEqual(["run", "-c", "/app/config/config.json"]);
+    // The shared store is on by default, in a bucket the stack creates.
+    expect(c.Command).toEqual([
+      "run",
+      "-c",
+      "/app/config/config.json",
+      "--store-url",
+      "s3://ref:Bucket/stallwatch",
+    ]);
+    const local = new Evaluator({ ...base, SharedStore: "false" });
+    const lc = (local.props("TaskDefinition").ContainerDefinitions as { Command: Json }[])[0]!;
+    expect(lc.Command).toEqual(["run", "-c", "/app/config/config.json"]);
     expect(c.LinuxParameters).toEqual({ InitProcessEnabled: true });
     expect(ev.props("LogGroup")).toEqual({ LogGroupName: "/sw", RetentionInDays: "14" });
     expect(td.TaskRoleArn).toBe("TaskRole.Arn");
@@ -176,7 +192,13 @@ describe("template structure", () => {
     expect(daemon.exists("ServiceA")).toBe(true);
     expect(daemon.props("ServiceA")).toMatchObject({ DesiredCount: 1, LaunchType: "FARGATE" });
     const c = (daemon.props("TaskDefinition").ContainerDefinitions as { Command: Json }[])[0]!;
-    expect(c.Command).toEqual(["daemon", "-c", "/app/config/config.json"]);
+    expect(c.Command).toEqual([
+      "daemon",
+      "-c",
+      "/app/config/config.json",
+      "--store-url",
+      "s3://ref:Bucket/stallwatch",
+    ]);
   });
 
   it("one prober per AZ pins each to one subnet", () => {
@@ -204,11 +226,13 @@ describe("the task role equals `stallwatch iam-policy` for the same features", (
   const modes = ["api", "emf", "off"] as const;
   const combos = modes.flatMap((mode) =>
     [false, true].flatMap((gw) =>
-      [false, true].flatMap((tg) => [false, true].map((xray) => ({ mode, gw, tg, xray }))),
+      [false, true].flatMap((tg) =>
+        [false, true].flatMap((xray) => [false, true].map((store) => ({ mode, gw, tg, xray, store }))),
+      ),
     ),
   );
 
-  it.each(combos)("%o", ({ mode, gw, tg, xray }) => {
+  it.each(combos)("%o", ({ mode, gw, tg, xray, store }) => {
     const input: ConfigInput = {
       apis: [
         {
@@ -221,6 +245,7 @@ describe("the task role equals `stallwatch iam-policy` for the same features", (
       ],
       cloudwatch: { enabled: mode !== "off", mode: mode === "off" ? "api" : mode, namespace: "Team/Probes" },
       xray: { enabled: xray, fetchTraces: true },
+      ...(store ? { store: { url: "s3://probe-fleet/fleet/prod" } } : {}),
     };
     const want = buildIamPolicy(ConfigSchema.parse(input)).policy;
     const ev = new Evaluator({
@@ -230,6 +255,9 @@ describe("the task role equals `stallwatch iam-policy` for the same features", (
       ReadApiGatewayMetrics: String(gw),
       WatchTargetGroups: String(tg),
       FetchXRayTraces: String(xray),
+      SharedStore: String(store),
+      StoreBucket: "probe-fleet",
+      StorePrefix: "fleet/prod",
     });
     if (want.Statement.length === 0) {
       expect(ev.exists("TaskPolicy")).toBe(false);
@@ -240,5 +268,45 @@ describe("the task role equals `stallwatch iam-policy` for the same features", (
     expect(doc).toEqual(JSON.parse(JSON.stringify(want)));
     const actions = (p: { Statement: { Action: string[] }[] }) => p.Statement.flatMap((s) => s.Action).sort();
     expect(actions(doc as never)).toEqual(actions(want));
+  });
+});
+
+describe("the shared S3 store", () => {
+  it("creates a private, encrypted, retained bucket whose lifecycle rule expires rounds under the prefix", () => {
+    const ev = new Evaluator({ ...base, StorePrefix: "fleet", StoreRetentionDays: "45" });
+    expect(ev.exists("Bucket")).toBe(true);
+    expect(tpl.Resources.Bucket).toMatchObject({ DeletionPolicy: "Retain" });
+    const b = ev.props("Bucket");
+    expect(b.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect((b.LifecycleConfiguration as { Rules: Json[] }).Rules).toEqual([
+      { Id: "expire-rounds", Status: "Enabled", Prefix: "fleet/", ExpirationInDays: "45" },
+      {
+        Id: "abort-incomplete-uploads",
+        Status: "Enabled",
+        Prefix: "",
+        AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+      },
+    ]);
+    // The task role writes into the created bucket.
+    const doc = ev.props("TaskPolicy").PolicyDocument as { Statement: { Sid: string; Resource: Json }[] };
+    expect(doc.Statement.find((x) => x.Sid === "WriteStore")?.Resource).toBe(
+      "arn:aws:s3:::ref:Bucket/fleet/*",
+    );
+  });
+
+  it("an existing bucket by parameter: no bucket created; the read policy equals `iam-policy --report`", () => {
+    const ev = new Evaluator({ ...base, StoreBucket: "probe-fleet", StorePrefix: "fleet/prod" });
+    expect(ev.exists("Bucket")).toBe(false);
+    expect(ev.props("FleetReportPolicy").PolicyDocument).toEqual(
+      JSON.parse(JSON.stringify(buildStoreReadPolicy("s3://probe-fleet/fleet/prod").policy)),
+    );
+    expect(ev.value(tpl.Outputs.StoreUrl!.Value)).toBe("s3://probe-fleet/fleet/prod");
+    const off = new Evaluator({ ...base, SharedStore: "false" });
+    expect(["Bucket", "FleetReportPolicy"].map((r) => off.exists(r))).toEqual([false, false]);
   });
 });

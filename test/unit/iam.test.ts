@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { buildDeployPolicy, buildIamPolicy, ELBV2_DESCRIBE_ACTIONS } from "../../src/aws/iam.js";
+import {
+  buildDeployPolicy,
+  buildIamPolicy,
+  buildStoreReadPolicy,
+  ELBV2_DESCRIBE_ACTIONS,
+} from "../../src/aws/iam.js";
 import { type ConfigInput, ConfigSchema } from "../../src/config/schema.js";
 
 const TG = "arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/tg/0123456789abcdef";
@@ -32,6 +37,39 @@ describe("buildIamPolicy", () => {
         Resource: "*",
         Condition: { StringEquals: { "cloudwatch:namespace": "Probe/Prod" } },
       },
+    ]);
+  });
+
+  it("a shared S3 store: the prober may only PutObject under its prefix; the reader Get + List under it", () => {
+    const c = cfg({ store: { url: "s3://probe-fleet/stallwatch/prod" } });
+    expect(buildIamPolicy(c).policy.Statement).toEqual([
+      {
+        Sid: "WriteStore",
+        Effect: "Allow",
+        Action: ["s3:PutObject"],
+        Resource: "arn:aws:s3:::probe-fleet/stallwatch/prod/*",
+      },
+    ]);
+    expect(buildStoreReadPolicy("s3://probe-fleet/stallwatch/prod").policy.Statement).toEqual([
+      {
+        Sid: "ReadStore",
+        Effect: "Allow",
+        Action: ["s3:GetObject"],
+        Resource: "arn:aws:s3:::probe-fleet/stallwatch/prod/*",
+      },
+      {
+        Sid: "ListStore",
+        Effect: "Allow",
+        Action: ["s3:ListBucket"],
+        Resource: "arn:aws:s3:::probe-fleet",
+        Condition: { StringLike: { "s3:prefix": ["stallwatch/prod/*"] } },
+      },
+    ]);
+    // A whole bucket: objects anywhere in it, listing unconditioned.
+    const whole = buildStoreReadPolicy("s3://probe-fleet").policy.Statement;
+    expect(whole.map((s) => [s.Resource, s.Condition])).toEqual([
+      ["arn:aws:s3:::probe-fleet/*", undefined],
+      ["arn:aws:s3:::probe-fleet", undefined],
     ]);
   });
 

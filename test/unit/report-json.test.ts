@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { RequestRecord } from "../../src/model.js";
 import { buildReport } from "../../src/report/build.js";
 import { childPath, renderJson } from "../../src/report/json.js";
 import type { Report } from "../../src/report/types.js";
+import { writerReports } from "../../src/report/writers.js";
 import { fixtureInput, fixtureIntervals, rec } from "./report-fixture.js";
 
 const DOC = readFileSync(join(import.meta.dirname, "../../docs/report-json.md"), "utf8");
@@ -43,11 +45,13 @@ function maximalReports(): Report[] {
     timeline: fixtureIntervals(),
   });
   const lab = buildReport({ ...input, records: [...input.records, failedPing] });
-  const history = buildReport(
-    fixtureInput({
-      source: { kind: "history", dir: "/var/lib/stallwatch", since: "24h", until: "2024-05-02T00:00:00Z" },
-    }),
-  );
+  const historyInput = fixtureInput({
+    source: { kind: "history", dir: "/var/lib/stallwatch", since: "24h", until: "2024-05-02T00:00:00Z" },
+  });
+  // Read back from a store, every record carries the writer of its round; the report counts per writer.
+  for (const r of historyInput.records as RequestRecord[]) r.writer = "us-west-2a";
+  const history = buildReport(historyInput);
+  history.writers = writerReports(fixtureIntervals().map((iv) => ({ ...iv, writer: "us-west-2a" })));
   return [lab, history];
 }
 

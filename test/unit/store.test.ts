@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as hdr from "hdr-histogram-js";
 import { afterEach, describe, expect, test } from "vitest";
-import { statsOf } from "../../src/record/histograms.js";
+import { HistogramSet, statsOf } from "../../src/record/histograms.js";
 import { readHistory } from "../../src/record/history.js";
-import { decodeTag, encodeTag } from "../../src/record/hlog.js";
+import { decodeTag, encodeTag, hlogRoundBlock, hlogRoundBlockOf } from "../../src/record/hlog.js";
 import { openStore, type RoundMeta } from "../../src/record/store.js";
 import { DAY_MS, dayOf, histFile, recordsFile } from "../../src/record/store-layout.js";
 import { fakeRecord, fakeRound } from "../helpers/store-records.js";
@@ -53,7 +53,8 @@ describe("store round trip", () => {
       [3, "keep-warm", 1, store.writerId],
     ]);
     expect(h.records).toHaveLength(15);
-    expect(h.records[0]).toEqual(r1[0]);
+    // Read back as written, plus the writer of its round.
+    expect(h.records[0]).toEqual({ ...r1[0], writer: store.writerId });
     expect(h.records.at(-1)?.tag).toBe("keep-warm");
 
     expect(h.intervals).toHaveLength(4); // 2 rounds × 2 series, probe only
@@ -171,6 +172,24 @@ describe("crash leftovers", () => {
 });
 
 describe("hlog format", () => {
+  test("the round block built with one scratch histogram equals the one built from a HistogramSet, byte for byte", () => {
+    const records = [
+      ...fakeRound(T0, 3, ["a", "b", "c"], 20),
+      fakeRecord({ atMs: T0 + 5, seq: 9, endpoint: "b", totalMs: 3000 }),
+      fakeRecord({ atMs: T0 + 6, seq: 10, endpoint: "d", tag: "keep-warm" }),
+      {
+        ...fakeRecord({ atMs: T0 + 7, seq: 11, endpoint: "a" }),
+        connection: "reuse" as const,
+        phasesMs: { ttfb: 2, total: 2.5 },
+      },
+    ];
+    const set = new HistogramSet();
+    for (const r of records) set.recordRecord(r);
+    const want = hlogRoundBlock(set, 4, T0, T0 + 400, T0 - 60_000);
+    expect(hlogRoundBlockOf(records, 4, T0, T0 + 400, T0 - 60_000)).toBe(want);
+    expect(want).toMatch(/#\[Round 4 committed: \d+ intervals\]\n$/);
+  });
+
   test("tags survive any series name and never hold ',' or whitespace", () => {
     const t = {
       api: "a b,c",
