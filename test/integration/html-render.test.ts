@@ -69,7 +69,9 @@ describe("renderHtml", () => {
     expect(html).toContain("Event-loop lag of stallwatch itself");
     expect(html).toContain(report.coordinatedOmission.note.replaceAll("'", "&#39;"));
     expect(html).toContain("too few samples for the periodicity test");
-    expect(count(html, '<article class="finding')).toBe(2);
+    // The verdict card, then one card per cause.
+    expect(count(html, '<article class="finding')).toBe(3);
+    expect(html).toContain('id="verdict"');
   });
 
   it("renders a healthy run plainly", () => {

@@ -11,7 +11,7 @@ import { fixtureInput, fixtureIntervals, rec } from "./report-fixture.js";
 const DOC = readFileSync(join(import.meta.dirname, "../../docs/report-json.md"), "utf8");
 /** Documented paths, in document order: the first column of every field table. */
 const DOCUMENTED = [...DOC.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]!);
-const FREE_FORM = new Set(["options", "findings[].evidence"]);
+const FREE_FORM = new Set(["options", "findings[].evidence", "evidence[].evidence"]);
 
 /** Every object key of a JSON value as a documented path (`series[].latencyMs.<phase>.p50`), in output order. */
 function paths(value: unknown, path = "", out: string[] = []): string[] {

@@ -35,18 +35,23 @@ describe("renderTerminal", () => {
     expect(renderTerminal(report, { color: false, width: 100 })).toMatchSnapshot();
   });
 
-  it("opens with the ranked findings, before any table", () => {
+  it("opens with the verdict, then the other causes, before any table", () => {
     const out = renderTerminal(buildReport(fixtureInput()), { color: false, width: 100 });
     const lines = out.split("\n");
     expect(lines[0]).toMatch(
       /^stallwatch report · lab bad-target · 125 requests \(122 ok, 3 failed, 4 stalls\)/,
     );
-    expect(lines[2]).toBe("Findings");
-    expect(lines[3]).toMatch(/^ 1\. tcp-syn-retransmit · high confidence · explains 2 of 4 stalls/);
-    expect(out.indexOf(" 2. timeout")).toBeGreaterThan(out.indexOf(" 1. tcp-syn-retransmit"));
-    expect(out.indexOf("Findings")).toBeLessThan(out.indexOf("Latency (ms)"));
+    expect(lines[2]).toMatch(/^Verdict · tcp-syn-retransmit · high confidence · explains 2 of 4 stalls/);
+    expect(out).toContain("chain: phase connect → hop client → where 10.0.2.17 → lost SYNs");
+    expect(out).toContain("[timing] 2 of 3 stalls lost their time in connect");
+    expect(out).toContain("other causes: timeout (1 stall, 1 failure)");
+    expect(out).toContain("ruled out: address-skew");
+    // The verdict's own finding is not repeated: the other causes follow it.
+    expect(out).not.toContain(" 1. tcp-syn-retransmit");
+    expect(out.indexOf(" 2. timeout")).toBeGreaterThan(out.indexOf("Other causes"));
+    expect(out.indexOf("Other causes")).toBeLessThan(out.indexOf("Latency (ms)"));
     expect(out).toContain("next step: Check the NLB target");
-    expect(out).toContain("pValue=1.2e-4");
+    expect(out).toContain("evidence: headersTimeout=1");
     expect(out).toContain("2 stalls unexplained.");
   });
 
