@@ -15,11 +15,12 @@ import { loadConfig } from "../config/load.js";
 import { DEFAULT_STALL_RULE, type StallRule } from "../diagnose/stalls.js";
 import type { DiagnoseContext } from "../diagnose/types.js";
 import { UsageError } from "../errors.js";
+import { gatedExitCode, parseGates } from "../report/gates.js";
 import { renderJson } from "../report/json.js";
 import { renderTerminal, shouldUseColor } from "../report/terminal.js";
 import { renderTimeline } from "../report/timeline.js";
 import { readResolverSettings } from "../system/resolv-conf.js";
-import { exitCodeOf, type ReportFlags } from "./report.js";
+import { applyGates, type ReportFlags, writeMachineOutputs } from "./report.js";
 
 const UNIT_MS: Record<string, number> = {
   s: 1000,
@@ -56,6 +57,14 @@ export async function historyReportCommand(flags: ReportFlags): Promise<void> {
   const probing = [flags.lab, flags.url, flags.route?.length, flags.path?.length].filter(Boolean);
   if (probing.length > 0)
     throw new UsageError("--from reads recorded history: it takes no --lab, --url, --route or --path");
+  const requestFlags = [flags.header?.length, flags.method, flags.data].filter(Boolean);
+  if (requestFlags.length > 0)
+    throw new UsageError("--from reads recorded history: it takes no -H, -X or -d");
+  if (flags.csv !== undefined)
+    throw new UsageError(
+      "--csv: one row per request of a live run; with --from use --json (docs/report-json.md)",
+    );
+  const gates = parseGates(flags);
   const nowMs = Date.now();
   const sinceMs = parseTimeFlag("--since", flags.since ?? "24h", nowMs);
   const untilMs = flags.until === undefined ? nowMs : parseTimeFlag("--until", flags.until, nowMs);
@@ -100,6 +109,7 @@ export async function historyReportCommand(flags: ReportFlags): Promise<void> {
   });
   for (const w of warnings) process.stderr.write(`stallwatch: warning: ${w}\n`);
 
+  applyGates(report, gates);
   const redact = (s: string): string => loaded?.redactor.redact(s) ?? s;
   if (flags.json) {
     process.stdout.write(redact(renderJson(report)));
@@ -119,5 +129,6 @@ export async function historyReportCommand(flags: ReportFlags): Promise<void> {
     await writeHtmlReport(flags.html, report, loaded?.redactor ?? Redactor.none());
     process.stderr.write(`stallwatch: HTML report written to ${flags.html}\n`);
   }
-  process.exitCode = exitCodeOf(report, loaded?.config.probe.stallBudget);
+  await writeMachineOutputs(flags, report, loaded, undefined);
+  process.exitCode = gatedExitCode(report, gates, loaded?.config.probe.stallBudget);
 }

@@ -3,7 +3,9 @@
  * EMF) is fed. `--json` prints it as is; its shape is documented in
  * docs/report-json.md and versioned by `version`.
  */
+
 import type { ConnectionMode, FailureClass, FailurePhase, Phase, RecordTag } from "../model.js";
+import type { GateResult } from "./gates.js";
 
 /** Percentiles of one phase in milliseconds (from a microsecond-resolution HdrHistogram). */
 export interface PhaseStats {
@@ -145,6 +147,8 @@ export interface Report {
   keepWarm?: SeriesReport[];
   /** Latency over time, for reports over recorded history. */
   timeline?: IntervalSummary[];
+  /** Command-line gates (`--max-stalls`, `--max-failures`, `--threshold`) and how the run did against each. */
+  gates?: GateResult[];
 }
 
 /**
