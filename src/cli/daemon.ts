@@ -10,39 +10,39 @@
  * probed instead of the config's APIs: the config file supplies everything
  * else (schedule, keepWarm, store, probe) and needs no `apis`.
  */
-import { readFile } from "node:fs/promises";
 import { stallRuleOf } from "../app/live.js";
 import { createRoundRunner } from "../app/round.js";
-import { readJson } from "../config/json.js";
-import { type LoadedConfig, loadConfig, parseConfig } from "../config/load.js";
-import { ConfigError } from "../errors.js";
+import { type LoadedConfig, loadConfig } from "../config/load.js";
 import type { RemoteLab } from "../lab/remote.js";
 import { startDaemon } from "../schedule/daemon.js";
 import { installShutdown } from "../schedule/signals.js";
 import { roundAws } from "./aws-rounds.js";
+import { labConfigFor, labScenarioOf, requireConfigOrLab } from "./lab-config.js";
 import { startDemoLab } from "./lab-demo.js";
 import { commandLogger, openConfiguredStore } from "./run.js";
 
 export interface DaemonFlags {
-  config: string;
+  config?: string;
   dataDir?: string;
   lab?: string | boolean;
+  /** HOST:PORT to serve Prometheus / OpenMetrics metrics on. */
+  metricsListen?: string;
 }
 
 /** How long in-flight rounds may finish after SIGTERM before their requests are aborted, ms. */
 export const GRACE_MS = 10_000;
 
 export async function daemonCommand(flags: DaemonFlags): Promise<void> {
-  const scenario = flags.lab === undefined || flags.lab === false ? undefined : labScenario(flags.lab);
+  const scenario = labScenarioOf(flags.lab);
+  requireConfigOrLab("daemon", flags.config, scenario);
   let lab: RemoteLab | undefined;
   let loaded: LoadedConfig;
   if (scenario === undefined) {
-    loaded = await loadConfig(flags.config);
+    loaded = await loadConfig(flags.config as string);
   } else {
-    const raw = await readConfigObject(flags.config);
     lab = await startDemoLab(scenario);
     try {
-      loaded = parseConfig({ ...raw, apis: lab.config.apis }, { file: flags.config });
+      loaded = await labConfigFor(flags.config, lab);
     } catch (err) {
       await lab.close();
       throw err;
@@ -88,34 +88,4 @@ export async function daemonCommand(flags: DaemonFlags): Promise<void> {
     },
   );
   // The cron tasks keep the process alive; the shutdown handler exits it.
-}
-
-function labScenario(lab: string | true): string {
-  return typeof lab === "string" ? lab : "bad-target";
-}
-
-/** The config file as a JSON object, for --lab (which replaces its `apis`). */
-async function readConfigObject(file: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    throw new ConfigError(
-      [{ path: "", message: `cannot read the file: ${(e as { code?: string }).code ?? e}` }],
-      file,
-    );
-  }
-  const json = readJson(text);
-  if (!json.ok) {
-    const { line, column } = json.position;
-    throw new ConfigError(
-      [{ path: "", message: `invalid JSON at line ${line}, column ${column}: ${json.error}` }],
-      file,
-    );
-  }
-  const v = json.value;
-  if (v === null || typeof v !== "object" || Array.isArray(v)) {
-    throw new ConfigError([{ path: "", message: "expected a JSON object" }], file);
-  }
-  return v as Record<string, unknown>;
 }
