@@ -7,14 +7,22 @@
  * at worst about 20 s, inside ECS's 30 s stop timeout.
  *
  * With --lab, the simulated API Gateway stack runs in a worker thread and is
- * probed instead of the config's APIs: the config file supplies everything
- * else (schedule, keepWarm, store, probe) and needs no `apis`.
+ * probed instead of the config's APIs: the config file (optional with --lab)
+ * supplies everything else (schedule, keepWarm, store, probe) and needs no
+ * `apis`. With --metrics-listen HOST:PORT, /metrics serves the rounds'
+ * Prometheus / OpenMetrics metrics (src/metrics/prometheus.ts).
+ *
+ * Signals: run it with `node` or the bin directly (`node_modules/.bin/stallwatch`)
+ * where SIGTERM matters; `npx` does not pass SIGTERM on to it.
  */
 import { stallRuleOf } from "../app/live.js";
 import { createRoundRunner } from "../app/round.js";
 import { type LoadedConfig, loadConfig } from "../config/load.js";
 import type { RemoteLab } from "../lab/remote.js";
+import { createProbeMetrics } from "../metrics/prometheus.js";
+import { parseListen, startMetricsServer } from "../metrics/server.js";
 import { startDaemon } from "../schedule/daemon.js";
+import type { RoundResult } from "../schedule/round.js";
 import { installShutdown } from "../schedule/signals.js";
 import { roundAws } from "./aws-rounds.js";
 import { labConfigFor, labScenarioOf, requireConfigOrLab } from "./lab-config.js";
@@ -35,6 +43,7 @@ export const GRACE_MS = 10_000;
 export async function daemonCommand(flags: DaemonFlags): Promise<void> {
   const scenario = labScenarioOf(flags.lab);
   requireConfigOrLab("daemon", flags.config, scenario);
+  const listen = flags.metricsListen === undefined ? undefined : parseListen(flags.metricsListen);
   let lab: RemoteLab | undefined;
   let loaded: LoadedConfig;
   if (scenario === undefined) {
@@ -64,6 +73,17 @@ export async function daemonCommand(flags: DaemonFlags): Promise<void> {
     await lab?.close();
     throw err;
   });
+  const metrics = listen ? createProbeMetrics({ stallRule: stallRuleOf(loaded) }) : undefined;
+  const metricsServer =
+    listen && metrics
+      ? await startMetricsServer(listen, metrics).catch(async (err: unknown) => {
+          await aws.close();
+          await store.close();
+          await lab?.close();
+          throw err;
+        })
+      : undefined;
+  if (metricsServer) logger.info("serving metrics", { event: "metrics-listen", url: metricsServer.url });
   const { schedule, keepWarm } = loaded.config;
   const daemon = startDaemon({
     schedule,
@@ -73,10 +93,12 @@ export async function daemonCommand(flags: DaemonFlags): Promise<void> {
     logger,
     stallRule: stallRuleOf(loaded),
     redact: (s) => loaded.redactor.redact(s),
+    ...(metrics ? { onRoundDone: (r: RoundResult) => metrics.observeRound(r) } : {}),
   });
   installShutdown(
     async () => {
       await daemon.stop({ graceMs: GRACE_MS });
+      await metricsServer?.close();
       await aws.close();
       await lab?.close();
     },
