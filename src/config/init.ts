@@ -269,16 +269,16 @@ export function configFromOpenApi(doc: unknown, opts: InitOptions = {}, file?: s
     ],
     apis: [
       {
+        ...(keyRequired
+          ? {
+              $comment: `The API requires an API key: set ${keyEnv} in the environment (sent as x-api-key, never printed).`,
+            }
+          : {}),
         name,
         routes,
         endpoints,
         ...(backendHost ? { vars: { backendHost } } : {}),
-        ...(keyRequired
-          ? {
-              $comment: `The API requires an API key: set ${keyEnv} in the environment (sent as x-api-key, never printed).`,
-              headers: { "x-api-key": { env: keyEnv, optional: true } },
-            }
-          : {}),
+        ...(keyRequired ? { headers: { "x-api-key": { env: keyEnv, optional: true } } } : {}),
       },
     ],
     ...common(),
