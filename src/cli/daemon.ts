@@ -21,7 +21,7 @@ import { type LoadedConfig, loadConfig } from "../config/load.js";
 import type { RemoteLab } from "../lab/remote.js";
 import { createProbeMetrics } from "../metrics/prometheus.js";
 import { parseListen, startMetricsServer } from "../metrics/server.js";
-import { startDaemon } from "../schedule/daemon.js";
+import { type Daemon, startDaemon } from "../schedule/daemon.js";
 import type { RoundResult } from "../schedule/round.js";
 import { installShutdown } from "../schedule/signals.js";
 import { roundAws } from "./aws-rounds.js";
@@ -84,20 +84,11 @@ export async function daemonCommand(flags: DaemonFlags): Promise<void> {
         })
       : undefined;
   if (metricsServer) logger.info("serving metrics", { event: "metrics-listen", url: metricsServer.url });
-  const { schedule, keepWarm } = loaded.config;
-  const daemon = startDaemon({
-    schedule,
-    keepWarm,
-    runRound: createRoundRunner(loaded, aws.runnerOptions),
-    store,
-    logger,
-    stallRule: stallRuleOf(loaded),
-    redact: (s) => loaded.redactor.redact(s),
-    ...(metrics ? { onRoundDone: (r: RoundResult) => metrics.observeRound(r) } : {}),
-  });
+  // Handlers first: a SIGTERM right after "daemon started" must stop it cleanly, not kill it.
+  let daemon: Daemon | undefined;
   installShutdown(
     async () => {
-      await daemon.stop({ graceMs: GRACE_MS });
+      await daemon?.stop({ graceMs: GRACE_MS });
       await metricsServer?.close();
       await aws.close();
       await lab?.close();
@@ -109,5 +100,16 @@ export async function daemonCommand(flags: DaemonFlags): Promise<void> {
       onEvent: (event, detail) => logger.warn(detail, { event: `shutdown-${event}` }),
     },
   );
+  const { schedule, keepWarm } = loaded.config;
+  daemon = startDaemon({
+    schedule,
+    keepWarm,
+    runRound: createRoundRunner(loaded, aws.runnerOptions),
+    store,
+    logger,
+    stallRule: stallRuleOf(loaded),
+    redact: (s) => loaded.redactor.redact(s),
+    ...(metrics ? { onRoundDone: (r: RoundResult) => metrics.observeRound(r) } : {}),
+  });
   // The cron tasks keep the process alive; the shutdown handler exits it.
 }
