@@ -157,7 +157,7 @@ export function buildProgram(): Command {
     )
     .action(async (opts) => (await import("./daemon.js")).daemonCommand(opts));
   examples(daemon, [
-    ["node node_modules/.bin/stallwatch daemon -c config.json", "signals reach the daemon itself (not npx)"],
+    ["node_modules/.bin/stallwatch daemon -c config.json", "signals reach the daemon itself (not npx)"],
     ["stallwatch daemon --lab bad-target --metrics-listen 127.0.0.1:9469", "the lab, scraped by Prometheus"],
   ]);
 
