@@ -13,7 +13,8 @@
  * Prometheus / OpenMetrics metrics (src/metrics/prometheus.ts).
  *
  * Signals: run it with `node` or the bin directly (`node_modules/.bin/stallwatch`)
- * where SIGTERM matters; `npx` does not pass SIGTERM on to it.
+ * where SIGTERM matters; `npx` does not pass SIGTERM on to it, so under npx the
+ * daemon stops when npx goes away (src/schedule/parent-watch.ts).
  */
 import { stallRuleOf } from "../app/live.js";
 import { createRoundRunner } from "../app/round.js";
@@ -22,6 +23,7 @@ import type { RemoteLab } from "../lab/remote.js";
 import { createProbeMetrics } from "../metrics/prometheus.js";
 import { parseListen, startMetricsServer } from "../metrics/server.js";
 import { type Daemon, startDaemon } from "../schedule/daemon.js";
+import { startedByNpmExec, watchParent } from "../schedule/parent-watch.js";
 import type { RoundResult } from "../schedule/round.js";
 import { installShutdown } from "../schedule/signals.js";
 import { roundAws } from "./aws-rounds.js";
@@ -100,6 +102,13 @@ export async function daemonCommand(flags: DaemonFlags): Promise<void> {
       onEvent: (event, detail) => logger.warn(detail, { event: `shutdown-${event}` }),
     },
   );
+  if (startedByNpmExec()) {
+    // npx does not pass SIGTERM on: when npm goes away, stop as if it had.
+    watchParent(() => {
+      logger.warn("parent npm/npx process ended: shutting down as on SIGTERM", { event: "parent-exit" });
+      process.kill(process.pid, "SIGTERM");
+    });
+  }
   const { schedule, keepWarm } = loaded.config;
   daemon = startDaemon({
     schedule,
