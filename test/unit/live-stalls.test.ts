@@ -1,7 +1,7 @@
 /** The progress bar's stall count: against the floor until the series has a quartile, then the full rule. */
 import { describe, expect, test } from "vitest";
 import { createLiveStallCounter, MIN_SAMPLES_FOR_QUARTILE } from "../../src/report/live-stalls.js";
-import { progressLine } from "../../src/report/progress.js";
+import { createProgress, progressLine } from "../../src/report/progress.js";
 import { makeRecord } from "../helpers/records.js";
 
 const record = (o: { seq: number; total: number }) =>
@@ -31,5 +31,18 @@ describe("live stall counter", () => {
     expect(c.add({ ...record({ seq: 2, total: 300 }), endpoint: "/other" })).toBe(true);
     expect(c.stalls).toBe(2);
     expect(progressLine(3, 10, c.stalls, 1000, 80)).toContain("2 stalls");
+  });
+});
+
+describe("progress bar on a terminal that reports 0 columns (a bare pty)", () => {
+  test("draws at 80 columns instead of an empty line", () => {
+    const out: string[] = [];
+    const p = createProgress({
+      stream: { isTTY: true, columns: 0, write: (s) => out.push(s) > 0 },
+      total: 4,
+      now: () => 0,
+    });
+    p.update(4, 3);
+    expect(out.at(-1)).toContain("4/4 · 3 stalls");
   });
 });
