@@ -276,6 +276,60 @@ describe("--junit and --csv", () => {
     for (const row of data) expect(Number(row[col("total_ms")])).toBeGreaterThan(0);
   });
 
+  test("report --from: gates and --junit over recorded history; the HTML report lists the gates", async () => {
+    const dir = join(tmp, "store");
+    const cfg = join(tmp, "run.json");
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        apis: [
+          {
+            name: "h",
+            routes: [{ name: "direct", baseUrl: server.origin }],
+            endpoints: [{ path: "/ok" }, { path: "/teapot" }],
+          },
+        ],
+        schedule: { samplesPerRound: 2 },
+        store: { dir },
+      }),
+    );
+    expect((await runCli(["run", "-c", cfg])).code).toBe(1); // /teapot fails
+    const junit = join(tmp, "history-junit.xml");
+    const html = join(tmp, "history.html");
+    const r = await runCli([
+      "report",
+      "--from",
+      dir,
+      "--max-failures",
+      "100",
+      "--threshold",
+      "p(99)<60000",
+      "--junit",
+      junit,
+      "--html",
+      html,
+      "--json",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const rep = reportOf(r.stdout);
+    expect(rep.gates?.map((g) => g.passed)).toEqual(rep.gates?.map(() => true));
+    expect(rep.gates?.[0]).toMatchObject({ gate: "--max-failures 100", actual: 4 });
+    const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(
+      readFileSync(junit, "utf8"),
+    );
+    const cases = ([] as { classname: string; name: string; failure?: { "#text"?: string } }[]).concat(
+      doc.testsuites.testsuite.testcase,
+    );
+    const teapot = cases.filter((c) => c.name.startsWith("/teapot"));
+    expect(teapot).toHaveLength(2);
+    // History has no records to tell the connection modes apart: each mode's case lists the endpoint's failures.
+    for (const c of teapot) expect(c.failure?.["#text"]).toContain("http-4xx");
+    const page = readFileSync(html, "utf8");
+    expect(page).toContain('<section id="gates"');
+    expect(page).toContain("All gates passed.");
+    expect(page).toContain("<code>--max-failures 100</code>");
+  }, 60_000);
+
   test("--csv with --from is refused with a pointer to --json", async () => {
     const r = await runCli(["report", "--from", tmp, "--csv", join(tmp, "x.csv")]);
     expect(r.code).toBe(2);
