@@ -96,7 +96,7 @@ export function buildProgram(): Command {
     .option("--max-failures <n>", "exit 1 when more requests fail than this (default: any failure exits 1)")
     .option(
       "--threshold <expr>",
-      "k6-style gate per series, exit 1 when crossed: [phase:]stat<ms, e.g. 'p(99)<500', 'ttfb:p(90)<=200' (repeatable)",
+      "k6-style gate per series, exit 1 when crossed: [phase:]stat<ms, e.g. 'p(95)<500', 'ttfb:p(99)<=200' (repeatable)",
       collect,
     )
     .option("--lab [scenario]", "probe an in-process lab (default scenario: bad-target)")

@@ -15,7 +15,7 @@ import { loadConfig } from "../config/load.js";
 import { DEFAULT_STALL_RULE, type StallRule } from "../diagnose/stalls.js";
 import type { DiagnoseContext } from "../diagnose/types.js";
 import { UsageError } from "../errors.js";
-import { gatedExitCode, parseGates } from "../report/gates.js";
+import { gatedExitCode, needsHistograms, parseGates } from "../report/gates.js";
 import { renderJson } from "../report/json.js";
 import { renderTerminal, shouldUseColor } from "../report/terminal.js";
 import { renderTimeline } from "../report/timeline.js";
@@ -105,11 +105,11 @@ export async function historyReportCommand(flags: ReportFlags): Promise<void> {
       until,
     },
     source: { kind: "history", dir, since, until },
-    includeHistograms: flags.histograms === true,
+    includeHistograms: flags.histograms === true || needsHistograms(gates),
   });
   for (const w of warnings) process.stderr.write(`stallwatch: warning: ${w}\n`);
 
-  applyGates(report, gates);
+  applyGates(report, gates, flags.histograms === true);
   const redact = (s: string): string => loaded?.redactor.redact(s) ?? s;
   if (flags.json) {
     process.stdout.write(redact(renderJson(report)));

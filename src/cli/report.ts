@@ -18,7 +18,7 @@ import { UsageError } from "../errors.js";
 import type { RemoteLab } from "../lab/remote.js";
 import type { RequestRecord } from "../model.js";
 import type { RunResult } from "../probe/runner.js";
-import { evaluateGates, type GateSpec, gatedExitCode, parseGates } from "../report/gates.js";
+import { evaluateGates, type GateSpec, gatedExitCode, needsHistograms, parseGates } from "../report/gates.js";
 import { renderJson } from "../report/json.js";
 import { createLiveStallCounter } from "../report/live-stalls.js";
 import { createProgress } from "../report/progress.js";
@@ -96,7 +96,8 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
       liveStalls.add(r);
       progress?.update(++done, liveStalls.stalls);
     };
-    const includeHistograms = flags.histograms === true;
+    // A threshold on a percentile the report does not carry (p(95)) is read from the histograms.
+    const includeHistograms = flags.histograms === true || needsHistograms(gates);
     const aws = await awsFor(loaded, flags, lab);
     let report: Report;
     let run: RunResult;
@@ -131,7 +132,7 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
       }
     }
 
-    applyGates(report, gates);
+    applyGates(report, gates, flags.histograms === true);
     const out = flags.json
       ? renderJson(report)
       : renderTerminal(report, {
@@ -172,9 +173,15 @@ async function awsFor(
   });
 }
 
-/** Evaluates the command-line gates into the report (so every output lists them). */
-export function applyGates(report: Report, gates: GateSpec | undefined): void {
-  if (gates) report.gates = evaluateGates(report, gates);
+/**
+ * Evaluates the command-line gates into the report (so every output lists
+ * them); histograms added only for the gates are taken out again.
+ */
+export function applyGates(report: Report, gates: GateSpec | undefined, keepHistograms: boolean): void {
+  if (!gates) return;
+  report.gates = evaluateGates(report, gates);
+  if (keepHistograms) return;
+  for (const s of [...report.series, ...(report.keepWarm ?? [])]) delete s.histograms;
 }
 
 /** `--junit FILE` and `--csv FILE`; `run` is absent for history reports (no CSV there). */

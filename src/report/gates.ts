@@ -8,6 +8,7 @@
  */
 import { UsageError } from "../errors.js";
 import { PHASES, type Phase } from "../model.js";
+import { decodeHistogram } from "../record/histograms.js";
 import type { PhaseStats, Report, SeriesReport } from "./types.js";
 
 /** A statistic a threshold can name, and the PhaseStats field it reads. */
@@ -34,6 +35,8 @@ export interface Threshold {
   expr: string;
   phase: Phase;
   stat: string;
+  /** For `p(N)` other than the report's own p50/p90/p99/p99.9 (k6's favourite p(95)): read from the histograms. */
+  percentile?: number;
   op: Op;
   limitMs: number;
 }
@@ -61,14 +64,26 @@ const THRESHOLD_RE =
 export function parseThreshold(expr: string): Threshold {
   const m = THRESHOLD_RE.exec(expr.trim());
   const expected =
-    "expected [phase:]stat<ms, stat one of p(50), p(90), p(99), p(99.9), med, avg, max; phase one of " +
+    "expected [phase:]stat<ms, stat p(N) with 0 < N ≤ 100 (e.g. p(95)), med, avg or max; phase one of " +
     `${PHASES.join(", ")} (default total); e.g. 'p(99)<500' or 'ttfb:p(90)<=200'`;
   if (!m) throw new UsageError(`--threshold ${JSON.stringify(expr)}: ${expected}`);
   const [, phase = "total", stat = "", op = "<", limit = ""] = m;
-  if (!(PHASES as readonly string[]).includes(phase) || !(stat in STATS)) {
+  const pct = /^p\((.+)\)$/.exec(stat)?.[1];
+  const percentile = pct === undefined || stat in STATS ? undefined : Number(pct);
+  if (
+    !(PHASES as readonly string[]).includes(phase) ||
+    (percentile !== undefined && !(percentile > 0 && percentile <= 100))
+  ) {
     throw new UsageError(`--threshold ${JSON.stringify(expr)}: ${expected}`);
   }
-  return { expr: expr.trim(), phase: phase as Phase, stat, op: op as Op, limitMs: Number(limit) };
+  return {
+    expr: expr.trim(),
+    phase: phase as Phase,
+    stat,
+    op: op as Op,
+    limitMs: Number(limit),
+    ...(percentile !== undefined ? { percentile } : {}),
+  };
 }
 
 function count(flag: string, v: string | number | undefined): number | undefined {
@@ -93,6 +108,22 @@ export function parseGates(flags: {
   if (maxFailures !== undefined) spec.maxFailures = maxFailures;
   if (maxStalls === undefined && maxFailures === undefined && spec.thresholds.length === 0) return undefined;
   return spec;
+}
+
+/** True when a threshold needs a percentile the report does not carry: the report must be built with histograms. */
+export function needsHistograms(spec: GateSpec | undefined): boolean {
+  return spec?.thresholds.some((t) => t.percentile !== undefined) === true;
+}
+
+/** The p-th percentile (ms) of a series' phase from its encoded histogram, as statsOf computes the fixed ones. */
+function percentileOf(s: SeriesReport, phase: Phase, p: number): number {
+  const encoded = s.histograms?.[phase];
+  if (encoded === undefined) {
+    throw new UsageError(
+      `--threshold p(${p}): the report has no histograms to read it from (build it with histograms)`,
+    );
+  }
+  return Math.round(decodeHistogram(encoded).getValueAtPercentile(p)) / 1000;
 }
 
 export function seriesLabel(s: Pick<SeriesReport, "api" | "route" | "endpoint" | "connection">): string {
@@ -124,7 +155,10 @@ export function evaluateGates(report: Report, spec: GateSpec): GateResult[] {
     for (const s of report.series) {
       const stats = s.latencyMs[t.phase];
       if (!stats || stats.count === 0) continue; // a phase that never happened in this series (DNS on reuse)
-      const actual = stats[STATS[t.stat] as keyof PhaseStats];
+      const actual =
+        t.percentile !== undefined
+          ? percentileOf(s, t.phase, t.percentile)
+          : stats[STATS[t.stat] as keyof PhaseStats];
       out.push({
         gate: `--threshold ${t.expr}`,
         passed: OPS[t.op](actual, t.limitMs),

@@ -191,6 +191,22 @@ describe("gates", () => {
     expect((await runCli([...teapot, "--max-failures", "1"])).code).toBe(1);
   });
 
+  test("--threshold p(95), k6's usual one, is read from the histograms (which stay out of the JSON unless asked)", async () => {
+    const base = ["report", "--url", `${hostPort()}/ok`, "-n", "20", "--connection", "reuse", "--json"];
+    const r = await runCli([...base, "--threshold", "p(95)<60000", "--threshold", "p(99)<60000"]);
+    expect(r.code, r.stderr).toBe(0);
+    const rep = reportOf(r.stdout);
+    const [p95, p99] = rep.gates ?? [];
+    const stats = rep.series[0]?.latencyMs.total;
+    expect(rep.series[0]?.histograms).toBeUndefined();
+    expect(p99?.actual).toBe(stats?.p99);
+    expect(p95?.actual).toBeGreaterThanOrEqual(stats?.p50 ?? Number.POSITIVE_INFINITY);
+    expect(p95?.actual).toBeLessThanOrEqual(stats?.p99 ?? 0);
+    const tight = await runCli([...base, "--threshold", `p(95)<${(p95?.actual ?? 0) / 2}`, "--histograms"]);
+    expect(tight.code).toBe(1);
+    expect(reportOf(tight.stdout).series[0]?.histograms?.total).toBeTypeOf("string");
+  });
+
   test("--threshold per series on total or a named phase", async () => {
     const base = ["report", "--url", `${hostPort()}/ok`, "-n", "3", "--connection", "both", "--json"];
     const loose = await runCli([...base, "--threshold", "p(99)<60000", "--threshold", "connect:max<=60000"]);
@@ -207,9 +223,10 @@ describe("gates", () => {
     const failed = (reportOf(tight.stdout).gates ?? []).filter((g) => !g.passed);
     expect(failed.length).toBe(2);
     expect(failed[0]?.actual).toBeGreaterThan(0.0001);
-    const bad = await runCli([...base, "--threshold", "p(98)<5"]);
+    const bad = await runCli([...base, "--threshold", "p(101)<5"]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('--threshold "p(98)<5": expected [phase:]stat<ms');
+    expect(bad.stderr).toContain('--threshold "p(101)<5": expected [phase:]stat<ms');
+    expect((await runCli([...base, "--threshold", "p99<5"])).code).toBe(2);
     expect((await runCli([...base, "--max-stalls", "-1"])).stderr).toContain(
       "--max-stalls: expected a whole number",
     );
@@ -303,7 +320,7 @@ describe("--junit and --csv", () => {
       "--max-failures",
       "100",
       "--threshold",
-      "p(99)<60000",
+      "p(95)<60000",
       "--junit",
       junit,
       "--html",
