@@ -43,6 +43,7 @@ const ORDERS: Readonly<Record<string, readonly string[]>> = {
     "coordinatedOmission",
     "keepWarm",
     "timeline",
+    "gates",
   ],
   source: ["kind", "scenario", "dir", "since", "until"],
   span: ["startedAt", "endedAt", "durationMs"],
@@ -107,6 +108,7 @@ const ORDERS: Readonly<Record<string, readonly string[]>> = {
     "stalls",
     "failures",
   ],
+  "gates[]": ["gate", "passed", "series", "actual", "limit"],
 };
 
 const PHASE_MAPS = new Set(["latencyMs", "correctedLatencyMs", "histograms", "phasesMs"]);
