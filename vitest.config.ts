@@ -23,7 +23,9 @@ export default defineConfig({
     hookTimeout: 30_000,
     // No test may reach the EC2 instance-metadata address: the AWS SDK's credential chain would try it when a
     // test forgets to point a client at the lab. Tests set their own dummy credentials and endpoints.
-    env: { AWS_EC2_METADATA_DISABLED: "true" },
+    // The SDK's Node-version warning (and our one-line notice, which follows the same switch) is tested on its own in
+    // cli-node-warning.test.ts; elsewhere it would only repeat in every test process.
+    env: { AWS_EC2_METADATA_DISABLED: "true", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     projects: [
       {
         extends: true,

@@ -21,6 +21,7 @@ import type { CloudWatchClient, CloudWatchClientConfig } from "@aws-sdk/client-c
 import type { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { XRayClient } from "@aws-sdk/client-xray";
+import { noteNodeSupport } from "./node-support.js";
 
 /** Options shared by every client. */
 export interface AwsClientOptions {
@@ -53,18 +54,21 @@ function commonConfig(o: AwsClientOptions): Record<string, unknown> {
 
 /** Creates a CloudWatch client, loading the SDK module on first use. */
 export async function createCloudWatchClient(o: AwsClientOptions = {}): Promise<CloudWatchClient> {
+  noteNodeSupport();
   const mod = await import("@aws-sdk/client-cloudwatch");
   return new mod.CloudWatchClient(commonConfig(o) as CloudWatchClientConfig);
 }
 
 /** Creates an X-Ray client, loading the SDK module on first use. */
 export async function createXRayClient(o: AwsClientOptions = {}): Promise<XRayClient> {
+  noteNodeSupport();
   const mod = await import("@aws-sdk/client-xray");
   return new mod.XRayClient(commonConfig(o));
 }
 
 /** Creates an ELBv2 client, loading the SDK module on first use. */
 export async function createElbv2Client(o: AwsClientOptions = {}): Promise<ElasticLoadBalancingV2Client> {
+  noteNodeSupport();
   const mod = await import("@aws-sdk/client-elastic-load-balancing-v2");
   return new mod.ElasticLoadBalancingV2Client(commonConfig(o));
 }

@@ -7,45 +7,56 @@
  * at worst about 20 s, inside ECS's 30 s stop timeout.
  *
  * With --lab, the simulated API Gateway stack runs in a worker thread and is
- * probed instead of the config's APIs: the config file supplies everything
- * else (schedule, keepWarm, store, probe) and needs no `apis`.
+ * probed instead of the config's APIs: the config file (optional with --lab)
+ * supplies everything else (schedule, keepWarm, store, probe) and needs no
+ * `apis`. With --metrics-listen HOST:PORT, /metrics serves the rounds'
+ * Prometheus / OpenMetrics metrics (src/metrics/prometheus.ts).
+ *
+ * Signals: run it with `node` or the bin directly (`node_modules/.bin/stallwatch`)
+ * where SIGTERM matters; `npx` does not pass SIGTERM on to it, so under npx the
+ * daemon stops when npx goes away (src/schedule/parent-watch.ts).
  */
-import { readFile } from "node:fs/promises";
 import { stallRuleOf } from "../app/live.js";
 import { createRoundRunner } from "../app/round.js";
 import { openConfiguredStore } from "../app/s3-store.js";
-import { readJson } from "../config/json.js";
-import { type LoadedConfig, loadConfig, parseConfig } from "../config/load.js";
-import { ConfigError } from "../errors.js";
+import { type LoadedConfig, loadConfig } from "../config/load.js";
 import type { RemoteLab } from "../lab/remote.js";
-import { startDaemon } from "../schedule/daemon.js";
+import { createProbeMetrics } from "../metrics/prometheus.js";
+import { parseListen, startMetricsServer } from "../metrics/server.js";
+import { type Daemon, startDaemon } from "../schedule/daemon.js";
+import { startedByNpmExec, watchParent } from "../schedule/parent-watch.js";
+import type { RoundResult } from "../schedule/round.js";
 import { installShutdown } from "../schedule/signals.js";
 import { roundAws } from "./aws-rounds.js";
+import { labConfigFor, labScenarioOf, requireConfigOrLab } from "./lab-config.js";
 import { startDemoLab } from "./lab-demo.js";
 import { commandLogger } from "./run.js";
 
 export interface DaemonFlags {
-  config: string;
+  config?: string;
   dataDir?: string;
   /** Overrides config store.url (the deployment template passes its bucket here). */
   storeUrl?: string;
   lab?: string | boolean;
+  /** HOST:PORT to serve Prometheus / OpenMetrics metrics on. */
+  metricsListen?: string;
 }
 
 /** How long in-flight rounds may finish after SIGTERM before their requests are aborted, ms. */
 export const GRACE_MS = 10_000;
 
 export async function daemonCommand(flags: DaemonFlags): Promise<void> {
-  const scenario = flags.lab === undefined || flags.lab === false ? undefined : labScenario(flags.lab);
+  const scenario = labScenarioOf(flags.lab);
+  requireConfigOrLab("daemon", flags.config, scenario);
+  const listen = flags.metricsListen === undefined ? undefined : parseListen(flags.metricsListen);
   let lab: RemoteLab | undefined;
   let loaded: LoadedConfig;
   if (scenario === undefined) {
-    loaded = await loadConfig(flags.config);
+    loaded = await loadConfig(flags.config as string);
   } else {
-    const raw = await readConfigObject(flags.config);
     lab = await startDemoLab(scenario);
     try {
-      loaded = parseConfig({ ...raw, apis: lab.config.apis }, { file: flags.config });
+      loaded = await labConfigFor(flags.config, lab);
     } catch (err) {
       await lab.close();
       throw err;
@@ -69,19 +80,23 @@ export async function daemonCommand(flags: DaemonFlags): Promise<void> {
     await lab?.close();
     throw err;
   });
-  const { schedule, keepWarm } = loaded.config;
-  const daemon = startDaemon({
-    schedule,
-    keepWarm,
-    runRound: createRoundRunner(loaded, aws.runnerOptions),
-    store,
-    logger,
-    stallRule: stallRuleOf(loaded),
-    redact: (s) => loaded.redactor.redact(s),
-  });
+  const metrics = listen ? createProbeMetrics({ stallRule: stallRuleOf(loaded) }) : undefined;
+  const metricsServer =
+    listen && metrics
+      ? await startMetricsServer(listen, metrics).catch(async (err: unknown) => {
+          await aws.close();
+          await store.close();
+          await lab?.close();
+          throw err;
+        })
+      : undefined;
+  if (metricsServer) logger.info("serving metrics", { event: "metrics-listen", url: metricsServer.url });
+  // Handlers first: a SIGTERM right after "daemon started" must stop it cleanly, not kill it.
+  let daemon: Daemon | undefined;
   installShutdown(
     async () => {
-      await daemon.stop({ graceMs: GRACE_MS });
+      await daemon?.stop({ graceMs: GRACE_MS });
+      await metricsServer?.close();
       await aws.close();
       await lab?.close();
     },
@@ -92,35 +107,23 @@ export async function daemonCommand(flags: DaemonFlags): Promise<void> {
       onEvent: (event, detail) => logger.warn(detail, { event: `shutdown-${event}` }),
     },
   );
+  if (startedByNpmExec()) {
+    // npx does not pass SIGTERM on: when npm goes away, stop as if it had.
+    watchParent(() => {
+      logger.warn("parent npm/npx process ended: shutting down as on SIGTERM", { event: "parent-exit" });
+      process.kill(process.pid, "SIGTERM");
+    });
+  }
+  const { schedule, keepWarm } = loaded.config;
+  daemon = startDaemon({
+    schedule,
+    keepWarm,
+    runRound: createRoundRunner(loaded, aws.runnerOptions),
+    store,
+    logger,
+    stallRule: stallRuleOf(loaded),
+    redact: (s) => loaded.redactor.redact(s),
+    ...(metrics ? { onRoundDone: (r: RoundResult) => metrics.observeRound(r) } : {}),
+  });
   // The cron tasks keep the process alive; the shutdown handler exits it.
-}
-
-function labScenario(lab: string | true): string {
-  return typeof lab === "string" ? lab : "bad-target";
-}
-
-/** The config file as a JSON object, for --lab (which replaces its `apis`). */
-async function readConfigObject(file: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    throw new ConfigError(
-      [{ path: "", message: `cannot read the file: ${(e as { code?: string }).code ?? e}` }],
-      file,
-    );
-  }
-  const json = readJson(text);
-  if (!json.ok) {
-    const { line, column } = json.position;
-    throw new ConfigError(
-      [{ path: "", message: `invalid JSON at line ${line}, column ${column}: ${json.error}` }],
-      file,
-    );
-  }
-  const v = json.value;
-  if (v === null || typeof v !== "object" || Array.isArray(v)) {
-    throw new ConfigError([{ path: "", message: "expected a JSON object" }], file);
-  }
-  return v as Record<string, unknown>;
 }

@@ -19,12 +19,13 @@ import { StallwatchError, UsageError } from "../errors.js";
 import { isS3Url, parseS3Url } from "../record/s3/layout.js";
 import { s3Source } from "../record/s3/source.js";
 import { concatSources, dirSource, filterWriters, type HistorySource } from "../record/source.js";
+import { gatedExitCode, needsHistograms, parseGates } from "../report/gates.js";
 import { renderJson } from "../report/json.js";
 import { renderTerminal, shouldUseColor } from "../report/terminal.js";
 import { renderTimeline } from "../report/timeline.js";
 import { renderWriters } from "../report/writers.js";
 import { readResolverSettings } from "../system/resolv-conf.js";
-import { exitCodeOf, type ReportFlags } from "./report.js";
+import { applyGates, type ReportFlags, writeMachineOutputs } from "./report.js";
 
 const UNIT_MS: Record<string, number> = {
   s: 1000,
@@ -102,6 +103,14 @@ export async function historyReportCommand(flags: ReportFlags): Promise<void> {
       );
     }
   }
+  const requestFlags = [flags.header?.length, flags.method, flags.data].filter(Boolean);
+  if (requestFlags.length > 0)
+    throw new UsageError("--from reads recorded history: it takes no -H, -X or -d");
+  if (flags.csv !== undefined)
+    throw new UsageError(
+      "--csv: one row per request of a live run; with --from use --json (docs/report-json.md)",
+    );
+  const gates = parseGates(flags);
   const nowMs = Date.now();
   const sinceMs = parseTimeFlag("--since", flags.since ?? "24h", nowMs);
   const untilMs = flags.until === undefined ? nowMs : parseTimeFlag("--until", flags.until, nowMs);
@@ -142,7 +151,7 @@ export async function historyReportCommand(flags: ReportFlags): Promise<void> {
         until,
       },
       source: { kind: "history", dir, since, until },
-      includeHistograms: flags.histograms === true,
+      includeHistograms: flags.histograms === true || needsHistograms(gates),
     });
   } catch (err) {
     throw s3ReadError(err, froms);
@@ -152,6 +161,7 @@ export async function historyReportCommand(flags: ReportFlags): Promise<void> {
   const { report, keepWarmIntervals, warnings } = result;
   for (const w of warnings) process.stderr.write(`stallwatch: warning: ${w}\n`);
 
+  applyGates(report, gates, flags.histograms === true);
   const redact = (s: string): string => loaded?.redactor.redact(s) ?? s;
   if (flags.json) {
     process.stdout.write(redact(renderJson(report)));
@@ -172,7 +182,8 @@ export async function historyReportCommand(flags: ReportFlags): Promise<void> {
     await writeHtmlReport(flags.html, report, loaded?.redactor ?? Redactor.none());
     process.stderr.write(`stallwatch: HTML report written to ${flags.html}\n`);
   }
-  process.exitCode = exitCodeOf(report, loaded?.config.probe.stallBudget);
+  await writeMachineOutputs(flags, report, loaded, undefined);
+  process.exitCode = gatedExitCode(report, gates, loaded?.config.probe.stallBudget);
 }
 
 /** An S3 read failure as a clear error (exit 1): which prefix, what S3 said. Other errors pass through. */

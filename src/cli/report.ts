@@ -12,18 +12,22 @@ import type { AwsIntegration } from "../app/aws.js";
 import { type Analysis, liveReport, probeRun, reportFromRun, stallRuleOf } from "../app/live.js";
 import { applyProbeOverrides, configFromFlags, type ProbeFlags } from "../config/flags.js";
 import { type LoadedConfig, loadConfig, parseConfig } from "../config/load.js";
-import { detectStalls } from "../diagnose/stalls.js";
+import { applyRequestOverrides, parseRequestFlags, type RequestFlags } from "../config/request-flags.js";
+import { detectStalls, type Stall } from "../diagnose/stalls.js";
 import { UsageError } from "../errors.js";
 import type { ScenarioProbePlan } from "../lab/index.js";
 import type { RemoteLab } from "../lab/remote.js";
+import type { RequestRecord } from "../model.js";
 import type { RunResult } from "../probe/runner.js";
+import { evaluateGates, type GateSpec, gatedExitCode, needsHistograms, parseGates } from "../report/gates.js";
 import { renderJson } from "../report/json.js";
+import { createLiveStallCounter } from "../report/live-stalls.js";
 import { createProgress } from "../report/progress.js";
 import { renderTerminal, shouldUseColor } from "../report/terminal.js";
 import type { Report } from "../report/types.js";
 import { labDemoDefaults, scenarioProbePlan, startDemoLab } from "./lab-demo.js";
 
-export interface ReportFlags extends ProbeFlags {
+export interface ReportFlags extends ProbeFlags, RequestFlags {
   config?: string;
   route?: string[];
   path?: string[];
@@ -43,6 +47,13 @@ export interface ReportFlags extends ProbeFlags {
   progress?: boolean;
   /** Publish the run's metrics to CloudWatch (config.cloudwatch settings). */
   publish?: boolean;
+  /** Gates: exit 1 when crossed. */
+  maxStalls?: string;
+  maxFailures?: string;
+  threshold?: string[];
+  /** Also write JUnit XML / one CSV row per request to these files. */
+  junit?: string;
+  csv?: string;
 }
 
 export async function reportCommand(flags: ReportFlags): Promise<void> {
@@ -52,6 +63,9 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
   }
   const sources = [flags.config, flags.lab, flags.url ?? flags.route?.length].filter(Boolean).length;
   if (sources > 1) throw new UsageError("give one of --config, --lab, --url / --route");
+  // Bad flags fail before anything starts.
+  const gates = parseGates(flags);
+  const request = parseRequestFlags(flags);
 
   let lab: RemoteLab | undefined;
   let plan: ScenarioProbePlan | undefined;
@@ -83,13 +97,19 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
       });
       source = { kind: "live" };
     }
+    loaded = applyRequestOverrides(loaded, request);
 
     const gapOpts = plan ? { idleGapsMs: plan.idleGapsMs } : {};
     const total = expectedRequests(loaded);
     const progress = flags.progress === false ? undefined : createProgress({ stream: process.stderr, total });
     let done = 0;
-    const onRecord = () => progress?.update(++done, 0);
-    const includeHistograms = flags.histograms === true;
+    const liveStalls = createLiveStallCounter(stallRuleOf(loaded));
+    const onRecord = (r: RequestRecord) => {
+      liveStalls.add(r);
+      progress?.update(++done, liveStalls.stalls);
+    };
+    // A threshold on a percentile the report does not carry (p(95)) is read from the histograms.
+    const includeHistograms = flags.histograms === true || needsHistograms(gates);
     const aws = await awsFor(loaded, flags, lab);
     let report: Report;
     let run: RunResult;
@@ -130,6 +150,7 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
       }
     }
 
+    applyGates(report, gates, flags.histograms === true);
     const out = flags.json
       ? renderJson(report)
       : renderTerminal(report, {
@@ -144,7 +165,8 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
       });
       process.stderr.write(`stallwatch: HTML report written to ${flags.html}\n`);
     }
-    process.exitCode = exitCodeOf(report, loaded.config.probe.stallBudget);
+    await writeMachineOutputs(flags, report, loaded, { records: run.records, stalls: analysis.stalls });
+    process.exitCode = gatedExitCode(report, gates, loaded.config.probe.stallBudget);
   } finally {
     await lab?.close();
   }
@@ -169,11 +191,58 @@ async function awsFor(
   });
 }
 
-/** 1 when any probe failed (assertion, HTTP error, network fault) or stalls exceed the budget; else 0. */
-export function exitCodeOf(report: Report, stallBudget: number | undefined): number {
-  if (report.totals.failed > 0) return 1;
-  if (stallBudget !== undefined && report.totals.stalls > stallBudget) return 1;
-  return 0;
+/**
+ * Evaluates the command-line gates into the report (so every output lists
+ * them); histograms added only for the gates are taken out again.
+ */
+export function applyGates(report: Report, gates: GateSpec | undefined, keepHistograms: boolean): void {
+  if (!gates) return;
+  report.gates = evaluateGates(report, gates);
+  if (keepHistograms) return;
+  for (const s of [...report.series, ...(report.keepWarm ?? [])]) delete s.histograms;
+}
+
+/** `--junit FILE` and `--csv FILE`; `run` is absent for history reports (no CSV there). */
+export async function writeMachineOutputs(
+  flags: Pick<ReportFlags, "junit" | "csv">,
+  report: Report,
+  loaded: Pick<LoadedConfig, "redactor"> | undefined,
+  run: { records: RunResult["records"]; stalls: readonly Stall[] } | undefined,
+): Promise<void> {
+  const { writeFile } = await import("node:fs/promises");
+  const redact = (s: string) => loaded?.redactor.redact(s) ?? s;
+  if (flags.junit !== undefined) {
+    const { renderJunit } = await import("../report/junit.js");
+    const bySeq = new Map(run?.records.map((r) => [r.seq, r.connection]));
+    await writeOutput(
+      writeFile,
+      flags.junit,
+      redact(renderJunit(report, (seq) => bySeq.get(seq))),
+      "--junit",
+    );
+    process.stderr.write(`stallwatch: JUnit report written to ${flags.junit}\n`);
+  }
+  if (flags.csv !== undefined && run) {
+    const { renderCsv } = await import("../report/csv.js");
+    const stallIdx = new Set(run.stalls.map((x) => x.index));
+    await writeOutput(writeFile, flags.csv, redact(renderCsv(run.records, (i) => stallIdx.has(i))), "--csv");
+    process.stderr.write(`stallwatch: CSV (${run.records.length} requests) written to ${flags.csv}\n`);
+  }
+}
+
+async function writeOutput(
+  write: (file: string, text: string) => Promise<void>,
+  file: string,
+  text: string,
+  flag: string,
+): Promise<void> {
+  try {
+    await write(file, text);
+  } catch (e) {
+    throw new UsageError(
+      `${flag} ${file}: cannot write the file (${(e as { code?: string }).code ?? String(e)})`,
+    );
+  }
 }
 
 function expectedRequests(loaded: LoadedConfig): number {

@@ -1,5 +1,5 @@
 /**
- * `stallwatch run -c FILE [--data-dir DIR]`: one probe round, recorded in the
+ * `stallwatch run -c FILE [--data-dir DIR] [--lab [scenario]]`: one probe round, recorded in the
  * store, then exit: for cron, ECS scheduled tasks and EventBridge Scheduler.
  * Logs are JSON lines on stdout (human lines on a TTY): the round summary,
  * one line per stall, one per failure.
@@ -14,16 +14,22 @@ import { stallRuleOf } from "../app/live.js";
 import { createRoundRunner } from "../app/round.js";
 import { openConfiguredStore } from "../app/s3-store.js";
 import { type LoadedConfig, loadConfig } from "../config/load.js";
+import type { RemoteLab } from "../lab/remote.js";
+import { openStore, type Store } from "../record/store.js";
 import { createLogger, type Logger } from "../schedule/logger.js";
 import { executeRound, type RoundResult } from "../schedule/round.js";
 import { installShutdown } from "../schedule/signals.js";
 import { roundAws } from "./aws-rounds.js";
+import { labConfigFor, labScenarioOf, requireConfigOrLab } from "./lab-config.js";
+import { startDemoLab } from "./lab-demo.js";
 
 export interface RunFlags {
-  config: string;
+  config?: string;
   dataDir?: string;
   /** Overrides config store.url (the deployment template passes its bucket here). */
   storeUrl?: string;
+  /** Probe the built-in lab instead of the config's APIs (bare flag: bad-target). */
+  lab?: string | boolean;
 }
 
 /** How long aborted requests may take to return after SIGTERM before `run` gives up on them, ms. */
@@ -42,10 +48,21 @@ export function runExitCode(r: RoundResult, stallBudget: number | undefined): nu
 }
 
 export async function runCommand(flags: RunFlags): Promise<void> {
-  const loaded = await loadConfig(flags.config);
+  const scenario = labScenarioOf(flags.lab);
+  requireConfigOrLab("run", flags.config, scenario);
+  if (scenario === undefined) return runRound(await loadConfig(flags.config as string), flags, undefined);
+  const lab = await startDemoLab(scenario);
+  try {
+    await runRound(await labConfigFor(flags.config, lab), flags, lab);
+  } finally {
+    await lab.close();
+  }
+}
+
+async function runRound(loaded: LoadedConfig, flags: RunFlags, lab: RemoteLab | undefined): Promise<void> {
   const logger = commandLogger(loaded);
   const store = await openConfiguredStore(loaded, flags.dataDir, logger, flags.storeUrl);
-  const aws = await roundAws(loaded, logger);
+  const aws = await roundAws(loaded, logger, lab?.awsEndpoint);
   const controller = new AbortController();
   let finished: Promise<unknown> = Promise.resolve();
   const removeHandlers = installShutdown(

@@ -6,6 +6,7 @@
 import { ConfigError, type ConfigProblem, UsageError } from "../errors.js";
 import { type LoadedConfig, parseConfig } from "./load.js";
 import { zodProblems } from "./problems.js";
+import { withDefaultScheme } from "./request-flags.js";
 import { type ConfigInput, type ProbeOptions, ProbeOptionsSchema } from "./schema.js";
 
 /** Probe flags shared by every command that probes. Numbers may arrive as strings from the parser. */
@@ -145,13 +146,14 @@ export function configFromFlags(flags: TargetFlags): LoadedConfig {
   if (flags.url !== undefined) {
     if (flags.routes?.length || paths.length)
       errors.push("--url: expected either --url or --route/--path, not both");
-    const host = hostOf(flags.url);
+    const url = withDefaultScheme(flags.url);
+    const host = hostOf(url);
     if (host === undefined)
       errors.push(
-        `--url: expected an absolute http:// or https:// URL, received ${JSON.stringify(flags.url)}`,
+        `--url: expected a URL such as http://host:port/path, received ${JSON.stringify(flags.url)}`,
       );
     else {
-      const u = new URL(flags.url);
+      const u = new URL(url);
       routes.push({ name: routeNameFromHost(host), baseUrl: u.origin, flag: "--url" });
       paths = [u.pathname + u.search];
       pathFlag = () => "--url";
@@ -160,8 +162,8 @@ export function configFromFlags(flags: TargetFlags): LoadedConfig {
     for (const spec of flags.routes ?? []) {
       const eq = spec.indexOf("=");
       const looksNamed = eq > 0 && !/^[a-z][a-z0-9+.-]*:\/\//i.test(spec.slice(0, eq + 1));
-      const baseUrl = looksNamed ? spec.slice(eq + 1) : spec;
-      const name = looksNamed ? spec.slice(0, eq) : routeNameFromHost(hostOf(spec) ?? "route");
+      const baseUrl = withDefaultScheme(looksNamed ? spec.slice(eq + 1) : spec);
+      const name = looksNamed ? spec.slice(0, eq) : routeNameFromHost(hostOf(baseUrl) ?? "route");
       routes.push({ name, baseUrl, flag: `--route ${spec}` });
     }
     if (routes.length === 0)

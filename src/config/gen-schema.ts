@@ -3,7 +3,11 @@
  * through `$schema`, and the configuration reference in docs/. Pure functions;
  * `scripts/gen-schema.mjs` writes the files and a unit test keeps them in sync.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { STALL_RULE_DEFAULTS, stallRuleText } from "../stall-rule-text.js";
 import { ConfigSchema, SuiteSchema } from "./schema.js";
 
 /** A JSON Schema node, as much of it as the generators read. */
@@ -210,12 +214,25 @@ Validated by \`schema/suite.schema.json\`; \`endpoints[]\` has the same fields a
 ${renderSections(suite.slice(0, 1), "###")}`;
 }
 
+const STALL_RULE_BLOCK =
+  /(<!-- generated: stall rule \(src\/stall-rule-text\.ts\) -->\n)[\s\S]*?(\n<!-- \/generated -->)/;
+
+/** README.md with its stall-rule block rewritten from src/stall-rule-text.ts (the one description of the rule). */
+export function readmeWithStallRule(readme: string): string {
+  if (!STALL_RULE_BLOCK.test(readme)) throw new Error("README.md lost its generated stall rule block");
+  const text = `By default a request is a stall when it is ${stallRuleText(STALL_RULE_DEFAULTS)}.`;
+  return readme.replace(STALL_RULE_BLOCK, (_, start: string, end: string) => `${start}${text}${end}`);
+}
+
 /** Every generated file: path relative to the repository root → content. */
-export function generatedFiles(): Record<string, string> {
+export function generatedFiles(
+  root = fileURLToPath(new URL("../..", import.meta.url)),
+): Record<string, string> {
   const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
   return {
     "schema/config.schema.json": json(configJsonSchema()),
     "schema/suite.schema.json": json(suiteJsonSchema()),
     "docs/configuration.md": configurationDoc(),
+    "README.md": readmeWithStallRule(readFileSync(join(root, "README.md"), "utf8")),
   };
 }

@@ -246,6 +246,21 @@ function collectApis(raw: unknown, loader: SuiteLoader): ApiEntry[] {
   return entries;
 }
 
+/**
+ * Endpoint name → path over every API of a raw config, suites loaded; for
+ * translating a config's keep-warm names to paths when its APIs are replaced
+ * (`daemon --lab`). Unreadable suites and invalid entries are skipped.
+ */
+export function endpointPaths(raw: unknown, opts: ParseOptions = {}): Map<string, string> {
+  const baseDir = opts.baseDir ?? (opts.file ? dirname(resolve(opts.file)) : process.cwd());
+  const loader = suiteLoader(baseDir, opts.readFile ?? ((p) => readFileSync(p, "utf8")), []);
+  const out = new Map<string, string>();
+  for (const e of collectApis(raw, loader)) {
+    for (const s of e.endpoints) out.set(s.endpoint.name ?? s.endpoint.path, s.endpoint.path);
+  }
+  return out;
+}
+
 function endpointKeys(entries: readonly ApiEntry[]): Set<string> {
   const keys = new Set<string>();
   for (const e of entries) {

@@ -197,7 +197,8 @@ export function issueToProblems(
       return one(`${what}, received ${showValue(issue.input)}`);
     }
     case "unrecognized_keys": {
-      const allowed = allowedKeys(root, segs);
+      // `$comment` (a note for people, allowed on every object) would only lengthen every list.
+      const allowed = allowedKeys(root, segs).filter((k) => k !== "$comment");
       const hint = allowed.length ? ` (expected one of: ${allowed.join(", ")})` : "";
       return issue.keys.map((k) => ({ path, message: `unknown key '${k}'${hint}` }));
     }

@@ -8,6 +8,7 @@
 import cron from "node-cron";
 import { z } from "zod";
 import { CONNECTION_MODES, FAILURE_CLASS_NAMES } from "../model.js";
+import { STALL_RULE_DEFAULTS } from "../stall-rule-text.js";
 import { RESOLVE_SHAPE, resolveEntryProblem } from "./resolve-entry.js";
 
 const name = z
@@ -52,6 +53,12 @@ export const HeadersSchema = z
 
 const timeoutMs = z.number().int().min(1).max(600_000);
 
+/** Notes for people in a config file (JSON has no comments; `stallwatch init` writes these). Ignored. */
+const comment = z
+  .union([z.string(), z.array(z.string())])
+  .optional()
+  .describe("A note for people (JSON has no comments); ignored.");
+
 const awsRegion = z
   .string()
   .regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, "expected an AWS region such as 'us-west-2'");
@@ -76,6 +83,7 @@ export const ExpectSchema = z.strictObject({
 });
 
 export const EndpointSchema = z.strictObject({
+  $comment: comment,
   name: name.optional().describe("Defaults to the path."),
   path: z
     .string()
@@ -101,6 +109,7 @@ export const SuiteSchema = z.strictObject({
 export const ROUTE_KINDS = ["custom-domain", "execute-api", "direct", "other"] as const;
 
 export const RouteSchema = z.strictObject({
+  $comment: comment,
   name,
   baseUrl: httpUrl.describe("Base URL; a path (such as an execute-api stage, '/test') is kept as a prefix."),
   kind: z
@@ -132,6 +141,7 @@ export const TargetGroupSchema = z.strictObject({
 });
 
 export const ApiSchema = z.strictObject({
+  $comment: comment,
   name,
   routes: z.array(RouteSchema).min(1).describe("Ways in to this API; every endpoint is probed through each."),
   suites: z.array(z.string().min(1)).optional().describe("Probe suite files, relative to the config file."),
@@ -153,6 +163,7 @@ export const ApiSchema = z.strictObject({
 });
 
 export const ProbeOptionsSchema = z.strictObject({
+  $comment: comment,
   count: z
     .number()
     .int()
@@ -182,11 +193,16 @@ export const ProbeOptionsSchema = z.strictObject({
     .number()
     .min(1)
     .max(1000)
-    .default(5)
+    .default(STALL_RULE_DEFAULTS.stallFactor)
     .describe(
       "A request slower than stallFactor × its series' lower quartile (the typical fast request) is a stall...",
     ),
-  stallFloorMs: z.number().min(0).max(600_000).default(250).describe("...and slower than this."),
+  stallFloorMs: z
+    .number()
+    .min(0)
+    .max(600_000)
+    .default(STALL_RULE_DEFAULTS.stallFloorMs)
+    .describe("...and slower than this."),
   stallBudget: z
     .number()
     .int()
@@ -221,6 +237,7 @@ export const ProbeOptionsSchema = z.strictObject({
 });
 
 export const ScheduleSchema = z.strictObject({
+  $comment: comment,
   cron: cronExpr.default("0 * * * * *").describe("When probe rounds run (6 fields: seconds first)."),
   jitterMs: z
     .number()
@@ -239,6 +256,7 @@ export const ScheduleSchema = z.strictObject({
 });
 
 export const KeepWarmSchema = z.strictObject({
+  $comment: comment,
   enabled: z
     .boolean()
     .default(false)
@@ -252,6 +270,7 @@ export const KeepWarmSchema = z.strictObject({
 });
 
 export const StoreSchema = z.strictObject({
+  $comment: comment,
   dir: z.string().min(1).default(".stallwatch/data").describe("Where runs, histograms and records are kept."),
   retentionDays: z.number().int().min(1).max(3650).default(14).describe("Data older than this is deleted."),
   url: z
@@ -366,6 +385,7 @@ export const AlarmsSchema = z.strictObject({
 export const ConfigSchema = z
   .strictObject({
     $schema: z.string().optional().describe("Path to config.schema.json, for editor completion."),
+    $comment: comment,
     apis: z.array(ApiSchema).min(1).describe("The APIs to probe."),
     probe: ProbeOptionsSchema.default(ProbeOptionsSchema.parse({})).describe("How requests are made."),
     schedule: ScheduleSchema.default(ScheduleSchema.parse({})).describe(

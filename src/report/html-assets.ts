@@ -43,6 +43,8 @@ th button{all:inherit;cursor:pointer;padding:0}
 th[aria-sort=ascending] button::after{content:" ▲"}th[aria-sort=descending] button::after{content:" ▼"}
 table.evidence th{font-weight:400}
 .ids{font-size:.82rem;color:var(--muted);white-space:nowrap}
+table.fit{width:100%}table.fit :is(td,th){overflow-wrap:anywhere}
+table.fit .ids{white-space:normal}table.fit svg.phasebar{width:100%;min-width:60px;max-width:260px}
 time{white-space:nowrap}
 dl.kv{display:grid;grid-template-columns:max-content auto;gap:2px 16px}dl.kv dt{color:var(--muted)}dl.kv dd{margin:0}
 .legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:4px 16px;font-size:.88rem}

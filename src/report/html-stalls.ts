@@ -83,6 +83,7 @@ export function stallSection(stalls: readonly StallReport[], withApi: boolean): 
       ["stall", "time (UTC)", "series", "total ms", "phases", "dominant phase", "cause", "ids"],
       rows,
       99,
+      "fit",
     ) +
     more
   );
@@ -117,6 +118,7 @@ export function failureSection(failures: readonly FailureReport[], withApi: bool
       ["request", "time (UTC)", "series", "class", "phase", "message", "ids"],
       rows,
       99,
+      "fit",
     ) +
     more
   );

@@ -118,7 +118,14 @@ export function svgTitle(text: string): string {
 }
 
 /** Wraps rows in a sortable table with a caption (the inline script sorts on header clicks). */
-export function table(caption: string, head: string[], rows: string[][], numericFrom = 1): string {
+/** An HTML table; `cls` adds classes (e.g. `fit`: full width, long cells wrap). */
+export function table(
+  caption: string,
+  head: string[],
+  rows: string[][],
+  numericFrom = 1,
+  cls?: string,
+): string {
   const th = head
     .map((h, i) => `<th scope="col"${i >= numericFrom ? ' class="num"' : ""}>${esc(h)}</th>`)
     .join("");
@@ -128,7 +135,7 @@ export function table(caption: string, head: string[], rows: string[][], numeric
         `<tr>${r.map((c, i) => (i === 0 ? `<th scope="row">${c}</th>` : `<td>${c}</td>`)).join("")}</tr>`,
     )
     .join("\n");
-  return `<div class="scroll"><table class="sortable"><caption>${esc(caption)}</caption><thead><tr>${th}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
+  return `<div class="scroll"><table class="sortable${cls ? ` ${cls}` : ""}"><caption>${esc(caption)}</caption><thead><tr>${th}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
 }
 
 /** A numeric table cell: text, with the raw value for sorting. */

@@ -17,6 +17,7 @@ import type { Redactor } from "../redact.js";
 import { CSS, SCRIPT } from "./html-assets.js";
 import { distributionCharts, percentileTable, phaseTables } from "./html-distribution.js";
 import { findingsSection, qualitySection } from "./html-findings.js";
+import { gatesSection } from "./html-gates.js";
 import { failureSection, stallSection } from "./html-stalls.js";
 import { timelineCharts } from "./html-timeline.js";
 import { timelineFromSeries } from "./html-timeline-data.js";
@@ -52,6 +53,7 @@ const CSP = [
 export function renderHtml(report: Report, options: HtmlOptions = {}): string {
   const withApi = new Set(report.series.map((s) => s.api)).size > 1;
   const sections: [id: string, title: string, body: string][] = [
+    ...(report.gates?.length ? [["gates", "Gates", gatesSection(report)] as [string, string, string]] : []),
     ["findings", "Findings", findingsSection(report)],
     ["timeline", "Latency over time", timelineSection(report, options)],
     ["percentiles", "Percentiles per route", percentileSection(report, withApi)],

@@ -46,6 +46,7 @@ const ORDERS: Readonly<Record<string, readonly string[]>> = {
     "keepWarm",
     "timeline",
     "writers",
+    "gates",
   ],
   source: ["kind", "scenario", "dir", "since", "until"],
   span: ["startedAt", "endedAt", "durationMs"],
@@ -134,6 +135,7 @@ const ORDERS: Readonly<Record<string, readonly string[]>> = {
     "stalls",
     "failures",
   ],
+  "gates[]": ["gate", "passed", "series", "actual", "limit"],
 };
 
 const PHASE_MAPS = new Set(["latencyMs", "correctedLatencyMs", "histograms", "phasesMs"]);

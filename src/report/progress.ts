@@ -50,7 +50,8 @@ export function createProgress(options: ProgressOptions): Progress {
       if (t - lastDraw < minIntervalMs && done < total) return;
       lastDraw = t;
       draws++;
-      stream.write(CLEAR + progressLine(done, total, stalls, t - startedAt, stream.columns ?? 80));
+      // A terminal that reports 0 columns (a bare pty) is treated as 80 wide rather than drawing nothing.
+      stream.write(CLEAR + progressLine(done, total, stalls, t - startedAt, stream.columns || 80));
     },
     finish() {
       if (finished) return;

@@ -4,6 +4,7 @@
  * given report, colour and width; colour only when asked (see shouldUseColor).
  */
 
+import { gateLines } from "./gates-text.js";
 import { fmtCount, fmtDuration, fmtNum, fmtUtc, type Paint, painter, plural, truncate } from "./style.js";
 import { distributionLines, failureLines, percentileTable, stallList } from "./tables.js";
 import { renderTimeline } from "./timeline.js";
@@ -25,7 +26,7 @@ export function renderTerminal(report: Report, options: TerminalOptions): string
   const width = Math.max(40, options.width ?? 100);
   const paint = painter(options.color);
   const labelWidth = Math.min(36, Math.max(16, Math.floor(width / 3)));
-  const out: string[] = [header(report, paint), ""];
+  const out: string[] = [header(report, paint), "", ...gateLines(report, paint)];
 
   if (report.verdict) out.push(...verdictLines(report.verdict, paint, width), "");
   out.push(

@@ -40,12 +40,32 @@ export function renderTimeline(intervals: readonly IntervalSummary[], options: T
     const last = list[list.length - 1]!;
     const label = `${withApi ? `${first.api}/` : ""}${first.route} ${first.endpoint} ${first.connection}`;
     const stalls = list.reduce((n, i) => n + i.stalls, 0);
-    const span = `${fmtUtc(first.startMs, false)} → ${fmtUtc(last.endMs, false)}`;
+    const seconds = needsSeconds(list);
+    const span = `${fmtUtc(first.startMs, seconds)} → ${fmtUtc(last.endMs, seconds)}`;
     const summary = `${plural(list.length, "interval")}, ${span}${stalls > 0 ? `, ${plural(stalls, "stall")}` : ""}`;
     out.push(`${paint("bold", label)}  ${paint("dim", `(${summary})`)}`);
-    out.push(...(list.length <= maxRows ? rows(list, paint, width) : sparklines(list, paint, width)), "");
+    out.push(
+      ...(list.length <= maxRows ? rows(list, paint, width, seconds) : sparklines(list, paint, width)),
+      "",
+    );
   }
   return `${out.join("\n").trimEnd()}\n`;
+}
+
+/**
+ * Times at the rounds' resolution: with seconds when intervals start less
+ * than a minute apart (5-second rounds would otherwise print the same minute
+ * row after row), minutes otherwise.
+ */
+export function needsSeconds(list: readonly IntervalSummary[]): boolean {
+  for (let i = 1; i < list.length; i++) {
+    const a = list[i - 1] as IntervalSummary;
+    const b = list[i] as IntervalSummary;
+    if (b.startMs - a.startMs < 60_000 || fmtUtc(a.startMs, false) === fmtUtc(b.startMs, false)) return true;
+  }
+  return (
+    list.length === 1 && (list[0] as IntervalSummary).endMs - (list[0] as IntervalSummary).startMs < 60_000
+  );
 }
 
 /** Column (0..w-1) of a latency on the log axis 0.1 ms … 60 s. */
@@ -94,8 +114,8 @@ function strip(iv: IntervalSummary, w: number, paint: Paint): string {
   return s.slice(0, at) + paint("red", s.slice(at, at + 1)) + s.slice(at + 1);
 }
 
-function rows(list: readonly IntervalSummary[], paint: Paint, width: number): string[] {
-  const w = Math.max(12, Math.min(40, width - 66));
+function rows(list: readonly IntervalSummary[], paint: Paint, width: number, seconds: boolean): string[] {
+  const w = Math.max(12, Math.min(40, width - 66 - (seconds ? 3 : 0)));
   const t = new Table({
     head: ["start", "n", "p50", "p99", "max", ruler(w), ""].map((h) => paint("dim", h)),
     colAligns: ["left", "right", "right", "right", "right", "left", "left"],
@@ -130,7 +150,7 @@ function rows(list: readonly IntervalSummary[], paint: Paint, width: number): st
       .join(" ");
     const empty = iv.count === 0;
     t.push([
-      fmtUtc(iv.startMs, false),
+      fmtUtc(iv.startMs, seconds),
       fmtCount(iv.count),
       empty ? "-" : fmtMs(iv.p50Ms),
       empty ? "-" : fmtMs(iv.p99Ms),

@@ -5,6 +5,7 @@
  */
 
 import type { ConnectionMode, FailureClass, FailurePhase, Phase, RecordTag } from "../model.js";
+import type { GateResult } from "./gates.js";
 import type { WriterReport } from "./writers.js";
 
 /** Percentiles of one phase in milliseconds (from a microsecond-resolution HdrHistogram). */
@@ -202,6 +203,8 @@ export interface Report {
    * per series, so a stall seen from one prober only is visible as data.
    */
   writers?: WriterReport[];
+  /** Command-line gates (`--max-stalls`, `--max-failures`, `--threshold`) and how the run did against each. */
+  gates?: GateResult[];
 }
 
 /**

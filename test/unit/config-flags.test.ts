@@ -101,7 +101,7 @@ describe("configFromFlags", () => {
       usageMessage(() => configFromFlags({ url: "http://a.example/", routes: ["b=http://b.example"] })),
     ).toContain("--url: expected either --url or --route/--path, not both");
     expect(usageMessage(() => configFromFlags({ url: "not a url" }))).toContain(
-      '--url: expected an absolute http:// or https:// URL, received "not a url"',
+      '--url: expected a URL such as http://host:port/path, received "not a url"',
     );
     expect(
       usageMessage(() =>

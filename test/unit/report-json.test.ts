@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RequestRecord } from "../../src/model.js";
 import { buildReport } from "../../src/report/build.js";
+import { evaluateGates, type GateSpec, parseGates } from "../../src/report/gates.js";
 import { childPath, renderJson } from "../../src/report/json.js";
 import type { Report } from "../../src/report/types.js";
 import { writerReports } from "../../src/report/writers.js";
@@ -45,6 +46,7 @@ function maximalReports(): Report[] {
     timeline: fixtureIntervals(),
   });
   const lab = buildReport({ ...input, records: [...input.records, failedPing] });
+  lab.gates = evaluateGates(lab, parseGates({ maxStalls: 0, threshold: ["p(99)<1"] }) as GateSpec);
   const historyInput = fixtureInput({
     source: { kind: "history", dir: "/var/lib/stallwatch", since: "24h", until: "2024-05-02T00:00:00Z" },
   });
