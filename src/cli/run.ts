@@ -15,7 +15,6 @@ import { createRoundRunner } from "../app/round.js";
 import { openConfiguredStore } from "../app/s3-store.js";
 import { type LoadedConfig, loadConfig } from "../config/load.js";
 import type { RemoteLab } from "../lab/remote.js";
-import { openStore, type Store } from "../record/store.js";
 import { createLogger, type Logger } from "../schedule/logger.js";
 import { executeRound, type RoundResult } from "../schedule/round.js";
 import { installShutdown } from "../schedule/signals.js";
