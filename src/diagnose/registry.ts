@@ -106,6 +106,17 @@ export const FINDINGS = [
   },
   TARGET_UNHEALTHY_SPEC,
   {
+    id: "prober-specific",
+    title: "One prober stalls, the others do not",
+    description:
+      "Over a fleet's history (several probers writing to one store), one prober's requests stall while the other probers', to the same API over the same period, do not: the fault is on that prober's path (its AZ or region, its NAT or resolver, its host). Fisher's exact test (one-sided) of its stall rate against the others', restricted to the time all were probing; Bonferroni over the probers.",
+    kind: "statistical",
+    precedence: 44,
+    hop: "client",
+    minimums:
+      "Records from ≥ 2 probers; ≥ 20 requests each in the common period, ≥ 3 stalls from the prober; p < 0.01 family-wise after correction; stall rate ≥ 3 × the others'.",
+  },
+  {
     id: "address-skew",
     title: "Stalls concentrated on one address",
     description:

@@ -15,6 +15,7 @@ import { coldStartAfterIdle } from "./cold-start-after-idle.js";
 import { dnsResolverTimeout } from "./dns-resolver-timeout.js";
 import { hiddenHopDnsTimeout, hiddenHopSynRetransmit } from "./hidden-hop.js";
 import { periodicStall } from "./periodic-stall.js";
+import { proberSpecific } from "./prober-specific.js";
 import { routeSpecific } from "./route-specific.js";
 import { slowBackend } from "./slow-backend.js";
 import { slowTarget } from "./slow-target.js";
@@ -39,6 +40,7 @@ export const DEFAULT_DETECTORS: readonly Detector[] = [
   staleConnection,
   coldStartAfterIdle,
   routeSpecific,
+  proberSpecific,
   hiddenHopDnsTimeout,
   hiddenHopSynRetransmit,
   transferStall,
