@@ -139,6 +139,16 @@ export const FINDINGS = [
       "≥ 30 requests and ≥ 5 stalls in the sequence, ≥ 4 stalls in the class; p < 0.01 family-wise after correction; the class's stall rate ≥ 3 × the rest's.",
   },
   {
+    id: "throttling",
+    title: "Throttled (429)",
+    description:
+      "Requests refused with 429 Too Many Requests: from API Gateway (x-amzn-ErrorType TooManyRequestsException) a stage, method, usage-plan or account limit ran out of tokens; otherwise the backend's own limiter. Fast failures, not stalls, unless a client retries them.",
+    kind: "signature",
+    precedence: 38,
+    hop: "gateway",
+    minimums: "1 request answered 429 (or a TooManyRequests/Throttling error type); high confidence from 3.",
+  },
+  {
     id: "stale-connection",
     title: "Stale keep-alive connection",
     description:

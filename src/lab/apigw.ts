@@ -101,6 +101,8 @@ export async function startApigw(ctx: LabContext, opts: ApigwOptions): Promise<A
     if (url !== stagePrefix && !url.startsWith(`${stagePrefix}/`) && !url.startsWith(`${stagePrefix}?`)) {
       return gatewayError(403, "ForbiddenException", "Forbidden");
     }
+    if (ctx.runtime.gatewayThrottled(ctx.clock.now()))
+      return gatewayError(429, "TooManyRequestsException", "Too Many Requests");
     const rest = url.slice(stagePrefix.length);
     const backendPath = rest.startsWith("/") ? rest : `/${rest}`;
     r.backendPath = backendPath;

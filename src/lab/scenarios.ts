@@ -33,6 +33,10 @@ export interface ScenarioTimings {
   connectStallMs: number;
   /** reset: NLB TCP idle timeout; data on a flow idle longer than this gets an RST (AWS default 350 s). */
   nlbIdleTimeoutMs: number;
+  /** throttle: API Gateway's steady-state rate limit (requests per second, token bucket refill). */
+  throttleRatePerS: number;
+  /** throttle: the token bucket's burst (its size). */
+  throttleBurst: number;
 }
 
 export const BASE_TIMINGS: Readonly<ScenarioTimings> = Object.freeze({
@@ -47,6 +51,8 @@ export const BASE_TIMINGS: Readonly<ScenarioTimings> = Object.freeze({
   healthCheckIntervalMs: 1000,
   connectStallMs: 1000,
   nlbIdleTimeoutMs: 350_000,
+  throttleRatePerS: 10_000,
+  throttleBurst: 5_000,
 });
 
 /** ELBv2 target health states the lab produces (a subset of DescribeTargetHealth's). */
@@ -83,6 +89,8 @@ export interface ScenarioRuntime {
   health(targetIndex: number, elapsedMs: number): TargetHealth;
   /** NLB idle timeout in ms, or undefined when it is beyond any lab run. */
   nlbIdleTimeoutMs: number | undefined;
+  /** API Gateway's throttle: true when a request arriving now (monotonic ms) finds the token bucket empty (429). */
+  gatewayThrottled(nowMs: number): boolean;
 }
 
 /**
@@ -127,6 +135,21 @@ function base(t: ScenarioTimings, rng: Rng): ScenarioRuntime {
     nlbConnect: () => undefined,
     health: () => HEALTHY,
     nlbIdleTimeoutMs: undefined,
+    gatewayThrottled: () => false,
+  };
+}
+
+/** API Gateway's throttling: a token bucket of `throttleBurst` tokens refilled at `throttleRatePerS`. */
+function tokenBucket(t: ScenarioTimings): (nowMs: number) => boolean {
+  let tokens = t.throttleBurst;
+  let lastMs: number | undefined;
+  return (nowMs) => {
+    if (lastMs !== undefined)
+      tokens = Math.min(t.throttleBurst, tokens + ((nowMs - lastMs) * t.throttleRatePerS) / 1000);
+    lastMs = nowMs;
+    if (tokens < 1) return true;
+    tokens -= 1;
+    return false;
   };
 }
 
@@ -255,6 +278,13 @@ const DEFINITIONS = [
       timings: { nlbIdleTimeoutMs: 1500 },
     },
     create: (t, rng) => ({ ...base(t, rng), nlbIdleTimeoutMs: t.nlbIdleTimeoutMs }),
+  },
+  {
+    name: "throttle",
+    description:
+      "API Gateway throttles the stage: a token bucket of throttleBurst (10) requests refilled at throttleRatePerS (40/s); a request that finds it empty gets a fast 429 TooManyRequestsException, as a usage plan or stage limit gives.",
+    defaults: { throttleRatePerS: 40, throttleBurst: 10 },
+    create: (t, rng) => ({ ...base(t, rng), gatewayThrottled: tokenBucket(t) }),
   },
 ] as const satisfies readonly ScenarioDefinition[];
 

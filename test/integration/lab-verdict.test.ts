@@ -34,7 +34,7 @@ function line(scenario: string, r: Report): string {
   return `${scenario}: ${r.totals.requests} requests, ${r.totals.stalls} stalls, ${r.totals.failed} failed → ${v?.cause ?? "no verdict"} (${v?.stalls ?? 0} stalls, ${v?.failures ?? 0} failures${v?.where ? `, ${v.where}` : ""})`;
 }
 
-describe("lab verdicts with AWS evidence on", () => {
+describe("lab verdicts with AWS evidence on", { timeout: 120_000 }, () => {
   it.each([1, 2, 3])("bad-target run %i: slow-target names 127.0.0.13 in us-west-2c", async () => {
     const r = await labReport("bad-target", ["--count", "6"]);
     console.log(line("bad-target", r));
@@ -70,6 +70,16 @@ describe("lab verdicts with AWS evidence on", () => {
     expectOneCount(r);
     expect(r.verdict?.cause).toBe("stale-connection");
     expect(r.verdict?.failures).toBe(r.totals.failed);
+  });
+
+  it("throttle: throttling explains the 429s", async () => {
+    const r = await labReport("throttle", ["--count", "6"]);
+    console.log(line("throttle", r));
+    expectOneCount(r);
+    expect(r.verdict?.cause).toBe("throttling");
+    expect(r.verdict?.hop).toBe("gateway");
+    expect(r.verdict?.failures).toBeGreaterThan(0);
+    expect(r.failures.filter((f) => f.status === 429)).toHaveLength(r.verdict?.failures ?? -1);
   });
 
   it("healthy: no verdict, no findings", async () => {

@@ -21,6 +21,7 @@ import { slowBackend } from "./slow-backend.js";
 import { slowTarget } from "./slow-target.js";
 import { staleConnection } from "./stale-connection.js";
 import { tcpSynRetransmit } from "./tcp-syn-retransmit.js";
+import { throttling } from "./throttling.js";
 import { timeout } from "./timeout.js";
 import { tlsHandshakeStall } from "./tls-handshake-stall.js";
 import { transferStall } from "./transfer-stall.js";
@@ -33,6 +34,7 @@ export const DEFAULT_DETECTORS: readonly Detector[] = [
   tlsHandshakeStall,
   targetUnhealthyDetector,
   slowTarget,
+  throttling,
   // X-Ray breakdowns are evidence (registry role): they take no stall and corroborate the verdict.
   ...xrayDetectors,
   addressSkew,
