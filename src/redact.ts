@@ -24,6 +24,34 @@ export interface RedactorOptions {
   secretHeaderNames?: Iterable<string>;
 }
 
+/** True when `url` parses and carries `user[:password]@` before its host. */
+export function hasUserinfo(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.username !== "" || u.password !== "";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `url` without its `user:password@` part (credentials in a URL are never sent
+ * by the prober, and never stored or printed). Text that is not a URL is
+ * returned unchanged.
+ */
+export function withoutUserinfo(url: string): string {
+  if (!url.includes("@")) return url;
+  try {
+    const u = new URL(url);
+    if (u.username === "" && u.password === "") return url;
+    u.username = "";
+    u.password = "";
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
