@@ -38,6 +38,7 @@ export const FAILURE_CLASSES = {
   protocol: "the response was not valid HTTP",
   "http-4xx": "HTTP status 400-499",
   "http-5xx": "HTTP status 500-599",
+  "http-other": "HTTP status 600-999, outside the classes HTTP defines",
   assertion: "the response did not match an expectation (status, JSON field, header)",
   other: "an error stallwatch could not classify",
 } as const;

@@ -149,6 +149,9 @@ export function classifyError(
   if (code.startsWith("HPE_") || name === "HTTPParserError" || /bad response|bad upgrade/i.test(raw)) {
     return make("protocol", phase === "transfer" ? "transfer" : "ttfb", `invalid HTTP response: ${raw}`);
   }
+  if (code === "UND_ERR_HEADERS_OVERFLOW") {
+    return make("protocol", "ttfb", `invalid HTTP response: headers larger than the client accepts (${raw})`);
+  }
   if (code === "UND_ERR_HEADERS_TIMEOUT") return make("headers-timeout", "ttfb");
   if (code === "UND_ERR_BODY_TIMEOUT") return make("body-timeout", "transfer");
   if (RESET_CODES.has(code)) return make("reset", phase);

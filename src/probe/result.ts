@@ -79,11 +79,12 @@ export function judge(expect: Expect | undefined, state: ExchangeState): Verdict
   const failed = assertions.filter((a) => !a.ok);
   const statusFailed = failed.some((a) => a.name === "status");
   if (statusFailed && status >= 400) {
+    const code = status >= 600 ? "http-other" : status >= 500 ? "http-5xx" : "http-4xx";
     const reason = headers["x-amzn-errortype"] ? ` (${headers["x-amzn-errortype"]})` : "";
     return {
       assertions,
       failure: {
-        code: status >= 500 ? "http-5xx" : "http-4xx",
+        code,
         phase: "ttfb",
         message: `HTTP ${status}${reason}`,
         cause: String(status),
