@@ -157,6 +157,32 @@ describe("crash leftovers", () => {
     }
   });
 
+  test("a directory where a records or hlog file is expected is skipped with a warning", async () => {
+    const dir = tmp();
+    const store = await openStore({ dir, clock: fixedClock, writerId: "good" });
+    await store.writeRound(meta(1, T0), fakeRound(T0, 2, ["a"]));
+    await store.close();
+    const day = dayOf(T0);
+    mkdirSync(recordsFile(dir, day, "dirwriter"), { recursive: true });
+    // A writer whose records file is fine but whose hlog is a directory.
+    const other = await openStore({ dir, clock: fixedClock, writerId: "badhist" });
+    await other.writeRound(meta(1, T0 + 1), fakeRound(T0 + 1, 2, ["b"]));
+    await other.close();
+    rmSync(histFile(dir, day, "badhist"));
+    mkdirSync(histFile(dir, day, "badhist"));
+    for (const source of ["records", "hlog"] as const) {
+      const h = await readHistory(dir, { histogramSource: source });
+      expect(h.rounds.map((r) => r.writerId).sort()).toEqual(["badhist", "good"]);
+      expect(h.records).toHaveLength(4);
+      const rec = recordsFile(dir, day, "dirwriter");
+      expect(h.warnings).toContain(`${rec}: skipped, a directory where a file is expected (EISDIR)`);
+      if (source === "hlog") {
+        const hist = histFile(dir, day, "badhist");
+        expect(h.warnings).toContain(`${hist}: skipped, a directory where a file is expected (EISDIR)`);
+      }
+    }
+  });
+
   test("garbage in the middle of a file is skipped, later rounds still read", async () => {
     const dir = tmp();
     const store = await openStore({ dir, clock: fixedClock, writerId: "w1" });
