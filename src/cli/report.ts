@@ -17,11 +17,11 @@ import { UsageError } from "../errors.js";
 import type { RemoteLab } from "../lab/remote.js";
 import type { RunResult } from "../probe/runner.js";
 import { renderJson } from "../report/json.js";
-import { checkWritableOutput } from "./output-check.js";
 import { createProgress } from "../report/progress.js";
 import { renderTerminal, shouldUseColor } from "../report/terminal.js";
 import type { Report } from "../report/types.js";
 import { labDemoDefaults, startDemoLab } from "./lab-demo.js";
+import { checkWritableOutput } from "./output-check.js";
 
 export interface ReportFlags extends ProbeFlags {
   config?: string;
