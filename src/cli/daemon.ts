@@ -17,8 +17,9 @@ import { readJson } from "../config/json.js";
 import { type LoadedConfig, loadConfig, parseConfig } from "../config/load.js";
 import { ConfigError } from "../errors.js";
 import type { RemoteLab } from "../lab/remote.js";
-import { startDaemon } from "../schedule/daemon.js";
-import { installShutdown } from "../schedule/signals.js";
+import { type Daemon, startDaemon } from "../schedule/daemon.js";
+import { createLogger, type Logger } from "../schedule/logger.js";
+import { type EarlySignals, installShutdown } from "../schedule/signals.js";
 import { roundAws } from "./aws-rounds.js";
 import { startDemoLab } from "./lab-demo.js";
 import { commandLogger, openConfiguredStore } from "./run.js";
@@ -32,8 +33,59 @@ export interface DaemonFlags {
 /** How long in-flight rounds may finish after SIGTERM before their requests are aborted, ms. */
 export const GRACE_MS = 10_000;
 
-export async function daemonCommand(flags: DaemonFlags): Promise<void> {
+export async function daemonCommand(flags: DaemonFlags, early?: EarlySignals): Promise<void> {
   const scenario = flags.lab === undefined || flags.lab === false ? undefined : labScenario(flags.lab);
+  // Handlers first: a SIGTERM during start-up stops cleanly (exit 0), never
+  // Node's default exit 143. Until the daemon runs there is nothing to flush.
+  let lab: RemoteLab | undefined;
+  let daemon: Daemon | undefined;
+  let closeAws: (() => Promise<void>) | undefined;
+  let logger: Logger = createLogger();
+  const removeHandlers = installShutdown(
+    async () => {
+      await daemon?.stop({ graceMs: GRACE_MS });
+      await closeAws?.();
+      await lab?.close();
+    },
+    {
+      graceMs: GRACE_MS,
+      // stop() takes at most GRACE_MS + ~10 s (abort settle, store close); the lab closes within 5 s.
+      hardMarginMs: 15_000,
+      onEvent: (event, detail) => logger.warn(detail, { event: `shutdown-${event}` }),
+      ...(early ? { early } : {}),
+    },
+  );
+  try {
+    daemon = await startFromConfig(flags, scenario, {
+      setLab: (l) => {
+        lab = l;
+      },
+      setLogger: (l) => {
+        logger = l;
+      },
+      setCloseAws: (c) => {
+        closeAws = c;
+      },
+    });
+  } catch (err) {
+    removeHandlers();
+    await lab?.close();
+    throw err;
+  }
+  // The cron tasks keep the process alive; the shutdown handler exits it.
+}
+
+interface StartHooks {
+  setLab(lab: RemoteLab): void;
+  setLogger(logger: Logger): void;
+  setCloseAws(close: () => Promise<void>): void;
+}
+
+async function startFromConfig(
+  flags: DaemonFlags,
+  scenario: string | undefined,
+  hooks: StartHooks,
+): Promise<Daemon> {
   let lab: RemoteLab | undefined;
   let loaded: LoadedConfig;
   if (scenario === undefined) {
@@ -41,31 +93,25 @@ export async function daemonCommand(flags: DaemonFlags): Promise<void> {
   } else {
     const raw = await readConfigObject(flags.config);
     lab = await startDemoLab(scenario);
-    try {
-      loaded = parseConfig({ ...raw, apis: lab.config.apis }, { file: flags.config });
-    } catch (err) {
-      await lab.close();
-      throw err;
-    }
+    hooks.setLab(lab);
+    loaded = parseConfig({ ...raw, apis: lab.config.apis }, { file: flags.config });
   }
   const logger = commandLogger(loaded);
+  hooks.setLogger(logger);
   if (lab)
     logger.info(`lab '${lab.scenario}' started`, {
       event: "lab",
       scenario: lab.scenario,
       routes: lab.routes,
     });
-  const store = await openConfiguredStore(loaded, flags.dataDir, logger).catch(async (err: unknown) => {
-    await lab?.close();
-    throw err;
-  });
+  const store = await openConfiguredStore(loaded, flags.dataDir, logger);
   const aws = await roundAws(loaded, logger, lab?.awsEndpoint).catch(async (err: unknown) => {
     await store.close();
-    await lab?.close();
     throw err;
   });
+  hooks.setCloseAws(() => aws.close());
   const { schedule, keepWarm } = loaded.config;
-  const daemon = startDaemon({
+  return startDaemon({
     schedule,
     keepWarm,
     runRound: createRoundRunner(loaded, aws.runnerOptions),
@@ -74,20 +120,6 @@ export async function daemonCommand(flags: DaemonFlags): Promise<void> {
     stallRule: stallRuleOf(loaded),
     redact: (s) => loaded.redactor.redact(s),
   });
-  installShutdown(
-    async () => {
-      await daemon.stop({ graceMs: GRACE_MS });
-      await aws.close();
-      await lab?.close();
-    },
-    {
-      graceMs: GRACE_MS,
-      // stop() takes at most GRACE_MS + ~10 s (abort settle, store close); the lab closes within 5 s.
-      hardMarginMs: 15_000,
-      onEvent: (event, detail) => logger.warn(detail, { event: `shutdown-${event}` }),
-    },
-  );
-  // The cron tasks keep the process alive; the shutdown handler exits it.
 }
 
 function labScenario(lab: string | true): string {

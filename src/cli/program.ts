@@ -8,6 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
+import { catchEarlySignals } from "../schedule/signals.js";
 
 export const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -71,7 +72,15 @@ export function buildProgram(): Command {
     )
     .requiredOption("-c, --config <file>", "configuration file")
     .option("--data-dir <dir>", "store directory (default: config store.dir)")
-    .action(async (opts) => (await import("./run.js")).runCommand(opts));
+    .action(async (opts) => {
+      // Caught from here on: a SIGTERM while the command loads is a clean stop, not exit 143.
+      const early = catchEarlySignals();
+      try {
+        await (await import("./run.js")).runCommand(opts, early);
+      } finally {
+        early.release();
+      }
+    });
 
   program
     .command("daemon")
@@ -79,7 +88,14 @@ export function buildProgram(): Command {
     .requiredOption("-c, --config <file>", "configuration file")
     .option("--data-dir <dir>", "store directory (default: config store.dir)")
     .option("--lab [scenario]", "run against an in-process lab instead of the config's routes")
-    .action(async (opts) => (await import("./daemon.js")).daemonCommand(opts));
+    .action(async (opts) => {
+      const early = catchEarlySignals();
+      try {
+        await (await import("./daemon.js")).daemonCommand(opts, early);
+      } finally {
+        early.release();
+      }
+    });
 
   program
     .command("idle-sweep")

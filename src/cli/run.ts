@@ -16,7 +16,7 @@ import { type LoadedConfig, loadConfig } from "../config/load.js";
 import { openStore, type Store } from "../record/store.js";
 import { createLogger, type Logger } from "../schedule/logger.js";
 import { executeRound, type RoundResult } from "../schedule/round.js";
-import { installShutdown } from "../schedule/signals.js";
+import { type EarlySignals, installShutdown } from "../schedule/signals.js";
 import { roundAws } from "./aws-rounds.js";
 
 export interface RunFlags {
@@ -53,13 +53,12 @@ export function runExitCode(r: RoundResult, stallBudget: number | undefined): nu
   return 0;
 }
 
-export async function runCommand(flags: RunFlags): Promise<void> {
-  const loaded = await loadConfig(flags.config);
-  const logger = commandLogger(loaded);
-  const store = await openConfiguredStore(loaded, flags.dataDir, logger);
-  const aws = await roundAws(loaded, logger);
+export async function runCommand(flags: RunFlags, early?: EarlySignals): Promise<void> {
+  // Handlers first: a SIGTERM while the config loads or the store opens stops
+  // cleanly (exit 0, nothing half-written), never Node's default exit 143.
   const controller = new AbortController();
   let finished: Promise<unknown> = Promise.resolve();
+  let logger: Logger = createLogger();
   const removeHandlers = installShutdown(
     async () => {
       controller.abort(new Error("shutdown"));
@@ -68,8 +67,24 @@ export async function runCommand(flags: RunFlags): Promise<void> {
     {
       graceMs: ABORT_SETTLE_MS,
       onEvent: (event, detail) => logger.warn(detail, { event: `shutdown-${event}` }),
+      ...(early ? { early } : {}),
     },
   );
+  let loaded: LoadedConfig;
+  let store: Store;
+  try {
+    loaded = await loadConfig(flags.config);
+    logger = commandLogger(loaded);
+    store = await openConfiguredStore(loaded, flags.dataDir, logger);
+  } catch (err) {
+    removeHandlers();
+    throw err;
+  }
+  const aws = await roundAws(loaded, logger).catch(async (err: unknown) => {
+    removeHandlers();
+    await store.close();
+    throw err;
+  });
   try {
     const round = executeRound({
       runRound: createRoundRunner(loaded, aws.runnerOptions),

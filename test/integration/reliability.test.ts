@@ -4,11 +4,14 @@
  * file written, shutdown at any moment, a full disk, paths that cannot be
  * created. Spawns dist/ (rebuilt by the global setup when stale).
  */
-import { execFile } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { EventEmitter } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { catchEarlySignals, installShutdown, type SignalTarget } from "../../src/schedule/signals.js";
 import { behaviors, startServer, type TestServer } from "../helpers/servers.js";
 
 const MAIN = join(import.meta.dirname, "../../dist/cli/main.js");
@@ -62,5 +65,56 @@ describe("outputs are checked before the run", () => {
     const r = await cli(["report", "--config", join(tmp, "cfg-bad.json"), "--html", ok]);
     expect(r.code).toBe(2);
     expect(() => rmSync(ok)).toThrow(/ENOENT/);
+  });
+});
+
+describe("shutdown at any moment", () => {
+  test("a signal caught while the command module loads is handled once the handler is installed", async () => {
+    const target = new EventEmitter() as EventEmitter & SignalTarget;
+    const early = catchEarlySignals(target);
+    target.emit("SIGTERM", "SIGTERM"); // during the import: held, not Node's default
+    expect(early.caught).toBe("SIGTERM");
+    const handled: string[] = [];
+    const exited = new Promise<number>((resolve) => {
+      installShutdown(
+        async (signal) => {
+          handled.push(signal);
+        },
+        { graceMs: 10, exit: resolve, target, early },
+      );
+    });
+    expect(await exited).toBe(0);
+    expect(handled).toEqual(["SIGTERM"]);
+    expect(target.listenerCount("SIGTERM")).toBe(1); // the early catcher is gone, the real handler stays
+  });
+
+  /**
+   * The command blocks reading its config from a FIFO: once the test's open()
+   * of the write end returns, the command is inside loadConfig, before it has
+   * opened the store. A SIGTERM then must be a clean stop, not Node's 143.
+   */
+  test.each(["run", "daemon"])("%s: SIGTERM while the config is still loading exits 0", async (command) => {
+    const fifo = join(tmp, `cfg-${command}.fifo`);
+    execFileSync("mkfifo", [fifo]);
+    const child = spawn(
+      process.execPath,
+      [MAIN, command, "-c", fifo, "--data-dir", join(tmp, `d-${command}`)],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on("exit", (code, signal) => resolve({ code, signal })),
+    );
+    const writer = await open(fifo, "w"); // returns once the command opened the FIFO to read it
+    child.kill("SIGTERM");
+    const { code, signal } = await exited;
+    await writer.close();
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(stderr).not.toMatch(/\n\s+at /);
   });
 });
