@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { type Clock, systemClock } from "../clock.js";
 import { StallwatchError } from "../errors.js";
 import type { RequestRecord } from "../model.js";
+import { ensureDataDir } from "./data-dir.js";
 import { HistogramSet } from "./histograms.js";
 import { hlogHeader, hlogRoundBlock } from "./hlog.js";
 import { dayOf, histFile, newWriterId, pruneDays, recordsFile } from "./store-layout.js";
@@ -97,13 +98,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   const writerId = opts.writerId ?? newWriterId();
   const fsync = opts.fsync ?? true;
   const dir = opts.dir;
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (err) {
-    throw new StallwatchError("SW_STORE_OPEN", `cannot create data directory ${dir}: ${String(err)}`, 1, {
-      cause: err,
-    });
-  }
+  await ensureDataDir(dir);
 
   const prune = async (): Promise<string[]> => {
     if (opts.retentionDays === undefined) return [];

@@ -68,6 +68,74 @@ describe("outputs are checked before the run", () => {
   });
 });
 
+const isRoot = process.getuid?.() === 0;
+/** Why the tests that mount a file system are skipped, printed once. */
+const rootReason = "needs root to mount a tmpfs (run the suite as root, as CI does)";
+if (!isRoot) console.warn(`reliability: skipping the tmpfs tests: ${rootReason}`);
+
+/** Mounts a tmpfs of `size` (mount(8) syntax) at a new directory; returns it and its unmount. */
+function mountTmpfs(name: string, options: string): { dir: string; unmount: () => void } {
+  const dir = join(tmp, name);
+  execFileSync("mkdir", ["-p", dir]);
+  execFileSync("mount", ["-t", "tmpfs", "-o", options, "tmpfs", dir]);
+  return { dir, unmount: () => execFileSync("umount", ["-l", dir]) };
+}
+
+function writeConfig(name: string, extra: Record<string, unknown> = {}): string {
+  const file = join(tmp, `${name}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apis: [
+        { name: "t", routes: [{ name: "direct", baseUrl: server.origin }], endpoints: [{ path: "/health" }] },
+      ],
+      probe: { connection: "fresh", timeoutMs: 5000 },
+      schedule: { samplesPerRound: 1 },
+      ...extra,
+    }),
+  );
+  return file;
+}
+
+describe("data directories that cannot be created", () => {
+  test.each(["run", "daemon"])(
+    "%s --data-dir under /proc/sys is refused with exit 2, no spinning",
+    async (command) => {
+      const r = await cli(
+        [command, "-c", writeConfig(`proc-${command}`), "--data-dir", "/proc/sys/stallwatch-x"],
+        {
+          timeoutMs: 20_000, // a hang guard: Node's recursive mkdir spun here forever
+        },
+      );
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(
+        "cannot use data directory /proc/sys/stallwatch-x: cannot create /proc/sys/stallwatch-x",
+      );
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    },
+  );
+
+  test.skipIf(!isRoot)(
+    "a read-only file system says EROFS, for a new and for an existing directory",
+    async () => {
+      const ro = mountTmpfs("ro", "size=1m,ro");
+      try {
+        const cfg = writeConfig("ro");
+        const fresh = await cli(["run", "-c", cfg, "--data-dir", join(ro.dir, "a", "b")]);
+        expect(fresh.code).toBe(2);
+        expect(fresh.stderr).toContain(
+          `cannot create ${join(ro.dir, "a")}: the file system is read-only (EROFS)`,
+        );
+        const existing = await cli(["run", "-c", cfg, "--data-dir", ro.dir]);
+        expect(existing.code).toBe(2);
+        expect(existing.stderr).toContain("cannot create a file in it: the file system is read-only (EROFS)");
+      } finally {
+        ro.unmount();
+      }
+    },
+  );
+});
+
 describe("shutdown at any moment", () => {
   test("a signal caught while the command module loads is handled once the handler is installed", async () => {
     const target = new EventEmitter() as EventEmitter & SignalTarget;
