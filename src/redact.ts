@@ -88,6 +88,26 @@ export class Redactor {
     return new Redactor();
   }
 
+  /**
+   * The redactor of one probe target: the values of its secret headers (and of
+   * the always-secret ones), wherever they appear.
+   */
+  static forHeaders(
+    headers: Readonly<Record<string, string>>,
+    secretHeaderNames: Iterable<string>,
+  ): Redactor {
+    const names = new Set<string>(ALWAYS_SECRET_HEADERS);
+    for (const n of secretHeaderNames) names.add(n.toLowerCase());
+    const values: string[] = [];
+    for (const [k, v] of Object.entries(headers)) if (v && names.has(k.toLowerCase())) values.push(v);
+    return new Redactor({ secretValues: values, secretHeaderNames: names });
+  }
+
+  /** True when this redactor knows secret values (text redaction can change something). */
+  get hasSecrets(): boolean {
+    return this.pattern !== undefined;
+  }
+
   /** A new redactor that also hides these values and header names. */
   with(opts: RedactorOptions): Redactor {
     return new Redactor({
@@ -128,15 +148,36 @@ export class Redactor {
     return out;
   }
 
-  /** Deeply redacts strings in a JSON-like value (for structured logs and JSON output). */
+  /**
+   * Deeply redacts strings in a JSON-like value (for structured logs and JSON
+   * output). Without secret values it returns `value` itself, uncopied.
+   */
   redactValue<T>(value: T): T {
+    if (!this.pattern) return value;
+    return this.redactDeep(value);
+  }
+
+  private redactDeep<T>(value: T): T {
     if (typeof value === "string") return this.redact(value) as T;
-    if (Array.isArray(value)) return value.map((v) => this.redactValue(v)) as T;
+    if (Array.isArray(value)) return value.map((v) => this.redactDeep(v)) as T;
     if (value !== null && typeof value === "object") {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = this.redactValue(v);
+      for (const [k, v] of Object.entries(value)) out[k] = this.redactDeep(v);
       return out as T;
     }
     return value;
   }
+}
+
+/**
+ * A request record as it may be stored or printed: every known secret value
+ * replaced wherever the server reflected it (assertion actuals, failure
+ * messages, hop headers), and the URL without `user:password@`. Returns the
+ * record itself when there is nothing to change (the common case, no copy).
+ */
+export function redactRecord<R extends { url: string }>(record: R, redactor: Redactor): R {
+  const url = withoutUserinfo(record.url);
+  const clean = redactor.redactValue(record);
+  if (url === record.url) return clean;
+  return { ...clean, url };
 }

@@ -42,6 +42,7 @@ export function openConfiguredStore(
   return openStore({
     dir,
     retentionDays: loaded.config.store.retentionDays,
+    redactor: loaded.redactor,
     onPrune: (days) => logger.info("retention: deleted old days", { event: "prune", dir, days }),
   });
 }

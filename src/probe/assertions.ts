@@ -15,6 +15,12 @@ export interface CheckedResponse {
   body?: string;
   /** True when the body was cut at maxBodyBytes (JSON and text checks then fail clearly). */
   truncated?: boolean;
+  /**
+   * Hides secrets in body text before it is cut to an excerpt (an excerpt
+   * that ends inside a secret would keep its first part out of the
+   * redactor's reach).
+   */
+  redact?: (text: string) => string;
 }
 
 /** Does the expectation need the body text? (The prober keeps bodies only then.) */
@@ -122,6 +128,7 @@ function parseJson(res: CheckedResponse): { ok: true; value: unknown } | { ok: f
 
 function describeBody(res: CheckedResponse): string {
   if (res.body === undefined) return "(no body)";
-  const head = res.body.length > 80 ? `${res.body.slice(0, 80)}…` : res.body;
+  const body = res.redact ? res.redact(res.body) : res.body;
+  const head = body.length > 80 ? `${body.slice(0, 80)}…` : body;
   return JSON.stringify(head) + (res.truncated ? " (cut off)" : "");
 }

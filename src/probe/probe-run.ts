@@ -8,7 +8,8 @@ import type { Client, Dispatcher } from "undici";
 import type { Clock } from "../clock.js";
 import type { ProbeFailure } from "../model.js";
 import { needsBody } from "./assertions.js";
-import { classifyError, deadlineFailure, phaseInProgress, redact, secretValues } from "./classify.js";
+import { redactRecord, type Redactor } from "../redact.js";
+import { classifyError, deadlineFailure, phaseInProgress } from "./classify.js";
 import { Exchange } from "./exchange.js";
 import type { InFlight } from "./in-flight.js";
 import type { LagMonitor } from "./lag.js";
@@ -24,6 +25,10 @@ export interface Prepared {
   path: string;
   /** Request headers (user-agent added when the target sets none); never mutated. */
   headers: Record<string, string>;
+  /** Hides the target's secret header values wherever a response reflects them. */
+  redactor: Redactor;
+  /** `redactor.redact`, bound (undefined when the target has no secret values). */
+  redact: ((text: string) => string) | undefined;
 }
 
 /** undici's header/body timers (1 s resolution) only back up the probe's own deadline. */
@@ -187,13 +192,13 @@ export class ProbeRun extends Exchange {
     applyConnTimes(this);
     releaseContext(this);
     const target = this.target;
-    const verdict = failure ? { assertions: [], failure } : judge(target.expect, this);
-    if (verdict.failure && target.secretHeaders.length > 0) {
-      const secrets = secretValues(target.headers, target.secretHeaders);
-      if (secrets.length > 0) verdict.failure.message = redact(verdict.failure.message, secrets);
-    }
+    const verdict = failure ? { assertions: [], failure } : judge(target.expect, this, this.prepared.redact);
     const lag = this.shared.lagMonitor?.maxLagMs(t.start, t.end);
-    return toOutcome(target, this, this, this.atMs, this.ro, verdict, lag);
+    // Redacted here, before the record exists: a reflected secret must reach no sink.
+    return redactRecord(
+      toOutcome(target, this, this, this.atMs, this.ro, verdict, lag),
+      this.prepared.redactor,
+    );
   }
 }
 

@@ -11,6 +11,7 @@
 import { createSecureContext, rootCertificates } from "node:tls";
 import { Agent, buildConnector, Client } from "undici";
 import { type Clock, systemClock } from "../clock.js";
+import { Redactor } from "../redact.js";
 import { InFlight } from "./in-flight.js";
 import type { LagMonitor } from "./lag.js";
 import { type Prepared, ProbeRun, type Shared } from "./probe-run.js";
@@ -106,6 +107,7 @@ export function createProber(opts: ProberOptions): Prober {
     const p = prepared.get(target);
     if (p && p.url === target.url && p.headersRef === target.headers) return p;
     const url = new URL(target.url);
+    const redactor = Redactor.forHeaders(target.headers, target.secretHeaders);
     const headers: Record<string, string> = {};
     if (!Object.keys(target.headers).some((h) => h.toLowerCase() === "user-agent")) {
       headers["user-agent"] = opts.userAgent;
@@ -117,6 +119,8 @@ export function createProber(opts: ProberOptions): Prober {
       origin: url.origin,
       path: url.pathname + url.search,
       headers,
+      redactor,
+      redact: redactor.hasSecrets ? (text) => redactor.redact(text) : undefined,
     };
     prepared.set(target, q);
     return q;

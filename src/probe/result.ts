@@ -54,7 +54,11 @@ export interface Verdict {
 }
 
 /** Check a complete (or capped) response against `expect`; pick the failure class it implies. */
-export function judge(expect: Expect | undefined, state: ExchangeState): Verdict {
+export function judge(
+  expect: Expect | undefined,
+  state: ExchangeState,
+  redact?: (text: string) => string,
+): Verdict {
   const status = state.status ?? 0;
   const headers = flatHeadersOf(state);
   const assertions = checkResponse(expect, {
@@ -62,6 +66,7 @@ export function judge(expect: Expect | undefined, state: ExchangeState): Verdict
     headers,
     ...(state.body !== undefined ? { body: state.body } : {}),
     truncated: state.tooLarge,
+    ...(redact ? { redact } : {}),
   });
   if (state.tooLarge) {
     return {

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { type Clock, systemClock } from "../clock.js";
 import { StallwatchError } from "../errors.js";
 import type { RequestRecord } from "../model.js";
+import { Redactor, redactRecord } from "../redact.js";
 import { ensureDataDir } from "./data-dir.js";
 import { HistogramSet } from "./histograms.js";
 import { hlogHeader, hlogRoundBlock } from "./hlog.js";
@@ -72,6 +73,12 @@ export interface StoreOptions {
   fsync?: boolean;
   /** Called with the days retention deleted. */
   onPrune?: (days: string[]) => void;
+  /**
+   * Applied to every record and round error before it is written (the
+   * prober already redacts; this is the store's own guarantee). URLs lose
+   * their `user:password@` even without one.
+   */
+  redactor?: Redactor;
 }
 
 export interface Store {
@@ -97,6 +104,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   const clock = opts.clock ?? systemClock;
   const writerId = opts.writerId ?? newWriterId();
   const fsync = opts.fsync ?? true;
+  const redactor = opts.redactor ?? Redactor.none();
   const dir = opts.dir;
   await ensureDataDir(dir);
 
@@ -147,8 +155,9 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       startedAtMs: meta.startedAtMs,
     };
     const footer: RoundFooterLine = { type: "round", v: 1, ...meta, writerId, records: records.length };
+    if (footer.error !== undefined) footer.error = redactor.redact(footer.error);
     let text = `${JSON.stringify(header)}\n`;
-    for (const r of records) text += `${JSON.stringify(r)}\n`;
+    for (const r of records) text += `${JSON.stringify(redactRecord(r, redactor))}\n`;
     text += `${JSON.stringify(footer)}\n`;
     await f.hist.appendFile(block);
     await f.records.appendFile(text);

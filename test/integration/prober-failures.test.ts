@@ -342,7 +342,7 @@ describe("status and assertions", () => {
       }),
     );
     expect(r.error?.code).toBe("assertion");
-    expect(r.error?.message).toContain("[redacted]");
+    expect(r.error?.message).toContain("[REDACTED]");
     expect(r.error?.message).not.toContain(secret);
   });
 });

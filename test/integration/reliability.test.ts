@@ -6,7 +6,7 @@
  */
 import { execFile, execFileSync, spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -40,7 +40,18 @@ let server: TestServer;
 let tmp: string;
 beforeAll(async () => {
   server = await startServer({
-    routes: { "/health": behaviors.json({ status: "OK" }) },
+    routes: {
+      "/health": behaviors.json({ status: "OK" }),
+      // Reflects the secret key everywhere a record keeps something of the response.
+      "/reflect": (req, res) => {
+        const key = String(req.headers["x-api-key"] ?? "");
+        res.setHeader("x-echo", key);
+        res.setHeader("x-amzn-requestid", key);
+        res.setHeader("via", `1.1 ${key}`);
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({ key, note: `your key is ${key}` }));
+      },
+    },
   });
   tmp = mkdtempSync(join(tmpdir(), "sw-reliability-"));
 });
@@ -184,5 +195,78 @@ describe("shutdown at any moment", () => {
     await writer.close();
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     expect(stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+/** Every regular file under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...filesUnder(p));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
+describe("no secret is ever written anywhere", () => {
+  test("a reflected secret header value is in no file the store, the logs or the HTML report wrote", async () => {
+    const secret = "sk-live-TESTSECRET-0123456789";
+    const env = { SW_RELIABILITY_KEY: secret };
+    const cfg = join(tmp, "secret.json");
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        apis: [
+          {
+            name: "t",
+            routes: [{ name: "direct", baseUrl: server.origin }],
+            headers: { "x-api-key": { env: "SW_RELIABILITY_KEY" } },
+            endpoints: [
+              {
+                path: "/reflect",
+                expect: { json: { key: "something-else" }, headers: { "x-echo": "nope" } },
+              },
+              { path: "/reflect", name: "contains", expect: { bodyContains: "welcome" } },
+            ],
+          },
+        ],
+        probe: { connection: "both", timeoutMs: 5000 },
+        schedule: { samplesPerRound: 2 },
+      }),
+    );
+    const out = join(tmp, "secret-out");
+    const data = join(out, "data");
+    const run = await cli(["run", "-c", cfg, "--data-dir", data], { env });
+    expect(run.code).toBe(1); // the expectations fail: that is what puts the secret in reach of every sink
+    const fromStore = await cli(
+      ["report", "--from", data, "-c", cfg, "--since", "1h", "--json", "--html", join(out, "history.html")],
+      { env },
+    );
+    const live = await cli(
+      ["report", "-c", cfg, "--count", "2", "--json", "--html", join(out, "live.html")],
+      { env },
+    );
+    writeFileSync(join(out, "run.log"), run.stdout + run.stderr);
+    writeFileSync(join(out, "history.out"), fromStore.stdout + fromStore.stderr);
+    writeFileSync(join(out, "live.out"), live.stdout + live.stderr);
+
+    const files = filesUnder(out);
+    // Not vacuous: the store, both HTML reports and every output were written, and the secret reached them redacted.
+    expect(files.some((f) => /records-.*\.jsonl$/.test(f))).toBe(true);
+    expect(files.some((f) => /hist-.*\.hlog$/.test(f))).toBe(true);
+    expect(statSync(join(out, "history.html")).size).toBeGreaterThan(1000);
+    expect(statSync(join(out, "live.html")).size).toBeGreaterThan(1000);
+    const records = files
+      .filter((f) => f.endsWith(".jsonl"))
+      .map((f) => readFileSync(f, "utf8"))
+      .join("");
+    expect(records).toContain("[REDACTED]");
+    expect(records).toContain("json.key");
+    const forms = [secret, encodeURIComponent(secret), Buffer.from(secret).toString("base64"), "TESTSECRET"];
+    for (const f of files) {
+      const text = readFileSync(f, "utf8");
+      for (const form of forms) expect(text.includes(form), `${f} contains ${form}`).toBe(false);
+    }
   });
 });

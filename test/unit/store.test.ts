@@ -8,6 +8,7 @@ import { readHistory } from "../../src/record/history.js";
 import { decodeTag, encodeTag } from "../../src/record/hlog.js";
 import { openStore, type RoundMeta } from "../../src/record/store.js";
 import { DAY_MS, dayOf, histFile, recordsFile } from "../../src/record/store-layout.js";
+import { Redactor } from "../../src/redact.js";
 import { fakeRecord, fakeRound } from "../helpers/store-records.js";
 
 const dirs: string[] = [];
@@ -181,6 +182,27 @@ describe("crash leftovers", () => {
         expect(h.warnings).toContain(`${hist}: skipped, a directory where a file is expected (EISDIR)`);
       }
     }
+  });
+
+  test("never stores a URL's user:password@ nor a secret the redactor knows", async () => {
+    const dir = tmp();
+    const redactor = new Redactor({ secretValues: ["tok-0123456789"] });
+    const store = await openStore({ dir, clock: fixedClock, writerId: "w", redactor });
+    const rec = {
+      ...fakeRecord({ atMs: T0, seq: 0, endpoint: "a" }),
+      url: "http://user:pw-98765@127.0.0.1:1/a",
+    };
+    rec.assertions = [{ name: "json.key", ok: false, expected: "x", actual: "tok-0123456789" }];
+    await store.writeRound({ ...meta(1, T0), error: "runner said tok-0123456789" }, [rec]);
+    await store.close();
+    const text = readFileSync(recordsFile(dir, dayOf(T0), "w"), "utf8");
+    expect(text).not.toContain("pw-98765");
+    expect(text).not.toContain("user:");
+    expect(text).not.toContain("tok-0123456789");
+    const h = await readHistory(dir);
+    expect(h.records[0]?.url).toBe("http://127.0.0.1:1/a");
+    expect(h.records[0]?.assertions[0]?.actual).toBe("[REDACTED]");
+    expect(h.rounds[0]?.error).toBe("runner said [REDACTED]");
   });
 
   test("garbage in the middle of a file is skipped, later rounds still read", async () => {
