@@ -5,6 +5,12 @@
  * resolves. A round is committed when its footer is in the records file; the
  * reader drops anything after the last footer (the round in flight at a
  * crash) with a warning. See store-layout.ts for the files.
+ *
+ * A write that fails (disk full, I/O error) leaves both files as they were:
+ * they are truncated back to the end of the last round written, so a
+ * half-written line never glues itself to the next round. Should the
+ * truncation fail too, the next round starts on a fresh line. Either way a
+ * round whose writeRound resolved is a round the reader returns.
  */
 
 import type { FileHandle } from "node:fs/promises";
@@ -98,6 +104,11 @@ interface DayFiles {
   hist: FileHandle;
   /** BaseTime of the hlog file, epoch ms. */
   histBaseMs: number;
+  /** Sizes at the end of the last complete write: where a failed write is cut back to. */
+  recordsSize: number;
+  histSize: number;
+  /** A failed write could not be cut back: the next write starts with a newline. */
+  torn: boolean;
 }
 
 export async function openStore(opts: StoreOptions): Promise<Store> {
@@ -134,9 +145,17 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     await mkdir(join(dir, day), { recursive: true });
     const records = await open(recordsFile(dir, day, writerId), "a");
     const hist = await open(histFile(dir, day, writerId), "a");
-    const f: DayFiles = { day, records, hist, histBaseMs: startMs };
-    if ((await hist.stat()).size === 0) await hist.appendFile(hlogHeader(startMs));
-    else f.histBaseMs = 0; // reopened file of our own id: write absolute times, readers accept both
+    const recordsSize = (await records.stat()).size;
+    const histSize = (await hist.stat()).size;
+    const f: DayFiles = { day, records, hist, histBaseMs: startMs, recordsSize, histSize, torn: false };
+    // A file of our own id left torn (a crash mid-write, or a failed cut): start on a fresh line.
+    if (recordsSize > 0 && (await lastByte(records, recordsSize)) !== 0x0a) f.torn = true;
+    if (histSize > 0 && (await lastByte(hist, histSize)) !== 0x0a) f.torn = true;
+    if (histSize === 0) {
+      const header = hlogHeader(startMs);
+      await hist.appendFile(header);
+      f.histSize = Buffer.byteLength(header);
+    } else f.histBaseMs = 0; // reopened file of our own id: write absolute times, readers accept both
     files = f;
     if (rolled) await prune();
     return f;
@@ -156,12 +175,21 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     };
     const footer: RoundFooterLine = { type: "round", v: 1, ...meta, writerId, records: records.length };
     if (footer.error !== undefined) footer.error = redactor.redact(footer.error);
-    let text = `${JSON.stringify(header)}\n`;
+    let text = `${f.torn ? "\n" : ""}${JSON.stringify(header)}\n`;
     for (const r of records) text += `${JSON.stringify(redactRecord(r, redactor))}\n`;
     text += `${JSON.stringify(footer)}\n`;
-    await f.hist.appendFile(block);
-    await f.records.appendFile(text);
-    if (fsync) await Promise.all([f.hist.datasync(), f.records.datasync()]);
+    const histText = f.torn ? `\n${block}` : block;
+    try {
+      await f.hist.appendFile(histText);
+      await f.records.appendFile(text);
+      if (fsync) await Promise.all([f.hist.datasync(), f.records.datasync()]);
+    } catch (err) {
+      await cutBack(f);
+      throw err;
+    }
+    f.histSize += Buffer.byteLength(histText);
+    f.recordsSize += Buffer.byteLength(text);
+    f.torn = false;
   };
 
   return {
@@ -195,4 +223,31 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       return closing;
     },
   };
+}
+
+/** The last byte of an open file of `size` bytes. */
+async function lastByte(h: FileHandle, size: number): Promise<number | undefined> {
+  const buf = Buffer.alloc(1);
+  const { bytesRead } = await h.read(buf, 0, 1, size - 1);
+  return bytesRead === 1 ? buf[0] : undefined;
+}
+
+/** After a failed write: both files back to their last good size (truncating frees space, so it works on a full disk). */
+async function cutBack(f: DayFiles): Promise<void> {
+  try {
+    await f.records.truncate(f.recordsSize);
+    await f.hist.truncate(f.histSize);
+    await Promise.all([f.records.datasync(), f.hist.datasync()]);
+  } catch {
+    f.torn = true;
+    // Where the files end now is unknown: measure again, so the next cut goes no further back than that.
+    f.recordsSize = await f.records.stat().then(
+      (s) => s.size,
+      () => f.recordsSize,
+    );
+    f.histSize = await f.hist.stat().then(
+      (s) => s.size,
+      () => f.histSize,
+    );
+  }
 }

@@ -11,8 +11,11 @@ import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { readHistory } from "../../src/record/history.js";
+import { openStore, type RoundMeta } from "../../src/record/store.js";
 import { catchEarlySignals, installShutdown, type SignalTarget } from "../../src/schedule/signals.js";
 import { behaviors, startServer, type TestServer } from "../helpers/servers.js";
+import { fakeRound } from "../helpers/store-records.js";
 
 const MAIN = join(import.meta.dirname, "../../dist/cli/main.js");
 
@@ -269,4 +272,70 @@ describe("no secret is ever written anywhere", () => {
       for (const form of forms) expect(text.includes(form), `${f} contains ${form}`).toBe(false);
     }
   });
+});
+
+describe("a full disk", () => {
+  test.skipIf(!isRoot)(
+    "a round that cannot be written leaves the files as they were; the next round is readable",
+    async () => {
+      const disk = mountTmpfs("full", "size=1m");
+      try {
+        const dir = join(disk.dir, "data");
+        const T0 = Date.UTC(2026, 10, 20, 10, 0, 0);
+        const meta = (id: number): RoundMeta => ({
+          id,
+          kind: "probe",
+          scheduledAtMs: T0 + id * 1000,
+          startedAtMs: T0 + id * 1000,
+          endedAtMs: T0 + id * 1000 + 400,
+          latenessMs: 0,
+          skipped: 0,
+        });
+        const store = await openStore({
+          dir,
+          writerId: "w",
+          clock: { now: () => performance.now(), wallMs: () => T0 },
+        });
+        await store.writeRound(meta(1), fakeRound(T0 + 1000, 3, ["a"]));
+        // Fill the disk, then free 8 KiB: less than the next round needs, so it is cut off mid-line.
+        const filler = join(disk.dir, "filler");
+        const fh = await open(filler, "w");
+        const chunk = Buffer.alloc(4096, 120);
+        for (;;) {
+          try {
+            await fh.write(chunk);
+          } catch (err) {
+            expect((err as NodeJS.ErrnoException).code).toBe("ENOSPC");
+            break;
+          }
+        }
+        const filled = (await fh.stat()).size;
+        await fh.truncate(filled - 8192);
+        await fh.close();
+        const big = fakeRound(T0 + 2000, 200, ["a", "b"]);
+        await expect(store.writeRound(meta(2), big)).rejects.toMatchObject({ code: "SW_STORE_WRITE" });
+        rmSync(filler); // space freed
+        await store.writeRound(meta(3), fakeRound(T0 + 3000, 3, ["a"]));
+        await store.writeRound(meta(4), big);
+        await store.close();
+
+        for (const source of ["records", "hlog"] as const) {
+          const h = await readHistory(dir, { histogramSource: source, sinceMs: 0, untilMs: T0 + 86_400_000 });
+          expect(h.warnings).toEqual([]);
+          expect(h.rounds.map((r) => r.id)).toEqual([1, 3, 4]); // every round whose write resolved, and only those
+          expect(h.records).toHaveLength(3 + 3 + big.length);
+          const key = {
+            api: "shop",
+            route: "execute-api",
+            endpoint: "b",
+            connection: "fresh",
+            tag: "probe",
+          } as const;
+          expect(h.histograms.get(key, "total")?.totalCount).toBe(200); // round 4 only: round 2 left nothing behind
+        }
+      } finally {
+        disk.unmount();
+      }
+    },
+  );
 });
