@@ -152,6 +152,17 @@ export interface RequestRecord {
   loopLagMs?: number;
   ok: boolean;
   error?: ProbeFailure;
+  /**
+   * True when a clean stop (SIGTERM, shutdown) aborted the request: its
+   * durations say when the stop came, not how the API behaved. Stored, but
+   * left out of failures, stalls, histograms and metrics (see {@link countable}).
+   */
+  aborted?: true;
+}
+
+/** False for a request a clean stop aborted: it counts in no failure, stall, histogram or metric. */
+export function countable(r: Pick<RequestRecord, "aborted">): boolean {
+  return r.aborted !== true;
 }
 
 /** The identity of a series: one histogram family per (api, route, endpoint). */

@@ -54,6 +54,8 @@ export interface Shared {
  */
 export class ProbeRun extends Exchange {
   private settled = false;
+  /** The caller's signal aborted this probe (a clean stop): the record is marked `aborted`. */
+  private stopped = false;
   /** Neighbours in the prober's in-flight list. */
   prev: ProbeRun | undefined;
   next: ProbeRun | undefined;
@@ -149,6 +151,7 @@ export class ProbeRun extends Exchange {
   }
 
   aborted(): void {
+    this.stopped = true;
     this.settle({ code: "other", phase: phaseInProgress(this), message: "probe aborted", cause: "ABORTED" });
   }
 
@@ -195,10 +198,9 @@ export class ProbeRun extends Exchange {
     const verdict = failure ? { assertions: [], failure } : judge(target.expect, this, this.prepared.redact);
     const lag = this.shared.lagMonitor?.maxLagMs(t.start, t.end);
     // Redacted here, before the record exists: a reflected secret must reach no sink.
-    return redactRecord(
-      toOutcome(target, this, this, this.atMs, this.ro, verdict, lag),
-      this.prepared.redactor,
-    );
+    const out = toOutcome(target, this, this, this.atMs, this.ro, verdict, lag);
+    if (this.stopped) out.aborted = true;
+    return redactRecord(out, this.prepared.redactor);
   }
 }
 

@@ -40,11 +40,16 @@ function cli(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv
 }
 
 let server: TestServer;
+let hanging: (() => void) | undefined;
 let tmp: string;
 beforeAll(async () => {
   server = await startServer({
     routes: {
       "/health": behaviors.json({ status: "OK" }),
+      // Never answers; tells the test a request is in flight.
+      "/hang": () => {
+        hanging?.();
+      },
       // Reflects the secret key everywhere a record keeps something of the response.
       "/reflect": (req, res) => {
         const key = String(req.headers["x-api-key"] ?? "");
@@ -338,4 +343,59 @@ describe("a full disk", () => {
       }
     },
   );
+});
+
+describe("requests aborted by a clean stop", () => {
+  test("are stored marked aborted, and count as no failure, stall or histogram value", async () => {
+    const data = join(tmp, "aborted-data");
+    const cfg = join(tmp, "aborted.json");
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        apis: [
+          {
+            name: "t",
+            routes: [{ name: "direct", baseUrl: server.origin }],
+            endpoints: [{ path: "/health" }, { path: "/hang" }],
+          },
+        ],
+        probe: { connection: "fresh", timeoutMs: 60_000, concurrency: 2 },
+        schedule: { samplesPerRound: 1 },
+      }),
+    );
+    const inFlight = new Promise<void>((resolve) => {
+      hanging = resolve;
+    });
+    const child = spawn(process.execPath, [MAIN, "run", "-c", cfg, "--data-dir", data], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    await inFlight;
+    hanging = undefined;
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    const round = stdout
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.event === "round");
+    expect(round).toMatchObject({ failures: 0, stalls: 0, abortedRequests: 1, aborted: true, stored: true });
+    expect(stdout).not.toContain('"event":"failure"');
+    expect(stdout).not.toContain('"event":"stall"');
+
+    const stored = filesUnder(data)
+      .filter((f) => f.endsWith(".jsonl"))
+      .map((f) => readFileSync(f, "utf8"))
+      .join("");
+    expect(stored).toContain('"aborted":true');
+    const h = await readHistory(data, { sinceMs: 0 });
+    expect(h.records.map((r) => r.endpoint)).toEqual(["/health"]);
+    expect(h.intervals.reduce((n, iv) => n + iv.failures + iv.stalls, 0)).toBe(0);
+    const report = await cli(["report", "--from", data, "--since", "1h", "--json"]);
+    expect(report.code).toBe(0); // a normal shutdown is no failure
+  });
 });

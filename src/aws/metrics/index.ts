@@ -10,7 +10,7 @@
  */
 import { join } from "node:path";
 import type { Config } from "../../config/schema.js";
-import type { FailureClass, RequestRecord } from "../../model.js";
+import { countable, type FailureClass, type RequestRecord } from "../../model.js";
 import { HistogramSet } from "../../record/histograms.js";
 import type { Report } from "../../report/types.js";
 import type { AwsClients } from "../clients.js";
@@ -86,7 +86,7 @@ export function countsFromRecords(
 ): SeriesCounts[] {
   const map = new Map<string, SeriesCounts>();
   for (const r of records) {
-    if (r.tag !== "probe") continue;
+    if (r.tag !== "probe" || !countable(r)) continue;
     const c = bump(map, r);
     c.requests++;
     if (r.ok) c.ok++;
