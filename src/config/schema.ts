@@ -224,6 +224,15 @@ export const ProbeOptionsSchema = z.strictObject({
     .max(100 * 1024 * 1024)
     .default(1024 * 1024)
     .describe("Response body bytes read at most (a larger body is a failure)."),
+  maxAssertBodyBytes: z
+    .number()
+    .int()
+    .min(0)
+    .max(16 * 1024 * 1024)
+    .default(1024 * 1024)
+    .describe(
+      "Body bytes held in memory for expect.json / expect.bodyContains, per request in flight, whatever maxBodyBytes allows. A larger body is still read (up to maxBodyBytes) but not checked: the assertion fails and says so.",
+    ),
   insecureTls: z
     .boolean()
     .default(false)

@@ -39,6 +39,7 @@ export interface Shared {
   clock: Clock;
   insecureTls: boolean;
   maxBodyBytes: number;
+  maxAssertBodyBytes: number;
   lagMonitor: LagMonitor | undefined;
   /** Keep a closing client's promise until `close()` has awaited it. */
   track(p: Promise<unknown>): void;
@@ -79,6 +80,7 @@ export class ProbeRun extends Exchange {
       target.method,
       needsBody(target.expect),
       shared.maxBodyBytes,
+      shared.maxAssertBodyBytes,
     );
   }
 

@@ -24,6 +24,11 @@ export interface ProberOptions {
   resolve?: string[];
   /** Response bodies are read up to this many bytes; beyond it the probe fails with `body-too-large`. */
   maxBodyBytes: number;
+  /**
+   * Body bytes kept in memory for an assertion (expect.json, bodyContains),
+   * per request, independently of maxBodyBytes. Default 1 MiB.
+   */
+  maxAssertBodyBytes?: number;
   /** Accept certificates that do not verify. */
   insecureTls: boolean;
   userAgent: string;
@@ -42,6 +47,8 @@ export interface ProberOptions {
   keepAliveTimeoutMs?: number;
 }
 
+/** Body bytes an assertion may hold per request unless told otherwise. */
+export const DEFAULT_MAX_ASSERT_BODY_BYTES = 1024 * 1024;
 /** undici's own connect timeout; the probe's deadline always fires first. */
 const CONNECTOR_TIMEOUT_MS = 610_000;
 /** Below the NLB's default 350 s TCP idle timeout. */
@@ -141,6 +148,7 @@ export function createProber(opts: ProberOptions): Prober {
     clock,
     insecureTls: opts.insecureTls,
     maxBodyBytes: opts.maxBodyBytes,
+    maxAssertBodyBytes: opts.maxAssertBodyBytes ?? DEFAULT_MAX_ASSERT_BODY_BYTES,
     lagMonitor: opts.lagMonitor,
     track,
     inFlight: new InFlight(clock),

@@ -27,6 +27,8 @@ export interface ExchangeState {
   bytes: number;
   bodyDone: boolean;
   tooLarge: boolean;
+  /** Set when the body outgrew what an assertion may hold (probe.maxAssertBodyBytes): the text was dropped. */
+  keepCutAt?: number;
 }
 
 /**
@@ -66,6 +68,7 @@ export function judge(
     headers,
     ...(state.body !== undefined ? { body: state.body } : {}),
     truncated: state.tooLarge,
+    ...(state.keepCutAt !== undefined ? { notKeptOver: state.keepCutAt } : {}),
     ...(redact ? { redact } : {}),
   });
   if (state.tooLarge) {

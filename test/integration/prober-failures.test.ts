@@ -47,6 +47,10 @@ beforeAll(async () => {
         "x-amzn-ErrorType": "InternalServerErrorException",
       }),
       "/not-json": (_req: IncomingMessage, res: ServerResponse) => res.end("<html>oops</html>"),
+      "/big-json": (_req: IncomingMessage, res: ServerResponse) => {
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({ status: "OK", pad: "x".repeat(3 * 1024 * 1024) }));
+      },
       "/status-999": (_req: IncomingMessage, res: ServerResponse) => {
         res.writeHead(999, "Odd");
         res.end("odd");
@@ -315,6 +319,34 @@ describe("status and assertions", () => {
     // An expected 404 is fine.
     const ok = await probeTimed(prober, targetFor(srv.url("/404"), { expect: { status: 404 } }));
     expect(ok.ok).toBe(true);
+  });
+
+  test("an assertion holds at most maxAssertBodyBytes of a body, whatever maxBodyBytes allows, and says so", async () => {
+    prober = createProber({ ...base, maxBodyBytes: 8 * 1024 * 1024, maxAssertBodyBytes: 1024 * 1024 });
+    const expectations = [{ json: { status: "OK" } }, { bodyContains: '"status":"OK"' }];
+    for (const expect_ of expectations) {
+      const r = await probeTimed(prober, targetFor(srv.url("/big-json"), { expect: expect_ }));
+      expect(r.bytes).toBeGreaterThan(3 * 1024 * 1024); // read to the end: no body-too-large
+      expect(r.error).toMatchObject({ code: "assertion", phase: "assert" });
+      const failed = r.assertions.find((a) => !a.ok);
+      expect(failed?.actual).toBe(
+        "body not checked: larger than probe.maxAssertBodyBytes (1048576 bytes), the most an assertion may hold in memory",
+      );
+    }
+    // Within the cap the same checks pass.
+    const roomy = createProber({
+      ...base,
+      maxBodyBytes: 8 * 1024 * 1024,
+      maxAssertBodyBytes: 4 * 1024 * 1024,
+    });
+    try {
+      for (const expect_ of expectations) {
+        const r = await probeTimed(roomy, targetFor(srv.url("/big-json"), { expect: expect_ }));
+        expect(r.ok).toBe(true);
+      }
+    } finally {
+      await roomy.close();
+    }
   });
 
   test("JSON field mismatch and a body that is not JSON → assertion", async () => {
