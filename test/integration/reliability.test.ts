@@ -241,6 +241,8 @@ describe("no secret is ever written anywhere", () => {
         ],
         probe: { connection: "both", timeoutMs: 5000 },
         schedule: { samplesPerRound: 2 },
+        // CloudWatch in EMF mode: the metric lines go to stdout, grepped with the logs.
+        cloudwatch: { enabled: true, mode: "emf" },
       }),
     );
     const out = join(tmp, "secret-out");
@@ -259,6 +261,7 @@ describe("no secret is ever written anywhere", () => {
     writeFileSync(join(out, "history.out"), fromStore.stdout + fromStore.stderr);
     writeFileSync(join(out, "live.out"), live.stdout + live.stderr);
 
+    expect(run.stdout).toContain('"_aws"'); // the EMF lines were written
     const files = filesUnder(out);
     // Not vacuous: the store, both HTML reports and every output were written, and the secret reached them redacted.
     expect(files.some((f) => /records-.*\.jsonl$/.test(f))).toBe(true);
@@ -397,5 +400,21 @@ describe("requests aborted by a clean stop", () => {
     expect(h.intervals.reduce((n, iv) => n + iv.failures + iv.stalls, 0)).toBe(0);
     const report = await cli(["report", "--from", data, "--since", "1h", "--json"]);
     expect(report.code).toBe(0); // a normal shutdown is no failure
+  });
+});
+
+describe("store damage", () => {
+  test("report --from skips a directory where a records file belongs, with a warning, and reads the rest", async () => {
+    const data = join(tmp, "damaged-data");
+    const run = await cli(["run", "-c", writeConfig("damaged"), "--data-dir", data]);
+    expect(run.code).toBe(0);
+    const day = readdirSync(data).find((d) => /^\d{4}-\d{2}-\d{2}$/.test(d))!;
+    const bogus = join(data, day, "records-bogus-writer.jsonl");
+    execFileSync("mkdir", ["-p", bogus]);
+    const r = await cli(["report", "--from", data, "--since", "1h", "--json"]);
+    expect(r.stderr).toContain(`warning: ${bogus}: skipped, a directory where a file is expected (EISDIR)`);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(JSON.parse(r.stdout).totals).toMatchObject({ requests: 1, failed: 0 }); // the good writer still read
   });
 });
