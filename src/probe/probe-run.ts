@@ -7,7 +7,7 @@ import type { Socket } from "node:net";
 import type { Client, Dispatcher } from "undici";
 import type { Clock } from "../clock.js";
 import type { ProbeFailure } from "../model.js";
-import { type Redactor, redactRecord } from "../redact.js";
+import { type Redactor, redactResponseParts } from "../redact.js";
 import { needsBody } from "./assertions.js";
 import { classifyError, deadlineFailure, phaseInProgress } from "./classify.js";
 import { Exchange } from "./exchange.js";
@@ -202,7 +202,7 @@ export class ProbeRun extends Exchange {
     // Redacted here, before the record exists: a reflected secret must reach no sink.
     const out = toOutcome(target, this, this, this.atMs, this.ro, verdict, lag);
     if (this.stopped) out.aborted = true;
-    return redactRecord(out, this.prepared.redactor);
+    return redactResponseParts(out, this.prepared.redactor);
   }
 }
 

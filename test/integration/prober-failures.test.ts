@@ -376,6 +376,9 @@ describe("status and assertions", () => {
     expect(r.error?.code).toBe("assertion");
     expect(r.error?.message).toContain("[REDACTED]");
     expect(r.error?.message).not.toContain(secret);
+    // The whole record, before any sink: the body excerpt in the assertion is redacted too.
+    expect(r.assertions.find((a) => a.name === "bodyContains")?.actual).toBe('"your key is [REDACTED]"');
+    expect(JSON.stringify(r)).not.toContain(secret);
   });
 });
 
