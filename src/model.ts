@@ -38,6 +38,7 @@ export const FAILURE_CLASSES = {
   protocol: "the response was not valid HTTP",
   "http-4xx": "HTTP status 400-499",
   "http-5xx": "HTTP status 500-599",
+  "http-other": "HTTP status 600-999, outside the classes HTTP defines",
   assertion: "the response did not match an expectation (status, JSON field, header)",
   other: "an error stallwatch could not classify",
 } as const;
@@ -156,6 +157,17 @@ export interface RequestRecord {
   loopLagMs?: number;
   ok: boolean;
   error?: ProbeFailure;
+  /**
+   * True when a clean stop (SIGTERM, shutdown) aborted the request: its
+   * durations say when the stop came, not how the API behaved. Stored, but
+   * left out of failures, stalls, histograms and metrics (see {@link countable}).
+   */
+  aborted?: true;
+}
+
+/** False for a request a clean stop aborted: it counts in no failure, stall, histogram or metric. */
+export function countable(r: Pick<RequestRecord, "aborted">): boolean {
+  return r.aborted !== true;
 }
 
 /** The identity of a series: one histogram family per (api, route, endpoint). */

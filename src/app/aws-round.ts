@@ -17,7 +17,7 @@
  */
 import type { LoadedConfig } from "../config/load.js";
 import { detectStalls } from "../diagnose/stalls.js";
-import type { RequestRecord } from "../model.js";
+import { countable, type RequestRecord } from "../model.js";
 import type { LagStats } from "../report/types.js";
 import type { AwsIntegration, AwsRoundResult } from "./aws.js";
 import { type Analysis, analyse, machineContext, stallRuleOf } from "./live.js";
@@ -53,15 +53,17 @@ export function awsRoundHook(
   const rule = stallRuleOf(loaded);
   return async (outcome) => {
     const probe = outcome.kind === "probe";
-    const stalls = probe ? detectStalls(outcome.records, rule) : [];
+    // Requests a clean stop aborted are no measurement: no metric, stall or finding comes from them.
+    const records = outcome.records.filter(countable);
+    const stalls = probe ? detectStalls(records, rule) : [];
     const result = await aws.afterRound({
-      records: outcome.records,
+      records,
       stalls,
       timestampMs: outcome.scheduledAtMs,
       ...(outcome.signal ? { signal: outcome.signal } : {}),
     });
     const analysis = probe
-      ? analyse(outcome.records, rule, outcome.run.lag, machineContext(loaded, result.extra))
+      ? analyse(records, rule, outcome.run.lag, machineContext(loaded, result.extra))
       : undefined;
     opts.onResult?.({ outcome, aws: result, ...(analysis ? { analysis } : {}) });
   };

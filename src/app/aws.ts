@@ -225,7 +225,12 @@ export async function createAwsIntegration(
 
   const publisherOf = (): Promise<MetricsPublisher> => {
     publisher ??= import("../aws/metrics/index.js").then((m) =>
-      m.createMetricsPublisher(config, { clients, log, ...(opts.write ? { write: opts.write } : {}) }),
+      m.createMetricsPublisher(config, {
+        clients,
+        log,
+        redactor: loaded.redactor,
+        ...(opts.write ? { write: opts.write } : {}),
+      }),
     );
     return publisher;
   };

@@ -46,6 +46,7 @@ export function proberFor(
   return createProber({
     resolve: p.resolve,
     maxBodyBytes: p.maxBodyBytes,
+    maxAssertBodyBytes: p.maxAssertBodyBytes,
     insecureTls: p.insecureTls,
     userAgent: p.userAgent,
     lagMonitor: deps.lagMonitor,

@@ -25,6 +25,7 @@ export async function openConfiguredStore(
     return openStore({
       dir,
       retentionDays: store.retentionDays,
+      redactor: loaded.redactor,
       // A local writer id must be unique per process (two processes never share a file): the name is its prefix.
       ...(store.writer !== undefined
         ? { writerId: `${store.writer}-${newWriterId().split("-").slice(-2).join("-")}` }
@@ -55,5 +56,6 @@ export async function openConfiguredStore(
     spool: new ObjectSpool(`${dir}/s3-spool`, store.spoolMaxBytes, log),
     log,
     onClose: () => client.destroy(),
+    redactor: loaded.redactor,
   });
 }

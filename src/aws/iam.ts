@@ -6,8 +6,8 @@
  * Runtime (the prober's task role / instance profile):
  *  - cloudwatch:PutMetricData        cloudwatch.enabled with mode "api"; condition on cloudwatch:namespace
  *  - cloudwatch:GetMetricData        an API with `apiGateway` or `targetGroups` (evidence around stalls)
- *  - xray:BatchGetTraces, xray:GetTraceSummaries
- *                                     xray.enabled and xray.fetchTraces
+ *  - xray:BatchGetTraces              xray.enabled and xray.fetchTraces (the trace ids
+ *                                     are the ones stallwatch sent: no GetTraceSummaries search)
  *  - elasticloadbalancing:Describe{TargetHealth,TargetGroups,LoadBalancers,
  *    LoadBalancerAttributes,TargetGroupAttributes}
  *                                     an API with `targetGroups`
@@ -56,7 +56,8 @@ export const ELBV2_DESCRIBE_ACTIONS = [
   "elasticloadbalancing:DescribeTargetGroupAttributes",
 ] as const;
 
-export const XRAY_READ_ACTIONS = ["xray:BatchGetTraces", "xray:GetTraceSummaries"] as const;
+/** Exactly what src/aws/xray/fetch.ts calls (test/integration/iam-calls.test.ts keeps it so). */
+export const XRAY_READ_ACTIONS = ["xray:BatchGetTraces"] as const;
 
 type PolicyConfig = Pick<Config, "apis" | "cloudwatch" | "xray" | "aws" | "alarms"> & {
   store?: Pick<Config["store"], "url">;
@@ -184,8 +185,14 @@ export function buildDeployPolicy(config: PolicyConfig, opts: DeployPolicyOption
     {
       Sid: "DeployAlarms",
       Effect: "Allow",
-      // The composite alarm over the series alarms needs PutCompositeAlarm too.
-      Action: ["cloudwatch:PutMetricAlarm", "cloudwatch:PutCompositeAlarm", "cloudwatch:DeleteAlarms"],
+      // The composite alarm over the series alarms needs PutCompositeAlarm too; alarms
+      // are created with Tags (the ownership marker), which needs TagResource.
+      Action: [
+        "cloudwatch:PutMetricAlarm",
+        "cloudwatch:PutCompositeAlarm",
+        "cloudwatch:DeleteAlarms",
+        "cloudwatch:TagResource",
+      ],
       Resource: `arn:aws:cloudwatch:${region}:*:alarm:${alarmNamePrefix}*`,
     },
     { Sid: "ListAlarms", Effect: "Allow", Action: ["cloudwatch:DescribeAlarms"], Resource: "*" },

@@ -24,9 +24,10 @@ import type { RemoteLab } from "../lab/remote.js";
 import { createProbeMetrics } from "../metrics/prometheus.js";
 import { parseListen, startMetricsServer } from "../metrics/server.js";
 import { type Daemon, startDaemon } from "../schedule/daemon.js";
+import { createLogger, type Logger } from "../schedule/logger.js";
 import { startedByNpmExec, watchParent } from "../schedule/parent-watch.js";
 import type { RoundResult } from "../schedule/round.js";
-import { installShutdown } from "../schedule/signals.js";
+import { type EarlySignals, installShutdown } from "../schedule/signals.js";
 import { roundAws } from "./aws-rounds.js";
 import { labConfigFor, labScenarioOf, requireConfigOrLab } from "./lab-config.js";
 import { startDemoLab } from "./lab-demo.js";
@@ -45,85 +46,84 @@ export interface DaemonFlags {
 /** How long in-flight rounds may finish after SIGTERM before their requests are aborted, ms. */
 export const GRACE_MS = 10_000;
 
-export async function daemonCommand(flags: DaemonFlags): Promise<void> {
+export async function daemonCommand(flags: DaemonFlags, early?: EarlySignals): Promise<void> {
   const scenario = labScenarioOf(flags.lab);
   requireConfigOrLab("daemon", flags.config, scenario);
   const listen = flags.metricsListen === undefined ? undefined : parseListen(flags.metricsListen);
-  let lab: RemoteLab | undefined;
-  let loaded: LoadedConfig;
-  if (scenario === undefined) {
-    loaded = await loadConfig(flags.config as string);
-  } else {
-    lab = await startDemoLab(scenario);
-    try {
-      loaded = await labConfigFor(flags.config, lab);
-    } catch (err) {
-      await lab.close();
-      throw err;
-    }
-  }
-  const logger = commandLogger(loaded);
-  if (lab)
-    logger.info(`lab '${lab.scenario}' started`, {
-      event: "lab",
-      scenario: lab.scenario,
-      routes: lab.routes,
-    });
-  const store = await openConfiguredStore(loaded, flags.dataDir, logger, flags.storeUrl).catch(
-    async (err: unknown) => {
-      await lab?.close();
-      throw err;
-    },
-  );
-  const aws = await roundAws(loaded, logger, lab?.awsEndpoint).catch(async (err: unknown) => {
-    await store.close();
-    await lab?.close();
-    throw err;
-  });
-  const metrics = listen ? createProbeMetrics({ stallRule: stallRuleOf(loaded) }) : undefined;
-  const metricsServer =
-    listen && metrics
-      ? await startMetricsServer(listen, metrics).catch(async (err: unknown) => {
-          await aws.close();
-          await store.close();
-          await lab?.close();
-          throw err;
-        })
-      : undefined;
-  if (metricsServer) logger.info("serving metrics", { event: "metrics-listen", url: metricsServer.url });
-  // Handlers first: a SIGTERM right after "daemon started" must stop it cleanly, not kill it.
+  // Handlers first: a SIGTERM during start-up (config, lab, store, AWS, metrics server) or right after "daemon
+  // started" stops cleanly (exit 0), never Node's default exit 143. Each part registers its close as it starts.
   let daemon: Daemon | undefined;
-  installShutdown(
+  const closers: Array<() => Promise<void>> = [];
+  let logger: Logger = createLogger();
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.splice(0).reverse()) await close().catch(() => {});
+  };
+  const removeHandlers = installShutdown(
     async () => {
       await daemon?.stop({ graceMs: GRACE_MS });
-      await metricsServer?.close();
-      await aws.close();
-      await lab?.close();
+      await closeAll();
     },
     {
       graceMs: GRACE_MS,
       // stop() takes at most GRACE_MS + ~10 s (abort settle, store close); the lab closes within 5 s.
       hardMarginMs: 15_000,
       onEvent: (event, detail) => logger.warn(detail, { event: `shutdown-${event}` }),
+      ...(early ? { early } : {}),
     },
   );
-  if (startedByNpmExec()) {
-    // npx does not pass SIGTERM on: when npm goes away, stop as if it had.
-    watchParent(() => {
-      logger.warn("parent npm/npx process ended: shutting down as on SIGTERM", { event: "parent-exit" });
-      process.kill(process.pid, "SIGTERM");
+  try {
+    let lab: RemoteLab | undefined;
+    let loaded: LoadedConfig;
+    if (scenario === undefined) {
+      loaded = await loadConfig(flags.config as string);
+    } else {
+      const started = await startDemoLab(scenario);
+      lab = started;
+      closers.push(() => started.close());
+      loaded = await labConfigFor(flags.config, started);
+    }
+    logger = commandLogger(loaded);
+    if (lab)
+      logger.info(`lab '${lab.scenario}' started`, {
+        event: "lab",
+        scenario: lab.scenario,
+        routes: lab.routes,
+      });
+    const store = await openConfiguredStore(loaded, flags.dataDir, logger, flags.storeUrl);
+    // The daemon closes its store on stop; until it runs, closing is ours.
+    const storeCloser = () => store.close();
+    closers.push(storeCloser);
+    const aws = await roundAws(loaded, logger, lab?.awsEndpoint);
+    closers.push(() => aws.close());
+    const metrics = listen ? createProbeMetrics({ stallRule: stallRuleOf(loaded) }) : undefined;
+    const metricsServer = listen && metrics ? await startMetricsServer(listen, metrics) : undefined;
+    if (metricsServer) {
+      closers.push(() => metricsServer.close());
+      logger.info("serving metrics", { event: "metrics-listen", url: metricsServer.url });
+    }
+    if (startedByNpmExec()) {
+      // npx does not pass SIGTERM on: when npm goes away, stop as if it had.
+      watchParent(() => {
+        logger.warn("parent npm/npx process ended: shutting down as on SIGTERM", { event: "parent-exit" });
+        process.kill(process.pid, "SIGTERM");
+      });
+    }
+    const { schedule, keepWarm } = loaded.config;
+    closers.splice(closers.indexOf(storeCloser), 1);
+    daemon = startDaemon({
+      schedule,
+      keepWarm,
+      runRound: createRoundRunner(loaded, aws.runnerOptions),
+      store,
+      logger,
+      stallRule: stallRuleOf(loaded),
+      redact: (s) => loaded.redactor.redact(s),
+      ...(metrics ? { onRoundDone: (r: RoundResult) => metrics.observeRound(r) } : {}),
     });
+  } catch (err) {
+    removeHandlers();
+    await closeAll();
+    throw err;
   }
-  const { schedule, keepWarm } = loaded.config;
-  daemon = startDaemon({
-    schedule,
-    keepWarm,
-    runRound: createRoundRunner(loaded, aws.runnerOptions),
-    store,
-    logger,
-    stallRule: stallRuleOf(loaded),
-    redact: (s) => loaded.redactor.redact(s),
-    ...(metrics ? { onRoundDone: (r: RoundResult) => metrics.observeRound(r) } : {}),
-  });
   // The cron tasks keep the process alive; the shutdown handler exits it.
 }

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
+import { catchEarlySignals } from "../schedule/signals.js";
 import { STALL_RULE_DEFAULTS, stallRuleText } from "../stall-rule-text.js";
 
 export const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -146,7 +147,15 @@ export function buildProgram(): Command {
     .option("--data-dir <dir>", "store directory (default: config store.dir, .stallwatch/data)")
     .option("--store-url <s3://bucket/prefix>", "shared S3 store (default: config store.url)")
     .option("--lab [scenario]", "probe an in-process lab instead of the config's APIs (default: bad-target)")
-    .action(async (opts) => (await import("./run.js")).runCommand(opts));
+    .action(async (opts) => {
+      // Caught from here on: a SIGTERM while the command loads is a clean stop, not exit 143.
+      const early = catchEarlySignals();
+      try {
+        await (await import("./run.js")).runCommand(opts, early);
+      } finally {
+        early.release();
+      }
+    });
   examples(run, [
     ["stallwatch run -c config.json", "one round of the config's APIs"],
     ["stallwatch run --lab bad-target --data-dir /tmp/sw", "one round against the built-in lab"],
@@ -166,7 +175,14 @@ export function buildProgram(): Command {
       "--metrics-listen <host:port>",
       `serve Prometheus/OpenMetrics metrics at http://HOST:PORT${HELP_DEFAULTS.metricsPath} (e.g. 127.0.0.1:9469)`,
     )
-    .action(async (opts) => (await import("./daemon.js")).daemonCommand(opts));
+    .action(async (opts) => {
+      const early = catchEarlySignals();
+      try {
+        await (await import("./daemon.js")).daemonCommand(opts, early);
+      } finally {
+        early.release();
+      }
+    });
   examples(daemon, [
     ["node_modules/.bin/stallwatch daemon -c config.json", "signals reach the daemon itself (not npx)"],
     ["stallwatch daemon --lab bad-target --metrics-listen 127.0.0.1:9469", "the lab, scraped by Prometheus"],

@@ -26,6 +26,7 @@ import { createProgress } from "../report/progress.js";
 import { renderTerminal, shouldUseColor } from "../report/terminal.js";
 import type { Report } from "../report/types.js";
 import { labDemoDefaults, scenarioProbePlan, startDemoLab } from "./lab-demo.js";
+import { checkWritableOutput } from "./output-check.js";
 
 export interface ReportFlags extends ProbeFlags, RequestFlags {
   config?: string;
@@ -57,6 +58,8 @@ export interface ReportFlags extends ProbeFlags, RequestFlags {
 }
 
 export async function reportCommand(flags: ReportFlags): Promise<void> {
+  // Before any probing or reading: a long run must not end in "cannot write the report".
+  if (flags.html !== undefined) await checkWritableOutput("--html", flags.html);
   if (flags.from !== undefined) {
     const { historyReportCommand } = await import("./report-history.js");
     return historyReportCommand(flags);

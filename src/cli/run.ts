@@ -17,7 +17,7 @@ import { type LoadedConfig, loadConfig } from "../config/load.js";
 import type { RemoteLab } from "../lab/remote.js";
 import { createLogger, type Logger } from "../schedule/logger.js";
 import { executeRound, type RoundResult } from "../schedule/round.js";
-import { installShutdown } from "../schedule/signals.js";
+import { type EarlySignals, installShutdown } from "../schedule/signals.js";
 import { roundAws } from "./aws-rounds.js";
 import { labConfigFor, labScenarioOf, requireConfigOrLab } from "./lab-config.js";
 import { startDemoLab } from "./lab-demo.js";
@@ -46,34 +46,57 @@ export function runExitCode(r: RoundResult, stallBudget: number | undefined): nu
   return 0;
 }
 
-export async function runCommand(flags: RunFlags): Promise<void> {
+export async function runCommand(flags: RunFlags, early?: EarlySignals): Promise<void> {
   const scenario = labScenarioOf(flags.lab);
   requireConfigOrLab("run", flags.config, scenario);
-  if (scenario === undefined) return runRound(await loadConfig(flags.config as string), flags, undefined);
-  const lab = await startDemoLab(scenario);
-  try {
-    await runRound(await labConfigFor(flags.config, lab), flags, lab);
-  } finally {
-    await lab.close();
-  }
-}
-
-async function runRound(loaded: LoadedConfig, flags: RunFlags, lab: RemoteLab | undefined): Promise<void> {
-  const logger = commandLogger(loaded);
-  const store = await openConfiguredStore(loaded, flags.dataDir, logger, flags.storeUrl);
-  const aws = await roundAws(loaded, logger, lab?.awsEndpoint);
+  // Handlers first: a SIGTERM while the config loads, the lab starts or the store opens stops cleanly (exit 0,
+  // nothing half-written), never Node's default exit 143.
   const controller = new AbortController();
   let finished: Promise<unknown> = Promise.resolve();
+  let logger: Logger = createLogger();
+  let lab: RemoteLab | undefined;
   const removeHandlers = installShutdown(
     async () => {
       controller.abort(new Error("shutdown"));
       await finished;
+      await lab?.close();
     },
     {
       graceMs: ABORT_SETTLE_MS,
       onEvent: (event, detail) => logger.warn(detail, { event: `shutdown-${event}` }),
+      ...(early ? { early } : {}),
     },
   );
+  try {
+    let loaded: LoadedConfig;
+    if (scenario === undefined) loaded = await loadConfig(flags.config as string);
+    else {
+      lab = await startDemoLab(scenario);
+      loaded = await labConfigFor(flags.config, lab);
+    }
+    logger = commandLogger(loaded);
+    await runRound(loaded, flags, lab, logger, controller.signal, (p) => {
+      finished = p;
+    });
+  } finally {
+    removeHandlers();
+    await lab?.close();
+  }
+}
+
+async function runRound(
+  loaded: LoadedConfig,
+  flags: RunFlags,
+  lab: RemoteLab | undefined,
+  logger: Logger,
+  signal: AbortSignal,
+  onRound: (finished: Promise<unknown>) => void,
+): Promise<void> {
+  const store = await openConfiguredStore(loaded, flags.dataDir, logger, flags.storeUrl);
+  const aws = await roundAws(loaded, logger, lab?.awsEndpoint).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
   try {
     const round = executeRound({
       runRound: createRoundRunner(loaded, aws.runnerOptions),
@@ -82,18 +105,17 @@ async function runRound(loaded: LoadedConfig, flags: RunFlags, lab: RemoteLab | 
       id: 1,
       kind: "probe",
       scheduledAtMs: Date.now(),
-      signal: controller.signal,
+      signal,
       abortSettleMs: ABORT_SETTLE_MS,
       stallRule: stallRuleOf(loaded),
       redact: (s) => loaded.redactor.redact(s),
     });
-    finished = round.then(() => store.close());
+    onRound(round.then(() => store.close()));
     const result = await round;
     await store.close();
-    process.exitCode = controller.signal.aborted ? 0 : runExitCode(result, loaded.config.probe.stallBudget);
+    process.exitCode = signal.aborted ? 0 : runExitCode(result, loaded.config.probe.stallBudget);
   } finally {
     await store.close();
     await aws.close();
-    removeHandlers();
   }
 }

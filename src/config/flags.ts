@@ -4,10 +4,11 @@
  * goes through the same schema; bad values raise a UsageError naming the flag.
  */
 import { ConfigError, type ConfigProblem, UsageError } from "../errors.js";
+import { hasUserinfo, withoutUserinfo } from "../redact.js";
 import { type LoadedConfig, parseConfig } from "./load.js";
 import { zodProblems } from "./problems.js";
 import { withDefaultScheme } from "./request-flags.js";
-import { type ConfigInput, type ProbeOptions, ProbeOptionsSchema } from "./schema.js";
+import { type ConfigInput, type ProbeOptions, ProbeOptionsSchema, USERINFO_MESSAGE } from "./schema.js";
 
 /** Probe flags shared by every command that probes. Numbers may arrive as strings from the parser. */
 export interface ProbeFlags {
@@ -152,6 +153,7 @@ export function configFromFlags(flags: TargetFlags): LoadedConfig {
       errors.push(
         `--url: expected a URL such as http://host:port/path, received ${JSON.stringify(flags.url)}`,
       );
+    else if (hasUserinfo(flags.url)) errors.push(`--url: ${USERINFO_MESSAGE}`);
     else {
       const u = new URL(url);
       routes.push({ name: routeNameFromHost(host), baseUrl: u.origin, flag: "--url" });
@@ -164,7 +166,9 @@ export function configFromFlags(flags: TargetFlags): LoadedConfig {
       const looksNamed = eq > 0 && !/^[a-z][a-z0-9+.-]*:\/\//i.test(spec.slice(0, eq + 1));
       const baseUrl = withDefaultScheme(looksNamed ? spec.slice(eq + 1) : spec);
       const name = looksNamed ? spec.slice(0, eq) : routeNameFromHost(hostOf(baseUrl) ?? "route");
-      routes.push({ name, baseUrl, flag: `--route ${spec}` });
+      // The label is printed with problems: never with the URL's password.
+      const label = looksNamed ? `${name}=${withoutUserinfo(baseUrl)}` : withoutUserinfo(spec);
+      routes.push({ name, baseUrl, flag: `--route ${label}` });
     }
     if (routes.length === 0)
       errors.push("--route: expected at least one --route NAME=BASEURL (or --url URL, or --config FILE)");

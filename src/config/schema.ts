@@ -8,6 +8,7 @@
 import cron from "node-cron";
 import { z } from "zod";
 import { CONNECTION_MODES, FAILURE_CLASS_NAMES } from "../model.js";
+import { hasUserinfo } from "../redact.js";
 import { STALL_RULE_DEFAULTS } from "../stall-rule-text.js";
 import { RESOLVE_SHAPE, resolveEntryProblem } from "./resolve-entry.js";
 
@@ -19,17 +20,27 @@ const cronExpr = z.string().refine((s) => cron.validate(s), {
   message: "expected a cron expression with 5 fields, or 6 with seconds first (e.g. '*/5 * * * *')",
 });
 
-const httpUrl = z.string().refine(
-  (s) => {
-    try {
-      const u = new URL(s);
-      return (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== "";
-    } catch {
-      return false;
-    }
-  },
-  { message: "expected an absolute http:// or https:// URL" },
-);
+/**
+ * Why a URL with `user:password@` is refused. Not "expected …, received <url>":
+ * the problem line would print the password.
+ */
+export const USERINFO_MESSAGE =
+  'expected a URL without \'user:password@\' (received one with credentials, which are never sent and would be stored): send them in a header taken from the environment, e.g. "authorization": {"env": "API_AUTH"}';
+
+const httpUrl = z
+  .string()
+  .refine(
+    (s) => {
+      try {
+        const u = new URL(s);
+        return (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== "";
+      } catch {
+        return false;
+      }
+    },
+    { message: "expected an absolute http:// or https:// URL" },
+  )
+  .refine((s) => !hasUserinfo(s), { message: USERINFO_MESSAGE });
 
 /** A header value: a literal, or taken from an environment variable (treated as secret, redacted everywhere). */
 export const HeaderValueSchema = z.union([
@@ -229,6 +240,15 @@ export const ProbeOptionsSchema = z.strictObject({
     .max(100 * 1024 * 1024)
     .default(1024 * 1024)
     .describe("Response body bytes read at most (a larger body is a failure)."),
+  maxAssertBodyBytes: z
+    .number()
+    .int()
+    .min(0)
+    .max(16 * 1024 * 1024)
+    .default(1024 * 1024)
+    .describe(
+      "Body bytes held in memory for expect.json / expect.bodyContains, per request in flight, whatever maxBodyBytes allows. A larger body is still read (up to maxBodyBytes) but not checked: the assertion fails and says so.",
+    ),
   insecureTls: z
     .boolean()
     .default(false)

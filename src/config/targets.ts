@@ -6,7 +6,7 @@
 import type { ConfigProblem } from "../errors.js";
 import type { ProbeTarget } from "../probe/types.js";
 import { ALWAYS_SECRET_HEADERS } from "../redact.js";
-import { checkHeaders } from "./checks.js";
+import { checkHeaders, headerValueProblem } from "./checks.js";
 import { formatPath, joinLocation } from "./problems.js";
 import type { Api, Endpoint, Expect, HeaderValue, Route } from "./schema.js";
 import { substitute, substituteDeep, unknownVarsMessage } from "./vars.js";
@@ -80,6 +80,11 @@ function resolveHeaders(
       if (r.unknown.length && ctx.checkVars) {
         ctx.problems.push({ path: pathOf(name), message: unknownVarsMessage(r.unknown, ctx.vars) });
       }
+      // The literal itself was checked by checkHeaders; a ${var} may bring what it refused.
+      const problem =
+        r.text !== spec && !headerValueProblem(spec, false) ? headerValueProblem(r.text, false) : undefined;
+      if (problem)
+        ctx.problems.push({ path: pathOf(name), message: `after \${var} substitution: ${problem}` });
       out.set(lower, { name: lower, value: r.text, fromEnv: false });
       continue;
     }
@@ -98,6 +103,11 @@ function resolveHeaders(
         path: pathOf(name),
         message: `environment variable ${spec.env} contains a line break or NUL (not allowed in a header value)`,
       });
+      continue;
+    }
+    const problem = headerValueProblem(value, true);
+    if (problem) {
+      ctx.problems.push({ path: pathOf(name), message: `environment variable ${spec.env}: ${problem}` });
       continue;
     }
     ctx.envHeaderNames.add(lower);

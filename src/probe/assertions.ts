@@ -15,6 +15,14 @@ export interface CheckedResponse {
   body?: string;
   /** True when the body was cut at maxBodyBytes (JSON and text checks then fail clearly). */
   truncated?: boolean;
+  /** Set when the body was larger than an assertion may hold (probe.maxAssertBodyBytes, this many bytes): not checked. */
+  notKeptOver?: number;
+  /**
+   * Hides secrets in body text before it is cut to an excerpt (an excerpt
+   * that ends inside a secret would keep its first part out of the
+   * redactor's reach).
+   */
+  redact?: (text: string) => string;
 }
 
 /** Does the expectation need the body text? (The prober keeps bodies only then.) */
@@ -112,6 +120,7 @@ export function checkResponse(expect: Expect | undefined, res: CheckedResponse):
 
 function parseJson(res: CheckedResponse): { ok: true; value: unknown } | { ok: false; reason: string } {
   if (res.truncated) return { ok: false, reason: "body is not JSON (cut off at the size cap)" };
+  if (res.notKeptOver !== undefined) return { ok: false, reason: notKept(res.notKeptOver) };
   if (res.body === undefined) return { ok: false, reason: "body is not JSON (no body)" };
   try {
     return { ok: true, value: JSON.parse(res.body) };
@@ -120,8 +129,14 @@ function parseJson(res: CheckedResponse): { ok: true; value: unknown } | { ok: f
   }
 }
 
+function notKept(cap: number): string {
+  return `body not checked: larger than probe.maxAssertBodyBytes (${cap} bytes), the most an assertion may hold in memory`;
+}
+
 function describeBody(res: CheckedResponse): string {
+  if (res.notKeptOver !== undefined) return notKept(res.notKeptOver);
   if (res.body === undefined) return "(no body)";
-  const head = res.body.length > 80 ? `${res.body.slice(0, 80)}…` : res.body;
+  const body = res.redact ? res.redact(res.body) : res.body;
+  const head = body.length > 80 ? `${body.slice(0, 80)}…` : body;
   return JSON.stringify(head) + (res.truncated ? " (cut off)" : "");
 }

@@ -149,32 +149,11 @@ export function classifyError(
   if (code.startsWith("HPE_") || name === "HTTPParserError" || /bad response|bad upgrade/i.test(raw)) {
     return make("protocol", phase === "transfer" ? "transfer" : "ttfb", `invalid HTTP response: ${raw}`);
   }
+  if (code === "UND_ERR_HEADERS_OVERFLOW") {
+    return make("protocol", "ttfb", `invalid HTTP response: headers larger than the client accepts (${raw})`);
+  }
   if (code === "UND_ERR_HEADERS_TIMEOUT") return make("headers-timeout", "ttfb");
   if (code === "UND_ERR_BODY_TIMEOUT") return make("body-timeout", "transfer");
   if (RESET_CODES.has(code)) return make("reset", phase);
   return make("other", phase);
-}
-
-/** Replace every secret value in `text` with `[redacted]`. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) {
-    if (s.length >= 1) out = out.split(s).join("[redacted]");
-  }
-  return out;
-}
-
-/** Secret header values of a target (values of the headers named in `secretHeaders`). */
-export function secretValues(headers: Record<string, string>, secretHeaders: readonly string[]): string[] {
-  const names = new Set(secretHeaders.map((h) => h.toLowerCase()));
-  const values: string[] = [];
-  for (const [k, v] of Object.entries(headers)) {
-    if (names.has(k.toLowerCase()) && v) {
-      values.push(v);
-      // `Authorization: Bearer xyz` may appear as just `xyz` in a message.
-      const token = v.split(" ").pop();
-      if (token && token !== v && token.length >= 6) values.push(token);
-    }
-  }
-  return values.sort((a, b) => b.length - a.length);
 }

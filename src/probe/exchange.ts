@@ -37,15 +37,18 @@ export abstract class Exchange implements ProbeContext, ExchangeState, Dispatche
   bytes = 0;
   bodyDone = false;
   tooLarge = false;
+  keepCutAt?: number;
 
   private controller: Dispatcher.DispatchController | undefined;
   private abortReason: Error | undefined;
-  private readonly chunks: Buffer[] | undefined;
+  private chunks: Buffer[] | undefined;
+  private kept = 0;
   private finished = false;
 
   /**
    * @param keepBody keep the body text (an assertion reads it)
    * @param maxBodyBytes beyond this many body bytes the exchange stops (`tooLarge`)
+   * @param maxKeepBytes beyond this many body bytes the text is no longer kept (`keepCutAt`), the body still read
    */
   constructor(
     readonly clock: Clock,
@@ -54,6 +57,7 @@ export abstract class Exchange implements ProbeContext, ExchangeState, Dispatche
     readonly method: string,
     keepBody: boolean,
     private readonly maxBodyBytes: number,
+    private readonly maxKeepBytes: number = Number.POSITIVE_INFINITY,
   ) {
     // `start` is taken by the subclass when it sends the request (a reuse
     // probe waits for a check phase first); NaN until then, never a guess.
@@ -93,7 +97,15 @@ export abstract class Exchange implements ProbeContext, ExchangeState, Dispatche
       controller.abort(new Error("response body exceeded the cap"));
       return;
     }
-    this.chunks?.push(chunk);
+    if (!this.chunks) return;
+    this.kept += chunk.length;
+    if (this.kept > this.maxKeepBytes) {
+      // Held for an assertion only: drop it rather than hold up to maxBodyBytes per request in flight.
+      this.chunks = undefined;
+      this.keepCutAt = this.maxKeepBytes;
+      return;
+    }
+    this.chunks.push(chunk);
   }
 
   onResponseEnd(): void {

@@ -7,8 +7,9 @@ import type { Socket } from "node:net";
 import type { Client, Dispatcher } from "undici";
 import type { Clock } from "../clock.js";
 import type { ProbeFailure } from "../model.js";
+import { type Redactor, redactResponseParts } from "../redact.js";
 import { needsBody } from "./assertions.js";
-import { classifyError, deadlineFailure, phaseInProgress, redact, secretValues } from "./classify.js";
+import { classifyError, deadlineFailure, phaseInProgress } from "./classify.js";
 import { Exchange } from "./exchange.js";
 import type { InFlight } from "./in-flight.js";
 import type { LagMonitor } from "./lag.js";
@@ -24,6 +25,10 @@ export interface Prepared {
   path: string;
   /** Request headers (user-agent added when the target sets none); never mutated. */
   headers: Record<string, string>;
+  /** Hides the target's secret header values wherever a response reflects them. */
+  redactor: Redactor;
+  /** `redactor.redact`, bound (undefined when the target has no secret values). */
+  redact: ((text: string) => string) | undefined;
 }
 
 /** undici's header/body timers (1 s resolution) only back up the probe's own deadline. */
@@ -34,6 +39,7 @@ export interface Shared {
   clock: Clock;
   insecureTls: boolean;
   maxBodyBytes: number;
+  maxAssertBodyBytes: number;
   lagMonitor: LagMonitor | undefined;
   /** Keep a closing client's promise until `close()` has awaited it. */
   track(p: Promise<unknown>): void;
@@ -49,6 +55,8 @@ export interface Shared {
  */
 export class ProbeRun extends Exchange {
   private settled = false;
+  /** The caller's signal aborted this probe (a clean stop): the record is marked `aborted`. */
+  private stopped = false;
   /** Neighbours in the prober's in-flight list. */
   prev: ProbeRun | undefined;
   next: ProbeRun | undefined;
@@ -72,6 +80,7 @@ export class ProbeRun extends Exchange {
       target.method,
       needsBody(target.expect),
       shared.maxBodyBytes,
+      shared.maxAssertBodyBytes,
     );
   }
 
@@ -144,6 +153,7 @@ export class ProbeRun extends Exchange {
   }
 
   aborted(): void {
+    this.stopped = true;
     this.settle({ code: "other", phase: phaseInProgress(this), message: "probe aborted", cause: "ABORTED" });
   }
 
@@ -187,13 +197,12 @@ export class ProbeRun extends Exchange {
     applyConnTimes(this);
     releaseContext(this);
     const target = this.target;
-    const verdict = failure ? { assertions: [], failure } : judge(target.expect, this);
-    if (verdict.failure && target.secretHeaders.length > 0) {
-      const secrets = secretValues(target.headers, target.secretHeaders);
-      if (secrets.length > 0) verdict.failure.message = redact(verdict.failure.message, secrets);
-    }
+    const verdict = failure ? { assertions: [], failure } : judge(target.expect, this, this.prepared.redact);
     const lag = this.shared.lagMonitor?.maxLagMs(t.start, t.end);
-    return toOutcome(target, this, this, this.atMs, this.ro, verdict, lag);
+    // Redacted here, before the record exists: a reflected secret must reach no sink.
+    const out = toOutcome(target, this, this, this.atMs, this.ro, verdict, lag);
+    if (this.stopped) out.aborted = true;
+    return redactResponseParts(out, this.prepared.redactor);
   }
 }
 

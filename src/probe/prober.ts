@@ -11,6 +11,7 @@
 import { createSecureContext, rootCertificates } from "node:tls";
 import { Agent, buildConnector, Client } from "undici";
 import { type Clock, systemClock } from "../clock.js";
+import { Redactor } from "../redact.js";
 import { InFlight } from "./in-flight.js";
 import type { LagMonitor } from "./lag.js";
 import { type Prepared, ProbeRun, type Shared } from "./probe-run.js";
@@ -23,6 +24,11 @@ export interface ProberOptions {
   resolve?: string[];
   /** Response bodies are read up to this many bytes; beyond it the probe fails with `body-too-large`. */
   maxBodyBytes: number;
+  /**
+   * Body bytes kept in memory for an assertion (expect.json, bodyContains),
+   * per request, independently of maxBodyBytes. Default 1 MiB.
+   */
+  maxAssertBodyBytes?: number;
   /** Accept certificates that do not verify. */
   insecureTls: boolean;
   userAgent: string;
@@ -41,6 +47,8 @@ export interface ProberOptions {
   keepAliveTimeoutMs?: number;
 }
 
+/** Body bytes an assertion may hold per request unless told otherwise. */
+export const DEFAULT_MAX_ASSERT_BODY_BYTES = 1024 * 1024;
 /** undici's own connect timeout; the probe's deadline always fires first. */
 const CONNECTOR_TIMEOUT_MS = 610_000;
 /** Below the NLB's default 350 s TCP idle timeout. */
@@ -106,6 +114,7 @@ export function createProber(opts: ProberOptions): Prober {
     const p = prepared.get(target);
     if (p && p.url === target.url && p.headersRef === target.headers) return p;
     const url = new URL(target.url);
+    const redactor = Redactor.forHeaders(target.headers, target.secretHeaders);
     const headers: Record<string, string> = {};
     if (!Object.keys(target.headers).some((h) => h.toLowerCase() === "user-agent")) {
       headers["user-agent"] = opts.userAgent;
@@ -117,6 +126,8 @@ export function createProber(opts: ProberOptions): Prober {
       origin: url.origin,
       path: url.pathname + url.search,
       headers,
+      redactor,
+      redact: redactor.hasSecrets ? (text) => redactor.redact(text) : undefined,
     };
     prepared.set(target, q);
     return q;
@@ -137,6 +148,7 @@ export function createProber(opts: ProberOptions): Prober {
     clock,
     insecureTls: opts.insecureTls,
     maxBodyBytes: opts.maxBodyBytes,
+    maxAssertBodyBytes: opts.maxAssertBodyBytes ?? DEFAULT_MAX_ASSERT_BODY_BYTES,
     lagMonitor: opts.lagMonitor,
     track,
     inFlight: new InFlight(clock),

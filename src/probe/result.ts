@@ -27,6 +27,8 @@ export interface ExchangeState {
   bytes: number;
   bodyDone: boolean;
   tooLarge: boolean;
+  /** Set when the body outgrew what an assertion may hold (probe.maxAssertBodyBytes): the text was dropped. */
+  keepCutAt?: number;
 }
 
 /**
@@ -54,7 +56,11 @@ export interface Verdict {
 }
 
 /** Check a complete (or capped) response against `expect`; pick the failure class it implies. */
-export function judge(expect: Expect | undefined, state: ExchangeState): Verdict {
+export function judge(
+  expect: Expect | undefined,
+  state: ExchangeState,
+  redact?: (text: string) => string,
+): Verdict {
   const status = state.status ?? 0;
   const headers = flatHeadersOf(state);
   const assertions = checkResponse(expect, {
@@ -62,6 +68,8 @@ export function judge(expect: Expect | undefined, state: ExchangeState): Verdict
     headers,
     ...(state.body !== undefined ? { body: state.body } : {}),
     truncated: state.tooLarge,
+    ...(state.keepCutAt !== undefined ? { notKeptOver: state.keepCutAt } : {}),
+    ...(redact ? { redact } : {}),
   });
   if (state.tooLarge) {
     return {
@@ -79,11 +87,12 @@ export function judge(expect: Expect | undefined, state: ExchangeState): Verdict
   const failed = assertions.filter((a) => !a.ok);
   const statusFailed = failed.some((a) => a.name === "status");
   if (statusFailed && status >= 400) {
+    const code = status >= 600 ? "http-other" : status >= 500 ? "http-5xx" : "http-4xx";
     const reason = headers["x-amzn-errortype"] ? ` (${headers["x-amzn-errortype"]})` : "";
     return {
       assertions,
       failure: {
-        code: status >= 500 ? "http-5xx" : "http-4xx",
+        code,
         phase: "ttfb",
         message: `HTTP ${status}${reason}`,
         cause: String(status),

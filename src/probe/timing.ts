@@ -221,9 +221,16 @@ function onSendHeaders(message: unknown): void {
 }
 
 function onHeaders(message: unknown): void {
-  const ctx = probeOf((message as { request: object }).request);
+  const m = message as { request: object; response?: { statusCode?: number } };
+  const ctx = probeOf(m.request);
   if (!ctx) return;
   const now = ctx.clock.now();
+  const status = m.response?.statusCode;
+  if (status !== undefined && status < 200) {
+    // An informational response (100, 103): a first byte, but the final headers are still to come.
+    ctx.t.firstByte ??= now;
+    return;
+  }
   ctx.t.headers = now;
   ctx.t.firstByte ??= now;
   if (ctx.conn?.waiting === ctx) ctx.conn.waiting = undefined;

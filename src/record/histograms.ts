@@ -10,7 +10,7 @@
  */
 import * as hdr from "hdr-histogram-js";
 import type { ConnectionMode, Phase, RecordTag, RequestRecord } from "../model.js";
-import { PHASES } from "../model.js";
+import { countable, PHASES } from "../model.js";
 import type { PhaseStats } from "../report/types.js";
 
 export type Histogram = hdr.Histogram;
@@ -73,6 +73,7 @@ export class HistogramSet {
 
   /** Records every phase present in the record. A phase that did not happen is not recorded (absent, not zero). */
   recordRecord(r: RequestRecord): void {
+    if (!countable(r)) return; // aborted by a clean stop: its durations say nothing about the API
     const entry = this.entry(histKeyOf(r));
     for (const phase of PHASES) {
       const ms = r.phasesMs[phase];

@@ -17,7 +17,7 @@ export async function mergeHlogFile(
   const path = source.label;
   let pending: { tag: IntervalTag; hist: string }[] = [];
   let bad = 0;
-  const { tornBytes } = await source.forEach(({ text, lineNo }) => {
+  const { tornBytes, unreadable } = await source.forEach(({ text, lineNo }) => {
     const line = parseHlogLine(text);
     if (line.kind === "interval") {
       const tag = line.tag === undefined ? undefined : decodeTag(line.tag);
@@ -42,6 +42,7 @@ export async function mergeHlogFile(
       bad++;
     }
   });
+  if (unreadable !== undefined) warnings.push(`${path}: skipped, ${unreadable}`);
   if (bad > 0) warnings.push(`${path}: ${bad} malformed interval line(s) skipped`);
   if (tornBytes > 0) warnings.push(`${path}: torn last line (${tornBytes} bytes, no newline) skipped`);
   if (pending.length > 0) {

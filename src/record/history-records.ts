@@ -50,7 +50,7 @@ export async function readRecordsFile(
     open = undefined;
   };
 
-  const { tornBytes } = await source.forEach(({ text, lineNo }) => {
+  const { tornBytes, unreadable } = await source.forEach(({ text, lineNo }) => {
     if (text.length === 0) return;
     let o: Parsed;
     try {
@@ -84,6 +84,10 @@ export async function readRecordsFile(
       warnings.push(`${path}:${lineNo}: unknown line skipped`);
     }
   });
+  if (unreadable !== undefined) {
+    warnings.push(`${path}: skipped, ${unreadable}`);
+    return out;
+  }
   if (orphans > 0) warnings.push(`${path}: ${orphans} record line(s) outside any round skipped`);
   if (tornBytes > 0) warnings.push(`${path}: torn last line (${tornBytes} bytes, no newline) skipped`);
   dropOpen(tornBytes > 0 ? "the write was cut short" : "the writer stopped mid-round");

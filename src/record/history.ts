@@ -6,7 +6,7 @@
  */
 
 import { DEFAULT_STALL_RULE, detectStalls, type StallRule } from "../diagnose/stalls.js";
-import type { RecordTag, RequestRecord } from "../model.js";
+import { countable, type RecordTag, type RequestRecord } from "../model.js";
 import type { IntervalSummary } from "../report/types.js";
 import { HistogramSet, histKeyId, histKeyOf } from "./histograms.js";
 import { mergeHlogFile } from "./history-hlog.js";
@@ -77,6 +77,7 @@ function slim(r: RequestRecord): RequestRecord {
     phasesMs: r.phasesMs.total === undefined ? {} : { total: r.phasesMs.total },
     ...(r.error ? { error: r.error } : {}),
     ...(r.writer !== undefined ? { writer: r.writer } : {}),
+    ...(r.aborted ? { aborted: r.aborted } : {}),
   };
   return s as RequestRecord; // detectStalls and the interval grouping read only these fields
 }
@@ -184,8 +185,10 @@ export async function readHistory(
   for (const round of committed) {
     const { type: _t, v: _v, ...meta } = round.footer;
     rounds.push(meta);
-    intervalsOf(round, allIntervals, intervalOfRecord);
-    for (const r of round.records) all.push(r);
+    // Requests a clean stop aborted are no measurement: no failure, stall or interval count.
+    const measured = round.records.filter(countable);
+    intervalsOf({ ...round, records: measured }, allIntervals, intervalOfRecord);
+    for (const r of measured) all.push(r);
   }
   for (const s of detectStalls(all, opts.stallRule ?? DEFAULT_STALL_RULE)) {
     const iv = allIntervals[intervalOfRecord[s.index] ?? -1];

@@ -15,17 +15,36 @@ export interface Line {
 export interface LineReadResult {
   /** Bytes of a trailing partial line (0 when the file ends with a newline). */
   tornBytes: number;
+  /** Why the path could not be read as a file (a directory in its place): no lines were read. */
+  unreadable?: string;
 }
+
+/** Errors that mean "something other than a readable file sits here": damage to report, not a crash. */
+const NOT_A_FILE: Record<string, string> = {
+  EISDIR: "a directory where a file is expected",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  ELOOP: "too many symbolic links",
+  ENXIO: "not a regular file",
+};
 
 /**
  * Calls `onLine` for each complete line (without its `\n`). Resolves with how
- * many bytes of torn tail were skipped. A missing file yields no lines.
+ * many bytes of torn tail were skipped. A missing file yields no lines; a
+ * directory (or an unreadable file) in its place yields none either, and says why.
  */
 export async function forEachLine(path: string, onLine: (line: Line) => void): Promise<LineReadResult> {
+  let seen = 0;
   try {
-    return await forEachLineOf(createReadStream(path, { highWaterMark: 256 * 1024 }), onLine);
+    return await forEachLineOf(createReadStream(path, { highWaterMark: 256 * 1024 }), (line) => {
+      seen++;
+      onLine(line);
+    });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { tornBytes: 0 };
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    if (code === "ENOENT") return { tornBytes: 0 };
+    const why = NOT_A_FILE[code];
+    if (why !== undefined && seen === 0) return { tornBytes: 0, unreadable: `${why} (${code})` };
     throw err;
   }
 }

@@ -5,6 +5,12 @@
  * resolves. A round is committed when its footer is in the records file; the
  * reader drops anything after the last footer (the round in flight at a
  * crash) with a warning. See store-layout.ts for the files.
+ *
+ * A write that fails (disk full, I/O error) leaves both files as they were:
+ * they are truncated back to the end of the last round written, so a
+ * half-written line never glues itself to the next round. Should the
+ * truncation fail too, the next round starts on a fresh line. Either way a
+ * round whose writeRound resolved is a round the reader returns.
  */
 
 import { randomBytes } from "node:crypto";
@@ -14,6 +20,8 @@ import { join } from "node:path";
 import { type Clock, systemClock } from "../clock.js";
 import { StallwatchError } from "../errors.js";
 import type { RequestRecord } from "../model.js";
+import { Redactor, redactRecord } from "../redact.js";
+import { ensureDataDir } from "./data-dir.js";
 import { hlogHeader, hlogRoundBlockOf } from "./hlog.js";
 import { dayOf, histFile, newWriterId, pruneDays, recordsFile } from "./store-layout.js";
 
@@ -73,6 +81,12 @@ export interface StoreOptions {
   fsync?: boolean;
   /** Called with the days retention deleted. */
   onPrune?: (days: string[]) => void;
+  /**
+   * Applied to every record and round error before it is written (the
+   * prober already redacts; this is the store's own guarantee). URLs lose
+   * their `user:password@` even without one.
+   */
+  redactor?: Redactor;
 }
 
 export interface Store {
@@ -92,6 +106,11 @@ interface DayFiles {
   hist: FileHandle;
   /** BaseTime of the hlog file, epoch ms. */
   histBaseMs: number;
+  /** Sizes at the end of the last complete write: where a failed write is cut back to. */
+  recordsSize: number;
+  histSize: number;
+  /** A failed write could not be cut back: the next write starts with a newline. */
+  torn: boolean;
 }
 
 /** One round in the records format: header line, one record per line, footer line (commits it). */
@@ -99,6 +118,7 @@ export function roundLines(
   writerId: string,
   meta: RoundMeta,
   records: readonly RequestRecord[],
+  redactor: Redactor = Redactor.none(),
   uid = randomBytes(4).toString("hex"),
 ): string {
   const header: RoundHeaderLine = {
@@ -109,8 +129,10 @@ export function roundLines(
     startedAtMs: meta.startedAtMs,
   };
   const footer: RoundFooterLine = { type: "round", v: 1, ...meta, writerId, records: records.length, uid };
+  // Every sink redacts with the one redactor: nothing a server reflected or an error said is stored in clear.
+  if (footer.error !== undefined) footer.error = redactor.redact(footer.error);
   let text = `${JSON.stringify(header)}\n`;
-  for (const r of records) text += `${JSON.stringify(r)}\n`;
+  for (const r of records) text += `${JSON.stringify(redactRecord(r, redactor))}\n`;
   text += `${JSON.stringify(footer)}\n`;
   return text;
 }
@@ -119,14 +141,9 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   const clock = opts.clock ?? systemClock;
   const writerId = opts.writerId ?? newWriterId();
   const fsync = opts.fsync ?? true;
+  const redactor = opts.redactor ?? Redactor.none();
   const dir = opts.dir;
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (err) {
-    throw new StallwatchError("SW_STORE_OPEN", `cannot create data directory ${dir}: ${String(err)}`, 1, {
-      cause: err,
-    });
-  }
+  await ensureDataDir(dir);
 
   const prune = async (): Promise<string[]> => {
     if (opts.retentionDays === undefined) return [];
@@ -154,9 +171,17 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     await mkdir(join(dir, day), { recursive: true });
     const records = await open(recordsFile(dir, day, writerId), "a");
     const hist = await open(histFile(dir, day, writerId), "a");
-    const f: DayFiles = { day, records, hist, histBaseMs: startMs };
-    if ((await hist.stat()).size === 0) await hist.appendFile(hlogHeader(startMs));
-    else f.histBaseMs = 0; // reopened file of our own id: write absolute times, readers accept both
+    const recordsSize = (await records.stat()).size;
+    const histSize = (await hist.stat()).size;
+    const f: DayFiles = { day, records, hist, histBaseMs: startMs, recordsSize, histSize, torn: false };
+    // A file of our own id left torn (a crash mid-write, or a failed cut): start on a fresh line.
+    if (recordsSize > 0 && (await lastByte(records, recordsSize)) !== 0x0a) f.torn = true;
+    if (histSize > 0 && (await lastByte(hist, histSize)) !== 0x0a) f.torn = true;
+    if (histSize === 0) {
+      const header = hlogHeader(startMs);
+      await hist.appendFile(header);
+      f.histSize = Buffer.byteLength(header);
+    } else f.histBaseMs = 0; // reopened file of our own id: write absolute times, readers accept both
     files = f;
     if (rolled) await prune();
     return f;
@@ -165,10 +190,20 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   const write = async (meta: RoundMeta, records: readonly RequestRecord[]): Promise<void> => {
     const f = await filesFor(dayOf(meta.startedAtMs), meta.startedAtMs);
     const block = hlogRoundBlockOf(records, meta.id, meta.startedAtMs, meta.endedAtMs, f.histBaseMs);
-    const text = roundLines(writerId, meta, records);
-    await f.hist.appendFile(block);
-    await f.records.appendFile(text);
-    if (fsync) await Promise.all([f.hist.datasync(), f.records.datasync()]);
+    // A torn tail (a write cut short that could not be cut back) ends with a newline first: this round stays readable.
+    const text = `${f.torn ? "\n" : ""}${roundLines(writerId, meta, records, redactor)}`;
+    const histText = f.torn ? `\n${block}` : block;
+    try {
+      await f.hist.appendFile(histText);
+      await f.records.appendFile(text);
+      if (fsync) await Promise.all([f.hist.datasync(), f.records.datasync()]);
+    } catch (err) {
+      await cutBack(f);
+      throw err;
+    }
+    f.histSize += Buffer.byteLength(histText);
+    f.recordsSize += Buffer.byteLength(text);
+    f.torn = false;
   };
 
   return {
@@ -202,4 +237,31 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       return closing;
     },
   };
+}
+
+/** The last byte of an open file of `size` bytes. */
+async function lastByte(h: FileHandle, size: number): Promise<number | undefined> {
+  const buf = Buffer.alloc(1);
+  const { bytesRead } = await h.read(buf, 0, 1, size - 1);
+  return bytesRead === 1 ? buf[0] : undefined;
+}
+
+/** After a failed write: both files back to their last good size (truncating frees space, so it works on a full disk). */
+async function cutBack(f: DayFiles): Promise<void> {
+  try {
+    await f.records.truncate(f.recordsSize);
+    await f.hist.truncate(f.histSize);
+    await Promise.all([f.records.datasync(), f.hist.datasync()]);
+  } catch {
+    f.torn = true;
+    // Where the files end now is unknown: measure again, so the next cut goes no further back than that.
+    f.recordsSize = await f.records.stat().then(
+      (s) => s.size,
+      () => f.recordsSize,
+    );
+    f.histSize = await f.hist.stat().then(
+      (s) => s.size,
+      () => f.histSize,
+    );
+  }
 }

@@ -7,7 +7,7 @@
  */
 import { type Clock, systemClock } from "../clock.js";
 import { DEFAULT_STALL_RULE, detectStalls, type StallRule } from "../diagnose/stalls.js";
-import type { RequestRecord } from "../model.js";
+import { countable, type RequestRecord } from "../model.js";
 import type { RoundKind, RoundMeta, Store } from "../record/store.js";
 import type { Logger } from "./logger.js";
 
@@ -51,7 +51,10 @@ export interface RoundResult {
   meta: RoundMeta;
   records: RequestRecord[];
   stalls: number;
+  /** Failed requests, not counting those a clean stop aborted. */
   failures: number;
+  /** Requests a clean stop aborted (stored, marked, counted nowhere else). */
+  aborted: number;
   /** True when the round is durable in the store. */
   stored: boolean;
   storeError?: string;
@@ -113,13 +116,16 @@ export async function executeRound(o: ExecuteRoundOptions): Promise<RoundResult>
     ...(controller.signal.aborted ? { aborted: true } : {}),
     ...(error !== undefined ? { error } : {}),
   };
-  const stalls = detectStalls(records, o.stallRule ?? DEFAULT_STALL_RULE);
-  const failures = records.filter((r) => !r.ok);
+  // Requests a clean stop aborted are stored (marked) but are no failure and no stall.
+  const measured = records.filter(countable);
+  const stalls = detectStalls(measured, o.stallRule ?? DEFAULT_STALL_RULE);
+  const failures = measured.filter((r) => !r.ok);
   const result: RoundResult = {
     meta,
     records,
     stalls: stalls.length,
     failures: failures.length,
+    aborted: records.length - measured.length,
     stored: false,
   };
 
@@ -148,8 +154,9 @@ function logRound(
     round: meta.id,
     kind: meta.kind,
     requests: r.records.length,
-    ok: r.records.length - r.failures,
+    ok: r.records.length - r.failures - r.aborted,
     failures: r.failures,
+    ...(r.aborted > 0 ? { abortedRequests: r.aborted } : {}),
     stalls: r.stalls,
     durationMs: Math.round(durationMs),
     latenessMs: meta.latenessMs,
@@ -179,7 +186,7 @@ function logRound(
     });
   }
   for (const rec of r.records) {
-    if (rec.ok || !rec.error) continue;
+    if (rec.ok || !rec.error || !countable(rec)) continue;
     logger.warn(`failure: ${rec.api} ${rec.route} ${rec.endpoint} ${rec.error.code}`, {
       event: "failure",
       round: meta.id,

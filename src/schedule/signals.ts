@@ -25,6 +25,42 @@ export interface ShutdownOptions {
   target?: SignalTarget;
   /** Told about the signal and the outcome (default: nothing). */
   onEvent?: (event: "signal" | "forced" | "deadline" | "handler-error", detail: string) => void;
+  /** Signals caught before this call (see catchEarlySignals): taken over, and one that came is handled now. */
+  early?: EarlySignals;
+}
+
+/**
+ * Holds SIGTERM / SIGINT from the moment a command starts loading until its
+ * real handler is installed, so a signal in that window is not Node's default
+ * (exit 143 / 130, nothing flushed) but the command's clean shutdown.
+ */
+export interface EarlySignals {
+  /** The first signal caught so far, if any. */
+  readonly caught: ShutdownSignal | undefined;
+  /** Removes the catching handlers (idempotent). */
+  release(): void;
+}
+
+/** Starts catching SIGTERM / SIGINT; hand the result to installShutdown, or release it. */
+export function catchEarlySignals(target: SignalTarget = process): EarlySignals {
+  let caught: ShutdownSignal | undefined;
+  let released = false;
+  const onSignal = (signal: ShutdownSignal): void => {
+    caught ??= signal;
+  };
+  target.on("SIGTERM", onSignal);
+  target.on("SIGINT", onSignal);
+  return {
+    get caught() {
+      return caught;
+    },
+    release() {
+      if (released) return;
+      released = true;
+      target.off("SIGTERM", onSignal);
+      target.off("SIGINT", onSignal);
+    },
+  };
 }
 
 /** Installs the handlers; returns a function that removes them. */
@@ -65,6 +101,11 @@ export function installShutdown(
   };
   target.on("SIGTERM", onSignal);
   target.on("SIGINT", onSignal);
+  if (opts.early) {
+    const caught = opts.early.caught;
+    opts.early.release();
+    if (caught) onSignal(caught);
+  }
   return () => {
     target.off("SIGTERM", onSignal);
     target.off("SIGINT", onSignal);

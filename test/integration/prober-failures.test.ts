@@ -47,6 +47,26 @@ beforeAll(async () => {
         "x-amzn-ErrorType": "InternalServerErrorException",
       }),
       "/not-json": (_req: IncomingMessage, res: ServerResponse) => res.end("<html>oops</html>"),
+      "/big-json": (_req: IncomingMessage, res: ServerResponse) => {
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({ status: "OK", pad: "x".repeat(3 * 1024 * 1024) }));
+      },
+      "/status-999": (_req: IncomingMessage, res: ServerResponse) => {
+        res.writeHead(999, "Odd");
+        res.end("odd");
+      },
+      "/big-headers": (_req: IncomingMessage, res: ServerResponse) => {
+        res.setHeader("x-big", "a".repeat(128 * 1024));
+        res.end("ok");
+      },
+      // 103 Early Hints every 20 ms, never a final response.
+      "/endless-103": (_req: IncomingMessage, res: ServerResponse) => {
+        const timer = setInterval(() => {
+          if (res.destroyed) clearInterval(timer);
+          else res.writeEarlyHints({ link: "</a.css>; rel=preload; as=style" });
+        }, 20);
+        res.on("close", () => clearInterval(timer));
+      },
       "/echo-key": (req: IncomingMessage, res: ServerResponse) =>
         res.end(`your key is ${req.headers["x-api-key"]}`),
     },
@@ -239,6 +259,24 @@ describe("response", () => {
     expect(r.error?.message).toMatch(/^invalid HTTP response/);
   });
 
+  test("headers larger than undici accepts → protocol, in phase ttfb", async () => {
+    prober = createProber(base);
+    const r = await probeTimed(prober, targetFor(srv.url("/big-headers")));
+    expect(r.error).toMatchObject({ code: "protocol", phase: "ttfb", cause: "UND_ERR_HEADERS_OVERFLOW" });
+    expect(r.error?.message).toMatch(/^invalid HTTP response: headers larger/);
+  });
+
+  test("an endless stream of 103 Early Hints → headers-timeout in ttfb: no final headers ever came", async () => {
+    prober = createProber(base);
+    for (const connection of ["fresh", "reuse"] as const) {
+      const r = await probeTimed(prober, targetFor(srv.url("/endless-103"), { timeoutMs: 400 }), connection);
+      expect(r.error).toMatchObject({ code: "headers-timeout", phase: "ttfb", cause: "DEADLINE" });
+      expect(r.status).toBeUndefined();
+      expect(r.phasesMs.ttfb).toBeDefined(); // the first 103's byte is a first byte, as with slowloris
+      expect(r.phasesMs.transfer).toBeUndefined();
+    }
+  });
+
   test("close-delimited HTTP/1.0 body is read to the end", async () => {
     prober = createProber(base);
     for (const connection of ["fresh", "reuse"] as const) {
@@ -274,9 +312,41 @@ describe("status and assertions", () => {
     expect(r5.error).toMatchObject({ code: "http-5xx", phase: "ttfb" });
     expect(r5.error?.message).toContain("InternalServerErrorException");
     expect(r5.hopHeaders["x-amzn-errortype"]).toBe("InternalServerErrorException");
+    // 999 is no 5xx: a status outside the classes HTTP defines.
+    const r9 = await probeTimed(prober, targetFor(srv.url("/status-999")));
+    expect(r9.status).toBe(999);
+    expect(r9.error).toMatchObject({ code: "http-other", phase: "ttfb", message: "HTTP 999" });
     // An expected 404 is fine.
     const ok = await probeTimed(prober, targetFor(srv.url("/404"), { expect: { status: 404 } }));
     expect(ok.ok).toBe(true);
+  });
+
+  test("an assertion holds at most maxAssertBodyBytes of a body, whatever maxBodyBytes allows, and says so", async () => {
+    prober = createProber({ ...base, maxBodyBytes: 8 * 1024 * 1024, maxAssertBodyBytes: 1024 * 1024 });
+    const expectations = [{ json: { status: "OK" } }, { bodyContains: '"status":"OK"' }];
+    for (const expect_ of expectations) {
+      const r = await probeTimed(prober, targetFor(srv.url("/big-json"), { expect: expect_ }));
+      expect(r.bytes).toBeGreaterThan(3 * 1024 * 1024); // read to the end: no body-too-large
+      expect(r.error).toMatchObject({ code: "assertion", phase: "assert" });
+      const failed = r.assertions.find((a) => !a.ok);
+      expect(failed?.actual).toBe(
+        "body not checked: larger than probe.maxAssertBodyBytes (1048576 bytes), the most an assertion may hold in memory",
+      );
+    }
+    // Within the cap the same checks pass.
+    const roomy = createProber({
+      ...base,
+      maxBodyBytes: 8 * 1024 * 1024,
+      maxAssertBodyBytes: 4 * 1024 * 1024,
+    });
+    try {
+      for (const expect_ of expectations) {
+        const r = await probeTimed(roomy, targetFor(srv.url("/big-json"), { expect: expect_ }));
+        expect(r.ok).toBe(true);
+      }
+    } finally {
+      await roomy.close();
+    }
   });
 
   test("JSON field mismatch and a body that is not JSON → assertion", async () => {
@@ -304,8 +374,11 @@ describe("status and assertions", () => {
       }),
     );
     expect(r.error?.code).toBe("assertion");
-    expect(r.error?.message).toContain("[redacted]");
+    expect(r.error?.message).toContain("[REDACTED]");
     expect(r.error?.message).not.toContain(secret);
+    // The whole record, before any sink: the body excerpt in the assertion is redacted too.
+    expect(r.assertions.find((a) => a.name === "bodyContains")?.actual).toBe('"your key is [REDACTED]"');
+    expect(JSON.stringify(r)).not.toContain(secret);
   });
 });
 

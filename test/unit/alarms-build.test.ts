@@ -191,4 +191,48 @@ describe("the lab's PutMetricAlarm rules accept every input", () => {
     expect(canonicalMetricAlarm(described)).toEqual(canonicalMetricAlarm(a!));
     expect(canonicalMetricAlarm({ ...described, Threshold: 1 })).not.toEqual(canonicalMetricAlarm(a!));
   });
+
+  it('canonical form is the same whatever the shape: "Metrics": [] and null fields from an endpoint', () => {
+    for (const a of build().metricAlarms) {
+      expect((a.Dimensions ?? []).length).toBeGreaterThan(1); // so that order can differ
+      // What a third-party endpoint returned: an empty Metrics list, nulls, dimensions in its own order.
+      const described = {
+        ...a,
+        Tags: undefined,
+        Metrics: [],
+        Unit: a.Unit ?? null,
+        Statistic: a.Statistic ?? null,
+        ExtendedStatistic: a.ExtendedStatistic ?? null,
+        Dimensions: [...(a.Dimensions ?? [])].reverse(),
+      };
+      expect(canonicalMetricAlarm(described)).toEqual(canonicalMetricAlarm(a));
+      expect(canonicalMetricAlarm({ ...described, Dimensions: described.Dimensions.slice(1) })).not.toEqual(
+        canonicalMetricAlarm(a),
+      );
+    }
+  });
+
+  it("canonical form sorts the dimensions inside metric-math queries too", () => {
+    const query = (dims: { Name: string; Value: string }[]) => ({
+      AlarmName: "m",
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanThreshold",
+      Metrics: [
+        {
+          Id: "m1",
+          MetricStat: {
+            Metric: { Namespace: "N", MetricName: "X", Dimensions: dims },
+            Period: 60,
+            Stat: "Sum",
+          },
+        },
+      ],
+    });
+    const dims = [
+      { Name: "Api", Value: "a" },
+      { Name: "Route", Value: "r" },
+    ];
+    expect(canonicalMetricAlarm(query([...dims].reverse()))).toEqual(canonicalMetricAlarm(query(dims)));
+  });
 });

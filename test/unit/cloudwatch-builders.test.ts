@@ -21,6 +21,7 @@ import {
 } from "../../src/aws/metrics/rebucket.js";
 import { METRICS } from "../../src/aws/metrics/registry.js";
 import { type HistKey, HistogramSet, newHistogram } from "../../src/record/histograms.js";
+import { Redactor } from "../../src/redact.js";
 
 const ctx: MetricContext = { namespace: "Sw", storageResolutionS: 60 };
 const key: HistKey = { api: "a", route: "r", endpoint: "/e", connection: "fresh", tag: "probe" };
@@ -89,6 +90,36 @@ describe("re-bucketing", () => {
 });
 
 describe("metric points", () => {
+  it("pass every dimension value through the config's redactor", () => {
+    const secret = "tok-0123456789";
+    const set = new HistogramSet();
+    set.recordValue({ ...key, endpoint: `/e?k=${secret}` }, "total", 10);
+    const redactor = new Redactor({ secretValues: [secret] });
+    const points = buildMetricPoints(
+      {
+        histograms: set,
+        counts: [
+          {
+            api: "a",
+            route: "r",
+            endpoint: `/e?k=${secret}`,
+            requests: 1,
+            ok: 0,
+            stalls: 0,
+            failures: { reset: 1 },
+          },
+        ],
+        timestampMs: 1_700_000_000_000,
+      },
+      { ...ctx, dimensions: { Prober: secret }, redact: (s) => redactor.redact(s) },
+    );
+    expect(points.length).toBeGreaterThan(3);
+    expect(JSON.stringify(points)).not.toContain(secret);
+    expect(
+      points.every((p) => p.dimensions.some(([n, v]) => n === "Endpoint" && v === "/e?k=[REDACTED]")),
+    ).toBe(true);
+  });
+
   it("merges connection modes, keeps keep-warm apart, skips idle-sweep, counts failures by class", () => {
     const set = new HistogramSet();
     set.recordValue(key, "total", 10);

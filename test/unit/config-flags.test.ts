@@ -109,6 +109,19 @@ describe("configFromFlags", () => {
       ),
     ).toContain("--concurrency, --rate: expected one of them, not both");
   });
+
+  it("refuses credentials in --url and --route URLs without printing the password", () => {
+    for (const flags of [
+      { url: "http://user:s3cr3t-pw@127.0.0.1:9/x", env: {} },
+      { routes: ["main=http://user:s3cr3t-pw@127.0.0.1:9"], env: {} },
+      { routes: ["http://user:s3cr3t-pw@127.0.0.1:9"], env: {} },
+    ]) {
+      const msg = usageMessage(() => configFromFlags(flags));
+      expect(msg).toContain("expected a URL without 'user:password@'");
+      expect(msg).toContain('"authorization": {"env": "API_AUTH"}');
+      expect(msg).not.toContain("s3cr3t-pw");
+    }
+  });
 });
 
 describe("applyProbeOverrides", () => {

@@ -14,7 +14,13 @@ const dir = join(import.meta.dirname, "../fixtures/config-invalid");
 const update = process.env.UPDATE_CONFIG_FIXTURES === "1";
 
 /** The environment every fixture is loaded with; other variables are unset. */
-const env = { SW_TEST_PRESENT: "present-secret-value", SW_TEST_NEWLINE: "line1\nline2" };
+const env = {
+  SW_TEST_PRESENT: "present-secret-value",
+  SW_TEST_NEWLINE: "line1\nline2",
+  SW_TEST_NON_ASCII: "s\u00e9cret-token-\u20ac",
+  // An invalid UTF-8 byte as Node decodes it from the environment.
+  SW_TEST_BAD_UTF8: Buffer.from([0x61, 0x62, 0xff, 0x63]).toString("utf8"),
+};
 
 const fixtures = readdirSync(dir)
   .filter((f) => f.endsWith(".json") && f !== "biome.json")
@@ -75,6 +81,17 @@ describe("invalid config corpus", () => {
     const err = await problemsOf(join(dir, "missing-env.json"));
     expect(err.message).not.toContain("present-secret-value");
     expect(err.message).not.toContain("line1");
+  });
+
+  it("never echoes the password of a URL with credentials", async () => {
+    const err = await problemsOf(join(dir, "credentials-in-url.json"));
+    expect(err.message).toContain("expected a URL without 'user:password@'");
+    expect(err.message).not.toContain("hunter2-url-pw");
+  });
+
+  it("never echoes a non-ASCII header value taken from the environment", async () => {
+    const err = await problemsOf(join(dir, "bad-header-values.json"));
+    expect(err.message).not.toContain("cret-token");
   });
 
   it("names the file in the error", async () => {

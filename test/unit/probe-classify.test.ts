@@ -1,12 +1,6 @@
 import { describe, expect, test } from "vitest";
-import {
-  classifyError,
-  deadlineFailure,
-  errorCode,
-  phaseInProgress,
-  redact,
-  secretValues,
-} from "../../src/probe/classify.js";
+import { classifyError, deadlineFailure, errorCode, phaseInProgress } from "../../src/probe/classify.js";
+import { Redactor } from "../../src/redact.js";
 
 const err = (code: string, message = code): Error => Object.assign(new Error(message), { code });
 
@@ -102,12 +96,17 @@ describe("deadlines", () => {
 
 describe("redaction", () => {
   test("secret values and bearer tokens are replaced", () => {
-    const secrets = secretValues(
-      { Authorization: "Bearer abcdef123456", "x-api-key": "k-999999", accept: "json" },
-      ["authorization", "X-API-KEY"],
+    const redactor = Redactor.forHeaders(
+      {
+        Authorization: "Bearer abcdef123456",
+        "x-api-key": "k-999999",
+        "x-custom": "c-777777",
+        accept: "json",
+      },
+      ["X-CUSTOM"],
     );
-    expect(redact("sent Bearer abcdef123456 and k-999999 and abcdef123456, accept json", secrets)).toBe(
-      "sent [redacted] and [redacted] and [redacted], accept json",
-    );
+    expect(
+      redactor.redact("sent Bearer abcdef123456 and k-999999 and abcdef123456, c-777777, accept json"),
+    ).toBe("sent [REDACTED] and [REDACTED] and [REDACTED], [REDACTED], accept json");
   });
 });

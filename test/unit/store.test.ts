@@ -8,6 +8,7 @@ import { readHistory } from "../../src/record/history.js";
 import { decodeTag, encodeTag, hlogRoundBlock, hlogRoundBlockOf } from "../../src/record/hlog.js";
 import { openStore, type RoundMeta } from "../../src/record/store.js";
 import { DAY_MS, dayOf, histFile, recordsFile } from "../../src/record/store-layout.js";
+import { Redactor } from "../../src/redact.js";
 import { fakeRecord, fakeRound } from "../helpers/store-records.js";
 
 const dirs: string[] = [];
@@ -156,6 +157,53 @@ describe("crash leftovers", () => {
       expect(h.warnings.some((w) => /round 3 has no footer/.test(w))).toBe(true);
       if (source === "hlog") expect(h.warnings.some((w) => w.includes(hist) && /torn/.test(w))).toBe(true);
     }
+  });
+
+  test("a directory where a records or hlog file is expected is skipped with a warning", async () => {
+    const dir = tmp();
+    const store = await openStore({ dir, clock: fixedClock, writerId: "good" });
+    await store.writeRound(meta(1, T0), fakeRound(T0, 2, ["a"]));
+    await store.close();
+    const day = dayOf(T0);
+    mkdirSync(recordsFile(dir, day, "dirwriter"), { recursive: true });
+    // A writer whose records file is fine but whose hlog is a directory.
+    const other = await openStore({ dir, clock: fixedClock, writerId: "badhist" });
+    await other.writeRound(meta(1, T0 + 1), fakeRound(T0 + 1, 2, ["b"]));
+    await other.close();
+    rmSync(histFile(dir, day, "badhist"));
+    mkdirSync(histFile(dir, day, "badhist"));
+    for (const source of ["records", "hlog"] as const) {
+      const h = await readHistory(dir, { histogramSource: source });
+      expect(h.rounds.map((r) => r.writerId).sort()).toEqual(["badhist", "good"]);
+      expect(h.records).toHaveLength(4);
+      const rec = recordsFile(dir, day, "dirwriter");
+      expect(h.warnings).toContain(`${rec}: skipped, a directory where a file is expected (EISDIR)`);
+      if (source === "hlog") {
+        const hist = histFile(dir, day, "badhist");
+        expect(h.warnings).toContain(`${hist}: skipped, a directory where a file is expected (EISDIR)`);
+      }
+    }
+  });
+
+  test("never stores a URL's user:password@ nor a secret the redactor knows", async () => {
+    const dir = tmp();
+    const redactor = new Redactor({ secretValues: ["tok-0123456789"] });
+    const store = await openStore({ dir, clock: fixedClock, writerId: "w", redactor });
+    const rec = {
+      ...fakeRecord({ atMs: T0, seq: 0, endpoint: "a" }),
+      url: "http://user:pw-98765@127.0.0.1:1/a",
+    };
+    rec.assertions = [{ name: "json.key", ok: false, expected: "x", actual: "tok-0123456789" }];
+    await store.writeRound({ ...meta(1, T0), error: "runner said tok-0123456789" }, [rec]);
+    await store.close();
+    const text = readFileSync(recordsFile(dir, dayOf(T0), "w"), "utf8");
+    expect(text).not.toContain("pw-98765");
+    expect(text).not.toContain("user:");
+    expect(text).not.toContain("tok-0123456789");
+    const h = await readHistory(dir);
+    expect(h.records[0]?.url).toBe("http://127.0.0.1:1/a");
+    expect(h.records[0]?.assertions[0]?.actual).toBe("[REDACTED]");
+    expect(h.rounds[0]?.error).toBe("runner said [REDACTED]");
   });
 
   test("garbage in the middle of a file is skipped, later rounds still read", async () => {

@@ -8,10 +8,12 @@
  * `counts` come from {@link countsFromRecords} (live rounds) or
  * {@link countsFromReport}; a report's histograms from {@link histogramsFromReport}.
  */
+
 import { join } from "node:path";
 import type { Config } from "../../config/schema.js";
-import type { FailureClass, RequestRecord } from "../../model.js";
+import { countable, type FailureClass, type RequestRecord } from "../../model.js";
 import { HistogramSet } from "../../record/histograms.js";
+import type { Redactor } from "../../redact.js";
 import type { Report } from "../../report/types.js";
 import type { AwsClients } from "../clients.js";
 import type { MetricContext, SeriesCounts } from "./points.js";
@@ -43,9 +45,13 @@ export function metricContext(config: Config): MetricContext {
  */
 export async function createMetricsPublisher(
   config: Config,
-  deps: { clients?: AwsClients; log: LogFn; write?: (line: string) => void },
+  deps: { clients?: AwsClients; log: LogFn; write?: (line: string) => void; redactor?: Redactor },
 ): Promise<MetricsPublisher> {
-  const ctx = metricContext(config);
+  const redactor = deps.redactor;
+  const ctx: MetricContext = {
+    ...metricContext(config),
+    ...(redactor?.hasSecrets ? { redact: (text: string) => redactor.redact(text) } : {}),
+  };
   if (config.cloudwatch.mode === "emf") {
     return new MetricsPublisher({
       mode: "emf",
@@ -86,7 +92,7 @@ export function countsFromRecords(
 ): SeriesCounts[] {
   const map = new Map<string, SeriesCounts>();
   for (const r of records) {
-    if (r.tag !== "probe") continue;
+    if (r.tag !== "probe" || !countable(r)) continue;
     const c = bump(map, r);
     c.requests++;
     if (r.ok) c.ok++;

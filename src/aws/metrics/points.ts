@@ -40,6 +40,8 @@ export interface MetricContext {
   storageResolutionS: 1 | 60;
   /** Prober / Region / AZ dimension values, when configured. */
   dimensions?: Partial<Record<ProberDimension, string>>;
+  /** The config's redactor (src/redact.ts), applied to every dimension value: CloudWatch is a sink like any other. */
+  redact?: (text: string) => string;
 }
 
 /** One metric value set. Dimensions in registry order, prober dimensions last. */
@@ -162,5 +164,7 @@ export function buildMetricPoints(round: RoundMetrics, ctx: MetricContext): Metr
       });
     }
   }
+  const redact = ctx.redact;
+  if (redact) for (const p of points) p.dimensions = p.dimensions.map(([n, v]) => [n, redact(v)]);
   return points;
 }

@@ -11,7 +11,9 @@
  * batch CloudWatch rejects as invalid (InvalidParameterValue…) would fail
  * forever, so it is set aside under `rejected/` and logged.
  */
+
 import type { CloudWatchClient, PutMetricDataInput } from "@aws-sdk/client-cloudwatch";
+import { classifyAwsError } from "../xray/aws-error.js";
 import { buildEmfLines, type EmfOptions } from "./emf.js";
 import { buildMetricPoints, type MetricContext, type RoundMetrics } from "./points.js";
 import { buildPutMetricDataInputs, wireJson } from "./put.js";
@@ -193,9 +195,11 @@ export class MetricsPublisher {
 
 function describe(e: unknown): { name: string; message: string; retryable: boolean } {
   const err = e as SdkLikeError;
+  const f = classifyAwsError("PutMetricData", e);
+  const unparsed = f.code.startsWith("HTTP ");
   return {
-    name: err?.name ?? "Error",
-    message: err?.message ?? String(e),
+    name: unparsed ? f.code : (err?.name ?? "Error"),
+    message: unparsed ? f.message : (err?.message ?? String(e)),
     retryable: !isInvalidBatchError(e),
   };
 }

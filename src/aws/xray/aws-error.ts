@@ -77,6 +77,35 @@ function str(v: unknown): string | undefined {
   return typeof v === "string" && v !== "" ? v : undefined;
 }
 
+/** The service an operation belongs to, for messages. */
+export function serviceOf(operation: string): string {
+  if (operation === "BatchGetTraces" || operation === "GetTraceSummaries") return "X-Ray";
+  if (/^Describe(Target|LoadBalancer)/.test(operation)) return "ELBv2";
+  return "CloudWatch";
+}
+
+/**
+ * When the SDK could not parse the answer (an HTML error page from a proxy, a
+ * load balancer or an emulator: "Deserialization error … Unexpected token
+ * '<'"), what the answer was: status, content type and service.
+ */
+function unparsedAnswer(
+  operation: string,
+  e: Record<string, unknown>,
+  status: number | undefined,
+): string | undefined {
+  if (status === undefined) return undefined;
+  const msg = str(e.message) ?? "";
+  const unparsed =
+    /Deserialization error/i.test(msg) ||
+    e.name === "SyntaxError" ||
+    (e.name === "Unknown" && msg === "Unknown");
+  if (!unparsed) return undefined;
+  const resp = e.$response as { headers?: Record<string, string | undefined> } | undefined;
+  const ctype = str(resp?.headers?.["content-type"]);
+  return `${serviceOf(operation)} answered ${operation} with HTTP ${status}${ctype ? ` (${ctype})` : ""}, not an AWS response: an error page from a proxy, a load balancer or an emulator in front of the endpoint?`;
+}
+
 /** Classifies whatever an SDK `send` rejected with. */
 export function classifyAwsError(operation: string, err: unknown): AwsFailure {
   const e = (typeof err === "object" && err !== null ? err : {}) as Record<string, unknown>;
@@ -85,8 +114,10 @@ export function classifyAwsError(operation: string, err: unknown): AwsFailure {
     unknown
   >;
   const status = typeof meta.httpStatusCode === "number" ? meta.httpStatusCode : undefined;
-  const code = str(e.Code) ?? str(e.code) ?? str(e.name) ?? "Unknown";
-  const message = str(e.message) ?? String(err);
+  const unparsed = unparsedAnswer(operation, e, status);
+  const code =
+    unparsed !== undefined ? `HTTP ${status}` : (str(e.Code) ?? str(e.code) ?? str(e.name) ?? "Unknown");
+  const message = unparsed ?? str(e.message) ?? String(err);
   const base = { operation, code, message, ...(status !== undefined ? { status } : {}) };
   const nodeCode = str(e.code);
   if (THROTTLE.has(code) || status === 429) return { ...base, kind: "throttled", retryable: true };

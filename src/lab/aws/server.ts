@@ -85,7 +85,43 @@ export interface AwsLab {
   readonly faults: AwsLabFaults;
   /** Adds a handler after start (checked after the earlier ones). */
   register(handler: AwsServiceHandler): void;
+  /**
+   * The IAM actions the requests so far needed, in arrival order (repeats
+   * kept): `cloudwatch:PutMetricData`, `xray:BatchGetTraces`, …, plus what a
+   * request implies (`cloudwatch:TagResource` for an alarm created with Tags).
+   */
+  readonly actions: readonly string[];
   close(): Promise<void>;
+}
+
+/** The IAM actions one request needs: its operation, plus those its parameters imply. */
+export function iamActionsOf(service: string, req: AwsLabRequest): string[] {
+  if (service === "cloudwatch" && req.target !== undefined) {
+    const op = req.target.slice(req.target.lastIndexOf(".") + 1);
+    const out = [`cloudwatch:${op}`];
+    if (op === "PutMetricAlarm" || op === "PutCompositeAlarm") {
+      try {
+        const body = JSON.parse(req.body.toString("utf8") || "{}") as { Tags?: unknown[] };
+        if ((body.Tags?.length ?? 0) > 0) out.push("cloudwatch:TagResource");
+      } catch {
+        // a malformed body is the handler's business
+      }
+    }
+    return out;
+  }
+  if (service === "xray") {
+    const ops: Record<string, string> = {
+      "/Traces": "BatchGetTraces",
+      "/TraceSummaries": "GetTraceSummaries",
+    };
+    const op = ops[req.url.pathname];
+    return op ? [`xray:${op}`] : [];
+  }
+  if (service === "elbv2") {
+    const action = new URLSearchParams(req.body.toString("utf8")).get("Action");
+    return action ? [`elasticloadbalancing:${action}`] : [];
+  }
+  return [];
 }
 
 export interface AwsLabOptions {
@@ -106,6 +142,7 @@ export async function startAwsLab(opts: AwsLabOptions): Promise<AwsLab> {
   const handlers = [...opts.handlers];
   const host = opts.host ?? "127.0.0.1";
   const calls = new Map<string, number>();
+  const actions: string[] = [];
   let down: { mode: DownMode; service: string | undefined } | undefined;
   const throttles: Counted[] = [];
   const failures: Counted[] = [];
@@ -144,6 +181,7 @@ export async function startAwsLab(opts: AwsLabOptions): Promise<AwsLab> {
         const handler = handlers.find((h) => h.matches(lreq));
         const name = handler?.name ?? "?";
         calls.set(name, (calls.get(name) ?? 0) + 1);
+        actions.push(...iamActionsOf(name, lreq));
         let out: AwsLabResponse;
         if (!handler) {
           out = {
@@ -236,6 +274,7 @@ export async function startAwsLab(opts: AwsLabOptions): Promise<AwsLab> {
     url: `http://${urlHost}:${port}`,
     port,
     faults,
+    actions,
     register: (h) => handlers.push(h),
     close: async () => {
       down = undefined;

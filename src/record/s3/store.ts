@@ -16,11 +16,13 @@
  * Retention is the bucket's lifecycle rules (the CloudFormation stack creates
  * them); `prune` deletes nothing.
  */
+
 import { randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { StallwatchError } from "../../errors.js";
 import type { RequestRecord } from "../../model.js";
+import { Redactor } from "../../redact.js";
 import { hlogHeader, hlogRoundBlockOf } from "../hlog.js";
 import { type RoundMeta, roundLines, type Store } from "../store.js";
 import { roundKeys, type S3Location, s3UrlOf } from "./layout.js";
@@ -65,6 +67,8 @@ export interface S3StoreOptions {
   callDeadlineMs?: number;
   /** Called once at close (destroys the SDK client). */
   onClose?: () => void | Promise<void>;
+  /** The one redactor every sink uses (the config's secrets). Default: none. */
+  redactor?: Redactor;
 }
 
 export interface S3Store extends Store {
@@ -84,6 +88,7 @@ export function roundObjects(
   writerId: string,
   meta: RoundMeta,
   records: readonly RequestRecord[],
+  redactor: Redactor = Redactor.none(),
 ): { key: string; contentType: string; body: Uint8Array }[] {
   const uid = randomBytes(4).toString("hex");
   const keys = roundKeys(loc, writerId, meta.startedAtMs, meta.id, uid);
@@ -95,7 +100,7 @@ export function roundObjects(
     {
       key: keys.records,
       contentType: "application/gzip",
-      body: gzipSync(roundLines(writerId, meta, records)),
+      body: gzipSync(roundLines(writerId, meta, records, redactor, uid)),
     },
   ];
 }
@@ -144,7 +149,7 @@ export function openS3Store(o: S3StoreOptions): S3Store {
   };
 
   const write = async (meta: RoundMeta, records: readonly RequestRecord[]): Promise<void> => {
-    const objects = roundObjects(o.location, o.writerId, meta, records);
+    const objects = roundObjects(o.location, o.writerId, meta, records, o.redactor);
     const entry = await o.spool.put(o.location.bucket, objects);
     if (!entry) {
       // Spool full: try once directly, so a round is not lost while S3 works.
