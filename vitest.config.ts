@@ -5,11 +5,10 @@ import { defineConfig } from "vitest/config";
  * random moments, the lab's injected delays). They run one at a time, after the parallel batch, so no other test
  * file competes with them for the machine's two cores.
  */
+// Kernel faults and idle sweeps wait on kernel timers and idle gaps, not the CPU: they run with the parallel batch.
 const SERIAL = [
-  "test/integration/kernel-faults.test.ts",
   "test/integration/load-schedule.test.ts",
   "test/integration/cli-daemon.test.ts",
-  "test/integration/idle-sweep.test.ts",
   "test/integration/schedule*.test.ts",
   "test/integration/store-crash.test.ts",
   "test/integration/lab-diagnosis.test.ts",

@@ -54,6 +54,7 @@ describe("scenario registry", () => {
       "edge-only",
       "az-down",
       "reset",
+      "throttle",
     ]);
     for (const s of SCENARIOS) expect(s.description.length).toBeGreaterThan(20);
   });

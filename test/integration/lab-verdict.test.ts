@@ -4,6 +4,7 @@
  * times (its verdict must name the slow target, 127.0.0.13, every time).
  */
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -57,29 +58,43 @@ describe("lab verdicts with AWS evidence on", { timeout: 120_000 }, () => {
     expect(r.verdict?.headline).toContain("us-west-2c");
   });
 
-  it("cold-start: probed with idle gaps as the scenario declares, cold-start-after-idle", async () => {
-    const r = await labReport("cold-start", ["--count", "24"]);
-    console.log(line("cold-start", r));
-    expectOneCount(r);
-    expect(r.verdict?.cause).toBe("cold-start-after-idle");
-  });
-
-  it("reset: an idle reused connection, stale-connection explaining the failures", async () => {
-    const r = await labReport("reset", ["--count", "24"]);
-    console.log(line("reset", r));
-    expectOneCount(r);
-    expect(r.verdict?.cause).toBe("stale-connection");
-    expect(r.verdict?.failures).toBe(r.totals.failed);
-  });
-
-  it("throttle: throttling explains the 429s", async () => {
-    const r = await labReport("throttle", ["--count", "6"]);
-    console.log(line("throttle", r));
-    expectOneCount(r);
-    expect(r.verdict?.cause).toBe("throttling");
-    expect(r.verdict?.hop).toBe("gateway");
-    expect(r.verdict?.failures).toBeGreaterThan(0);
-    expect(r.failures.filter((f) => f.status === 429)).toHaveLength(r.verdict?.failures ?? -1);
+  it("README's example output is what `npm start` prints (numbers aside)", async () => {
+    const readme = readFileSync(join(import.meta.dirname, "../../README.md"), "utf8");
+    const block = /`npm start` runs[^\n]*\n\n```\n([\s\S]*?)\n```/.exec(readme)?.[1];
+    expect(block, "README example block").toBeTypeOf("string");
+    const { stdout } = await run(
+      process.execPath,
+      [cli, "report", "--lab", "bad-target", "--count", "6", "--no-progress"],
+      {
+        maxBuffer: 64 << 20,
+        env: { ...process.env, NO_COLOR: "1", COLUMNS: "100" },
+      },
+    ).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? "" }));
+    // Numbers, addresses and times vary run to run; "…" in the README stands for the rest of the line.
+    const pattern = (line: string): RegExp =>
+      new RegExp(
+        `^${line
+          .split("…")[0]!
+          .replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+          .replace(/\d[\d.,]*/g, "[\\d.,]+")}`,
+      );
+    const want = block!.split("\n").map(pattern);
+    const got = stdout.split("\n");
+    // In order; a README line may stand for a line the terminal wraps (its continuation is skipped).
+    let at = 0;
+    want.forEach((re, i) => {
+      const found = got.findIndex((l, j) => j >= at && re.test(l));
+      expect(
+        found,
+        `README line ${i + 1} (${re}) not found in order in:\n${stdout.slice(0, 3000)}`,
+      ).toBeGreaterThanOrEqual(0);
+      if (i > 0)
+        expect(
+          found - at,
+          `README line ${i + 1} is more than one wrapped line after the previous`,
+        ).toBeLessThanOrEqual(1);
+      at = found + 1;
+    });
   });
 
   it("healthy: no verdict, no findings", async () => {
