@@ -47,9 +47,6 @@ export interface DaemonFlags {
 export const GRACE_MS = 10_000;
 
 export async function daemonCommand(flags: DaemonFlags, early?: EarlySignals): Promise<void> {
-  const scenario = labScenarioOf(flags.lab);
-  requireConfigOrLab("daemon", flags.config, scenario);
-  const listen = flags.metricsListen === undefined ? undefined : parseListen(flags.metricsListen);
   // Handlers first: a SIGTERM during start-up (config, lab, store, AWS, metrics server) or right after "daemon
   // started" stops cleanly (exit 0), never Node's default exit 143. Each part registers its close as it starts.
   let daemon: Daemon | undefined;
@@ -72,6 +69,9 @@ export async function daemonCommand(flags: DaemonFlags, early?: EarlySignals): P
     },
   );
   try {
+    const scenario = labScenarioOf(flags.lab);
+    requireConfigOrLab("daemon", flags.config, scenario);
+    const listen = flags.metricsListen === undefined ? undefined : parseListen(flags.metricsListen);
     let lab: RemoteLab | undefined;
     let loaded: LoadedConfig;
     if (scenario === undefined) {

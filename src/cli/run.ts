@@ -47,8 +47,6 @@ export function runExitCode(r: RoundResult, stallBudget: number | undefined): nu
 }
 
 export async function runCommand(flags: RunFlags, early?: EarlySignals): Promise<void> {
-  const scenario = labScenarioOf(flags.lab);
-  requireConfigOrLab("run", flags.config, scenario);
   // Handlers first: a SIGTERM while the config loads, the lab starts or the store opens stops cleanly (exit 0,
   // nothing half-written), never Node's default exit 143.
   const controller = new AbortController();
@@ -68,6 +66,8 @@ export async function runCommand(flags: RunFlags, early?: EarlySignals): Promise
     },
   );
   try {
+    const scenario = labScenarioOf(flags.lab);
+    requireConfigOrLab("run", flags.config, scenario);
     let loaded: LoadedConfig;
     if (scenario === undefined) loaded = await loadConfig(flags.config as string);
     else {

@@ -37,7 +37,7 @@ function line(scenario: string, r: Report): string {
 
 describe("lab verdicts with AWS evidence on", { timeout: 120_000 }, () => {
   it.each([1, 2, 3])("bad-target run %i: slow-target names 127.0.0.13 in us-west-2c", async () => {
-    const r = await labReport("bad-target", ["--count", "6"]);
+    const r = await labReport("bad-target", ["--count", "4"]);
     console.log(line("bad-target", r));
     expectOneCount(r);
     expect(r.verdict?.cause).toBe("slow-target");
