@@ -39,7 +39,8 @@ export interface Stall {
   thresholdMs: number;
 }
 
-const TIMEOUT_CODES = new Set([
+/** Failure classes of requests that hit their deadline: stalls whatever their measured total. */
+export const TIMEOUT_CODES: ReadonlySet<string> = new Set([
   "dns-timeout",
   "connect-timeout",
   "tls-timeout",

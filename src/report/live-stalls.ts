@@ -5,19 +5,11 @@
  * so until then a request is held to the floor (or to `stallMs` when set).
  * Requests that hit their deadline count as stalls, as in the report.
  */
-import { quantile, type StallRule } from "../diagnose/stalls.js";
+import { quantile, type StallRule, TIMEOUT_CODES } from "../diagnose/stalls.js";
 import { type RequestRecord, seriesId } from "../model.js";
 
 /** Successful requests a series needs before its lower quartile is used. */
 export const MIN_SAMPLES_FOR_QUARTILE = 4;
-
-const TIMEOUT_CODES = new Set([
-  "dns-timeout",
-  "connect-timeout",
-  "tls-timeout",
-  "headers-timeout",
-  "body-timeout",
-]);
 
 export interface LiveStallCounter {
   /** Adds a finished request; true when it counts as a stall. */
