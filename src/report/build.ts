@@ -66,6 +66,8 @@ export interface BuildReportInput {
 
 /** The cause of a stall no finding explains (same string as the diagnosis registry). */
 const UNEXPLAINED = "unexplained";
+/** The cause shown for keep-warm stalls: the diagnosis does not look at keep-warm pings. */
+export const NOT_DIAGNOSED = "not-diagnosed";
 
 const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -290,7 +292,8 @@ function stallReport(s: Stall, input: BuildReportInput): StallReport {
     thresholdMs: round3(s.thresholdMs),
     phase: s.phase,
     phasesMs: roundPhases(r.phasesMs),
-    cause: input.diagnosis?.causeBySeq.get(r.seq) ?? UNEXPLAINED,
+    // Keep-warm pings are kept out of the diagnosis (and of every count): said as such, not as unexplained.
+    cause: r.tag === "keep-warm" ? NOT_DIAGNOSED : (input.diagnosis?.causeBySeq.get(r.seq) ?? UNEXPLAINED),
   };
   if (r.remoteAddress !== undefined) out.remoteAddress = r.remoteAddress;
   if (r.requestId !== undefined) out.requestId = r.requestId;

@@ -105,8 +105,18 @@ export function valueText(v: unknown): string {
     return String(Math.round(v * 1000) / 1000);
   }
   if (typeof v === "string") return v;
-  if (Array.isArray(v)) return v.map(valueText).join(", ");
-  return JSON.stringify(v) ?? String(v);
+  if (Array.isArray(v))
+    return v.map(valueText).join(v.some((x) => typeof x === "object" && x !== null) ? "; " : ", ");
+  // For people: "custom-domain: 43, execute-api: 3", not JSON; the full data stays in --json.
+  if (v !== null && typeof v === "object")
+    return Object.entries(v)
+      .filter(([, x]) => x !== undefined)
+      .map(
+        ([k, x]) =>
+          `${k}: ${typeof x === "object" && x !== null && !Array.isArray(x) ? "{…}" : valueText(x)}`,
+      )
+      .join(", ");
+  return String(v);
 }
 
 export function qualitySection(report: Report): string {

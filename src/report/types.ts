@@ -69,7 +69,7 @@ export interface StallReport {
   traceId?: string;
   status?: number;
   error?: FailureClass;
-  /** The finding id that explains this stall, or `unexplained`. */
+  /** The finding id that explains this stall, or `unexplained`; `not-diagnosed` for keep-warm pings. */
   cause: string;
   /** One line on why this stall was attributed to its cause (from the diagnosis), when known. */
   detail?: string;

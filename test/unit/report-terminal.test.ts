@@ -52,7 +52,7 @@ describe("renderTerminal", () => {
     expect(out.indexOf("Other causes")).toBeLessThan(out.indexOf("Latency (ms)"));
     expect(out).toContain("next step: Check the NLB target");
     expect(out).toContain("evidence: headersTimeout=1");
-    expect(out).toContain("2 stalls unexplained.");
+    expect(out).toContain("1 stall unexplained."); // the keep-warm stall is not-diagnosed, not unexplained
   });
 
   it("says 'No findings: healthy.' for a healthy run, and renders a healthy report compactly", () => {
