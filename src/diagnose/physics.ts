@@ -69,28 +69,35 @@ export function levelOf<T extends { ms: number }>(valueMs: number, levels: reado
 }
 
 /**
- * Whether counts of stalls per number of lost SYNs are a mix random loss can
- * make: for every k below the largest seen, level k is not significantly
- * rarer than any level above it (one-sided binomial, p < `alpha`, under the
- * least favourable case p = 1, where both are equally likely). A lone level 1
- * is always consistent. Returns the reason when not.
+ * Whether counts of stalls per number of lost SYNs are a mix random loss can make. If each SYN is lost with
+ * probability p, a connect loses exactly k with probability p^k (1 − p): one lost SYN is never rarer than k lost.
+ * Two tests, each one-sided at `alpha`:
+ * - pairwise: level 1 is not significantly rarer than any level k above it (binomial, 1/2: the least favourable p);
+ * - against the opportunities: with `n` connections that could have lost SYNs, the c_k stalls at level k imply
+ *   p ≥ (c_k / n)^(1/k), hence about n·p(1 − p) single losses; far fewer observed is no random loss. Real loss
+ *   comes in bursts (a path that drops one SYN of a flow often drops the next), so this test uses alpha / 10.
+ * A lone level 1 is always consistent. Returns the reason when not.
  */
 export function levelMixConsistent(
   countsByLost: ReadonlyMap<number, number>,
+  n?: number,
   alpha = 0.001,
 ): string | undefined {
-  const ks = [...countsByLost.keys()].sort((a, b) => a - b);
-  const first = 1;
-  const c1 = countsByLost.get(first) ?? 0;
-  for (const k of ks) {
-    if (k === first) continue;
-    const ck = countsByLost.get(k) ?? 0;
-    const n = c1 + ck;
-    if (n === 0) continue;
-    // P(X ≤ c1) for X ~ Bin(n, 1/2): how unlikely so few single losses are next to k losses.
-    const p = c1 === 0 ? 0.5 ** n : 1 - binomialUpperTail(c1 + 1, n, 0.5);
-    if (p < alpha)
-      return `${ck} stalls sit on the ${k}-lost-SYN level but ${c1} on the 1-lost-SYN level: random loss makes one lost SYN at least as common as ${k} (binomial p=${p.toExponential(1)})`;
+  const c1 = countsByLost.get(1) ?? 0;
+  for (const [k, ck] of [...countsByLost].sort((a, b) => a[0] - b[0])) {
+    if (k === 1 || ck === 0) continue;
+    const pair = c1 + ck;
+    // P(X ≤ c1) for X ~ Bin(c1 + ck, 1/2): how unlikely so few single losses are next to k losses.
+    const pPair = c1 === 0 ? 0.5 ** pair : 1 - binomialUpperTail(c1 + 1, pair, 0.5);
+    if (pPair < alpha)
+      return `${ck} stalls sit on the ${k}-lost-SYN level but ${c1} on the 1-lost-SYN level: random loss makes one lost SYN at least as common as ${k} (binomial p=${pPair.toExponential(1)})`;
+    if (n !== undefined && n > ck) {
+      const p = (ck / n) ** (1 / k);
+      const q1 = p * (1 - p);
+      const pLow = c1 === 0 ? (1 - q1) ** n : 1 - binomialUpperTail(c1 + 1, n, q1);
+      if (pLow < alpha / 10)
+        return `${ck} of ${n} connections lost ${k} SYNs, so SYNs were lost at ≥ ${Math.round(100 * p)} %, which would lose exactly one SYN on ~${Math.round(n * q1)} connections; ${c1} did (binomial p=${pLow.toExponential(1)})`;
+    }
   }
   return undefined;
 }

@@ -240,7 +240,10 @@ describe("stallwatch daemon", () => {
     expect(report.stalls.some((s) => s.phase === "ttfb" && s.totalMs > 1500)).toBe(true);
     // bad-target's stalls are the backend's (ttfb ≈ 2 s, set-up quick); with more rounds, periodic-stall joins.
     const ids = report.findings.map((f) => f.id);
-    expect(ids.some((id) => ["slow-backend", "periodic-stall"].includes(id))).toBe(true);
+    expect(
+      ids.some((id) => ["slow-backend", "periodic-stall"].includes(id)),
+      JSON.stringify(report.verdict),
+    ).toBe(true);
     expect(report.timeline?.length).toBeGreaterThanOrEqual(16);
     expect(report.timeline?.some((iv) => iv.stalls > 0)).toBe(true);
 

@@ -6,7 +6,7 @@
  * Without npm_command=exec the daemon keeps running (a shell's `&` job).
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -54,8 +54,9 @@ async function daemonUnderShell(
     sh.stdout.once("data", (d: Buffer) => resolve(Number(d.toString().trim()))),
   );
   started.push(daemon);
-  for (let i = 0; i < 100 && !readFileSync(log, "utf8").includes('"event":"daemon-start"'); i++)
-    await sleep(200);
+  // The shell creates the log as it starts the job, a moment after `echo $!` may already have run.
+  const isUp = (): boolean => existsSync(log) && readFileSync(log, "utf8").includes('"event":"daemon-start"');
+  for (let i = 0; i < 100 && !isUp(); i++) await sleep(200);
   return { sh: sh.pid as number, daemon };
 }
 

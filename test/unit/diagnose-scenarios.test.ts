@@ -88,9 +88,11 @@ describe("signature details", () => {
     const d = run(records, { synSchedule: RTO3 });
     expect(ids(d)).toEqual(["tcp-syn-retransmit"]);
     expect(d.findings[0]!.evidence.byLostSyns).toEqual({ 1: 2, 2: 2 });
-    // On a host whose kernel starts at 1 s and goes linear (1, 2, 3, 4, 5, 7 s), 9 s is no SYN level.
+    // On a host whose kernel starts at 1 s and goes linear (1, 2, 3, 4, 5, 7 s), 9 s is no level and 3 s is three
+    // lost SYNs: two of those in 100 connects would come with ~20 single losses, and there are none.
     const linear = run(records, { synSchedule: LINEAR_LINUX });
-    expect(attributed(linear, "tcp-syn-retransmit")).toEqual([10, 30]);
+    expect(ids(linear)).not.toContain("tcp-syn-retransmit");
+    expect(linear.ruledOut.find((r) => r.cause === "tcp-syn-retransmit")?.reason).toMatch(/lost 3 SYNs/);
   });
 
   it("the level mix must be one random loss can make: a fixed 2 s connect delay is not 2 lost SYNs", () => {

@@ -15,7 +15,7 @@ import { excessMs, levelMixConsistent, remoteSynLevels, setupMs, timerWindowMs }
 import type { Stall } from "../stalls.js";
 import { binomialUpperTail } from "../stats.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
-import { countBy, fmtMs, signatureConfidence, stallIn } from "../util.js";
+import { countBy, fmtMs, seriesConnKey, signatureConfidence, stallIn } from "../util.js";
 import { lostText } from "./tcp-syn-retransmit.js";
 
 /** The resolver timeout a remote host most likely uses: glibc's default `options timeout:5`. */
@@ -149,7 +149,10 @@ export const hiddenHopSynRetransmit: Detector = {
     if (matched.length === 0) return {};
     const noCluster = clusterReason("hidden-hop-syn-retransmit", cands, matched, input, levels);
     if (noCluster) return { notes: [noCluster] };
-    const inconsistent = levelMixConsistent(byLost);
+    // Every request of the stalled series could have opened a connection behind the first hop.
+    const series = new Set(matched.map((s) => seriesConnKey(s.record)));
+    const opportunities = input.records.filter((r) => series.has(seriesConnKey(r))).length;
+    const inconsistent = levelMixConsistent(byLost, opportunities);
     if (inconsistent)
       return {
         ruledOut: `${matched.length} TTFB stalls sit on SYN retransmission levels, but ${inconsistent}: a fixed delay behind the first hop, not lost SYNs`,

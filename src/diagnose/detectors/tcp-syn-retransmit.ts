@@ -39,12 +39,12 @@ export const tcpSynRetransmit: Detector = {
         ],
       };
     }
-    const inconsistent = levelMixConsistent(byLost);
+    const connects = input.records.filter((r) => r.phasesMs.connect !== undefined).length;
+    const inconsistent = levelMixConsistent(byLost, connects);
     if (inconsistent)
       return {
         ruledOut: `connect stalls on retransmission levels, but ${inconsistent}: a fixed delay, not lost SYNs`,
       };
-    const connects = input.records.filter((r) => r.phasesMs.connect !== undefined).length;
     const byAddress = countBy(matched, (s) => s.record.remoteAddress);
     const top = topCount(byAddress);
     const oneAddress =
