@@ -71,17 +71,18 @@ export function levelOf<T extends { ms: number }>(valueMs: number, levels: reado
 /**
  * Whether counts of stalls per number of lost SYNs are a mix random loss can make. If each SYN is lost with
  * probability p, a connect loses exactly k with probability p^k (1 − p): one lost SYN is never rarer than k lost.
- * Two tests, each one-sided at `alpha`:
- * - pairwise: level 1 is not significantly rarer than any level k above it (binomial, 1/2: the least favourable p);
+ * Two one-sided tests:
+ * - pairwise, at `alpha`: level 1 is not significantly rarer than any level k above it (binomial, 1/2: the least
+ *   favourable p, i.e. every SYN lost; 8 stalls on level 2 and none on level 1 is p = 0.004);
  * - against the opportunities: with `n` connections that could have lost SYNs, the c_k stalls at level k imply
  *   p ≥ (c_k / n)^(1/k), hence about n·p(1 − p) single losses; far fewer observed is no random loss. Real loss
- *   comes in bursts (a path that drops one SYN of a flow often drops the next), so this test uses alpha / 10.
+ *   comes in bursts (a path that drops one SYN of a flow often drops the next), so this test uses alpha / 100.
  * A lone level 1 is always consistent. Returns the reason when not.
  */
 export function levelMixConsistent(
   countsByLost: ReadonlyMap<number, number>,
   n?: number,
-  alpha = 0.001,
+  alpha = 0.01,
 ): string | undefined {
   const c1 = countsByLost.get(1) ?? 0;
   for (const [k, ck] of [...countsByLost].sort((a, b) => a[0] - b[0])) {
@@ -95,7 +96,7 @@ export function levelMixConsistent(
       const p = (ck / n) ** (1 / k);
       const q1 = p * (1 - p);
       const pLow = c1 === 0 ? (1 - q1) ** n : 1 - binomialUpperTail(c1 + 1, n, q1);
-      if (pLow < alpha / 10)
+      if (pLow < alpha / 100)
         return `${ck} of ${n} connections lost ${k} SYNs, so SYNs were lost at ≥ ${Math.round(100 * p)} %, which would lose exactly one SYN on ~${Math.round(n * q1)} connections; ${c1} did (binomial p=${pLow.toExponential(1)})`;
     }
   }
