@@ -1,5 +1,5 @@
 /**
- * Phase timing for undici 7 requests (TECH_NOTES §1).
+ * Phase timing for undici 7 requests, from its diagnostics channels and a wrapped connector.
  *
  * - A wrapped connector timestamps each new socket: connector call (start),
  *   socket `lookup` (DNS end), socket `connect` (TCP end), connector callback
