@@ -12,7 +12,7 @@ import type { Phase } from "../model.js";
 import type { Confidence, Finding, Verdict, VerdictEvidence } from "../report/types.js";
 import { excessMs } from "./physics.js";
 import { findingSpec, type Hop } from "./registry.js";
-import type { Stall } from "./stalls.js";
+import { median, type Stall } from "./stalls.js";
 import type { Candidate, DetectorInput, RuledOut } from "./types.js";
 import { fmtMs, seriesConnKey } from "./util.js";
 
@@ -48,11 +48,6 @@ function mode<T>(values: readonly T[]): T | undefined {
   return best;
 }
 
-function medianOf(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[s.length >> 1] ?? 0;
-}
-
 const EVIDENCE_SOURCE: Record<string, VerdictEvidence["source"]> = {
   "target-unhealthy": "target-health",
   "slow-target": "x-ray",
@@ -70,8 +65,8 @@ export function buildVerdict(v: VerdictInput): Verdict {
 
   const lines: VerdictEvidence[] = [];
   if (stalls.length > 0) {
-    const ex = medianOf(stalls.map((s) => excessMs(s, phase as Phase, input.typical)));
-    const typicalMs = medianOf(
+    const ex = median(stalls.map((s) => excessMs(s, phase as Phase, input.typical)));
+    const typicalMs = median(
       stalls.map((s) => input.typical.get(seriesConnKey(s.record))?.median[phase as Phase] ?? 0),
     );
     lines.push({

@@ -1,5 +1,6 @@
 /** transfer-stall: the stall's time went after the first byte, while the body arrived. */
 import { excessMs } from "../physics.js";
+import { median } from "../stalls.js";
 import type { Detector, DetectorInput, DetectorResult } from "../types.js";
 import { countBy, fmtMs, signatureConfidence, stallIn } from "../util.js";
 
@@ -8,7 +9,7 @@ export const transferStall: Detector = {
   detect(input: DetectorInput): DetectorResult {
     const matched = input.stalls.filter((s) => stallIn(s, "transfer"));
     if (matched.length === 0) return {};
-    const ex = matched.map((s) => excessMs(s, "transfer", input.typical)).sort((a, b) => a - b);
+    const medianExcessMs = median(matched.map((s) => excessMs(s, "transfer", input.typical)));
     const detailBySeq = new Map(
       matched.map((s) => [
         s.record.seq,
@@ -17,14 +18,14 @@ export const transferStall: Detector = {
     );
     return {
       candidate: {
-        summary: `${matched.length} stalls received their headers on time, then waited for the body (median +${fmtMs(ex[ex.length >> 1] ?? 0)} in transfer)`,
+        summary: `${matched.length} stalls received their headers on time, then waited for the body (median +${fmtMs(medianExcessMs)} in transfer)`,
         stalls: matched.map((s) => s.record.seq),
         confidence: signatureConfidence(matched.length, 1),
         evidence: {
           transferStalls: matched.length,
-          medianExcessMs: Math.round(ex[ex.length >> 1] ?? 0),
+          medianExcessMs: Math.round(medianExcessMs),
           byEndpoint: countBy(matched, (s) => s.record.endpoint),
-          medianBytes: matched.map((s) => s.record.bytes).sort((a, b) => a - b)[matched.length >> 1] ?? 0,
+          medianBytes: median(matched.map((s) => s.record.bytes)),
         },
         nextStep:
           "The server sent its headers and then paused: check whether the handler streams its body (flushes headers before the work is done), proxy buffering (nginx proxy_buffering), and retransmissions on the path (a lost segment waits for the RTO, ≥ 200 ms).",
