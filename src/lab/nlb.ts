@@ -134,7 +134,11 @@ export async function startNlb(
     if (!target) return finish();
     upstreams.add(upstream);
     upstream.once("close", () => upstreams.delete(upstream));
-    upstream.on("error", finish);
+    upstream.on("error", (err: NodeJS.ErrnoException) => {
+      // An RST from the target (it closed a connection with a request unread: the keep-alive race itself).
+      if (err.code === "ECONNRESET") flow.targetReset = true;
+      finish();
+    });
     // The target gone: the flow ends, unless the target closed first and the client's side is still open.
     upstream.on("close", () => {
       if (!flow.targetClosed || client.readableEnded) finish();

@@ -296,7 +296,7 @@ const DEFINITIONS = [
     defaults: { targetKeepAliveMs: 2000, integrationReuseMs: 60_000 },
     probe: {
       why: "a keep-alive mismatch shows only when the path idles about as long as the backend's keep-alive: one request at a time on fresh connections, gaps of 0.1–0.9 s around the demo's 0.5 s target keep-alive",
-      idleGapsMs: [100, 700, 250, 550, 400, 900, 150, 450],
+      idleGapsMs: [100, 700, 250, 550, 400, 900, 150, 300],
       count: 24,
       connection: "fresh",
       timings: { targetKeepAliveMs: 500 },

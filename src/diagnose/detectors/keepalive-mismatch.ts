@@ -221,9 +221,7 @@ export const keepaliveMismatch: Detector = {
         if (resets.elb > 0) confidence = "medium";
       } else {
         confidence = "low";
-        notes.push(
-          `keepalive-mismatch: the NLB counted no target resets around the ${band.failuresIn} failures`,
-        );
+        evidence.caveat = `the NLB counted no target resets around the ${band.failuresIn} failures`;
       }
     } else if (reusedOwn === failed.length) {
       // The prober's own connection sat idle as long: a stale connection on its hop or behind it, and nothing
@@ -235,9 +233,7 @@ export const keepaliveMismatch: Detector = {
     }
     if (band.loMs >= NLB_IDLE_TIMEOUT_MIN_MS && !(resets && resets.target > 0 && resets.elb === 0)) {
       confidence = "low";
-      notes.push(
-        `keepalive-mismatch: failures begin after ${fmtGap(band.loMs)} idle, within the NLB's idle-timeout range (60 s – 6000 s): check TCP_ELB_Reset_Count`,
-      );
+      evidence.caveat = `failures begin after ${fmtGap(band.loMs)} idle, within the NLB's idle-timeout range (60 s – 6000 s): check TCP_ELB_Reset_Count before blaming the backend`;
     }
     const detailBySeq = new Map<number, string>();
     const gapOf = new Map<number, number>();
