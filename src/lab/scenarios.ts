@@ -290,6 +290,13 @@ const DEFINITIONS = [
     create: (t, rng) => ({ ...base(t, rng), nlbIdleTimeoutMs: t.nlbIdleTimeoutMs }),
   },
   {
+    name: "throttle",
+    description:
+      "API Gateway throttles the stage: a token bucket of throttleBurst (10) requests refilled at throttleRatePerS (40/s); a request that finds it empty gets a fast 429 TooManyRequestsException, as a usage plan or stage limit gives.",
+    defaults: { throttleRatePerS: 40, throttleBurst: 10 },
+    create: (t, rng) => ({ ...base(t, rng), gatewayThrottled: tokenBucket(t) }),
+  },
+  {
     name: "keepalive-mismatch",
     description:
       "The targets' keep-alive (targetKeepAliveMs, 2000 ms: gunicorn's default) is shorter than the time API Gateway's integration pool reuses an idle connection (integrationReuseMs, 60 s): a request after a gap longer than the backend's keep-alive is written onto a connection the target has closed, the target resets it, and API Gateway answers a fast 500.",
@@ -302,13 +309,6 @@ const DEFINITIONS = [
       timings: { targetKeepAliveMs: 500 },
     },
     create: base,
-  },
-  {
-    name: "throttle",
-    description:
-      "API Gateway throttles the stage: a token bucket of throttleBurst (10) requests refilled at throttleRatePerS (40/s); a request that finds it empty gets a fast 429 TooManyRequestsException, as a usage plan or stage limit gives.",
-    defaults: { throttleRatePerS: 40, throttleBurst: 10 },
-    create: (t, rng) => ({ ...base(t, rng), gatewayThrottled: tokenBucket(t) }),
   },
 ] as const satisfies readonly ScenarioDefinition[];
 
