@@ -251,7 +251,7 @@ export const keepaliveMismatch: Detector = {
       nextStep: NEXT_STEP,
       detailBySeq,
       hop: "target",
-      where: `the connections behind ${route} (proxy → NLB → targets)`,
+      where: `the targets behind ${route}, on the proxy's pooled connections (proxy → NLB → target)`,
       mechanism: `the backend closes connections idle ${keepAlive}; the proxy in front reuses them longer and writes the next request onto a closed one, the backend resets it and the proxy answers 5xx`,
       corroboration,
     };
