@@ -50,7 +50,7 @@ import type { ProbeTarget } from "../probe/types.js";
 import { HistogramSet } from "../record/histograms.js";
 import { summariseEvidenceSeries, summariseTargetHealth } from "./aws-evidence.js";
 
-/** Key of the GetMetricData evidence in `DiagnoseContext.extra` (shown, not used by a detector). */
+/** Key of the GetMetricData evidence in `DiagnoseContext.extra` (the NLB reset counters feed keepalive-mismatch). */
 export const CLOUDWATCH_EVIDENCE_EXTRA_KEY = "cloudwatchMetrics";
 
 /** Which AWS features a run uses. */
@@ -282,7 +282,12 @@ export async function createAwsIntegration(
       }
 
       if (features.xrayFetch && input.stalls.length > 0) await xrayStep(input, out);
-      if (features.metricsEvidence && input.stalls.length > 0) await metricsStep(input, out);
+      // Around stalls and failures alike: a fast 5xx from a reset connection is evidence too.
+      const failedAt = input.records
+        .filter((r) => !r.ok && r.tag !== "keep-warm" && r.aborted !== true)
+        .map((r) => r.atMs);
+      if (features.metricsEvidence && (input.stalls.length > 0 || failedAt.length > 0))
+        await metricsStep(input, out, failedAt);
       if (features.publish) await publishStep(input, out);
       return out;
     },
@@ -345,7 +350,7 @@ export async function createAwsIntegration(
     }
   }
 
-  async function metricsStep(input: AwsRoundInput, out: AwsRoundResult): Promise<void> {
+  async function metricsStep(input: AwsRoundInput, out: AwsRoundResult, failedAt: number[]): Promise<void> {
     const targets: EvidenceMetricTargets = {
       apiGateway: config.apis.flatMap((a) => (a.apiGateway ? [a.apiGateway] : [])),
       targetGroups: groups.flatMap((g) =>
@@ -365,7 +370,7 @@ export async function createAwsIntegration(
     try {
       const cw = await clients.cloudWatch();
       const series: EvidenceSeries[] = [];
-      for (const w of evidenceWindows(input.stalls.map((s) => s.record.atMs))) {
+      for (const w of evidenceWindows([...input.stalls.map((s) => s.record.atMs), ...failedAt])) {
         const res = await getEvidenceMetrics(cw, queries, buildGetMetricDataInputs(queries, w));
         series.push(...res.series);
         out.failures.push(...res.failures);

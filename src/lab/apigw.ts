@@ -18,6 +18,7 @@ import {
   ConnectionAgents,
   closeServer,
   forwardableHeaders,
+  IntegrationPool,
   isHopByHop,
   listen,
   readBody,
@@ -59,6 +60,9 @@ export async function startApigw(ctx: LabContext, opts: ApigwOptions): Promise<A
   });
   const sockets = trackSockets(server);
   const agents = new ConnectionAgents(server);
+  // keepalive-mismatch: one integration pool for every client, as a VPC link keeps it.
+  const pool =
+    ctx.timings.integrationReuseMs > 0 ? new IntegrationPool(ctx.timings.integrationReuseMs) : undefined;
   const stagePrefix = `/${opts.stage}`;
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -113,7 +117,7 @@ export async function startApigw(ctx: LabContext, opts: ApigwOptions): Promise<A
       port: opts.nlb.port,
       method,
       path: backendPath,
-      agent: agents.agentFor(req.socket),
+      agent: pool ?? agents.agentFor(req.socket),
       headers: {
         ...forwardableHeaders(req.headers, ["x-amzn-trace-id"]),
         Host: opts.backendHost,
@@ -200,6 +204,7 @@ export async function startApigw(ctx: LabContext, opts: ApigwOptions): Promise<A
     port: info.port,
     close: async () => {
       agents.destroyAll();
+      pool?.destroy();
       await closeServer(server, sockets);
     },
   };

@@ -65,10 +65,10 @@ export interface LabRequestRecord {
   hops: HopTiming[];
 }
 
-/** An NLB flow opening or ending. */
+/** An NLB flow opening or ending (`reset`: by the NLB's idle timeout; `target-reset`: by the target's RST). */
 export interface LabConnectionRecord {
   atMs: number;
-  kind: "open" | "close" | "reset";
+  kind: "open" | "close" | "reset" | "target-reset";
   /** NLB connection sequence number (0-based; round-robin uses it). */
   seq: number;
   targetId: string;

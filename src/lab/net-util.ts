@@ -4,7 +4,8 @@
  * per-client-connection upstream agents and header hygiene.
  */
 import http from "node:http";
-import type { AddressInfo, Server, Socket } from "node:net";
+import net, { type AddressInfo, type Server, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
 
 /** Listens on `host`, port 0 (or `port`); rejects on bind errors such as EADDRNOTAVAIL. */
 export function listen(server: Server, host: string, port = 0): Promise<AddressInfo> {
@@ -94,6 +95,48 @@ export class ConnectionAgents {
   destroyAll(): void {
     for (const a of this.agents.values()) a.destroy();
     this.agents.clear();
+  }
+}
+
+/**
+ * One pool of upstream connections for every client, as API Gateway's VPC link or nginx's `upstream keepalive`
+ * keeps them: an idle connection is reused for up to `reuseMs`, whatever the server said in `Keep-Alive:
+ * timeout=` (only Node's own agent reads it). Like a pool that checks a connection only when it uses it, it does
+ * not watch idle connections: a server's FIN leaves the socket half-closed in the pool (`allowHalfOpen`), and the
+ * next request is written onto it for real — the server's side answers with an RST.
+ */
+export class IntegrationPool extends http.Agent {
+  constructor(private readonly reuseMs: number) {
+    super({ keepAlive: true, maxSockets: 64, maxFreeSockets: 64 });
+  }
+
+  override createConnection(options: http.ClientRequestArgs): Duplex {
+    return net.createConnection({
+      host: options.hostname ?? options.host ?? "127.0.0.1",
+      port: Number(options.port),
+      allowHalfOpen: true,
+    });
+  }
+
+  /** Keeps every socket, for `reuseMs` of idle time (Node's agent would shorten it to the server's hint). */
+  override keepSocketAlive(socket: Duplex): boolean {
+    const s = socket as Socket;
+    s.setKeepAlive(true, 1000);
+    s.unref();
+    s.setTimeout(this.reuseMs);
+    return true;
+  }
+
+  override reuseSocket(socket: Duplex, request: http.ClientRequest): void {
+    (socket as Socket).ref();
+    if (!socket.readableEnded) return;
+    // The server closed this connection while it sat in the pool. The request goes out on it all the same;
+    // reading the response then finds the end of the stream ("upstream prematurely closed connection"). Node
+    // stops reading a socket at its FIN, so that read's outcome is delivered here, once the request is written.
+    request.once("finish", () => {
+      const err = new Error("socket hang up: the upstream closed the connection before responding");
+      socket.destroy(Object.assign(err, { code: "ECONNRESET" }));
+    });
   }
 }
 

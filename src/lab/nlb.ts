@@ -6,9 +6,16 @@
  * healthy targets) and the TCP idle timeout (data on a flow idle too long
  * gets an RST, both ways). It does not route around unhealthy targets: in
  * the lab, target health is what DescribeTargetHealth would report.
+ *
+ * Like the real one it passes a FIN through on its own: a target that closes
+ * an idle keep-alive connection leaves the client's side open (half-closed),
+ * and data the client still sends on it is answered with the target's RST —
+ * counted as a target reset (AWS/NetworkELB TCP_Target_Reset_Count), as the
+ * NLB's own idle-timeout RSTs are counted as ELB resets (TCP_ELB_Reset_Count).
  */
 import net from "node:net";
 import type { LabContext } from "./context.js";
+import type { LabConnectionRecord } from "./events.js";
 import { closeServer, delay, listen, trackSockets } from "./net-util.js";
 
 export type NlbBalancing = "round-robin" | "flow-hash";
@@ -25,7 +32,12 @@ export interface NlbFlow {
   closedMs?: number;
   injectedDelayMs: number;
   injectedReason?: string;
+  /** The NLB reset the flow (its idle timeout). */
   reset: boolean;
+  /** The target closed its side (FIN) while the client's side stayed open. */
+  targetClosed?: boolean;
+  /** The client sent data after the target had closed: the target answered with an RST. */
+  targetReset?: boolean;
 }
 
 export interface NlbTargetAddress {
@@ -54,7 +66,8 @@ export async function startNlb(
   const upstreams = new Set<net.Socket>();
   let seq = 0;
 
-  const server = net.createServer({ pauseOnConnect: true }, (client) => {
+  // allowHalfOpen: a FIN from one side is passed on without closing the other (see relay).
+  const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (client) => {
     void accept(client);
   });
   const sockets = trackSockets(server);
@@ -65,7 +78,7 @@ export async function startNlb(
     }
   }
 
-  function publish(kind: "open" | "close" | "reset", f: NlbFlow): void {
+  function publish(kind: LabConnectionRecord["kind"], f: NlbFlow): void {
     const target = targets[f.targetIndex];
     ctx.events.publishConnection({
       atMs: ctx.clock.wallMs(),
@@ -106,19 +119,32 @@ export async function startNlb(
       flow.closedMs = ctx.clock.now();
       client.destroy();
       upstream.destroy();
-      publish(flow.reset ? "reset" : "close", flow);
+      publish(flow.reset ? "reset" : flow.targetReset ? "target-reset" : "close", flow);
     };
+    let connected = false;
     client.on("error", finish);
     client.on("close", finish);
+    // Before the target is reached there is nothing to pass a FIN to.
+    client.once("end", () => {
+      if (!connected) finish();
+    });
     if (decision && !(await delay(decision.delayMs, ctx.signal))) return finish();
     if (closed) return;
     const target = targets[flow.targetIndex];
     if (!target) return finish();
     upstreams.add(upstream);
     upstream.once("close", () => upstreams.delete(upstream));
-    upstream.on("error", finish);
-    upstream.on("close", finish);
+    upstream.on("error", (err: NodeJS.ErrnoException) => {
+      // An RST from the target (it closed a connection with a request unread: the keep-alive race itself).
+      if (err.code === "ECONNRESET") flow.targetReset = true;
+      finish();
+    });
+    // The target gone: the flow ends, unless the target closed first and the client's side is still open.
+    upstream.on("close", () => {
+      if (!flow.targetClosed || client.readableEnded) finish();
+    });
     upstream.connect({ host: target.address, port: target.port }, () => {
+      connected = true;
       flow.forwardedMs = ctx.clock.now();
       flow.lastActivityMs = flow.forwardedMs;
       relay(client, upstream);
@@ -138,13 +164,23 @@ export async function startNlb(
           finish();
           return;
         }
+        if (from === client && flow.targetClosed) {
+          // Data on a connection the target has closed: the target's kernel answers with an RST.
+          flow.targetReset = true;
+          client.resetAndDestroy();
+          finish();
+          return;
+        }
         flow.lastActivityMs = t;
         if (!to.write(chunk)) {
           from.pause();
           to.once("drain", () => from.resume());
         }
       });
-      from.on("end", () => to.end());
+      from.on("end", () => {
+        if (from === upstream) flow.targetClosed = true;
+        to.end();
+      });
     }
   }
 

@@ -37,6 +37,14 @@ export interface ScenarioTimings {
   throttleRatePerS: number;
   /** throttle: the token bucket's burst (its size). */
   throttleBurst: number;
+  /** Every target's HTTP keep-alive timeout: it closes a connection idle this long (nginx's default 75 s). */
+  targetKeepAliveMs: number;
+  /**
+   * keepalive-mismatch: API Gateway keeps ONE pool of integration connections for all clients (as a VPC link
+   * or an nginx `upstream keepalive` pool does) and reuses an idle one for up to this long, noticing a close
+   * only when it writes. 0: one upstream connection per client connection (the other scenarios).
+   */
+  integrationReuseMs: number;
 }
 
 export const BASE_TIMINGS: Readonly<ScenarioTimings> = Object.freeze({
@@ -53,6 +61,8 @@ export const BASE_TIMINGS: Readonly<ScenarioTimings> = Object.freeze({
   nlbIdleTimeoutMs: 350_000,
   throttleRatePerS: 10_000,
   throttleBurst: 5_000,
+  targetKeepAliveMs: 75_000,
+  integrationReuseMs: 0,
 });
 
 /** ELBv2 target health states the lab produces (a subset of DescribeTargetHealth's). */
@@ -285,6 +295,20 @@ const DEFINITIONS = [
       "API Gateway throttles the stage: a token bucket of throttleBurst (10) requests refilled at throttleRatePerS (40/s); a request that finds it empty gets a fast 429 TooManyRequestsException, as a usage plan or stage limit gives.",
     defaults: { throttleRatePerS: 40, throttleBurst: 10 },
     create: (t, rng) => ({ ...base(t, rng), gatewayThrottled: tokenBucket(t) }),
+  },
+  {
+    name: "keepalive-mismatch",
+    description:
+      "The targets' keep-alive (targetKeepAliveMs, 2000 ms: gunicorn's default) is shorter than the time API Gateway's integration pool reuses an idle connection (integrationReuseMs, 60 s): a request after a gap longer than the backend's keep-alive is written onto a connection the target has closed, the target resets it, and API Gateway answers a fast 500.",
+    defaults: { targetKeepAliveMs: 2000, integrationReuseMs: 60_000 },
+    probe: {
+      why: "a keep-alive mismatch shows only when the path idles about as long as the backend's keep-alive: one request at a time on fresh connections, gaps of 0.1–0.9 s around the demo's 0.5 s target keep-alive",
+      idleGapsMs: [100, 700, 250, 550, 400, 900, 150, 300],
+      count: 24,
+      connection: "fresh",
+      timings: { targetKeepAliveMs: 500 },
+    },
+    create: base,
   },
 ] as const satisfies readonly ScenarioDefinition[];
 

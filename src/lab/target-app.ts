@@ -7,6 +7,7 @@
  * possible it falls back to the lab's host with its own port.
  */
 import http from "node:http";
+import type { Socket } from "node:net";
 import { type LabContext, parseTraceHeader, traceKey } from "./context.js";
 import { closeServer, closeSignal, delay, listen, sendJson, trackSockets } from "./net-util.js";
 
@@ -16,9 +17,6 @@ export interface TargetServer {
   port: number;
   close(): Promise<void>;
 }
-
-/** nginx's default keepalive_timeout. */
-const NGINX_KEEPALIVE_MS = 75_000;
 
 /** The app's routes: `/`, `/header`, `/foo/<x>`. */
 export function appResponse(method: string, rawPath: string, host: string | undefined): [number, unknown] {
@@ -42,9 +40,28 @@ function candidateAddresses(index: number, host: string): string[] {
 }
 
 export async function startTarget(ctx: LabContext, index: number, host: string): Promise<TargetServer> {
-  const server = http.createServer({ keepAliveTimeout: NGINX_KEEPALIVE_MS }, (req, res) => {
+  // Node's own keep-alive timer closes a second after the timeout it is given (a buffer against this very race),
+  // so the target keeps its own, as gunicorn and nginx do: a connection idle targetKeepAliveMs (nginx's default
+  // keepalive_timeout, 75 s, unless the scenario says otherwise) after its last response is closed.
+  const server = http.createServer({ keepAliveTimeout: 0 }, (req, res) => {
+    const idle = idleTimers.get(req.socket);
+    if (idle) clearTimeout(idle);
+    idleTimers.delete(req.socket);
+    res.once("finish", () => {
+      if (req.socket.destroyed) return;
+      const t = setTimeout(() => req.socket.destroy(), ctx.timings.targetKeepAliveMs);
+      t.unref();
+      idleTimers.set(req.socket, t);
+    });
     void handle(req, res);
   });
+  const idleTimers = new Map<Socket, NodeJS.Timeout>();
+  server.on("connection", (s: Socket) =>
+    s.once("close", () => {
+      clearTimeout(idleTimers.get(s));
+      idleTimers.delete(s);
+    }),
+  );
   server.headersTimeout = 60_000;
   const sockets = trackSockets(server);
   let address = host;

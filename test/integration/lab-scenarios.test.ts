@@ -55,6 +55,7 @@ describe("scenario registry", () => {
       "az-down",
       "reset",
       "throttle",
+      "keepalive-mismatch",
     ]);
     for (const s of SCENARIOS) expect(s.description.length).toBeGreaterThan(20);
   });
@@ -255,6 +256,26 @@ describe("lab scenarios", () => {
     expect((await hitFresh(url)).status).toBe(200);
     await settle();
     expect(lab.events.connections().filter((c) => c.kind === "reset")).toHaveLength(1);
+    const rec = lab.events.findRequest(stale.headers["x-amzn-requestid"]!);
+    expect(rec?.hops.find((h) => h.hop === "integration")?.detail).toBe("ECONNRESET");
+  });
+
+  it("keepalive-mismatch: fresh clients, one pooled VPC-link connection; past the target's keep-alive a 500 from the target's RST", async () => {
+    const lab = await open({ scenario: "keepalive-mismatch", timings: { targetKeepAliveMs: 200 }, seed: 3 });
+    const url = `${lab.routes["execute-api"]}/`;
+    expect((await hitFresh(url)).status).toBe(200);
+    await settle(50);
+    expect((await hitFresh(url)).status).toBe(200); // the pooled connection, still open at the target
+    await settle(400);
+    const stale = await hitFresh(url); // the target closed it 200 ms after its last response; the pool did not look
+    expect(stale.status).toBe(500);
+    expect(stale.headers["x-amzn-errortype"]).toBe("InternalServerErrorException");
+    expect((await hitFresh(url)).status).toBe(200); // a new connection
+    await settle();
+    const kinds = lab.events.connections().map((c) => c.kind);
+    expect(kinds.filter((k) => k === "open")).toHaveLength(2);
+    expect(kinds.filter((k) => k === "target-reset")).toHaveLength(1);
+    expect(kinds).not.toContain("reset");
     const rec = lab.events.findRequest(stale.headers["x-amzn-requestid"]!);
     expect(rec?.hops.find((h) => h.hop === "integration")?.detail).toBe("ECONNRESET");
   });

@@ -8,14 +8,18 @@
  *   lab targets       → ELBv2: the NLB, its target group and targets (DescribeTargetHealth …)
  *   'target-health'   → ELBv2 target state, and AWS/NetworkELB Healthy/UnHealthyHostCount per AZ
  *   every few seconds → AWS/NetworkELB Healthy/UnHealthyHostCount per AZ
+ *   NLB flow resets   → AWS/NetworkELB TCP_ELB_Reset_Count (the NLB's idle timeout: an RST each way) and
+ *                       TCP_Target_Reset_Count (a target's RST passed to the client), zeros every few seconds
  *
  * Point real SDK clients at `url` (AWS_ENDPOINT_URL). AWS/* datums go
  * straight into the lab CloudWatch store (PutMetricData refuses AWS/
  * namespaces, as CloudWatch does); stallwatch's own metrics arrive through
  * PutMetricData like anyone's.
  */
+
+import { arnSuffix } from "../../aws/elbv2/metric-queries.js";
 import type { ConfigInput } from "../../config/schema.js";
-import type { LabHealthTransition, LabRequestRecord } from "../events.js";
+import type { LabConnectionRecord, LabHealthTransition, LabRequestRecord } from "../events.js";
 import type { Lab } from "../lab.js";
 import { type CloudWatchLab, createCloudWatchLab } from "./cloudwatch.js";
 import type { StoredDatum } from "./cloudwatch-metrics.js";
@@ -108,6 +112,34 @@ export function apiGatewayDatums(
   return out;
 }
 
+/**
+ * AWS/NetworkELB reset counters (dimension LoadBalancer) for one NLB flow event: RST packets the NLB generated
+ * (its idle timeout resets both sides: 2) and RSTs a target sent through it (1); nothing for other events.
+ * With `kind` undefined: a zero of each, so a quiet minute reads 0 rather than no data.
+ */
+export function nlbResetDatums(
+  kind: LabConnectionRecord["kind"] | undefined,
+  loadBalancerArn: string,
+  atMs: number,
+): StoredDatum[] {
+  const lb = arnSuffix(loadBalancerArn);
+  if (lb === undefined) return [];
+  const datum = (metricName: string, v: number): StoredDatum => ({
+    namespace: "AWS/NetworkELB",
+    metricName,
+    dimensions: [{ Name: "LoadBalancer", Value: lb }],
+    timestampMs: atMs,
+    unit: "Count",
+    values: [v],
+    counts: [1],
+    storageResolution: 60,
+  });
+  if (kind === undefined) return [datum("TCP_ELB_Reset_Count", 0), datum("TCP_Target_Reset_Count", 0)];
+  if (kind === "reset") return [datum("TCP_ELB_Reset_Count", 2)];
+  if (kind === "target-reset") return [datum("TCP_Target_Reset_Count", 1)];
+  return [];
+}
+
 /** Starts the lab's AWS endpoint and feeds it from `lab` until closed. */
 export async function startLabAws(lab: LabLike, opts: LabAwsOptions = {}): Promise<LabAws> {
   const cloudwatch = createCloudWatchLab({ region: lab.region });
@@ -123,6 +155,10 @@ export async function startLabAws(lab: LabLike, opts: LabAwsOptions = {}): Promi
 
   const writeNlb = (): void => {
     datums.push(...nlbHealthDatums(elbv2, arns.targetGroupArn, Date.now()));
+    datums.push(...nlbResetDatums(undefined, arns.loadBalancerArn, Date.now()));
+  };
+  const onConnection = (c: LabConnectionRecord): void => {
+    datums.push(...nlbResetDatums(c.kind, arns.loadBalancerArn, c.atMs));
   };
   const prune = (): void => {
     const cutoff = Date.now() - retentionMs;
@@ -156,6 +192,7 @@ export async function startLabAws(lab: LabLike, opts: LabAwsOptions = {}): Promi
   };
   lab.events.on("request", onRequest);
   lab.events.on("target-health", onHealth);
+  lab.events.on("connection", onConnection);
   writeNlb();
   const timer = setInterval(() => {
     writeNlb();
@@ -181,6 +218,7 @@ export async function startLabAws(lab: LabLike, opts: LabAwsOptions = {}): Promi
         clearInterval(timer);
         lab.events.off("request", onRequest);
         lab.events.off("target-health", onHealth);
+        lab.events.off("connection", onConnection);
         await server.close();
       })();
       return closing;
