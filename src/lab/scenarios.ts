@@ -37,6 +37,10 @@ export interface ScenarioTimings {
   throttleRatePerS: number;
   /** throttle: the token bucket's burst (its size). */
   throttleBurst: number;
+  /** backlog: each target's listen(2) backlog (the kernel caps it at net.core.somaxconn). */
+  acceptBacklog: number;
+  /** backlog: each target has one worker, busy this long with every request while nothing accepts; 0: no such worker. */
+  appBusyMs: number;
 }
 
 export const BASE_TIMINGS: Readonly<ScenarioTimings> = Object.freeze({
@@ -53,6 +57,8 @@ export const BASE_TIMINGS: Readonly<ScenarioTimings> = Object.freeze({
   nlbIdleTimeoutMs: 350_000,
   throttleRatePerS: 10_000,
   throttleBurst: 5_000,
+  acceptBacklog: 511,
+  appBusyMs: 0,
 });
 
 /** ELBv2 target health states the lab produces (a subset of DescribeTargetHealth's). */
@@ -101,7 +107,9 @@ export interface ScenarioProbePlan {
   /** One line the report prints: why this scenario is probed this way. */
   why: string;
   /** The idle time before each request, cycled, ms; one request in flight, so the gap is the whole path's idle time. */
-  idleGapsMs: readonly number[];
+  idleGapsMs?: readonly number[];
+  /** Or a concurrency sweep: the requests in equal consecutive parts, part i with this many in flight. */
+  concurrencySteps?: readonly number[];
   /** Requests (one series: the lab's first route and endpoint). */
   count: number;
   connection: "fresh" | "reuse";
@@ -285,6 +293,19 @@ const DEFINITIONS = [
       "API Gateway throttles the stage: a token bucket of throttleBurst (10) requests refilled at throttleRatePerS (40/s); a request that finds it empty gets a fast 429 TooManyRequestsException, as a usage plan or stage limit gives.",
     defaults: { throttleRatePerS: 40, throttleBurst: 10 },
     create: (t, rng) => ({ ...base(t, rng), gatewayThrottled: tokenBucket(t) }),
+  },
+  {
+    name: "backlog",
+    description:
+      "Every target has one worker, busy appBusyMs (100 ms) with each request while nothing accepts (a gunicorn sync worker), and listens with a backlog of acceptBacklog (1): under load its accept queue fills, the kernel drops the NLB's SYNs and the NLB's kernel retransmits them (1 s, 2 s, 3 s …), so stalls grow with the requests in flight.",
+    defaults: { acceptBacklog: 1, appBusyMs: 100 },
+    probe: {
+      why: "a full accept queue shows only under load: the same requests at 1, then 6, then 32 in flight",
+      concurrencySteps: [1, 6, 32],
+      count: 120,
+      connection: "fresh",
+    },
+    create: base,
   },
 ] as const satisfies readonly ScenarioDefinition[];
 

@@ -14,6 +14,7 @@ import { clientLag } from "./client-lag.js";
 import { coldStartAfterIdle } from "./cold-start-after-idle.js";
 import { dnsResolverTimeout } from "./dns-resolver-timeout.js";
 import { hiddenHopDnsTimeout, hiddenHopSynRetransmit } from "./hidden-hop.js";
+import { listenBacklog } from "./listen-backlog.js";
 import { periodicStall } from "./periodic-stall.js";
 import { proberSpecific } from "./prober-specific.js";
 import { routeSpecific } from "./route-specific.js";
@@ -43,6 +44,7 @@ export const DEFAULT_DETECTORS: readonly Detector[] = [
   coldStartAfterIdle,
   routeSpecific,
   proberSpecific,
+  listenBacklog,
   hiddenHopDnsTimeout,
   hiddenHopSynRetransmit,
   transferStall,
