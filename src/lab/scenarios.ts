@@ -300,9 +300,9 @@ const DEFINITIONS = [
       "Every target has one worker, busy appBusyMs (100 ms) with each request while nothing accepts (a gunicorn sync worker), and listens with a backlog of acceptBacklog (1): under load its accept queue fills, the kernel drops the NLB's SYNs and the NLB's kernel retransmits them (1 s, 2 s, 3 s …), so stalls grow with the requests in flight.",
     defaults: { acceptBacklog: 1, appBusyMs: 100 },
     probe: {
-      why: "a full accept queue shows only under load: the same requests at 1, then 6, then 32 in flight",
-      concurrencySteps: [1, 6, 32],
-      count: 120,
+      why: "a full accept queue shows only under load: the same requests at 2, then 8, then 32 in flight",
+      concurrencySteps: [2, 8, 32],
+      count: 90,
       connection: "fresh",
     },
     create: base,
