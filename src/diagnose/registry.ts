@@ -196,7 +196,7 @@ export const FINDINGS = [
     id: "listen-backlog",
     title: "Accept queue full under load",
     description:
-      "Time-to-first-byte stalls on a SYN retransmission level (as hidden-hop-syn-retransmit) whose rate grows with the requests in flight when each was sent: the target accepts slower than connections arrive, its accept queue (min(listen backlog, net.core.somaxconn) + 1) fills and the kernel drops further SYNs (tcp_abort_on_overflow = 0), which the hop in front retransmits. The requests of the stalled series are split by how many others were in flight at send (≥ 1, 2, 4 … 256) and the on-level stall rate above is tested against below with Fisher's exact test (one-sided), Bonferroni over the splits. The window above a level is widened by the series' own queueing (its TTFB p90 above the median).",
+      "Time-to-first-byte stalls on a SYN retransmission level (as hidden-hop-syn-retransmit) whose rate grows with the requests in flight when each was sent: the target accepts slower than connections arrive, its accept queue (min(listen backlog, net.core.somaxconn) + 1) fills and the kernel drops further SYNs (tcp_abort_on_overflow = 0), which the hop in front retransmits. The requests of the stalled series are split by how many others were in flight at send (≥ 1, 2, 4 … 256) and the on-level stall rate above is tested against below with Fisher's exact test (one-sided), Bonferroni over the splits. A request let in after its retransmitted SYN still waits its turn, so a stall sits on level L when its TTFB is between L + the series' p10 TTFB − 50 ms and L + the slowest TTFB that did not stall + the timer's lateness.",
     kind: "statistical",
     precedence: 48,
     hop: "target",

@@ -3,9 +3,10 @@
  * apart by whether the stall rate grows with the requests in flight at send.
  */
 import { describe, expect, it } from "vitest";
-import { diagnose } from "../../src/diagnose/diagnose.js";
 import { loadSplit } from "../../src/diagnose/detectors/listen-backlog.js";
+import { diagnose } from "../../src/diagnose/diagnose.js";
 import { LINEAR_LINUX } from "../../src/diagnose/physics.js";
+import { findingSpec } from "../../src/diagnose/registry.js";
 import { DEFAULT_STALL_RULE, detectStalls } from "../../src/diagnose/stalls.js";
 import type { RequestRecord } from "../../src/model.js";
 import { makeRecord } from "../helpers/records.js";
@@ -24,7 +25,11 @@ function rng(seed: number): () => number {
  * did not lose a SYN takes 110 ms plus its queue (20 ms per request in flight ahead of it, up to 4); `lost(i,
  * load)` says how many SYNs request i lost, which adds 1 s per SYN (this kernel's linear schedule).
  */
-function sweep(lost: (i: number, load: number) => number, seed = 1, loads?: (i: number) => number): RequestRecord[] {
+function sweep(
+  lost: (i: number, load: number) => number,
+  seed = 1,
+  loads?: (i: number) => number,
+): RequestRecord[] {
   const rand = rng(seed);
   const out: RequestRecord[] = [];
   for (let i = 0; i < 90; i++) {
@@ -61,6 +66,15 @@ function run(records: RequestRecord[]) {
 }
 
 describe("listen-backlog", () => {
+  it("is a cause at the target, more specific than hidden-hop SYN loss and less than a named target or idle", () => {
+    const p = (id: string) => findingSpec(id)?.precedence ?? Number.NaN;
+    expect(findingSpec("listen-backlog")).toMatchObject({ kind: "statistical", hop: "target" });
+    expect(p("listen-backlog")).toBeLessThan(p("hidden-hop-syn-retransmit"));
+    expect(p("listen-backlog")).toBeLessThan(p("hidden-hop-dns-timeout"));
+    for (const specific of ["slow-target", "target-unhealthy", "cold-start-after-idle", "periodic-stall"])
+      expect(p(specific)).toBeLessThan(p("listen-backlog"));
+  });
+
   it("names a full accept queue when on-level stalls come only under load", () => {
     // Above 12 others in flight, 2 of 3 requests lose a SYN (some two): the queue overflows.
     const records = sweep((i, load) => (load >= 12 && i % 3 !== 0 ? (i % 7 === 0 ? 2 : 1) : 0));
