@@ -140,6 +140,11 @@ export interface RequestRecord {
   socketIdleMs?: number;
   /** Ms since the previous request to the same series finished (undefined for the first). */
   idleGapMs?: number;
+  /**
+   * Other requests of the same run (any series) already in flight when this one was sent: the load it met.
+   * Stall rates that grow with it point at a queue (a full accept queue), not at random loss.
+   */
+  inFlightAtSend?: number;
   tls?: TlsInfo;
   assertions: AssertionResult[];
   /** Hop-identifying response headers, lower-case names. */

@@ -26,7 +26,13 @@ export function scenarioProbePlan(scenario: string): ScenarioProbePlan | undefin
 /** Probe defaults for a lab run; the user's flags override them. */
 export function labDemoDefaults(scenario: string, fixedRate = false): ProbeFlags {
   const plan = scenarioProbePlan(scenario);
-  if (plan) return { count: plan.count, concurrency: 1, connection: plan.connection };
+  // A concurrency sweep's most in flight at once is its largest step; idle gaps need one at a time.
+  if (plan)
+    return {
+      count: plan.count,
+      concurrency: plan.concurrencySteps ? Math.max(1, ...plan.concurrencySteps) : 1,
+      connection: plan.connection,
+    };
   // --rate and --concurrency are alternatives: with a user's --rate, the demo sets no concurrency.
   const inFlight = fixedRate ? {} : { concurrency: 4 };
   switch (scenario) {

@@ -102,7 +102,10 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
     }
     loaded = applyRequestOverrides(loaded, request);
 
-    const gapOpts = plan ? { idleGapsMs: plan.idleGapsMs } : {};
+    const gapOpts = {
+      ...(plan?.idleGapsMs ? { idleGapsMs: plan.idleGapsMs } : {}),
+      ...(plan?.concurrencySteps ? { concurrencySteps: plan.concurrencySteps } : {}),
+    };
     const total = expectedRequests(loaded);
     const progress = flags.progress === false ? undefined : createProgress({ stream: process.stderr, total });
     let done = 0;

@@ -7,6 +7,9 @@ import { PERIODIC_MIN_SAMPLES } from "./detectors/periodic-stall.js";
 import { FINDINGS, roleOf, UNEXPLAINED } from "./registry.js";
 import { GAP_BOUNDARIES_MS } from "./split.js";
 
+/** The statistical findings: the Bonferroni factor diagnose.ts applies to each one's significance level. */
+const STATISTICAL = FINDINGS.filter((f) => f.kind === "statistical");
+
 export function renderFindingsDoc(): string {
   const lines: string[] = [
     "# Findings",
@@ -37,7 +40,7 @@ export function renderFindingsDoc(): string {
     "- Signature findings need the stall itself to carry the signature (phase and duration), so a healthy",
     "  target with ordinary jitter, which has no stalls, raises none.",
     "- Statistical findings are tested at p < 0.01 family-wise: Bonferroni over every comparison a finding",
-    "  tries and over the statistical findings themselves (five, so each must reach p < 0.002 after its own",
+    `  tries and over the statistical findings themselves (${STATISTICAL.length}, so each must reach p < ${Number((0.01 / STATISTICAL.length).toPrecision(3))} after its own`,
     "  correction). They also need a minimum effect size (a stall rate at least 3 × the comparison group's)",
     "  and stay silent below their minimum sample sizes, saying so in the diagnosis notes (e.g. `too few",
     "  samples for periodicity",

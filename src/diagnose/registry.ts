@@ -204,6 +204,17 @@ export const FINDINGS = [
       "≥ 3 traced stalls with a target, ≥ 80 % of them on one target; binomial p < 0.01 family-wise against its share (1 / registered targets; when the target count is unknown, at most medium confidence).",
   },
   {
+    id: "listen-backlog",
+    title: "Accept queue full under load",
+    description:
+      "Time-to-first-byte stalls on a SYN retransmission level (as hidden-hop-syn-retransmit) whose rate grows with the requests in flight when each was sent: the target accepts slower than connections arrive, its accept queue (min(listen backlog, net.core.somaxconn) + 1) fills and the kernel drops further SYNs (tcp_abort_on_overflow = 0), which the hop in front retransmits. The requests of the stalled series are split by how many others were in flight at send (≥ 1, 2, 4 … 256) and the on-level stall rate above is tested against below with Fisher's exact test (one-sided), Bonferroni over the splits. A request let in after its retransmitted SYN still waits its turn, so a stall sits on level L when its TTFB is between L + the series' p10 TTFB − 50 ms and L + the slowest TTFB that did not stall + the timer's lateness.",
+    kind: "statistical",
+    precedence: 48,
+    hop: "target",
+    minimums:
+      "≥ 20 requests with a known load in the stalled series, ≥ 5 on each side of the split, ≥ 3 on-level stalls above it; p < 0.01 family-wise after correction; stall rate above ≥ 3 × below. A fixed concurrency has no split: the stalls stay with hidden-hop-syn-retransmit.",
+  },
+  {
     id: "hidden-hop-dns-timeout",
     title: "DNS timeout behind the first hop",
     description:

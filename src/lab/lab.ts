@@ -11,6 +11,7 @@
 import { setMaxListeners } from "node:events";
 import { type Clock, systemClock } from "../clock.js";
 import { StallwatchError, UsageError } from "../errors.js";
+import { startAcceptGate } from "./accept-gate.js";
 import { startApigw } from "./apigw.js";
 import type { LabContext } from "./context.js";
 import { startEdge } from "./edge.js";
@@ -151,11 +152,27 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       closers.push(s.close);
       servers.push(s);
     }
-    const targets: LabTarget[] = servers.map((s) => ({
+    // A target whose accept loop is slow listens through a gate with a small backlog (accept-gate.ts).
+    const listenPorts: number[] = [];
+    for (const s of servers) {
+      if (timings.appBusyMs <= 0) {
+        listenPorts.push(s.port);
+        continue;
+      }
+      const gate = await startAcceptGate({
+        host: s.address,
+        upstream: s,
+        backlog: timings.acceptBacklog,
+        busyMs: timings.appBusyMs,
+      });
+      closers.push(gate.close);
+      listenPorts.push(gate.port);
+    }
+    const targets: LabTarget[] = servers.map((s, i) => ({
       id: `t${s.index + 1}`,
       index: s.index,
       address: s.address,
-      port: s.port,
+      port: listenPorts[i] ?? s.port,
       availabilityZone: LAB_AZS[s.index % LAB_AZS.length] ?? "us-west-2a",
       health: { state: "initial" },
       healthSinceMs: clock.wallMs(),

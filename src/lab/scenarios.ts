@@ -45,6 +45,10 @@ export interface ScenarioTimings {
    * only when it writes. 0: one upstream connection per client connection (the other scenarios).
    */
   integrationReuseMs: number;
+  /** backlog: each target's listen(2) backlog (the kernel caps it at net.core.somaxconn). */
+  acceptBacklog: number;
+  /** backlog: each target has one worker, busy this long with every request while nothing accepts; 0: no such worker. */
+  appBusyMs: number;
 }
 
 export const BASE_TIMINGS: Readonly<ScenarioTimings> = Object.freeze({
@@ -63,6 +67,8 @@ export const BASE_TIMINGS: Readonly<ScenarioTimings> = Object.freeze({
   throttleBurst: 5_000,
   targetKeepAliveMs: 75_000,
   integrationReuseMs: 0,
+  acceptBacklog: 511,
+  appBusyMs: 0,
 });
 
 /** ELBv2 target health states the lab produces (a subset of DescribeTargetHealth's). */
@@ -111,7 +117,9 @@ export interface ScenarioProbePlan {
   /** One line the report prints: why this scenario is probed this way. */
   why: string;
   /** The idle time before each request, cycled, ms; one request in flight, so the gap is the whole path's idle time. */
-  idleGapsMs: readonly number[];
+  idleGapsMs?: readonly number[];
+  /** Or a concurrency sweep: the requests in equal consecutive parts, part i with this many in flight. */
+  concurrencySteps?: readonly number[];
   /** Requests (one series: the lab's first route and endpoint). */
   count: number;
   connection: "fresh" | "reuse";
@@ -307,6 +315,19 @@ const DEFINITIONS = [
       count: 24,
       connection: "fresh",
       timings: { targetKeepAliveMs: 500 },
+    },
+    create: base,
+  },
+  {
+    name: "backlog",
+    description:
+      "Every target has one worker, busy appBusyMs (100 ms) with each request while nothing accepts (a gunicorn sync worker), and listens with a backlog of acceptBacklog (1): under load its accept queue fills, the kernel drops the NLB's SYNs and the NLB's kernel retransmits them (1 s, 2 s, 3 s …), so stalls grow with the requests in flight.",
+    defaults: { acceptBacklog: 1, appBusyMs: 100 },
+    probe: {
+      why: "a full accept queue shows only under load: the same requests at 2, then 8, then 32 in flight",
+      concurrencySteps: [2, 8, 32],
+      count: 90,
+      connection: "fresh",
     },
     create: base,
   },

@@ -56,6 +56,7 @@ describe("scenario registry", () => {
       "reset",
       "throttle",
       "keepalive-mismatch",
+      "backlog",
     ]);
     for (const s of SCENARIOS) expect(s.description.length).toBeGreaterThan(20);
   });

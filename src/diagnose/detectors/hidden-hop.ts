@@ -77,7 +77,7 @@ function clusterReason(
 }
 
 /** TTFB stalls with a quick set-up whose time X-Ray does not place in the backend. */
-function hiddenCandidates(input: DetectorInput): Stall[] {
+export function hiddenCandidates(input: DetectorInput): Stall[] {
   const xray = input.context.extra?.[XRAY_EXTRA_KEY] as XrayEvidence | undefined;
   const inBackend = new Set(
     (xray?.breakdowns ?? []).filter((b) => b.dominant === "backend").map((b) => b.seq),

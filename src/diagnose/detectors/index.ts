@@ -15,6 +15,7 @@ import { coldStartAfterIdle } from "./cold-start-after-idle.js";
 import { dnsResolverTimeout } from "./dns-resolver-timeout.js";
 import { hiddenHopDnsTimeout, hiddenHopSynRetransmit } from "./hidden-hop.js";
 import { keepaliveMismatch } from "./keepalive-mismatch.js";
+import { listenBacklog } from "./listen-backlog.js";
 import { periodicStall } from "./periodic-stall.js";
 import { proberSpecific } from "./prober-specific.js";
 import { routeSpecific } from "./route-specific.js";
@@ -45,6 +46,7 @@ export const DEFAULT_DETECTORS: readonly Detector[] = [
   coldStartAfterIdle,
   routeSpecific,
   proberSpecific,
+  listenBacklog,
   hiddenHopDnsTimeout,
   hiddenHopSynRetransmit,
   transferStall,
