@@ -5,7 +5,10 @@
  * the scenario's connection faults: a stall before forwarding (an AZ without
  * healthy targets) and the TCP idle timeout (data on a flow idle too long
  * gets an RST, both ways). It does not route around unhealthy targets: in
- * the lab, target health is what DescribeTargetHealth would report.
+ * the lab, target health is what DescribeTargetHealth would report. A
+ * scenario may re-route a new flow (a deploy: no new flows to a draining or
+ * registering target) and end a flow (the deregistration delay's end resets
+ * the flows still open to the target, connection termination on).
  */
 import net from "node:net";
 import type { LabContext } from "./context.js";
@@ -85,7 +88,7 @@ export async function startNlb(
     const mySeq = seq++;
     const clientPort = client.remotePort ?? 0;
     const picked = balancing === "round-robin" ? mySeq % n : flowHash(clientPort) % n;
-    const decision = ctx.runtime.nlbConnect(picked, n);
+    const decision = ctx.runtime.nlbConnect(picked, n, now - ctx.startMs);
     const flow: NlbFlow = {
       seq: mySeq,
       clientPort,
@@ -114,6 +117,24 @@ export async function startNlb(
     if (closed) return;
     const target = targets[flow.targetIndex];
     if (!target) return finish();
+    // Connection termination on deregistration: at the end of the target's deregistration delay the NLB resets
+    // the flows it still has to it, both ways.
+    const endMs = ctx.runtime.nlbFlowEndMs?.(flow.targetIndex, now - ctx.startMs);
+    if (endMs !== undefined) {
+      const timer = setTimeout(
+        () => {
+          if (closed) return;
+          flow.reset = true;
+          flow.injectedReason = "deregistration-delay-ended";
+          client.resetAndDestroy();
+          upstream.resetAndDestroy();
+          finish();
+        },
+        Math.max(0, endMs - (ctx.clock.now() - ctx.startMs)),
+      );
+      timer.unref();
+      client.once("close", () => clearTimeout(timer));
+    }
     upstreams.add(upstream);
     upstream.once("close", () => upstreams.delete(upstream));
     upstream.on("error", finish);

@@ -37,6 +37,16 @@ export interface ScenarioTimings {
   throttleRatePerS: number;
   /** throttle: the token bucket's burst (its size). */
   throttleBurst: number;
+  /** deploy: when the rolling deploy begins, ms after the lab started. */
+  deployStartMs: number;
+  /** deploy: how long a deregistering target stays `draining` (ELBv2 deregistration_delay.timeout_seconds, default 300 s). */
+  deregistrationDelayMs: number;
+  /** deploy: the app is stopped and deregistered (absent from DescribeTargetHealth) this long before it registers again. */
+  restartMs: number;
+  /** deploy: how long a registering target stays `initial` (registration, then healthy threshold × interval). */
+  initialMs: number;
+  /** deploy: how late the app answers on the flows it still has while it shuts down (draining). */
+  drainSlowMs: number;
 }
 
 export const BASE_TIMINGS: Readonly<ScenarioTimings> = Object.freeze({
@@ -53,10 +63,15 @@ export const BASE_TIMINGS: Readonly<ScenarioTimings> = Object.freeze({
   nlbIdleTimeoutMs: 350_000,
   throttleRatePerS: 10_000,
   throttleBurst: 5_000,
+  deployStartMs: 5000,
+  deregistrationDelayMs: 300_000,
+  restartMs: 1000,
+  initialMs: 10_000,
+  drainSlowMs: 600,
 });
 
 /** ELBv2 target health states the lab produces (a subset of DescribeTargetHealth's). */
-export type TargetHealthState = "initial" | "healthy" | "unhealthy" | "draining";
+export type TargetHealthState = "initial" | "healthy" | "unhealthy" | "draining" | "unused";
 
 export interface TargetHealth {
   state: TargetHealthState;
@@ -77,14 +92,19 @@ export interface NlbDecision extends Injection {
 }
 
 export interface ScenarioRuntime {
-  /** Delay a target adds before sending response headers (nowMs: monotonic). */
-  targetDelay(targetIndex: number, nowMs: number): Injection | undefined;
+  /** Delay a target adds before sending response headers (nowMs: monotonic; elapsedMs: since the lab started). */
+  targetDelay(targetIndex: number, nowMs: number, elapsedMs?: number): Injection | undefined;
   /** A target finished a response (monotonic ms). */
   targetDone(nowMs: number): void;
   /** Delay the edge adds before contacting its origin. */
   edgeDelay(): Injection | undefined;
-  /** Called for each new NLB connection after round-robin picked `targetIndex`. */
-  nlbConnect(targetIndex: number, targetCount: number): NlbDecision | undefined;
+  /** Called for each new NLB connection after round-robin picked `targetIndex` (elapsedMs: since the lab started). */
+  nlbConnect(targetIndex: number, targetCount: number, elapsedMs: number): NlbDecision | undefined;
+  /**
+   * When the NLB resets a flow to `targetIndex` accepted at `acceptedMs` (elapsed since the lab started): the end
+   * of that target's deregistration delay, with connection termination on. Undefined: the flow lives on.
+   */
+  nlbFlowEndMs?(targetIndex: number, acceptedMs: number): number | undefined;
   /** Health of target `targetIndex` at `elapsedMs` since the lab started. */
   health(targetIndex: number, elapsedMs: number): TargetHealth;
   /** NLB idle timeout in ms, or undefined when it is beyond any lab run. */
@@ -182,6 +202,62 @@ function coldStart(t: ScenarioTimings, rng: Rng): ScenarioRuntime {
     targetDone(nowMs) {
       lastActivityMs = nowMs;
     },
+  };
+}
+
+/**
+ * A rolling deploy, one target at a time, as an in-place deployment does it (deregister, stop, install, start,
+ * register): each target is `draining` for the deregistration delay (the NLB sends it no new flows, keeps its
+ * existing ones, and its app, shutting down, answers them late), then deregistered (absent) while the app
+ * restarts, then `initial` (registering, initial health checks: no new flows yet, as AWS documents), then
+ * `healthy`. At the end of the deregistration delay the NLB resets the flows still open (connection termination
+ * on deregistration). The NLB's routing and the reported health come from the same schedule.
+ */
+function deploy(t: ScenarioTimings, rng: Rng): ScenarioRuntime {
+  const step = t.deregistrationDelayMs + t.restartMs + t.initialMs;
+  const drainStart = (i: number) => t.deployStartMs + i * step;
+  const drainEnd = (i: number) => drainStart(i) + t.deregistrationDelayMs;
+  const stateAt = (i: number, e: number): TargetHealth => {
+    const s = drainStart(i);
+    if (e < s || e >= s + step) return HEALTHY;
+    if (e < drainEnd(i))
+      return {
+        state: "draining",
+        reason: "Target.DeregistrationInProgress",
+        description: "Target deregistration is in progress",
+      };
+    if (e < drainEnd(i) + t.restartMs)
+      return {
+        state: "unused",
+        reason: "Target.NotRegistered",
+        description: "Target is not registered to the target group",
+      };
+    return {
+      state: "initial",
+      reason: "Elb.InitialHealthChecking",
+      description: "Initial health checks in progress",
+    };
+  };
+  const routable = (i: number, e: number) => stateAt(i, e).state === "healthy";
+  return {
+    ...base(t, rng),
+    health: stateAt,
+    targetDelay: (i, _now, e) => {
+      const j = jitter(t, rng);
+      return e !== undefined && stateAt(i, e).state === "draining"
+        ? plus(j, { delayMs: t.drainSlowMs, reason: "draining-shutdown" })
+        : j;
+    },
+    nlbConnect: (i, n, e) => {
+      if (routable(i, e)) return undefined;
+      for (let k = 1; k < n; k++) {
+        const j = (i + k) % n;
+        if (routable(j, e))
+          return { delayMs: 0, reason: `target ${i + 1} ${stateAt(i, e).state}`, targetIndex: j };
+      }
+      return undefined; // none routable: the NLB fails open
+    },
+    nlbFlowEndMs: (i, acceptedMs) => (acceptedMs < drainEnd(i) ? drainEnd(i) : undefined),
   };
 }
 
@@ -285,6 +361,25 @@ const DEFINITIONS = [
       "API Gateway throttles the stage: a token bucket of throttleBurst (10) requests refilled at throttleRatePerS (40/s); a request that finds it empty gets a fast 429 TooManyRequestsException, as a usage plan or stage limit gives.",
     defaults: { throttleRatePerS: 40, throttleBurst: 10 },
     create: (t, rng) => ({ ...base(t, rng), gatewayThrottled: tokenBucket(t) }),
+  },
+  {
+    name: "deploy",
+    description:
+      "A rolling deploy, one target at a time from deployStartMs (3 s): each target drains for deregistrationDelayMs (3 s here, 300 s in AWS) while its app, shutting down, answers its remaining flows drainSlowMs (600 ms) late, the NLB resets those flows when the delay ends, then it restarts (restartMs) and registers again (initial for initialMs) before it is healthy.",
+    defaults: {
+      deployStartMs: 3000,
+      deregistrationDelayMs: 3000,
+      restartMs: 500,
+      initialMs: 1000,
+      healthCheckIntervalMs: 250,
+    },
+    probe: {
+      why: "a deploy hurts the flows a draining target still holds: one reused connection, a request every ~0.1 s through the deploy (from 3 s to 16.5 s after the lab starts) and after it",
+      idleGapsMs: [100],
+      count: 120,
+      connection: "reuse",
+    },
+    create: deploy,
   },
 ] as const satisfies readonly ScenarioDefinition[];
 
