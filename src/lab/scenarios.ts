@@ -37,7 +37,7 @@ export interface ScenarioTimings {
   throttleRatePerS: number;
   /** throttle: the token bucket's burst (its size). */
   throttleBurst: number;
-  /** deploy: when the rolling deploy begins, ms after the lab started. */
+  /** deploy: when the rolling deploy begins, ms after the lab's first NLB connection. */
   deployStartMs: number;
   /** deploy: how long a deregistering target stays `draining` (ELBv2 deregistration_delay.timeout_seconds, default 300 s). */
   deregistrationDelayMs: number;
@@ -67,7 +67,7 @@ export const BASE_TIMINGS: Readonly<ScenarioTimings> = Object.freeze({
   deregistrationDelayMs: 300_000,
   restartMs: 1000,
   initialMs: 10_000,
-  drainSlowMs: 600,
+  drainSlowMs: 400,
 });
 
 /** ELBv2 target health states the lab produces (a subset of DescribeTargetHealth's). */
@@ -211,15 +211,17 @@ function coldStart(t: ScenarioTimings, rng: Rng): ScenarioRuntime {
  * existing ones, and its app, shutting down, answers them late), then deregistered (absent) while the app
  * restarts, then `initial` (registering, initial health checks: no new flows yet, as AWS documents), then
  * `healthy`. At the end of the deregistration delay the NLB resets the flows still open (connection termination
- * on deregistration). The NLB's routing and the reported health come from the same schedule.
+ * on deregistration). The NLB's routing and the reported health come from the same schedule, which starts at
+ * the lab's first NLB connection (so a slow start-up of the prober cannot hide the deploy).
  */
 function deploy(t: ScenarioTimings, rng: Rng): ScenarioRuntime {
   const step = t.deregistrationDelayMs + t.restartMs + t.initialMs;
-  const drainStart = (i: number) => t.deployStartMs + i * step;
+  let originMs: number | undefined; // elapsed ms of the first NLB connection
+  const drainStart = (i: number) => (originMs ?? 0) + t.deployStartMs + i * step;
   const drainEnd = (i: number) => drainStart(i) + t.deregistrationDelayMs;
   const stateAt = (i: number, e: number): TargetHealth => {
     const s = drainStart(i);
-    if (e < s || e >= s + step) return HEALTHY;
+    if (originMs === undefined || e < s || e >= s + step) return HEALTHY;
     if (e < drainEnd(i))
       return {
         state: "draining",
@@ -249,6 +251,7 @@ function deploy(t: ScenarioTimings, rng: Rng): ScenarioRuntime {
         : j;
     },
     nlbConnect: (i, n, e) => {
+      originMs ??= e;
       if (routable(i, e)) return undefined;
       for (let k = 1; k < n; k++) {
         const j = (i + k) % n;
@@ -365,18 +368,18 @@ const DEFINITIONS = [
   {
     name: "deploy",
     description:
-      "A rolling deploy, one target at a time from deployStartMs (3 s): each target drains for deregistrationDelayMs (3 s here, 300 s in AWS) while its app, shutting down, answers its remaining flows drainSlowMs (600 ms) late, the NLB resets those flows when the delay ends, then it restarts (restartMs) and registers again (initial for initialMs) before it is healthy.",
+      "A rolling deploy, one target at a time from deployStartMs (1.5 s) after the first connection: each target drains for deregistrationDelayMs (2 s here, 300 s in AWS) while its app, shutting down, answers its remaining flows drainSlowMs (400 ms) late, the NLB resets those flows when the delay ends, then it restarts (restartMs) and registers again (initial for initialMs) before it is healthy.",
     defaults: {
-      deployStartMs: 3000,
-      deregistrationDelayMs: 3000,
-      restartMs: 500,
+      deployStartMs: 1500,
+      deregistrationDelayMs: 2000,
+      restartMs: 300,
       initialMs: 1000,
       healthCheckIntervalMs: 250,
     },
     probe: {
-      why: "a deploy hurts the flows a draining target still holds: one reused connection, a request every ~0.1 s through the deploy (from 3 s to 16.5 s after the lab starts) and after it",
-      idleGapsMs: [100],
-      count: 120,
+      why: "a deploy hurts the flows a draining target still holds: one reused connection, a request every ~60 ms through the deploy (from 1.5 s to 11.4 s after the first request) and after it",
+      idleGapsMs: [60],
+      count: 130,
       connection: "reuse",
     },
     create: deploy,
