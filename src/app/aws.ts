@@ -29,6 +29,7 @@ import { TARGET_HEALTH_EXTRA_KEY } from "../aws/elbv2/detector.js";
 import {
   buildEvidenceQueries,
   buildGetMetricDataInputs,
+  CLOUDWATCH_EXTRA_KEY,
   type EvidenceMetricTargets,
   type EvidenceSeries,
   evidenceWindows,
@@ -50,8 +51,8 @@ import type { ProbeTarget } from "../probe/types.js";
 import { HistogramSet } from "../record/histograms.js";
 import { summariseEvidenceSeries, summariseTargetHealth } from "./aws-evidence.js";
 
-/** Key of the GetMetricData evidence in `DiagnoseContext.extra` (shown, not used by a detector). */
-export const CLOUDWATCH_EVIDENCE_EXTRA_KEY = "cloudwatchMetrics";
+/** Key of the GetMetricData evidence in `DiagnoseContext.extra` (shown; the throttling finding reads 4XXError). */
+export const CLOUDWATCH_EVIDENCE_EXTRA_KEY = CLOUDWATCH_EXTRA_KEY;
 
 /** Which AWS features a run uses. */
 export interface AwsFeatures {
@@ -282,7 +283,10 @@ export async function createAwsIntegration(
       }
 
       if (features.xrayFetch && input.stalls.length > 0) await xrayStep(input, out);
-      if (features.metricsEvidence && input.stalls.length > 0) await metricsStep(input, out);
+      // Around stalls and failed requests alike: a 429 or a reset is fast, and CloudWatch counts it too.
+      const failedAt = input.records.filter((r) => !r.ok && r.tag !== "keep-warm").map((r) => r.atMs);
+      if (features.metricsEvidence && (input.stalls.length > 0 || failedAt.length > 0))
+        await metricsStep(input, out, failedAt);
       if (features.publish) await publishStep(input, out);
       return out;
     },
@@ -345,7 +349,7 @@ export async function createAwsIntegration(
     }
   }
 
-  async function metricsStep(input: AwsRoundInput, out: AwsRoundResult): Promise<void> {
+  async function metricsStep(input: AwsRoundInput, out: AwsRoundResult, failedAt: number[]): Promise<void> {
     const targets: EvidenceMetricTargets = {
       apiGateway: config.apis.flatMap((a) => (a.apiGateway ? [a.apiGateway] : [])),
       targetGroups: groups.flatMap((g) =>
@@ -365,7 +369,7 @@ export async function createAwsIntegration(
     try {
       const cw = await clients.cloudWatch();
       const series: EvidenceSeries[] = [];
-      for (const w of evidenceWindows(input.stalls.map((s) => s.record.atMs))) {
+      for (const w of evidenceWindows([...input.stalls.map((s) => s.record.atMs), ...failedAt])) {
         const res = await getEvidenceMetrics(cw, queries, buildGetMetricDataInputs(queries, w));
         series.push(...res.series);
         out.failures.push(...res.failures);
