@@ -168,6 +168,20 @@ describe("deploy-drain", () => {
     expect(c?.mechanism).toContain("reset when the deregistration delay ended");
   });
 
+  it("advises on health checks when the stalls come while targets register (initial)", () => {
+    // Fail-open: every target registering at once (a new target group), the app still starting.
+    const allNew: StateFn = (_i, t) => (t >= 30_000 && t < 45_000 ? "initial" : "healthy");
+    const recs = records((t) => t >= 30_000 && t < 45_000 && t % 1000 === 0);
+    const c = deployDrain.detect(
+      input(recs, { targetHealth: { history: timeline(90, allNew), topologies: [topo] } }),
+    ).candidate;
+    expect(c?.stalls).toHaveLength(15);
+    expect(c?.mechanism).toContain("registering (initial)");
+    expect(c?.nextStep).toContain("healthy threshold 2 × 5 s interval = 10 s");
+    expect(c?.nextStep).toContain("not only the TCP port");
+    expect(c?.nextStep).not.toContain("Draining:");
+  });
+
   it("stays silent on a run without stalls, and on stalls that are not clustered in the deploy", () => {
     const history = timeline(90, rolling);
     const extra = { targetHealth: { history, topologies: [topo] } };
