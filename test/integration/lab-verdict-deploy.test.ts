@@ -14,7 +14,11 @@ describe("lab verdict: deploy", { timeout: 90_000 }, () => {
       `${verdictLine("deploy", r)}; findings ${r.findings.map((f) => `${f.id} ${f.stalls.length}/${f.failures?.length ?? 0}`).join(", ")}`,
     );
     expectOneCount(r);
-    expect(r.verdict?.cause).toBe("deploy-drain");
+    const why = [
+      ...(r.verdict?.ruledOut ?? []).map((x) => `${x.cause}: ${x.reason}`),
+      ...(r.notes ?? []).filter((n) => /deploy-drain|NLB target|target health|X-Ray/.test(n)),
+    ].join("\n");
+    expect(r.verdict?.cause, why).toBe("deploy-drain");
     expect(r.verdict?.hop).toBe("target");
     expect(r.verdict?.where).toMatch(/127\.0\.0\.1[123]/);
     expect(r.verdict?.mechanism).toContain("draining");

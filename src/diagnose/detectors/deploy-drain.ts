@@ -14,7 +14,8 @@
  * happened in between) and, when X-Ray names the target that served it, that target is the one in the span.
  * The test: requests clearly inside the spans (as observed) against requests clearly outside (not even in the
  * observation gap before a span), stalls and server-side failures as events: Fisher's exact test, one-sided,
- * at the statistical findings' level, with a rate inside ≥ 3 × outside. Without it the finding is withheld:
+ * for draining spans, initial spans and either (Bonferroni over the three), at the statistical findings'
+ * level, with a rate inside ≥ 3 × outside. Without it the finding is withheld:
  * a deploy that happened to overlap stalls is not their cause.
  *
  * Not this cause: `unhealthy` / `unhealthy.draining` targets (target-unhealthy: they fail health checks; a deploy
@@ -24,7 +25,7 @@ import type { DegradedWindow, TargetGroupTopology, TargetHealthEvidence } from "
 import { XRAY_EXTRA_KEY, type XrayEvidence } from "../../aws/xray/detector.js";
 import type { RequestRecord } from "../../model.js";
 import type { VerdictEvidence } from "../../report/types.js";
-import { fisherExact, roundP } from "../stats.js";
+import { bonferroni, fisherExact, roundP } from "../stats.js";
 import type { Detector, DetectorInput, DetectorResult } from "../types.js";
 import { fmtMs, statisticalConfidence } from "../util.js";
 
@@ -140,30 +141,41 @@ export const deployDrain: Detector = {
         : {};
     }
 
-    // The contrast: clearly inside a span (as observed) against clearly outside every span.
-    const t = { a: 0, b: 0, c: 0, d: 0 };
-    for (const r of input.records) {
-      if (!inObserved(r)) continue;
-      const event = input.stallSeqs.has(r.seq) || serverFailure(r);
-      if (spans.some((s) => overlaps(r, s.seenFromMs, s.toMs))) event ? t.a++ : t.b++;
-      else if (spansOf(r).length === 0) event ? t.c++ : t.d++;
-    }
-    const nIn = t.a + t.b;
-    const nOut = t.c + t.d;
+    // The contrast: requests clearly inside the spans (as observed) against requests clearly outside every span.
+    // Three comparisons: draining spans, initial spans, either (a drain hurts the flows a target keeps, a
+    // registration the first flows it takes; requests in spans of the other state count on neither side);
+    // the best one, Bonferroni-corrected over the three.
+    const tables = (["draining", "initial", "either"] as const).map((which) => {
+      const t = { a: 0, b: 0, c: 0, d: 0 };
+      const inSpan = (s: Span) => which === "either" || s.w.state === which;
+      for (const r of input.records) {
+        if (!inObserved(r)) continue;
+        const event = input.stallSeqs.has(r.seq) || serverFailure(r);
+        if (spans.some((s) => inSpan(s) && overlaps(r, s.seenFromMs, s.toMs))) event ? t.a++ : t.b++;
+        else if (spansOf(r).length === 0) event ? t.c++ : t.d++;
+      }
+      const nIn = t.a + t.b;
+      const nOut = t.c + t.d;
+      const testable = nIn >= MIN_SIDE && nOut >= MIN_SIDE && t.a >= MIN_EVENTS_IN;
+      const p = testable ? bonferroni(fisherExact(t).greater, 3) : 1;
+      return { which, t, nIn, nOut, testable, p };
+    });
+    const best = tables.reduce((x, y) => (y.p < x.p ? y : x));
+    const { t, nIn, nOut, p } = best;
     const rateIn = nIn ? t.a / nIn : 0;
     const rateOut = nOut ? t.c / nOut : 0;
-    const contrast = `${t.a} of ${nIn} requests stalled or failed during draining/initial spans against ${t.c} of ${nOut} outside them`;
-    if (nIn < MIN_SIDE || nOut < MIN_SIDE || t.a < MIN_EVENTS_IN) {
+    const spanWord = best.which === "either" ? "draining/initial" : best.which;
+    const contrast = `${t.a} of ${nIn} requests stalled or failed during ${spanWord} spans against ${t.c} of ${nOut} outside any`;
+    if (!tables.some((x) => x.testable)) {
       return {
         notes: [
           `deploy-drain not tested: ${contrast} (need ≥ ${MIN_SIDE} requests on each side and ≥ ${MIN_EVENTS_IN} events inside)`,
         ],
       };
     }
-    const p = fisherExact(t).greater;
     if (p >= input.settings.alpha || rateIn < MIN_RATIO * rateOut) {
       return {
-        ruledOut: `${contrast} (Fisher p=${roundP(p)}, needs p < ${roundP(input.settings.alpha)} and a rate ≥ ${MIN_RATIO} × outside): the stalls are not shown to cluster in the deploy's spans`,
+        ruledOut: `${contrast} (Fisher p=${roundP(p)} after Bonferroni over 3 comparisons, needs p < ${roundP(input.settings.alpha)} and a rate ≥ ${MIN_RATIO} × outside): the stalls are not shown to cluster in the deploy's spans`,
       };
     }
 
@@ -221,7 +233,7 @@ export const deployDrain: Detector = {
           .map(
             ([id, e]) => `${id} ${[...e.states].join(" then ")} (${e.stalls} stalls, ${e.failures} failures)`,
           )
-          .join("; ")}; ${contrast}, Fisher p=${roundP(p)}`,
+          .join("; ")}; ${contrast}, Fisher p=${roundP(p)} (Bonferroni over 3 comparisons)`,
       },
     ];
     if (tracedOnSpanTarget > 0)
@@ -249,8 +261,9 @@ export const deployDrain: Detector = {
           contrast: {
             duringDeploySpans: { requests: nIn, stallsOrFailures: t.a },
             otherwise: { requests: nOut, stallsOrFailures: t.c },
-            pOneSided: roundP(p),
-            test: "Fisher exact, one-sided",
+            spans: best.which,
+            pAdjusted: roundP(p),
+            test: "Fisher exact, one-sided; Bonferroni over draining, initial and either",
           },
           stallsInDraining: inDraining,
           stallsInInitial: inInitial,
