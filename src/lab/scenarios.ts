@@ -377,9 +377,9 @@ const DEFINITIONS = [
       healthCheckIntervalMs: 250,
     },
     probe: {
-      why: "a deploy hurts the flows a draining target still holds: one reused connection, a request every ~60 ms through the deploy (from 1.5 s to 11.4 s after the first request) and after it",
-      idleGapsMs: [60],
-      count: 130,
+      why: "a deploy hurts the flows a draining target still holds: one reused connection, a request every ~40 ms through the deploy (from 1.5 s to 11.4 s after the first request) and after it",
+      idleGapsMs: [40],
+      count: 170,
       connection: "reuse",
     },
     create: deploy,
