@@ -29,6 +29,7 @@ import { TARGET_HEALTH_EXTRA_KEY } from "../aws/elbv2/detector.js";
 import {
   buildEvidenceQueries,
   buildGetMetricDataInputs,
+  CLOUDWATCH_EXTRA_KEY,
   type EvidenceMetricTargets,
   type EvidenceSeries,
   evidenceWindows,
@@ -50,8 +51,8 @@ import type { ProbeTarget } from "../probe/types.js";
 import { HistogramSet } from "../record/histograms.js";
 import { summariseEvidenceSeries, summariseTargetHealth } from "./aws-evidence.js";
 
-/** Key of the GetMetricData evidence in `DiagnoseContext.extra` (the NLB reset counters feed keepalive-mismatch). */
-export const CLOUDWATCH_EVIDENCE_EXTRA_KEY = "cloudwatchMetrics";
+/** Key of the GetMetricData evidence in `DiagnoseContext.extra` (the throttling finding reads 4XXError, keepalive-mismatch the NLB reset counters). */
+export const CLOUDWATCH_EVIDENCE_EXTRA_KEY = CLOUDWATCH_EXTRA_KEY;
 
 /** Which AWS features a run uses. */
 export interface AwsFeatures {

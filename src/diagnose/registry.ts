@@ -104,6 +104,17 @@ export const FINDINGS = [
     hop: "client",
     minimums: "1 TLS-dominated stall; high confidence from 3.",
   },
+  {
+    id: "deploy-drain",
+    title: "Deploy: targets draining or registering",
+    description:
+      "Stalls and server-side failures clustered while NLB targets were draining (deregistering: no new flows, the existing ones kept for the deregistration delay, 300 s by default, while the app shuts down; reset at its end with connection termination on) or initial (registering, initial health checks in progress). From the target-health timeline (DescribeTargetHealth); a stall X-Ray places on a target that was not deploying is not this cause. Fisher's exact test (one-sided) of requests clearly inside the spans (draining, initial, or either: Bonferroni over the three) against requests clearly outside.",
+    kind: "statistical",
+    precedence: 34,
+    hop: "target",
+    minimums:
+      "A draining or initial span observed, ≥ 5 requests inside and outside the spans, ≥ 3 stalls or failures inside; p < 0.01 family-wise after correction; rate inside ≥ 3 × outside.",
+  },
   TARGET_UNHEALTHY_SPEC,
   {
     id: "prober-specific",

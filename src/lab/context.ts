@@ -10,6 +10,8 @@ import type { RequestTracker } from "./tracker.js";
 
 export interface LabContext {
   clock: Clock;
+  /** Monotonic ms when the lab started: the origin of the scenario's schedule (health, routing, delays). */
+  startMs: number;
   timings: ScenarioTimings;
   runtime: ScenarioRuntime;
   tracker: RequestTracker;

@@ -39,7 +39,7 @@ export class TargetHealthModel {
     private readonly ctx: LabContext,
     private readonly targets: LabTarget[],
   ) {
-    this.startMono = ctx.clock.now();
+    this.startMono = ctx.startMs;
   }
 
   /** Records the initial states and starts the periodic checks. */

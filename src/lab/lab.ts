@@ -127,6 +127,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   setMaxListeners(0, abort.signal);
   const ctx: LabContext = {
     clock,
+    startMs: clock.now(),
     timings,
     runtime: def.create(timings, createRng(seed)),
     tracker: new RequestTracker(events, clock),

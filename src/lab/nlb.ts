@@ -12,6 +12,10 @@
  * and data the client still sends on it is answered with the target's RST —
  * counted as a target reset (AWS/NetworkELB TCP_Target_Reset_Count), as the
  * NLB's own idle-timeout RSTs are counted as ELB resets (TCP_ELB_Reset_Count).
+ *
+ * A scenario may re-route a new flow (a deploy: no new flows to a draining or
+ * registering target) and end a flow (the deregistration delay's end resets
+ * the flows still open to the target, connection termination on).
  */
 import net from "node:net";
 import type { LabContext } from "./context.js";
@@ -98,7 +102,7 @@ export async function startNlb(
     const mySeq = seq++;
     const clientPort = client.remotePort ?? 0;
     const picked = balancing === "round-robin" ? mySeq % n : flowHash(clientPort) % n;
-    const decision = ctx.runtime.nlbConnect(picked, n);
+    const decision = ctx.runtime.nlbConnect(picked, n, now - ctx.startMs);
     const flow: NlbFlow = {
       seq: mySeq,
       clientPort,
@@ -132,6 +136,24 @@ export async function startNlb(
     if (closed) return;
     const target = targets[flow.targetIndex];
     if (!target) return finish();
+    // Connection termination on deregistration: at the end of the target's deregistration delay the NLB resets
+    // the flows it still has to it, both ways.
+    const endMs = ctx.runtime.nlbFlowEndMs?.(flow.targetIndex, now - ctx.startMs);
+    if (endMs !== undefined) {
+      const timer = setTimeout(
+        () => {
+          if (closed) return;
+          flow.reset = true;
+          flow.injectedReason = "deregistration-delay-ended";
+          client.resetAndDestroy();
+          upstream.resetAndDestroy();
+          finish();
+        },
+        Math.max(0, endMs - (ctx.clock.now() - ctx.startMs)),
+      );
+      timer.unref();
+      client.once("close", () => clearTimeout(timer));
+    }
     upstreams.add(upstream);
     upstream.once("close", () => upstreams.delete(upstream));
     upstream.on("error", (err: NodeJS.ErrnoException) => {

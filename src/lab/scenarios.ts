@@ -49,6 +49,16 @@ export interface ScenarioTimings {
   acceptBacklog: number;
   /** backlog: each target has one worker, busy this long with every request while nothing accepts; 0: no such worker. */
   appBusyMs: number;
+  /** deploy: when the rolling deploy begins, ms after the lab's first NLB connection. */
+  deployStartMs: number;
+  /** deploy: how long a deregistering target stays `draining` (ELBv2 deregistration_delay.timeout_seconds, default 300 s). */
+  deregistrationDelayMs: number;
+  /** deploy: the app is stopped and deregistered (absent from DescribeTargetHealth) this long before it registers again. */
+  restartMs: number;
+  /** deploy: how long a registering target stays `initial` (registration, then healthy threshold × interval). */
+  initialMs: number;
+  /** deploy: how late the app answers on the flows it still has while it shuts down (draining). */
+  drainSlowMs: number;
 }
 
 export const BASE_TIMINGS: Readonly<ScenarioTimings> = Object.freeze({
@@ -69,10 +79,15 @@ export const BASE_TIMINGS: Readonly<ScenarioTimings> = Object.freeze({
   integrationReuseMs: 0,
   acceptBacklog: 511,
   appBusyMs: 0,
+  deployStartMs: 5000,
+  deregistrationDelayMs: 300_000,
+  restartMs: 1000,
+  initialMs: 10_000,
+  drainSlowMs: 400,
 });
 
 /** ELBv2 target health states the lab produces (a subset of DescribeTargetHealth's). */
-export type TargetHealthState = "initial" | "healthy" | "unhealthy" | "draining";
+export type TargetHealthState = "initial" | "healthy" | "unhealthy" | "draining" | "unused";
 
 export interface TargetHealth {
   state: TargetHealthState;
@@ -93,14 +108,19 @@ export interface NlbDecision extends Injection {
 }
 
 export interface ScenarioRuntime {
-  /** Delay a target adds before sending response headers (nowMs: monotonic). */
-  targetDelay(targetIndex: number, nowMs: number): Injection | undefined;
+  /** Delay a target adds before sending response headers (nowMs: monotonic; elapsedMs: since the lab started). */
+  targetDelay(targetIndex: number, nowMs: number, elapsedMs?: number): Injection | undefined;
   /** A target finished a response (monotonic ms). */
   targetDone(nowMs: number): void;
   /** Delay the edge adds before contacting its origin. */
   edgeDelay(): Injection | undefined;
-  /** Called for each new NLB connection after round-robin picked `targetIndex`. */
-  nlbConnect(targetIndex: number, targetCount: number): NlbDecision | undefined;
+  /** Called for each new NLB connection after round-robin picked `targetIndex` (elapsedMs: since the lab started). */
+  nlbConnect(targetIndex: number, targetCount: number, elapsedMs: number): NlbDecision | undefined;
+  /**
+   * When the NLB resets a flow to `targetIndex` accepted at `acceptedMs` (elapsed since the lab started): the end
+   * of that target's deregistration delay, with connection termination on. Undefined: the flow lives on.
+   */
+  nlbFlowEndMs?(targetIndex: number, acceptedMs: number): number | undefined;
   /** Health of target `targetIndex` at `elapsedMs` since the lab started. */
   health(targetIndex: number, elapsedMs: number): TargetHealth;
   /** NLB idle timeout in ms, or undefined when it is beyond any lab run. */
@@ -200,6 +220,65 @@ function coldStart(t: ScenarioTimings, rng: Rng): ScenarioRuntime {
     targetDone(nowMs) {
       lastActivityMs = nowMs;
     },
+  };
+}
+
+/**
+ * A rolling deploy, one target at a time, as an in-place deployment does it (deregister, stop, install, start,
+ * register): each target is `draining` for the deregistration delay (the NLB sends it no new flows, keeps its
+ * existing ones, and its app, shutting down, answers them late), then deregistered (absent) while the app
+ * restarts, then `initial` (registering, initial health checks: no new flows yet, as AWS documents), then
+ * `healthy`. At the end of the deregistration delay the NLB resets the flows still open (connection termination
+ * on deregistration). The NLB's routing and the reported health come from the same schedule, which starts at
+ * the lab's first NLB connection (so a slow start-up of the prober cannot hide the deploy).
+ */
+function deploy(t: ScenarioTimings, rng: Rng): ScenarioRuntime {
+  const step = t.deregistrationDelayMs + t.restartMs + t.initialMs;
+  let originMs: number | undefined; // elapsed ms of the first NLB connection
+  const drainStart = (i: number) => (originMs ?? 0) + t.deployStartMs + i * step;
+  const drainEnd = (i: number) => drainStart(i) + t.deregistrationDelayMs;
+  const stateAt = (i: number, e: number): TargetHealth => {
+    const s = drainStart(i);
+    if (originMs === undefined || e < s || e >= s + step) return HEALTHY;
+    if (e < drainEnd(i))
+      return {
+        state: "draining",
+        reason: "Target.DeregistrationInProgress",
+        description: "Target deregistration is in progress",
+      };
+    if (e < drainEnd(i) + t.restartMs)
+      return {
+        state: "unused",
+        reason: "Target.NotRegistered",
+        description: "Target is not registered to the target group",
+      };
+    return {
+      state: "initial",
+      reason: "Elb.InitialHealthChecking",
+      description: "Initial health checks in progress",
+    };
+  };
+  const routable = (i: number, e: number) => stateAt(i, e).state === "healthy";
+  return {
+    ...base(t, rng),
+    health: stateAt,
+    targetDelay: (i, _now, e) => {
+      const j = jitter(t, rng);
+      return e !== undefined && stateAt(i, e).state === "draining"
+        ? plus(j, { delayMs: t.drainSlowMs, reason: "draining-shutdown" })
+        : j;
+    },
+    nlbConnect: (i, n, e) => {
+      originMs ??= e;
+      if (routable(i, e)) return undefined;
+      for (let k = 1; k < n; k++) {
+        const j = (i + k) % n;
+        if (routable(j, e))
+          return { delayMs: 0, reason: `target ${i + 1} ${stateAt(i, e).state}`, targetIndex: j };
+      }
+      return undefined; // none routable: the NLB fails open
+    },
+    nlbFlowEndMs: (i, acceptedMs) => (acceptedMs < drainEnd(i) ? drainEnd(i) : undefined),
   };
 }
 
@@ -330,6 +409,25 @@ const DEFINITIONS = [
       connection: "fresh",
     },
     create: base,
+  },
+  {
+    name: "deploy",
+    description:
+      "A rolling deploy, one target at a time from deployStartMs (1.5 s) after the first connection: each target drains for deregistrationDelayMs (2 s here, 300 s in AWS) while its app, shutting down, answers its remaining flows drainSlowMs (400 ms) late, the NLB resets those flows when the delay ends, then it restarts (restartMs) and registers again (initial for initialMs) before it is healthy.",
+    defaults: {
+      deployStartMs: 1500,
+      deregistrationDelayMs: 2000,
+      restartMs: 300,
+      initialMs: 1000,
+      healthCheckIntervalMs: 250,
+    },
+    probe: {
+      why: "a deploy hurts the flows a draining target still holds: one reused connection, a request every ~40 ms through the deploy (from 1.5 s to 11.4 s after the first request) and after it",
+      idleGapsMs: [40],
+      count: 170,
+      connection: "reuse",
+    },
+    create: deploy,
   },
 ] as const satisfies readonly ScenarioDefinition[];
 

@@ -84,7 +84,7 @@ export async function startTarget(ctx: LabContext, index: number, host: string):
       trace.Root && trace.Parent ? ctx.tracker.find(traceKey(trace.Root, trace.Parent)) : undefined;
     if (pending) ctx.tracker.hold(pending);
     const hop = pending?.startHop("target", { detail: `${address}:${port}` });
-    const injected = ctx.runtime.targetDelay(index, arrivedMs);
+    const injected = ctx.runtime.targetDelay(index, arrivedMs, arrivedMs - ctx.startMs);
     if (hop && injected) {
       hop.injectedDelayMs = injected.delayMs;
       hop.injectedReason = injected.reason;

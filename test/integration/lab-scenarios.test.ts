@@ -57,6 +57,7 @@ describe("scenario registry", () => {
       "throttle",
       "keepalive-mismatch",
       "backlog",
+      "deploy",
     ]);
     for (const s of SCENARIOS) expect(s.description.length).toBeGreaterThan(20);
   });

@@ -37,6 +37,7 @@ describe("GetMetricData evidence queries", () => {
       "AWS/ApiGateway Latency Maximum orders,prod",
       "AWS/ApiGateway IntegrationLatency p99 orders,prod",
       "AWS/ApiGateway IntegrationLatency Maximum orders,prod",
+      "AWS/ApiGateway 4XXError Sum orders,prod",
       "AWS/ApiGateway 5XXError Sum orders,prod",
       "AWS/ApiGateway Count Sum orders,prod",
       "AWS/NetworkELB HealthyHostCount Minimum net/my-nlb/50dc6c495c0c9188,targetgroup/my-targets/73e2d6bc24d8a067,us-west-2a",
@@ -46,7 +47,7 @@ describe("GetMetricData evidence queries", () => {
       "AWS/NetworkELB TCP_Target_Reset_Count Sum net/my-nlb/50dc6c495c0c9188",
       "AWS/NetworkELB TCP_ELB_Reset_Count Sum net/my-nlb/50dc6c495c0c9188",
     ]);
-    expect(qs[6]?.query.MetricStat?.Metric?.Dimensions).toEqual([
+    expect(qs[7]?.query.MetricStat?.Metric?.Dimensions).toEqual([
       { Name: "LoadBalancer", Value: "net/my-nlb/50dc6c495c0c9188" },
       { Name: "TargetGroup", Value: "targetgroup/my-targets/73e2d6bc24d8a067" },
       { Name: "AvailabilityZone", Value: "us-west-2a" },

@@ -94,6 +94,12 @@ export function topologyFromOutputs(
     ...resolveCrossZone(attr(tgAttrs), attr(lbAttrs)),
     fetchedAtMs,
   };
+  const delay = Number(
+    tgAttrs.find((a) => a.Key === "deregistration_delay.timeout_seconds")?.Value ?? Number.NaN,
+  );
+  if (Number.isFinite(delay) && delay >= 0) t.deregistrationDelayS = delay;
+  const term = tgAttrs.find((a) => a.Key === "deregistration_delay.connection_termination.enabled")?.Value;
+  if (term === "true" || term === "false") t.connectionTermination = term === "true";
   if (tg?.TargetGroupName) t.targetGroupName = tg.TargetGroupName;
   if (tg?.TargetType) t.targetType = tg.TargetType;
   if (tg?.Protocol) t.protocol = tg.Protocol;

@@ -55,8 +55,12 @@ function leadMsFor(topo: TargetGroupTopology | undefined): number {
   return Math.min(MAX_LEAD_MS, hc.intervalS * hc.unhealthyThreshold * 1000);
 }
 
+/** States a target enters by an API call (deregistration, registration), not by failing health checks: no lag. */
+const NO_LEAD_STATES: ReadonlySet<string> = new Set(["draining", "initial"]);
+
 function spanOf(w: DegradedWindow | ZoneWindow, leadMs: number, observedToMs: number): Span {
-  return { startMs: (w.sinceMs ?? w.fromMs) - leadMs, endMs: w.toMs ?? observedToMs + OPEN_TAIL_MS };
+  const lead = "state" in w && NO_LEAD_STATES.has(w.state) ? 0 : leadMs;
+  return { startMs: (w.sinceMs ?? w.fromMs) - lead, endMs: w.toMs ?? observedToMs + OPEN_TAIL_MS };
 }
 
 const overlaps = (r: RequestRecord, s: Span): boolean =>

@@ -1,7 +1,7 @@
 /**
  * CloudWatch evidence for the minutes around stalls: GetMetricData queries
- * for API Gateway (AWS/ApiGateway Latency, IntegrationLatency, 5XXError,
- * Count by ApiName + Stage) and the NLB (AWS/NetworkELB HealthyHostCount /
+ * for API Gateway (AWS/ApiGateway Latency, IntegrationLatency, 4XXError,
+ * 5XXError, Count by ApiName + Stage) and the NLB (AWS/NetworkELB HealthyHostCount /
  * UnHealthyHostCount per AZ with LoadBalancer + TargetGroup +
  * AvailabilityZone, TCP_Target_Reset_Count, TCP_ELB_Reset_Count by
  * LoadBalancer). Builders are pure; the sender takes a CloudWatch client and
@@ -17,6 +17,9 @@ import type {
   MetricDataQuery,
 } from "@aws-sdk/client-cloudwatch";
 import { type AwsFailure, classifyAwsError, withDeadline } from "../xray/aws-error.js";
+
+/** Key of the GetMetricData evidence (`{ series: EvidenceSeries[] }`) in `DiagnoseContext.extra`. */
+export const CLOUDWATCH_EXTRA_KEY = "cloudwatchMetrics";
 
 export const GET_METRIC_DATA_MAX_QUERIES = 500;
 export const GET_METRIC_DATA_MAX_POINTS = 100_800;
@@ -86,6 +89,8 @@ export function buildEvidenceQueries(targets: EvidenceMetricTargets, periodS = 6
     add("AWS/ApiGateway", "Latency", "Maximum", dims);
     add("AWS/ApiGateway", "IntegrationLatency", "p99", dims);
     add("AWS/ApiGateway", "IntegrationLatency", "Maximum", dims);
+    // 4XXError counts API Gateway's own 429s (throttling) with every other 4xx; Count is every request.
+    add("AWS/ApiGateway", "4XXError", "Sum", dims);
     add("AWS/ApiGateway", "5XXError", "Sum", dims);
     add("AWS/ApiGateway", "Count", "Sum", dims);
   }

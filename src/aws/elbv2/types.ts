@@ -72,6 +72,10 @@ export interface TargetGroupTopology {
   /** Where `crossZone` came from: the target group's attribute, the NLB's, or the NLB default (off). */
   crossZoneSource: "target-group" | "load-balancer" | "default";
   healthCheck?: HealthCheckSettings;
+  /** `deregistration_delay.timeout_seconds` (ELBv2 default 300): how long a deregistering target drains. */
+  deregistrationDelayS?: number;
+  /** `deregistration_delay.connection_termination.enabled`: the NLB resets the flows left when the delay ends. */
+  connectionTermination?: boolean;
   /** Wall clock when this was fetched, epoch ms. */
   fetchedAtMs: number;
 }

@@ -12,6 +12,7 @@ import type { Detector } from "../types.js";
 import { addressSkew } from "./address-skew.js";
 import { clientLag } from "./client-lag.js";
 import { coldStartAfterIdle } from "./cold-start-after-idle.js";
+import { deployDrain } from "./deploy-drain.js";
 import { dnsResolverTimeout } from "./dns-resolver-timeout.js";
 import { hiddenHopDnsTimeout, hiddenHopSynRetransmit } from "./hidden-hop.js";
 import { keepaliveMismatch } from "./keepalive-mismatch.js";
@@ -34,6 +35,7 @@ export const DEFAULT_DETECTORS: readonly Detector[] = [
   dnsResolverTimeout,
   tcpSynRetransmit,
   tlsHandshakeStall,
+  deployDrain,
   targetUnhealthyDetector,
   slowTarget,
   throttling,

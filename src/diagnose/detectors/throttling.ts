@@ -2,9 +2,45 @@
  * throttling: requests refused with 429 Too Many Requests. From API Gateway (it names itself in
  * `x-amzn-ErrorType: TooManyRequestsException`) the stage, usage plan or account limit was hit; otherwise the
  * backend refused. The failures are fast; a client that retries them sees seconds.
+ *
+ * AWS evidence: API Gateway's own count of what it answered, `4XXError` (Sum) and `Count` (AWS/ApiGateway,
+ * ApiName + Stage, per minute) from GetMetricData around the run (context.extra.cloudwatchMetrics). Its 429s are
+ * among its 4XXError; fewer 4XXError than 429s seen says the 429s did not come from this stage (or the
+ * metric had not arrived yet: CloudWatch publishes per minute, minutes late).
  */
+import type { EvidenceSeries } from "../../aws/elbv2/metric-queries.js";
+import type { VerdictEvidence } from "../../report/types.js";
 import type { Detector, DetectorInput, DetectorResult } from "../types.js";
 import { countBy, pct } from "../util.js";
+
+/** Same key as src/aws/elbv2/metric-queries.ts CLOUDWATCH_EXTRA_KEY (kept literal, as the other detectors do). */
+const CLOUDWATCH_KEY = "cloudwatchMetrics";
+
+interface StageCounts {
+  stage: string;
+  errors4xx: number;
+  requests?: number;
+  minutes: number;
+}
+
+/** 4XXError and Count sums per ApiName/Stage from the GetMetricData series, when any has datapoints. */
+function apiGatewayCounts(series: readonly EvidenceSeries[]): StageCounts[] {
+  const by = new Map<string, StageCounts>();
+  for (const s of series) {
+    if (s.namespace !== "AWS/ApiGateway" || s.stat !== "Sum") continue;
+    if (s.metricName !== "4XXError" && s.metricName !== "Count") continue;
+    if (s.values.length === 0) continue;
+    const stage = `${s.dimensions.ApiName ?? "?"}/${s.dimensions.Stage ?? "?"}`;
+    const e = by.get(stage) ?? { stage, errors4xx: 0, minutes: 0 };
+    const sum = s.values.reduce((a, b) => a + b, 0);
+    if (s.metricName === "4XXError") {
+      e.errors4xx += sum;
+      e.minutes = Math.max(e.minutes, s.values.length);
+    } else e.requests = (e.requests ?? 0) + sum;
+    by.set(stage, e);
+  }
+  return [...by.values()].filter((e) => e.minutes > 0);
+}
 
 const isThrottled = (status: number | undefined, errorType: string | undefined): boolean =>
   status === 429 || (errorType !== undefined && /TooManyRequests|Throttl/i.test(errorType));
@@ -17,6 +53,16 @@ export const throttling: Detector = {
     const byGateway = throttled.filter((r) => r.hopHeaders["x-amzn-errortype"] !== undefined).length;
     const fromGateway = byGateway >= 0.5 * throttled.length;
     const stalls = throttled.filter((r) => input.stallSeqs.has(r.seq)).map((r) => r.seq);
+    const cw = input.context.extra?.[CLOUDWATCH_KEY] as { series?: readonly EvidenceSeries[] } | undefined;
+    const counts = apiGatewayCounts(cw?.series ?? []);
+    const corroboration: VerdictEvidence[] = counts.map((c) => ({
+      source: "cloudwatch",
+      text:
+        `CloudWatch AWS/ApiGateway 4XXError (Sum) for ${c.stage}: ${c.errors4xx}${c.requests !== undefined ? ` of ${c.requests} requests (Count)` : ""} in ${c.minutes} minute${c.minutes === 1 ? "" : "s"} around the run` +
+        (c.errors4xx >= byGateway
+          ? `: API Gateway counted at least the ${byGateway} 429s it sent the prober`
+          : `: fewer than the ${byGateway} 429s the prober got (the metric is per minute and arrives minutes late, or the 429s came from elsewhere)`),
+    }));
     return {
       candidate: {
         summary: `${throttled.length} of ${input.records.length} requests (${pct(throttled.length, input.records.length)}) were refused with 429 Too Many Requests${fromGateway ? " by API Gateway (TooManyRequestsException)" : " by the backend"}: the API is throttled, not slow`,
@@ -29,6 +75,16 @@ export const throttling: Detector = {
           fromGateway: byGateway,
           byRoute: countBy(throttled, (r) => r.route),
           byErrorType: countBy(throttled, (r) => r.hopHeaders["x-amzn-errortype"] ?? "none"),
+          ...(counts.length > 0
+            ? {
+                cloudwatch: counts.map((c) => ({
+                  stage: c.stage,
+                  "4XXError": c.errors4xx,
+                  ...(c.requests !== undefined ? { Count: c.requests } : {}),
+                  minutes: c.minutes,
+                })),
+              }
+            : {}),
         },
         nextStep: fromGateway
           ? "Raise the limit that is hit, or send less: the stage's or method's throttling (rate and burst), the usage plan of the API key, or the account's regional limit (10,000 requests/s, burst 5,000). CloudWatch's 4XXError on the stage counts these; clients should retry 429s with exponential backoff and jitter, or their retries turn throttling into seconds of latency."
@@ -37,6 +93,7 @@ export const throttling: Detector = {
         mechanism: fromGateway
           ? "API Gateway's token bucket (rate and burst) ran empty"
           : "the backend's rate limiter refused",
+        ...(corroboration.length > 0 ? { corroboration } : {}),
       },
     };
   },

@@ -162,8 +162,9 @@ function describeTargetHealth(state: Elbv2State, form: URLSearchParams): string 
   const ids = [...form].filter(([k]) => /^Targets\.member\.\d+\.Id$/.test(k)).map(([, v]) => v);
   const wanted = ids.length ? new Set(ids) : undefined;
   const tg = state.targetGroup(arn);
+  // A deregistered target (`unused`) is listed only when asked for by id, as ELBv2 does.
   const items = targets
-    .filter((t) => !wanted || wanted.has(t.id))
+    .filter((t) => (wanted ? wanted.has(t.id) : t.state !== "unused"))
     .map(
       (t) =>
         `<Target>${el("Id", t.id)}${el("Port", t.port)}${el("AvailabilityZone", t.az)}</Target>` +
@@ -458,7 +459,7 @@ export function nlbHealthDatums(state: Elbv2State, targetGroupArn: string, atMs:
   const targets = state.targetsOf(targetGroupArn) ?? [];
   const out: NlbMetricDatum[] = [];
   for (const z of lb.zones) {
-    const inZone = targets.filter((t) => t.az === z.zoneName);
+    const inZone = targets.filter((t) => t.az === z.zoneName && t.state !== "unused");
     const healthy = inZone.filter((t) => t.state === "healthy").length;
     const dimensions = [
       { Name: "AvailabilityZone", Value: z.zoneName },

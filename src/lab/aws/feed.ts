@@ -70,7 +70,7 @@ export interface LabAws extends LabAwsInfo {
   close(): Promise<void>;
 }
 
-type LabLike = Pick<Lab, "events" | "targets" | "stage" | "region" | "nlb">;
+type LabLike = Pick<Lab, "events" | "targets" | "stage" | "region" | "nlb"> & Partial<Pick<Lab, "timings">>;
 
 /** AWS/ApiGateway datums for one lab request that reached API Gateway. */
 export function apiGatewayDatums(
@@ -146,6 +146,17 @@ export async function startLabAws(lab: LabLike, opts: LabAwsOptions = {}): Promi
   const xray = new XrayStore();
   const elbv2 = new Elbv2State();
   const arns = seedLabTopology(elbv2, lab.targets, { crossZone: lab.nlb.crossZone, region: lab.region });
+  // The lab's NLB resets a draining target's flows when its deregistration delay ends (src/lab/nlb.ts).
+  const tg = elbv2.targetGroup(arns.targetGroupArn);
+  if (tg && lab.timings)
+    elbv2.setTargetGroup({
+      ...tg,
+      attributes: {
+        ...tg.attributes,
+        "deregistration_delay.timeout_seconds": String(Math.round(lab.timings.deregistrationDelayMs / 1000)),
+        "deregistration_delay.connection_termination.enabled": "true",
+      },
+    });
   const server = await startAwsLab({
     handlers: [cloudwatch, xrayHandler(xray), elbv2Handler(elbv2)],
     ...(opts.host ? { host: opts.host } : {}),
