@@ -14,6 +14,7 @@ import { clientLag } from "./client-lag.js";
 import { coldStartAfterIdle } from "./cold-start-after-idle.js";
 import { dnsResolverTimeout } from "./dns-resolver-timeout.js";
 import { hiddenHopDnsTimeout, hiddenHopSynRetransmit } from "./hidden-hop.js";
+import { ipv6Fallback } from "./ipv6-fallback.js";
 import { periodicStall } from "./periodic-stall.js";
 import { proberSpecific } from "./prober-specific.js";
 import { routeSpecific } from "./route-specific.js";
@@ -31,6 +32,7 @@ export const DEFAULT_DETECTORS: readonly Detector[] = [
   timeout,
   dnsResolverTimeout,
   tcpSynRetransmit,
+  ipv6Fallback,
   tlsHandshakeStall,
   targetUnhealthyDetector,
   slowTarget,
