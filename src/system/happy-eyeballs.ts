@@ -47,7 +47,11 @@ export function hostFamilyFallback(): FamilyFallback {
     getDefaultAutoSelectFamilyAttemptTimeout?: () => number;
   };
   if (typeof n.getDefaultAutoSelectFamily !== "function") {
-    return { autoSelectFamily: false, attemptTimeoutMs: RFC8305_ATTEMPT_DELAY_MS, source: `Node ${process.version}` };
+    return {
+      autoSelectFamily: false,
+      attemptTimeoutMs: RFC8305_ATTEMPT_DELAY_MS,
+      source: `Node ${process.version}`,
+    };
   }
   const timeout = n.getDefaultAutoSelectFamilyAttemptTimeout?.() ?? RFC8305_ATTEMPT_DELAY_MS;
   return {

@@ -100,7 +100,9 @@ export const ipv6Fallback: Detector = {
     const newConns = input.records.filter(
       (r) => r.phasesMs.connect !== undefined && (host === undefined || hostOf(r.url) === host),
     );
-    const direct = newConns.filter((r) => r.remoteFamily === broken && r.connectAttempts === undefined).length;
+    const direct = newConns.filter(
+      (r) => r.remoteFamily === broken && r.connectAttempts === undefined,
+    ).length;
     const connectMs = matched.map((s) => s.record.phasesMs.connect ?? 0).sort((x, y) => x - y);
     const medianConnect = connectMs[connectMs.length >> 1] ?? 0;
     const where =
