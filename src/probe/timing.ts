@@ -172,7 +172,8 @@ export function instrumentConnector(
       conn.localAddress = socket.localAddress;
       conn.localPort = socket.localPort;
       // Node ≥ 20 with autoSelectFamily: "address:port" of every attempt, the connected one last.
-      const tried = (socket as { autoSelectFamilyAttemptedAddresses?: string[] }).autoSelectFamilyAttemptedAddresses;
+      const tried = (socket as { autoSelectFamilyAttemptedAddresses?: string[] })
+        .autoSelectFamilyAttemptedAddresses;
       if (tried && tried.length > 1) conn.attempts = tried.map(stripPort);
     });
   };
