@@ -55,6 +55,7 @@ describe("scenario registry", () => {
       "az-down",
       "reset",
       "throttle",
+      "broken-ipv6",
     ]);
     for (const s of SCENARIOS) expect(s.description.length).toBeGreaterThan(20);
   });
