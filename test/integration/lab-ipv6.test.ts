@@ -12,6 +12,7 @@
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Lab, startLab } from "../../src/lab/index.js";
+import { createProber } from "../../src/probe/prober.js";
 import { parseResolve } from "../../src/probe/resolve.js";
 import type { Report } from "../../src/report/types.js";
 import { labReport, verdictLine } from "../helpers/lab-report.js";
@@ -68,6 +69,41 @@ describe("lab broken-ipv6: the fault is real", () => {
     );
     expect(attempted).toEqual([`::1:${port}`, `127.0.0.1:${port}`]);
     expect(both.ms).toBeGreaterThanOrEqual(ATTEMPT_MS - 5);
+  });
+  it("the prober records the DNS answer and the addresses Happy Eyeballs tried, on new connections only", async () => {
+    const prober = createProber({
+      resolve: lab!.resolve,
+      maxBodyBytes: 1 << 20,
+      insecureTls: false,
+      userAgent: "stallwatch-test",
+    });
+    const target = {
+      api: "lab",
+      route: "custom-domain",
+      endpoint: "/",
+      url: `${lab!.routes["custom-domain"]}/`,
+      method: "GET",
+      headers: {},
+      secretHeaders: [],
+      timeoutMs: 10_000,
+    };
+    try {
+      const fresh = await prober.probe(target, { connection: "fresh" });
+      const first = await prober.probe(target, { connection: "reuse" });
+      const reused = await prober.probe(target, { connection: "reuse" });
+      for (const r of [fresh, first]) {
+        expect(r.ok).toBe(true);
+        expect(r.resolvedAddresses).toEqual(["::1", "127.0.0.1"]);
+        expect(r.connectAttempts).toEqual(["::1", "127.0.0.1"]);
+        expect(r.remoteFamily).toBe("IPv4");
+        expect(r.phasesMs.connect ?? 0).toBeGreaterThanOrEqual(ATTEMPT_MS - 5);
+      }
+      expect(reused.reused).toBe(true);
+      expect(reused.connectAttempts).toBeUndefined();
+      expect(reused.resolvedAddresses).toBeUndefined();
+    } finally {
+      await prober.close();
+    }
   });
 });
 
