@@ -86,6 +86,9 @@ describe("ipv6-fallback", () => {
       fallbackTimerMs: 250,
       autoSelectFamily: true,
     });
+    expect(d.findings[0]?.summary).toMatch(
+      /^20 stalls in connect: .*; 20 of 20 new connections fell back this way$/,
+    );
     expect(d.findings[0]?.nextStep).toMatch(/AAAA/);
     expect(d.verdict?.evidence.map((e) => e.text).join("\n")).toMatch(/250 ms \(autoSelectFamily on/);
   });

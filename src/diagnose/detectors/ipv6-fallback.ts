@@ -17,7 +17,7 @@ import { synGiveUpMs } from "../../system/tcp-syn.js";
 import { excessMs, timerWindowMs } from "../physics.js";
 import type { Stall } from "../stalls.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
-import { countBy, fmtMs, pct, signatureConfidence, stallIn, topCount } from "../util.js";
+import { countBy, fmtMs, signatureConfidence, stallIn, topCount } from "../util.js";
 
 const familyName = (address: string): string => (isIP(address) === 6 ? "IPv6" : "IPv4");
 
@@ -103,6 +103,9 @@ export const ipv6Fallback: Detector = {
     const direct = newConns.filter(
       (r) => r.remoteFamily === broken && r.connectAttempts === undefined,
     ).length;
+    // Every new connection that fell back the same way, stall or not (a fallback under a slow first byte is
+    // that first byte's stall).
+    const allFallbacks = newConns.filter((r) => familyFallbackOf(r)?.firstFamily === broken).length;
     const connectMs = matched.map((s) => s.record.phasesMs.connect ?? 0).sort((x, y) => x - y);
     const medianConnect = connectMs[connectMs.length >> 1] ?? 0;
     const where =
@@ -114,13 +117,14 @@ export const ipv6Fallback: Detector = {
         ? `${host ?? "the name"} answered ${aaaa} AAAA and ${a} A record${a === 1 ? "" : "s"} (${answer.join(", ")})`
         : undefined;
     const candidate: Candidate = {
-      summary: `${matched.length} of ${newConns.length} new connections${host ? ` to ${host}` : ""} tried ${broken} first, got no answer and connected over ${other} after ${timerText}: connect median ${fmtMs(medianConnect)}`,
+      summary: `${matched.length} stalls in connect: new connections${host ? ` to ${host}` : ""} tried ${broken} first, got no answer and connected over ${other} after ${timerText} (connect median ${fmtMs(medianConnect)}); ${allFallbacks} of ${newConns.length} new connections fell back this way`,
       stalls: matched.map((s) => s.record.seq),
       confidence: signatureConfidence(matched.length, matched.length / connectStalls.length),
       evidence: {
         newConnections: newConns.length,
         connectStalls: connectStalls.length,
         fellBack: fellBack.length,
+        newConnectionsFellBack: allFallbacks,
         matched: matched.length,
         brokenFamily: broken,
         byFirstAddress: byFirst,
@@ -151,7 +155,7 @@ export const ipv6Fallback: Detector = {
         ...(dnsText ? [{ source: "pattern" as const, text: `DNS: ${dnsText}` }] : []),
         {
           source: "pattern",
-          text: `${pct(matched.length, fellBack.length)} of the connect stalls that changed family connected over ${other}; ${direct} new connection${direct === 1 ? "" : "s"} reached the name over ${broken} directly`,
+          text: `${matched.length} of ${fellBack.length} connect stalls that changed address family sit on the fallback timer; ${direct} new connection${direct === 1 ? "" : "s"} reached the name over ${broken} directly`,
         },
       ],
     };
