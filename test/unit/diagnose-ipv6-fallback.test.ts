@@ -93,6 +93,18 @@ describe("ipv6-fallback", () => {
     expect(d.verdict?.evidence.map((e) => e.text).join("\n")).toMatch(/250 ms \(autoSelectFamily on/);
   });
 
+  it("IPv6 that works for some connections: still the fallback's stalls, and the next step says the loss is partial", () => {
+    const records = run(20, (i) =>
+      i % 2
+        ? fallback(251 + 20 * jit(i))
+        : { connectMs: 0.3, resolved: DUAL, family: "IPv6", address: "::1" },
+    );
+    const { d } = diag(records);
+    expect(d.findings[0]?.id).toBe("ipv6-fallback");
+    expect(d.findings[0]?.stalls).toHaveLength(10);
+    expect(d.findings[0]?.nextStep).toMatch(/^IPv6 worked for 10 of 20 new connections/);
+  });
+
   it("the level is the host's attempt timeout, not a constant: 500 ms fits a 500 ms host, not a 250 ms one", () => {
     const records = run(12, (i) => fallback(501 + 20 * jit(i)));
     const at500 = diag(records, { familyFallback: { ...NODE_250, attemptTimeoutMs: 500 } });

@@ -138,9 +138,12 @@ export const ipv6Fallback: Detector = {
         ...(off.length > 0 ? { offTimer: off.length } : {}),
       },
       nextStep:
-        broken === "IPv6"
+        (direct > 0
+          ? `${broken} worked for ${direct} of ${newConns.length} new connections: the ${broken} path loses some SYNs rather than all (one of several ${broken} addresses, or intermittent loss). `
+          : "") +
+        (broken === "IPv6"
           ? `${host ?? "The name"} publishes AAAA records but SYNs to ${topAddress?.[0] ?? "its IPv6 address"} get no answer: fix the IPv6 path (a ::/0 route through the internet or egress-only gateway, security group and NACL rules for IPv6, the load balancer's dualstack subnets) or stop publishing the AAAA record (a CloudFront distribution or a dualstack ALB/NLB/API Gateway endpoint with IPv6 switched on and no IPv6 path behind it). Until then, pin clients to IPv4 (Node: \`family: 4\` or \`--dns-result-order=ipv4first\`; curl -4).`
-          : `SYNs to ${host ?? "the name"}'s IPv4 address ${topAddress?.[0] ?? ""} get no answer while IPv6 works: fix the IPv4 path (routes, security groups, NACLs) or stop publishing the A record; meanwhile pin clients to IPv6 (Node: \`family: 6\`; curl -6).`,
+          : `SYNs to ${host ?? "the name"}'s IPv4 address ${topAddress?.[0] ?? ""} get no answer while IPv6 works: fix the IPv4 path (routes, security groups, NACLs) or stop publishing the A record; meanwhile pin clients to IPv6 (Node: \`family: 6\`; curl -6).`),
       detailBySeq,
       hop: "path",
       where,
