@@ -103,7 +103,7 @@ export const FINDINGS = [
     precedence: 29,
     hop: "path",
     minimums:
-      "1 connect-dominated stall whose recorded attempts changed address family (first address IPv6, connected over IPv4) and whose connect excess is within the timer window of k × the fallback timer (k attempts abandoned); high confidence from 3 such stalls making up ≥ 70 % of the connect stalls.",
+      "1 stall in connect (or one only because of the connect's excess: the rest stays under the stall threshold) whose recorded attempts changed address family (first address IPv6, connected over IPv4) and whose connect excess is within the timer window of k × the fallback timer (k attempts abandoned); high confidence from 3 such stalls making up ≥ 70 % of the connect stalls.",
   },
   {
     id: "tls-handshake-stall",

@@ -29,18 +29,26 @@ interface NewConn {
 }
 
 /** `n` pairs: a fresh request shaped by `fresh(i)`, then a fast reused request (so the stall floor is 250 ms). */
-function run(n: number, fresh: (i: number) => NewConn, url = URL_DUAL): RequestRecord[] {
+function run(
+  n: number,
+  fresh: (i: number) => NewConn,
+  url = URL_DUAL,
+  freshTtfb?: (i: number) => number,
+  reuseTtfbMs?: number,
+): RequestRecord[] {
   const out: RequestRecord[] = [];
   for (let i = 0; i < n; i++) {
     const f = fresh(i);
-    const ttfb = 2 + 3 * jit(i);
+    const base = 2 + 3 * jit(i);
+    const ft = freshTtfb?.(i) ?? base;
+    const rt = reuseTtfbMs ?? base;
     out.push(
       makeRecord({
         seq: 2 * i,
         seriesSeq: 2 * i,
         url,
         connection: "fresh",
-        phasesMs: { dns: 0.3, connect: f.connectMs, ttfb, transfer: 0.2, total: 0.5 + f.connectMs + ttfb },
+        phasesMs: { dns: 0.3, connect: f.connectMs, ttfb: ft, transfer: 0.2, total: 0.5 + f.connectMs + ft },
         remoteAddress: f.address ?? "127.0.0.1",
         remoteFamily: f.family ?? "IPv4",
         ...(f.resolved ? { resolvedAddresses: f.resolved } : {}),
@@ -52,7 +60,7 @@ function run(n: number, fresh: (i: number) => NewConn, url = URL_DUAL): RequestR
         url,
         connection: "reuse",
         reused: true,
-        phasesMs: { ttfb, transfer: 0.2, total: ttfb + 0.2 },
+        phasesMs: { ttfb: rt, transfer: 0.2, total: rt + 0.2 },
         remoteAddress: "127.0.0.1",
         remoteFamily: "IPv4",
       }),
@@ -103,6 +111,27 @@ describe("ipv6-fallback", () => {
     expect(d.findings[0]?.id).toBe("ipv6-fallback");
     expect(d.findings[0]?.stalls).toHaveLength(10);
     expect(d.findings[0]?.nextStep).toMatch(/^IPv6 worked for 10 of 20 new connections/);
+  });
+
+  it("a slow first byte on top: the fallback's only while the rest alone would not be a stall", () => {
+    // Typical total ~100 ms (threshold 500 ms): a fallback under a 280 ms first byte (its dominant phase) is a
+    // stall only because of the fallback; one under a 520 ms first byte would be a stall without it.
+    const records = run(
+      20,
+      (i) => fallback(251 + 10 * jit(i)),
+      URL_DUAL,
+      (i) => (i % 5 === 4 ? 520 : 280),
+      100,
+    );
+    const { d, stalls } = diag(records);
+    const mine = new Set(d.findings.find((f) => f.id === "ipv6-fallback")?.stalls);
+    for (const s of stalls) {
+      const ttfb = s.record.phasesMs.ttfb ?? 0;
+      expect(s.thresholdMs).toBeCloseTo(501, 0);
+      if (s.record.connection !== "fresh") continue;
+      expect(mine.has(s.record.seq), `ttfb ${ttfb}`).toBe(ttfb < 500);
+    }
+    expect(d.findings[0]?.id).toBe("ipv6-fallback");
   });
 
   it("the level is the host's attempt timeout, not a constant: 500 ms fits a 500 ms host, not a 250 ms one", () => {

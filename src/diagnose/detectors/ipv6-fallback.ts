@@ -7,7 +7,8 @@
  * family than the one it connected over and the connect's excess over its series' typical connect sits on the
  * host's fallback timer × the attempts abandoned: Node's Happy Eyeballs attempt timeout (autoSelectFamily, 250 ms
  * by default) or, without it, the kernel's whole SYN budget for the first address (src/system/happy-eyeballs.ts).
- * The window is a timer's (physics.ts `timerWindowMs`): late, never early. Connections with one family only (an
+ * The window is a timer's (physics.ts `timerWindowMs`): late, never early. The stall must be in connect, or be
+ * one only because of the connect's excess (what else it spent stays under the stall threshold). Connections with one family only (an
  * IPv4-only name, a lost SYN on IPv4) never match: they have no cross-family attempt.
  */
 import { isIP } from "node:net";
@@ -49,7 +50,14 @@ function hostOf(url: string): string | undefined {
 export const ipv6Fallback: Detector = {
   id: "ipv6-fallback",
   detect(input: DetectorInput): DetectorResult {
-    const connectStalls = input.stalls.filter((s) => stallIn(s, "connect"));
+    // A stall is the fallback's when its time is in connect, or when it would not be a stall without the
+    // connect's excess (a slow first byte on top that alone stays under the threshold).
+    const connectStalls = input.stalls.filter(
+      (s) =>
+        stallIn(s, "connect") ||
+        (familyFallbackOf(s.record) !== undefined &&
+          s.totalMs - excessMs(s, "connect", input.typical) <= s.thresholdMs),
+    );
     if (connectStalls.length === 0) return {};
     const ff = input.context.familyFallback ?? NODE_DEFAULT_FAMILY_FALLBACK;
     const perAttemptMs = ff.autoSelectFamily ? ff.attemptTimeoutMs : synGiveUpMs(input.settings.synSchedule);
