@@ -98,7 +98,7 @@ export const FINDINGS = [
     id: "ipv6-fallback",
     title: "Broken IPv6 path (Happy Eyeballs fallback)",
     description:
-      "Connect-phase stalls of connections that tried the name's IPv6 address first (it has AAAA records), got no answer to their SYNs and connected over IPv4 only after the client's own fallback timer: the excess over the series' typical connect sits on the prober host's Happy Eyeballs attempt timeout × the attempts abandoned (Node ≥ 20: autoSelectFamily on, 250 ms by default, read from the running Node; RFC 8305 recommends 250 ms, curl uses 200 ms), or without autoSelectFamily on the kernel's whole SYN budget for the first address. Timers fire late, never early. Connections with one address family (an IPv4-only name, lost SYNs on IPv4) never match. The same fallback from IPv4 to IPv6 is reported under this id too.",
+      "Connect-phase stalls of connections that tried the name's IPv6 address first (it has AAAA records), got no answer to their SYNs and connected over IPv4 only after the client's own fallback timer: the excess over the connect time of the series' connections that did not change family (0 when all did) sits on the prober host's Happy Eyeballs attempt timeout × the attempts abandoned (Node ≥ 20: autoSelectFamily on, 250 ms by default, read from the running Node; RFC 8305 recommends 250 ms, curl uses 200 ms), or without autoSelectFamily on the kernel's whole SYN budget for the first address. Timers fire late, never early. Connections with one address family (an IPv4-only name, lost SYNs on IPv4) never match. The same fallback from IPv4 to IPv6 is reported under this id too.",
     kind: "signature",
     precedence: 29,
     hop: "path",

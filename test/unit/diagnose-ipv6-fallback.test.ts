@@ -134,6 +134,23 @@ describe("ipv6-fallback", () => {
     expect(d.findings[0]?.id).toBe("ipv6-fallback");
   });
 
+  it("every new connection falls back, only some stall: the baseline is a direct connect, not the series' typical", () => {
+    // Threshold ~300 ms: fallbacks under a 20 ms first byte (~272 ms) are not stalls, so the fresh series'
+    // typical connect is the fallback itself; those under an 80 ms first byte (~332 ms) are.
+    const records = run(
+      20,
+      (i) => fallback(251 + 5 * jit(i)),
+      URL_DUAL,
+      (i) => (i % 2 ? 80 : 20),
+      60,
+    );
+    const { d, stalls } = diag(records);
+    expect(stalls).toHaveLength(10);
+    expect(d.findings[0]?.id).toBe("ipv6-fallback");
+    expect(d.findings[0]?.stalls).toEqual(stalls.map((s) => s.record.seq));
+    expect(d.findings[0]?.summary).toMatch(/20 of 20 new connections fell back this way$/);
+  });
+
   it("the level is the host's attempt timeout, not a constant: 500 ms fits a 500 ms host, not a 250 ms one", () => {
     const records = run(12, (i) => fallback(501 + 20 * jit(i)));
     const at500 = diag(records, { familyFallback: { ...NODE_250, attemptTimeoutMs: 500 } });

@@ -7,7 +7,10 @@
  * family than the one it connected over and the connect's excess over its series' typical connect sits on the
  * host's fallback timer × the attempts abandoned: Node's Happy Eyeballs attempt timeout (autoSelectFamily, 250 ms
  * by default) or, without it, the kernel's whole SYN budget for the first address (src/system/happy-eyeballs.ts).
- * The window is a timer's (physics.ts `timerWindowMs`): late, never early. The stall must be in connect, or be
+ * The excess is over the connect time of the series' connections that did NOT fall back (when every new
+ * connection falls back, the series' typical connect is the fault itself; with none, the baseline is 0: the
+ * successful attempt's round trip, which the window's lateness allowance covers on loopback and nearby hosts).
+ * The window is a timer's (as physics.ts `timerWindowMs`): late, never early. The stall must be in connect, or be
  * one only because of the connect's excess (what else it spent stays under the stall threshold). Connections with one family only (an
  * IPv4-only name, a lost SYN on IPv4) never match: they have no cross-family attempt.
  */
@@ -15,10 +18,9 @@ import { isIP } from "node:net";
 import type { RequestRecord } from "../../model.js";
 import { NODE_DEFAULT_FAMILY_FALLBACK } from "../../system/happy-eyeballs.js";
 import { synGiveUpMs } from "../../system/tcp-syn.js";
-import { excessMs, timerWindowMs } from "../physics.js";
 import type { Stall } from "../stalls.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
-import { countBy, fmtMs, signatureConfidence, stallIn, topCount } from "../util.js";
+import { countBy, fmtMs, seriesConnKey, signatureConfidence, stallIn, topCount } from "../util.js";
 
 const familyName = (address: string): string => (isIP(address) === 6 ? "IPv6" : "IPv4");
 
@@ -47,16 +49,38 @@ function hostOf(url: string): string | undefined {
   }
 }
 
+/** Median and half the IQR of the connect time of new connections that did not change address family, per series. */
+function directConnects(records: readonly RequestRecord[]): Map<string, { median: number; spread: number }> {
+  const lists = new Map<string, number[]>();
+  for (const r of records) {
+    const c = r.phasesMs.connect;
+    if (c === undefined || !r.ok || familyFallbackOf(r) !== undefined) continue;
+    const key = seriesConnKey(r);
+    const list = lists.get(key);
+    if (list) list.push(c);
+    else lists.set(key, [c]);
+  }
+  const out = new Map<string, { median: number; spread: number }>();
+  for (const [key, list] of lists) {
+    const v = [...list].sort((a, b) => a - b);
+    const at = (q: number): number => v[Math.min(v.length - 1, Math.floor(q * v.length))] ?? 0;
+    out.set(key, { median: at(0.5), spread: (at(0.75) - at(0.25)) / 2 });
+  }
+  return out;
+}
+
 export const ipv6Fallback: Detector = {
   id: "ipv6-fallback",
   detect(input: DetectorInput): DetectorResult {
     // A stall is the fallback's when its time is in connect, or when it would not be a stall without the
     // connect's excess (a slow first byte on top that alone stays under the threshold).
+    const direct0 = directConnects(input.records);
+    const baseOf = (r: RequestRecord) => direct0.get(seriesConnKey(r)) ?? { median: 0, spread: 0 };
+    const excessOf = (s: Stall) => Math.max(0, (s.record.phasesMs.connect ?? 0) - baseOf(s.record).median);
     const connectStalls = input.stalls.filter(
       (s) =>
         stallIn(s, "connect") ||
-        (familyFallbackOf(s.record) !== undefined &&
-          s.totalMs - excessMs(s, "connect", input.typical) <= s.thresholdMs),
+        (familyFallbackOf(s.record) !== undefined && s.totalMs - excessOf(s) <= s.thresholdMs),
     );
     if (connectStalls.length === 0) return {};
     const ff = input.context.familyFallback ?? NODE_DEFAULT_FAMILY_FALLBACK;
@@ -72,8 +96,12 @@ export const ipv6Fallback: Detector = {
     for (const s of fellBack) {
       const fb = familyFallbackOf(s.record)!;
       const level = { ms: fb.abandoned * perAttemptMs, fired: fb.abandoned };
-      const excess = excessMs(s, "connect", input.typical);
-      const w = timerWindowMs(s, "connect", input.typical, level);
+      const excess = excessOf(s);
+      const spread = baseOf(s.record).spread;
+      const w = {
+        below: Math.max(50, 4 * spread),
+        above: Math.max(100, 4 * spread) + 40 * level.fired + 0.03 * level.ms,
+      };
       if (excess < level.ms - w.below || excess > level.ms + w.above) {
         off.push(`#${s.record.seq} +${fmtMs(excess)}`);
         continue;
