@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages stallwatch's kernel-level fault tests need:
-# iptables (drop SYNs / DNS queries with the statistic and recent matches), dnsmasq (a
-# local resolver to starve), iproute2 (network namespaces, tc). Without them
+# iptables and ip6tables (drop SYNs / DNS queries with the statistic and recent matches; IPv6 SYNs
+# for the broken-IPv6 test), dnsmasq (a local resolver to starve), iproute2 (network namespaces, tc). Without them
 # those tests skip with a message saying so. Needs root; a no-op when
 # everything is present. Safe to run repeatedly.
 set -euo pipefail
@@ -9,6 +9,7 @@ need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v tc >/dev/null 2>&1 || need+=(iproute2)
 command -v iptables >/dev/null 2>&1 || need+=(iptables)
+command -v ip6tables >/dev/null 2>&1 || need+=(iptables)
 command -v dnsmasq >/dev/null 2>&1 || need+=(dnsmasq-base)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)

@@ -132,6 +132,17 @@ export interface RequestRecord {
   remoteAddress?: string;
   remotePort?: number;
   remoteFamily?: string;
+  /**
+   * New connection to a name: the addresses its lookup answered, in answer order, when there were several (e.g.
+   * AAAA and A records). Absent for one address, an IP literal or a reused connection.
+   */
+  resolvedAddresses?: string[];
+  /**
+   * New connection: every address the client tried, in order, the last one the one it connected to; present when
+   * it tried more than one (Node's Happy Eyeballs, `autoSelectFamily`: an attempt that has not connected within the
+   * attempt timeout is abandoned for the next address, and the connect phase includes that wait).
+   */
+  connectAttempts?: string[];
   localAddress?: string;
   localPort?: number;
   /** True when the request went out on a socket that had served an earlier request. */

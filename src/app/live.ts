@@ -16,6 +16,7 @@ import { type RunResult, runProbes } from "../probe/runner.js";
 import type { Prober, ProbeTarget } from "../probe/types.js";
 import { buildReport } from "../report/build.js";
 import type { LagStats, Report } from "../report/types.js";
+import { hostFamilyFallback } from "../system/happy-eyeballs.js";
 import { readResolverSettings } from "../system/resolv-conf.js";
 import { hostSynSchedule } from "../system/tcp-syn.js";
 import { warmUpProber } from "./warmup.js";
@@ -95,6 +96,7 @@ export function machineContext(loaded: LoadedConfig, extra?: DiagnoseContext["ex
   return {
     resolverTimeoutMs: readResolverSettings().timeoutMs,
     synSchedule: hostSynSchedule(),
+    familyFallback: hostFamilyFallback(),
     timeoutMs: loaded.config.probe.timeoutMs,
     ...(extra ? { extra } : {}),
   };

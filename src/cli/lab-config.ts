@@ -31,7 +31,10 @@ export function requireConfigOrLab(
 }
 
 export async function labConfigFor(file: string | undefined, lab: RemoteLab): Promise<LoadedConfig> {
-  if (file === undefined) return parseConfig({ apis: lab.config.apis });
+  // The lab's name pins (broken-ipv6) go with its APIs: without them its names would not resolve.
+  const resolve = lab.config.probe?.resolve ?? [];
+  if (file === undefined)
+    return parseConfig({ apis: lab.config.apis, ...(resolve.length ? { probe: { resolve } } : {}) });
   const raw = await readConfigObject(file);
   const paths = endpointPaths(raw, { file });
   const keepWarm = raw.keepWarm;
@@ -47,10 +50,20 @@ export async function labConfigFor(file: string | undefined, lab: RemoteLab): Pr
           ),
         }
       : keepWarm;
+  const probe = resolve.length > 0 ? { probe: { ...(isObject(raw.probe) ? raw.probe : {}), resolve } } : {};
   return parseConfig(
-    { ...raw, apis: lab.config.apis, ...(translated !== undefined ? { keepWarm: translated } : {}) },
+    {
+      ...raw,
+      apis: lab.config.apis,
+      ...probe,
+      ...(translated !== undefined ? { keepWarm: translated } : {}),
+    },
     { file },
   );
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
 /** The config file as a JSON object (its `apis` are replaced, so they are not validated here). */

@@ -95,6 +95,17 @@ export const FINDINGS = [
       "1 connect-dominated stall within max(300 ms, 15 %) of a retransmission level of the prober's kernel, with a level mix consistent with random loss; high confidence from 3 such stalls making up ≥ 70 % of the connect stalls.",
   },
   {
+    id: "ipv6-fallback",
+    title: "Broken IPv6 path (Happy Eyeballs fallback)",
+    description:
+      "Connect-phase stalls of connections that tried the name's IPv6 address first (it has AAAA records), got no answer to their SYNs and connected over IPv4 only after the client's own fallback timer: the excess over the connect time of the series' connections that did not change family (0 when all did) sits on the prober host's Happy Eyeballs attempt timeout × the attempts abandoned (Node ≥ 20: autoSelectFamily on, 250 ms by default, read from the running Node; RFC 8305 recommends 250 ms, curl uses 200 ms), or without autoSelectFamily on the kernel's whole SYN budget for the first address. Timers fire late, never early. Connections with one address family (an IPv4-only name, lost SYNs on IPv4) never match. The same fallback from IPv4 to IPv6 is reported under this id too.",
+    kind: "signature",
+    precedence: 29,
+    hop: "path",
+    minimums:
+      "1 stall in connect (or one only because of the connect's excess: the rest stays under the stall threshold) whose recorded attempts changed address family (first address IPv6, connected over IPv4) and whose connect excess is within the timer window of k × the fallback timer (k attempts abandoned); high confidence from 3 such stalls making up ≥ 70 % of the connect stalls.",
+  },
+  {
     id: "tls-handshake-stall",
     title: "TLS handshake stall",
     description:

@@ -4,6 +4,7 @@
  */
 import type { RequestRecord } from "../model.js";
 import type { Confidence, Finding, LagStats, Verdict, VerdictEvidence } from "../report/types.js";
+import type { FamilyFallback } from "../system/happy-eyeballs.js";
 import type { SynSchedule, TypicalPhases } from "./physics.js";
 import type { Hop } from "./registry.js";
 import type { Stall } from "./stalls.js";
@@ -22,6 +23,8 @@ export interface DiagnoseContext {
   timeoutMs?: number;
   /** The prober host's SYN retransmission schedule (its kernel settings). Default: classic Linux. */
   synSchedule?: SynSchedule;
+  /** The prober host's address-family fallback (Happy Eyeballs) settings. Default: Node's (on, 250 ms). */
+  familyFallback?: FamilyFallback;
   /**
    * Detectors not to run, each with the reason shown in the notes (e.g. periodic-stall over rounds picked for
    * having stalls, whose selection makes periods of its own).

@@ -13,6 +13,7 @@ export function describeLab(lab: Lab): string {
     "routes:",
     `  custom-domain  ${lab.routes["custom-domain"]}  (edge ${lab.pop} → API Gateway → NLB → targets)`,
     `  execute-api    ${lab.routes["execute-api"]}  (API Gateway, stage '${lab.stage}' → NLB → targets)`,
+    ...(lab.resolve.length > 0 ? [`names (pinned, as curl --resolve): ${lab.resolve.join("  ")}`] : []),
     `backend host (Host sent by API Gateway): ${lab.backendHost}`,
     `NLB ${lab.nlb.address}:${lab.nlb.port} (${lab.nlb.balancing}, cross-zone ${lab.nlb.crossZone ? "on" : "off"}), targets:`,
     ...lab.targets.map(
@@ -43,5 +44,6 @@ export function labConfig(lab: Lab): ConfigInput {
         apiGateway: { apiName: "lab", stage: lab.stage, region: lab.region },
       },
     ],
+    ...(lab.resolve.length > 0 ? { probe: { resolve: lab.resolve } } : {}),
   };
 }

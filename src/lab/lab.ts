@@ -31,6 +31,7 @@ import {
 } from "./scenarios.js";
 import { startTarget, type TargetServer } from "./target-app.js";
 import { RequestTracker } from "./tracker.js";
+import { startUnansweredIpv6 } from "./unanswered-ipv6.js";
 
 export interface LabOptions {
   scenario: ScenarioName;
@@ -62,6 +63,8 @@ export interface Lab {
   seed: number;
   /** Base URLs. execute-api includes the stage path. */
   routes: Record<LabRouteName, string>;
+  /** curl-style pins (`host:port:address,...`) for route names that are not IP literals (broken-ipv6). */
+  resolve: string[];
   backendHost: string;
   stage: string;
   region: string;
@@ -83,6 +86,8 @@ export interface Lab {
 
 export const LAB_DEFAULT_BACKEND_HOST = "flaskapp-api.example.com";
 export const LAB_REGION = "us-west-2";
+/** The custom domain's name when it has AAAA and A records (broken-ipv6): pinned, never looked up (.test, RFC 2606). */
+export const LAB_DUAL_STACK_HOST = "cdn.stallwatch-lab.test";
 const LAB_POP = "SFO53-P1";
 
 function checkOptions(opts: LabOptions, timings: ScenarioTimings): void {
@@ -191,6 +196,14 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       pop: LAB_POP,
     });
     closers.push(edge.close);
+    let customDomain = `http://${urlHost(edge.address)}:${edge.port}`;
+    const resolve: string[] = [];
+    if (def.unansweredIpv6) {
+      const hole = await startUnansweredIpv6(edge.port);
+      closers.push(hole.close);
+      customDomain = `http://${LAB_DUAL_STACK_HOST}:${edge.port}`;
+      resolve.push(`${LAB_DUAL_STACK_HOST}:${edge.port}:[${hole.address}],${edge.address}`);
+    }
     health = new TargetHealthModel(ctx, targets);
     health.start();
 
@@ -200,9 +213,10 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       timings,
       seed,
       routes: {
-        "custom-domain": `http://${urlHost(edge.address)}:${edge.port}`,
+        "custom-domain": customDomain,
         "execute-api": `http://${urlHost(apigw.address)}:${apigw.port}/${stage}`,
       },
+      resolve,
       backendHost,
       stage,
       region: LAB_REGION,

@@ -155,6 +155,11 @@ export interface ScenarioDefinition {
   probe?: ScenarioProbePlan;
   /** Timings this scenario overrides in BASE_TIMINGS. */
   defaults: Partial<ScenarioTimings>;
+  /**
+   * The custom domain gets a name with AAAA and A records (::1 and the edge's IPv4 address), and SYNs to the
+   * IPv6 one go unanswered for real (src/lab/unanswered-ipv6.ts).
+   */
+  unansweredIpv6?: true;
   create(timings: ScenarioTimings, rng: Rng): ScenarioRuntime;
 }
 
@@ -428,6 +433,14 @@ const DEFINITIONS = [
       connection: "reuse",
     },
     create: deploy,
+  },
+  {
+    name: "broken-ipv6",
+    description:
+      "The custom domain has AAAA and A records (::1 and 127.0.0.1, like a CloudFront distribution with IPv6 switched on) but SYNs to its IPv6 address go unanswered (a listener whose accept queue the lab filled and never drains, so the kernel drops them): every new connection waits the client's Happy Eyeballs attempt timeout (Node: 250 ms) and connects over IPv4; execute-api is IPv4 only.",
+    defaults: {},
+    unansweredIpv6: true,
+    create: base,
   },
 ] as const satisfies readonly ScenarioDefinition[];
 

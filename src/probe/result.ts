@@ -139,6 +139,10 @@ export function toOutcome(
   if (c?.remoteAddress !== undefined) out.remoteAddress = c.remoteAddress;
   if (c?.remotePort !== undefined) out.remotePort = c.remotePort;
   if (c?.remoteFamily !== undefined) out.remoteFamily = c.remoteFamily;
+  if (c && !ctx.reused) {
+    if (c.resolved) out.resolvedAddresses = c.resolved;
+    if (c.attempts) out.connectAttempts = c.attempts;
+  }
   if (c?.localAddress !== undefined) out.localAddress = c.localAddress;
   if (c?.localPort !== undefined) out.localPort = c.localPort;
   if (ctx.socketIdleMs !== undefined) out.socketIdleMs = ctx.socketIdleMs;

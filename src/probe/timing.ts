@@ -44,6 +44,10 @@ export interface ConnInfo {
   remoteAddress?: string | undefined;
   remotePort?: number | undefined;
   remoteFamily?: string | undefined;
+  /** The lookup's answer when it held several addresses. */
+  resolved?: string[];
+  /** Addresses tried before connecting, the connected one last, when more than one was tried. */
+  attempts?: string[];
   localAddress?: string | undefined;
   localPort?: number | undefined;
   /** Requests sent on this socket so far. */
@@ -167,6 +171,10 @@ export function instrumentConnector(
       conn.remoteFamily = socket.remoteFamily;
       conn.localAddress = socket.localAddress;
       conn.localPort = socket.localPort;
+      // Node ≥ 20 with autoSelectFamily: "address:port" of every attempt, the connected one last.
+      const tried = (socket as { autoSelectFamilyAttemptedAddresses?: string[] })
+        .autoSelectFamilyAttemptedAddresses;
+      if (tried && tried.length > 1) conn.attempts = tried.map(stripPort);
     });
   };
 }
@@ -177,9 +185,25 @@ export function instrumentConnector(
  */
 export function timedLookup<F extends (...args: never[]) => void>(lookup: F): F {
   return ((...args: never[]) => {
+    const conn = connecting?.conn;
     if (connecting) connecting.conn.lookupStart ??= connecting.clock.now();
+    const callback = args[args.length - 1] as unknown;
+    if (conn && typeof callback === "function") {
+      // Keep the answer when it offers a choice (several addresses: AAAA and A, several NLB nodes).
+      args[args.length - 1] = ((err: unknown, address: unknown, family: unknown) => {
+        if (!err && Array.isArray(address) && address.length > 1)
+          conn.resolved = address.map((a: { address: string }) => a.address);
+        (callback as (...a: unknown[]) => void)(err, address, family);
+      }) as never;
+    }
     lookup(...args);
   }) as F;
+}
+
+/** `192.0.2.1:443` → `192.0.2.1`, `::1:443` → `::1` (Node's autoSelectFamilyAttemptedAddresses entries). */
+function stripPort(entry: string): string {
+  const i = entry.lastIndexOf(":");
+  return i > 0 ? entry.slice(0, i) : entry;
 }
 
 function ensureSubscribed(): void {

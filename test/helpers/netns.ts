@@ -62,8 +62,15 @@ export interface Netns {
   /** Starts a long-running process inside the namespace. Killed on destroy(). */
   spawn(cmd: string, args: string[]): ChildProcess;
   iptables(args: string[]): void;
-  /** Starts dnsmasq on 127.0.0.1:53 answering `names` with 127.0.0.1, and points the namespace's resolv.conf at it. */
-  startResolver(names: string[], resolvOptions: string): Promise<void>;
+  /**
+   * Starts dnsmasq on 127.0.0.1:53 answering `names` with 127.0.0.1 (or with `addresses[name]`: A and AAAA
+   * records, e.g. ["127.0.0.1", "::1"]), and points the namespace's resolv.conf at it.
+   */
+  startResolver(
+    names: string[],
+    resolvOptions: string,
+    addresses?: Readonly<Record<string, readonly string[]>>,
+  ): Promise<void>;
   destroy(): void;
 }
 
@@ -88,7 +95,7 @@ export function createNetns(): Netns {
     iptables(args) {
       ns.exec("iptables", ["-w", ...args]);
     },
-    async startResolver(names, resolvOptions) {
+    async startResolver(names, resolvOptions, addresses = {}) {
       mkdirSync(etcDir, { recursive: true });
       // `ip netns exec` bind-mounts /etc/netns/<name>/resolv.conf over /etc/resolv.conf.
       writeFileSync(join(etcDir, "resolv.conf"), `nameserver 127.0.0.1\noptions ${resolvOptions}\n`);
@@ -104,7 +111,7 @@ export function createNetns(): Netns {
         "--log-facility=-",
         // Authoritative for the names' domains, so AAAA queries get an empty answer rather than REFUSED.
         ...names.map((n) => `--local=/${n.split(".").slice(1).join(".")}/`),
-        ...names.map((n) => `--address=/${n}/127.0.0.1`),
+        ...names.flatMap((n) => (addresses[n] ?? ["127.0.0.1"]).map((a) => `--address=/${n}/${a}`)),
       ];
       const child = ns.spawn("dnsmasq", args);
       await waitFor(() => {

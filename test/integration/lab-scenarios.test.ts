@@ -58,6 +58,7 @@ describe("scenario registry", () => {
       "keepalive-mismatch",
       "backlog",
       "deploy",
+      "broken-ipv6",
     ]);
     for (const s of SCENARIOS) expect(s.description.length).toBeGreaterThan(20);
   });

@@ -15,6 +15,7 @@ import { coldStartAfterIdle } from "./cold-start-after-idle.js";
 import { deployDrain } from "./deploy-drain.js";
 import { dnsResolverTimeout } from "./dns-resolver-timeout.js";
 import { hiddenHopDnsTimeout, hiddenHopSynRetransmit } from "./hidden-hop.js";
+import { ipv6Fallback } from "./ipv6-fallback.js";
 import { keepaliveMismatch } from "./keepalive-mismatch.js";
 import { listenBacklog } from "./listen-backlog.js";
 import { periodicStall } from "./periodic-stall.js";
@@ -34,6 +35,7 @@ export const DEFAULT_DETECTORS: readonly Detector[] = [
   timeout,
   dnsResolverTimeout,
   tcpSynRetransmit,
+  ipv6Fallback,
   tlsHandshakeStall,
   deployDrain,
   targetUnhealthyDetector,
