@@ -32,11 +32,12 @@ const toFinding = (
   c: Candidate,
   stalls: number[],
   evidence: Record<string, unknown>,
+  failures: readonly number[] = c.failures ?? [],
 ): Finding => ({
   id,
   summary: c.summary,
   stalls,
-  ...(c.failures && c.failures.length > 0 ? { failures: [...c.failures].sort((a, b) => a - b) } : {}),
+  ...(failures.length > 0 ? { failures: [...failures].sort((a, b) => a - b) } : {}),
   confidence: c.confidence,
   evidence,
   nextStep: c.nextStep,
@@ -111,19 +112,28 @@ export function diagnose(
     });
   }
 
+  // Failed requests likewise: each to the most specific cause that explains it (a 5xx from a reset pooled
+  // connection is keepalive-mismatch's, not also stale-connection's).
+  const failureCause = new Map<number, string>();
+  for (const [id, c] of ordered)
+    for (const seq of c.failures ?? []) if (!failureCause.has(seq)) failureCause.set(seq, id);
+
   const scored: Array<{ finding: Finding; candidate: Candidate; score: number; precedence: number }> = [];
   const unattributed: Array<[string, Candidate]> = [];
   for (const [id, c] of ordered) {
     const attributed = c.stalls.filter((seq) => causeBySeq.get(seq) === id).sort((a, b) => a - b);
-    const failures = c.failures?.length ?? 0;
+    const myFailures = (c.failures ?? []).filter((seq) => failureCause.get(seq) === id);
+    const failures = myFailures.length;
     if (attributed.length === 0 && failures === 0) {
-      if (c.stalls.length > 0) unattributed.push([id, c]);
+      if (c.stalls.length > 0 || (c.failures?.length ?? 0) > 0) unattributed.push([id, c]);
       continue;
     }
     const ev: Record<string, unknown> = { ...c.evidence };
     if (c.stalls.length > attributed.length) ev.alsoFits = c.stalls.length - attributed.length;
+    const otherFailures = (c.failures?.length ?? 0) - failures;
+    if (otherFailures > 0) ev.alsoFitsFailures = otherFailures;
     scored.push({
-      finding: toFinding(id, c, attributed, ev),
+      finding: toFinding(id, c, attributed, ev, myFailures),
       candidate: c,
       score: (attributed.length + 0.5 * failures) * CONFIDENCE_WEIGHT[c.confidence],
       precedence: precedenceOf(id),
@@ -144,6 +154,14 @@ export function diagnose(
   const top = scored[0];
   const folded: Array<{ id: string; candidate: Candidate }> = [];
   for (const [id, c] of unattributed) {
+    if (c.stalls.length === 0) {
+      const others = [...new Set((c.failures ?? []).map((seq) => failureCause.get(seq)))].join(", ");
+      ruledOut.push({
+        cause: id,
+        reason: `fits ${c.failures?.length ?? 0} failed request(s), each with a more specific cause (${others}): ${c.summary}`,
+      });
+      continue;
+    }
     const takenBy = c.stalls.map((seq) => causeBySeq.get(seq));
     const toTop = top ? takenBy.filter((x) => x === top.finding.id).length : 0;
     if (toTop >= 0.5 * c.stalls.length) {

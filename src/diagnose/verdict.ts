@@ -59,7 +59,8 @@ export function buildVerdict(v: VerdictInput): Verdict {
   const spec = findingSpec(top.id);
   const mine = new Set(top.stalls);
   const stalls = v.stalls.filter((s) => mine.has(s.record.seq));
-  const failedRecords = input.records.filter((r) => candidate.failures?.includes(r.seq));
+  const myFailures = new Set(top.failures ?? []);
+  const failedRecords = input.records.filter((r) => myFailures.has(r.seq));
   const phase: string =
     mode(stalls.map((s) => s.phase)) ?? mode(failedRecords.map((r) => r.error?.phase ?? "total")) ?? "total";
 

@@ -1,7 +1,7 @@
 /**
  * The diagnosis's count invariant, checked on a finished report: each probe stall has exactly one cause;
  * `findings[].stalls` lists exactly the stalls whose cause is that finding; the verdict is the first finding
- * and says the same count; evidence findings are never a cause; keep-warm stalls count nowhere.
+ * and says the same count; each failed request is claimed by at most one finding; evidence findings are never a cause; keep-warm stalls count nowhere.
  */
 import { expect } from "vitest";
 import type { Report } from "../../src/report/types.js";
@@ -17,6 +17,16 @@ export function expectOneCount(report: Report): void {
       `${f.id}: findings[].stalls vs stall causes`,
     ).toEqual(mine.sort((a, b) => a - b));
   }
+  // Failed requests: each explained by at most one cause.
+  const failureOwners = new Map<number, string>();
+  for (const f of report.findings)
+    for (const seq of f.failures ?? []) {
+      expect(
+        failureOwners.get(seq),
+        `failed request ${seq} claimed by ${failureOwners.get(seq)} and ${f.id}`,
+      ).toBeUndefined();
+      failureOwners.set(seq, f.id);
+    }
   const attributed = report.findings.reduce((n, f) => n + f.stalls.length, 0);
   const unexplained = probeStalls.filter((s) => s.cause === "unexplained").length;
   expect(attributed + unexplained).toBe(probeStalls.length);
