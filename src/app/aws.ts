@@ -17,14 +17,15 @@
  * lines, and the diagnosis runs on whatever evidence arrived.
  *
  * Endpoints: the SDK's standard overrides (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>).
- * `endpointUrl` sets AWS_ENDPOINT_URL for the life of the integration (the
- * lab), with dummy credentials and region only where none are set.
+ * `endpointUrl` points the integration's own clients at one endpoint (the
+ * lab), with dummy credentials and region only where none are set; the
+ * environment is read, never changed.
  *
  * Lazy: this module imports no SDK code; a client (and its SDK module) is
  * created the first time an enabled feature needs it.
  */
 
-import { AwsClients } from "../aws/clients.js";
+import { AwsClients, localEndpointOptions } from "../aws/clients.js";
 import { TARGET_HEALTH_EXTRA_KEY } from "../aws/elbv2/detector.js";
 import {
   buildEvidenceQueries,
@@ -90,7 +91,7 @@ export interface AwsIntegrationOptions {
   log: LogFn;
   /** Shared lazy clients; default: new ones for config.aws.region (destroyed by close()). */
   clients?: AwsClients;
-  /** Sets AWS_ENDPOINT_URL (every service) until close(), e.g. the lab's endpoint. */
+  /** Every service at this endpoint (the lab's), for the clients this integration creates. */
   endpointUrl?: string;
   /** Override config.cloudwatch.enabled: publish the round's metrics or not. */
   publish?: boolean;
@@ -143,35 +144,12 @@ export interface AwsIntegration {
   afterRound(input: AwsRoundInput): Promise<AwsRoundResult>;
   /** Sends what the spool holds (publishing only). */
   flush(): Promise<PublishResult | undefined>;
-  /** Destroys the clients it created and restores the environment it changed. */
+  /** Destroys the clients it created. */
   close(): Promise<void>;
 }
 
 const failureText = (f: AwsFailure): string =>
   `${f.operation} failed: ${f.code}${f.status ? ` (HTTP ${f.status})` : ""}: ${f.message}`;
-
-/** Sets env vars while the integration lives; returns the undo. */
-function pointAt(endpointUrl: string, region: string | undefined): () => void {
-  const saved = new Map<string, string | undefined>();
-  const set = (k: string, v: string, onlyIfUnset: boolean) => {
-    if (onlyIfUnset && process.env[k] !== undefined) return;
-    saved.set(k, process.env[k]);
-    process.env[k] = v;
-  };
-  set("AWS_ENDPOINT_URL", endpointUrl, false);
-  // Dummy credentials only when there are none in the environment: the lab does not check signatures.
-  if (process.env.AWS_ACCESS_KEY_ID === undefined && process.env.AWS_PROFILE === undefined) {
-    set("AWS_ACCESS_KEY_ID", "AKIDSTALLWATCHLAB", true);
-    set("AWS_SECRET_ACCESS_KEY", "stallwatch-lab-secret", true);
-  }
-  set("AWS_REGION", region ?? "us-west-2", true);
-  return () => {
-    for (const [k, v] of saved) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  };
-}
 
 /** Creates the integration for `loaded`'s config. Creates no client until a feature needs one. */
 export async function createAwsIntegration(
@@ -182,10 +160,16 @@ export async function createAwsIntegration(
   const features = awsFeatures(config, opts.publish !== undefined ? { publish: opts.publish } : {});
   const clock = opts.clock ?? systemClock;
   const log = opts.log;
-  const restoreEnv = opts.endpointUrl ? pointAt(opts.endpointUrl, config.aws.region) : undefined;
   const ownClients = opts.clients === undefined;
   const clients =
-    opts.clients ?? new AwsClients(config.aws.region !== undefined ? { region: config.aws.region } : {});
+    opts.clients ??
+    new AwsClients(
+      opts.endpointUrl
+        ? localEndpointOptions(opts.endpointUrl, config.aws.region)
+        : config.aws.region !== undefined
+          ? { region: config.aws.region }
+          : {},
+    );
   const groups = targetGroupsOf(config);
   let monitor: TargetHealthMonitor | undefined;
   let publisher: Promise<MetricsPublisher> | undefined;
@@ -300,7 +284,6 @@ export async function createAwsIntegration(
     async close() {
       await healthCall;
       if (ownClients) await clients.destroy().catch(() => undefined);
-      restoreEnv?.();
     },
   };
 
