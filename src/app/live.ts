@@ -35,6 +35,8 @@ export interface ProbeRunOptions {
   traceHeaderFor?: (t: ProbeTarget) => string | undefined;
   /** Idle gaps before each request, cycled (see RunOptions.idleGapsMs). */
   idleGapsMs?: readonly number[];
+  /** Keep the records in the result (default true); false hands them only to `onRecord`. */
+  retainRecords?: boolean;
 }
 
 /** A prober set up from the config's probe options, reporting to `lagMonitor`. */
@@ -74,6 +76,7 @@ export async function probeRun(loaded: LoadedConfig, opts: ProbeRunOptions = {})
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.traceHeaderFor ? { traceHeaderFor: opts.traceHeaderFor } : {}),
         ...(opts.idleGapsMs ? { idleGapsMs: opts.idleGapsMs } : {}),
+        ...(opts.retainRecords === false ? { retainRecords: false } : {}),
       },
       { prober, clock, lag, ...(opts.onRecord ? { onRecord: opts.onRecord } : {}) },
     );
