@@ -15,21 +15,14 @@
 
 import { AwsClients, localEndpointOptions } from "../aws/clients.js";
 import { targetGroupsOf } from "../aws/elbv2/monitor.js";
-import type { PublishResult } from "../aws/metrics/index.js";
 import type { LogFn } from "../aws/metrics/spool.js";
-import type { AwsFailure } from "../aws/xray/aws-error.js";
 import type { Clock } from "../clock.js";
 import type { LoadedConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
-import type { Stall } from "../diagnose/stalls.js";
-import type { RequestRecord } from "../model.js";
-import type { ProbeTarget } from "../probe/types.js";
-import { HistogramSet } from "../record/histograms.js";
 import { cloudWatchEvidenceSource } from "./evidence/cloudwatch.js";
-import { type EvidenceSource, eachSource, extraOf } from "./evidence/source.js";
+import type { EvidenceSource } from "./evidence/source.js";
 import { targetHealthSource } from "./evidence/target-health.js";
 import { xraySource } from "./evidence/xray.js";
-import { startPolling } from "./poll.js";
 import { type MetricsSink, metricsSink } from "./sinks/cloudwatch.js";
 
 export { CLOUDWATCH_EVIDENCE_EXTRA_KEY } from "./evidence/source.js";
@@ -144,95 +137,5 @@ export function awsParts(loaded: LoadedConfig, opts: AwsPartsOptions): AwsParts 
       for (const s of sources) await s.close?.().catch(() => undefined);
       if (ownClients) await clients.destroy().catch(() => undefined);
     },
-  };
-}
-
-/** One round's records and stalls, as {@link AwsIntegration.afterRound} needs them. */
-export interface AwsRoundInput {
-  records: readonly RequestRecord[];
-  /** Stalls from detectStalls over the probe records. */
-  stalls: readonly Stall[];
-  /** µs histograms of the round; default: built from `records`. */
-  histograms?: HistogramSet;
-  /** The datum timestamp, epoch ms. Default: now. */
-  timestampMs?: number;
-  /** Stops the trace polling early (shutdown). */
-  signal?: AbortSignal;
-}
-
-/** What afterRound found. */
-export interface AwsRoundResult {
-  /** For `DiagnoseContext.extra`: `xray`, `targetHealth`, `cloudwatchMetrics` where available. */
-  extra: Record<string, unknown>;
-  /** One line each: what was looked at and what failed (for report notes and logs). */
-  notes: string[];
-  /** Failed AWS calls of this round. */
-  failures: AwsFailure[];
-  /** What publishing did (when publishing). */
-  publish?: PublishResult;
-}
-
-/** The AWS parts driven in the order callers used to spell out (until every caller runs the pipeline). */
-export interface AwsIntegration {
-  readonly features: AwsFeatures;
-  readonly traceHeaderFor?: (t: ProbeTarget) => string | undefined;
-  beforeRound(): Promise<string[]>;
-  watch(intervalMs: number): () => Promise<void>;
-  afterRound(input: AwsRoundInput): Promise<AwsRoundResult>;
-  flush(): Promise<PublishResult | undefined>;
-  close(): Promise<void>;
-}
-
-export async function createAwsIntegration(
-  loaded: LoadedConfig,
-  opts: AwsPartsOptions,
-): Promise<AwsIntegration> {
-  const parts = awsParts(loaded, opts);
-  const header = parts.sources.find((s) => s.traceHeaderFor)?.traceHeaderFor;
-  return {
-    features: parts.features,
-    ...(header ? { traceHeaderFor: header } : {}),
-    async beforeRound() {
-      return (await eachSource(parts.sources, (s) => s.before?.())).notes;
-    },
-    watch(intervalMs) {
-      const polled = parts.sources.filter((s) => s.during);
-      if (polled.length === 0) return async () => {};
-      return startPolling(() => Promise.all(polled.map((s) => s.during?.())), intervalMs);
-    },
-    async afterRound(input) {
-      const step = await eachSource(parts.sources, (s) =>
-        s.after?.({
-          records: input.records,
-          stalls: input.stalls,
-          ...(input.signal ? { signal: input.signal } : {}),
-        }),
-      );
-      const out: AwsRoundResult = {
-        extra: extraOf(step.evidence ?? {}),
-        notes: step.notes,
-        failures: step.failures,
-      };
-      if (parts.metrics) {
-        let histograms = input.histograms;
-        if (!histograms) {
-          histograms = new HistogramSet();
-          for (const r of input.records) histograms.recordRecord(r);
-        }
-        const p = await parts.metrics.publish({
-          records: input.records,
-          stalls: input.stalls,
-          histograms,
-          ...(input.timestampMs !== undefined ? { timestampMs: input.timestampMs } : {}),
-        });
-        out.notes.push(...p.notes);
-        if (p.result) out.publish = p.result;
-      }
-      return out;
-    },
-    async flush() {
-      return parts.metrics?.flush();
-    },
-    close: () => parts.close(),
   };
 }

@@ -48,6 +48,11 @@ export interface PipelineOptions {
   metrics?: MetricsSink;
   /** The metrics' timestamp, epoch ms (a round's scheduled time). Default now. */
   timestampMs?: number;
+  /**
+   * Told when the diagnosis or the metrics sink throws; the pipeline then carries on without it (a round's
+   * records are stored whatever the diagnosis does). Absent: the error is thrown.
+   */
+  onError?: (stage: "diagnose" | "metrics", err: unknown) => void;
   /** Build the Report (what the report states about itself). Absent: no Report (scheduled rounds). */
   report?: { source: Report["source"]; includeHistograms?: boolean };
 }
@@ -112,25 +117,36 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   );
   notes.push(...after.notes);
   const evidence = after.evidence ?? {};
-  const diagnosis = diagnosed
-    ? diagnose({
-        records: measured,
-        stalls,
-        lag: run.lag,
-        context: machineContext(loaded, sources.length > 0 ? extraOf(evidence) : undefined),
-      })
-    : undefined;
+  let diagnosis: Diagnosis | undefined;
+  try {
+    diagnosis = diagnosed
+      ? diagnose({
+          records: measured,
+          stalls,
+          lag: run.lag,
+          context: machineContext(loaded, sources.length > 0 ? extraOf(evidence) : undefined),
+        })
+      : undefined;
+  } catch (err) {
+    if (!o.onError) throw err;
+    o.onError("diagnose", err);
+  }
 
   let publish: PublishResult | undefined;
   if (o.metrics) {
-    const p = await o.metrics.publish({
-      records: measured,
-      stalls: shown,
-      histograms,
-      ...(o.timestampMs !== undefined ? { timestampMs: o.timestampMs } : {}),
-    });
-    notes.push(...p.notes);
-    publish = p.result;
+    try {
+      const p = await o.metrics.publish({
+        records: measured,
+        stalls: shown,
+        histograms,
+        ...(o.timestampMs !== undefined ? { timestampMs: o.timestampMs } : {}),
+      });
+      notes.push(...p.notes);
+      publish = p.result;
+    } catch (err) {
+      if (!o.onError) throw err;
+      o.onError("metrics", err);
+    }
   }
 
   const report = o.report

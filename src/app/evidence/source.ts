@@ -99,3 +99,26 @@ export async function eachSource(
   }
   return out;
 }
+
+/**
+ * The part of the evidence about [fromMs, toMs] (a round's span): the target
+ * health tracker's history covers the whole process, a round keeps only the
+ * transitions and windows that touch its span.
+ */
+export function evidenceWithin(e: Evidence, fromMs: number, toMs: number): Evidence {
+  if (!e.targetHealth) return e;
+  const h = e.targetHealth.history;
+  const touches = (w: { fromMs: number; toMs?: number }) => w.fromMs <= toMs && (w.toMs ?? toMs) >= fromMs;
+  return {
+    ...e,
+    targetHealth: {
+      ...e.targetHealth,
+      history: {
+        ...h,
+        transitions: h.transitions.filter((t) => t.atMs >= fromMs && t.atMs <= toMs),
+        degraded: h.degraded.filter(touches),
+        zones: h.zones.filter(touches),
+      },
+    },
+  };
+}
