@@ -1,7 +1,8 @@
 /**
  * Reads the local store back: every committed round in a time range, its
- * records, merged histograms and one interval summary per round × series
- * (the SmokePing view). Streams each file line by line; never throws on a
+ * records, its stored diagnosis (rounds diagnosed when they ran), merged
+ * histograms and one interval summary per round × series (the SmokePing
+ * view). The one way history is read. Streams each file line by line; never throws on a
  * torn or corrupt line, it skips it and says so in `warnings`.
  */
 
@@ -12,7 +13,7 @@ import { HistogramSet, histKeyId, histKeyOf } from "./histograms.js";
 import { mergeHlogFile } from "./history-hlog.js";
 import { type CommittedRound, readRecordsFile } from "./history-records.js";
 import { dirSource, type HistorySource } from "./source.js";
-import type { RoundFooterLine } from "./store.js";
+import type { RoundDiagnosis, RoundFooterLine } from "./store.js";
 
 export interface ReadHistoryOptions {
   /** Rounds that started at or after this epoch ms. */
@@ -40,8 +41,8 @@ export interface TaggedIntervalSummary extends IntervalSummary {
   writer: string;
 }
 
-/** One committed round as recorded (its footer line). */
-export type RecordedRound = Omit<RoundFooterLine, "type" | "v">;
+/** One committed round as recorded (its footer line), with the diagnosis stored with it (diagnosed rounds). */
+export type RecordedRound = Omit<RoundFooterLine, "type" | "v"> & { diagnosis?: RoundDiagnosis };
 
 export interface History {
   /** Records of the committed rounds in range, rounds ordered by start time (empty when includeRecords is false). */
@@ -184,7 +185,7 @@ export async function readHistory(
   const rounds: RecordedRound[] = [];
   for (const round of committed) {
     const { type: _t, v: _v, ...meta } = round.footer;
-    rounds.push(meta);
+    rounds.push(round.diagnosis ? { ...meta, diagnosis: round.diagnosis } : meta);
     // Requests a clean stop aborted are no measurement: no failure, stall or interval count.
     const measured = round.records.filter(countable);
     intervalsOf({ ...round, records: measured }, allIntervals, intervalOfRecord);
