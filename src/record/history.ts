@@ -204,3 +204,48 @@ export async function readHistory(
     warnings,
   };
 }
+
+/** One round read in full: its footer's facts, its records (each with `writer`) and its stored diagnosis. */
+export type RoundRecords = Omit<RecordedRound, "records"> & { records: RequestRecord[] };
+
+/**
+ * The full records of only the rounds `wanted` picks (by footer) in range,
+ * rounds in start order; each round once, however many sources hold it.
+ * For a second pass over a long range, after a first {@link readHistory}
+ * without records found which rounds matter.
+ */
+export async function readRoundRecords(
+  from: string | HistorySource,
+  opts: {
+    sinceMs: number;
+    untilMs: number;
+    wanted: (footer: RoundFooterLine) => boolean;
+    warnings?: string[];
+  },
+): Promise<RoundRecords[]> {
+  const source = typeof from === "string" ? dirSource(from) : from;
+  const rounds: RoundRecords[] = [];
+  const seen = new Set<string>();
+  for await (const unit of source.units(opts.sinceMs, opts.untilMs)) {
+    const got = await readRecordsFile(
+      unit.records,
+      (f) => {
+        if (f.startedAtMs < opts.sinceMs || f.startedAtMs > opts.untilMs) return false;
+        if (!opts.wanted(f)) return false;
+        const id = roundIdentity(f);
+        if (seen.has(id)) return false;
+        seen.add(id);
+        return true;
+      },
+      opts.warnings ?? [],
+      (r) => r,
+    );
+    for (const c of got) {
+      for (const r of c.records) r.writer = c.footer.writerId;
+      const { type: _t, v: _v, ...meta } = c.footer;
+      rounds.push({ ...meta, records: c.records, ...(c.diagnosis ? { diagnosis: c.diagnosis } : {}) });
+    }
+  }
+  rounds.sort((a, b) => a.startedAtMs - b.startedAtMs || a.writerId.localeCompare(b.writerId) || a.id - b.id);
+  return rounds;
+}
