@@ -61,8 +61,8 @@ export interface PipelineResult {
   run: RunResult;
   /** Every record in send order (a clean stop's aborted ones included, marked). */
   records: RequestRecord[];
-  /** The countable records' histograms. */
-  histograms: HistogramSet;
+  /** The countable records' histograms, built once (absent when neither a Report nor metrics needed them). */
+  histograms?: HistogramSet;
   /** Stalls over the countable records, detected once. */
   stalls: Stall[];
   /** What the sources found, typed per source. */
@@ -104,7 +104,6 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   }
   o.onProbed?.();
   const records = collector.records();
-  const histograms = collector.histograms;
 
   // Requests a clean stop aborted are no measurement: no stall, finding or metric comes from them.
   const measured = records.some((r) => !countable(r)) ? records.filter(countable) : records;
@@ -138,7 +137,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
       const p = await o.metrics.publish({
         records: measured,
         stalls: shown,
-        histograms,
+        histograms: collector.histograms(),
         ...(o.timestampMs !== undefined ? { timestampMs: o.timestampMs } : {}),
       });
       notes.push(...p.notes);
@@ -158,16 +157,16 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
         source: o.report.source,
         options: reportOptions(loaded),
         expectedIntervalMs: run.expectedIntervalMs,
-        histograms,
+        histograms: collector.histograms(),
         includeHistograms: o.report.includeHistograms,
+        // First: what the AWS calls found reads before the report's own (skipped-test) notes.
+        notesBefore: notes,
       })
     : undefined;
-  // First: what the AWS calls found reads before the report's own (skipped-test) notes.
-  if (report && notes.length > 0) report.notes = [...notes, ...(report.notes ?? [])];
   return {
     run,
     records,
-    histograms,
+    ...(o.report || o.metrics ? { histograms: collector.histograms() } : {}),
     stalls,
     evidence,
     notes,
