@@ -15,11 +15,16 @@ import { MIN_LOOP_LAG_MS } from "../diagnose/detectors/client-lag.js";
 import { detectStalls, type StallRule } from "../diagnose/stalls.js";
 import type { DiagnoseContext } from "../diagnose/types.js";
 import type { RequestRecord } from "../model.js";
-import { type History, readHistory, type TaggedIntervalSummary } from "../record/history.js";
-import { readRecordsFile } from "../record/history-records.js";
+import {
+  type History,
+  type RoundRecords,
+  readHistory,
+  readRoundRecords,
+  type TaggedIntervalSummary,
+} from "../record/history.js";
 import { dirSource, type HistorySource } from "../record/source.js";
 import { buildReport } from "../report/build.js";
-import type { IntervalSummary, LagStats, Report, SeriesReport } from "../report/types.js";
+import type { IntervalSummary, LagStats, Report } from "../report/types.js";
 import { writerReports } from "../report/writers.js";
 import { analyse } from "./live.js";
 
@@ -68,7 +73,11 @@ export async function historyReport(o: HistoryReportOptions): Promise<HistoryRep
   const notes: string[] = [];
   if (partial) {
     const wanted = roundsWithTrouble(history);
-    const rounds = await readRounds(source, o.sinceMs, o.untilMs, wanted, []);
+    const rounds = await readRoundRecords(source, {
+      sinceMs: o.sinceMs,
+      untilMs: o.untilMs,
+      wanted: (f) => wanted.has(roundKey(f.startedAtMs, f.endedAtMs)),
+    });
     renumberAt(rounds, positionsOf(history));
     records = rounds.flatMap((r) => r.records);
     notes.push(
@@ -104,15 +113,11 @@ export async function historyReport(o: HistoryReportOptions): Promise<HistoryRep
     histograms: history.histograms,
     includeHistograms: o.includeHistograms,
     timeline: history.intervals.map(untagged),
+    // The records are those of the troubled rounds only: the series count every round from its intervals.
+    ...(partial ? { countsFrom: { probe: history.intervals, keepWarm: history.keepWarmIntervals } } : {}),
+    notesAfter: notes,
+    writers: writerReports(history.intervals),
   });
-  if (partial) {
-    fixCounts(report.series, history.intervals);
-    if (report.keepWarm) fixCounts(report.keepWarm, history.keepWarmIntervals);
-    report.totals = totalsOf(report.series);
-    report.healthy = report.healthy && report.totals.stalls === 0 && report.totals.failed === 0;
-  }
-  if (notes.length > 0) report.notes = [...(report.notes ?? []), ...notes];
-  report.writers = writerReports(history.intervals);
   return {
     report,
     keepWarmIntervals: history.keepWarmIntervals.map(untagged),
@@ -135,48 +140,6 @@ function roundsWithTrouble(h: History): Set<string> {
     if (iv.stalls > 0 || iv.failures > 0) out.add(roundKey(iv.startMs, iv.endMs));
   }
   return out;
-}
-
-/** Full records of the wanted rounds, rounds in start order. */
-async function readRounds(
-  source: HistorySource,
-  sinceMs: number,
-  untilMs: number,
-  wanted: ReadonlySet<string>,
-  warnings: string[],
-): Promise<ReadRound[]> {
-  if (wanted.size === 0) return [];
-  const rounds: ReadRound[] = [];
-  const seen = new Set<string>();
-  for await (const unit of source.units(sinceMs, untilMs)) {
-    const got = await readRecordsFile(
-      unit.records,
-      (f) => {
-        if (f.startedAtMs < sinceMs || f.startedAtMs > untilMs) return false;
-        if (!wanted.has(roundKey(f.startedAtMs, f.endedAtMs))) return false;
-        const id = `${f.writerId}\u0000${f.uid ?? ""}\u0000${f.id}\u0000${f.startedAtMs}\u0000${f.endedAtMs}\u0000${f.records}`;
-        if (seen.has(id)) return false;
-        seen.add(id);
-        return true;
-      },
-      warnings,
-      (r) => r,
-    );
-    for (const c of got) {
-      for (const r of c.records) r.writer = c.footer.writerId;
-      rounds.push({ ...c.footer, records: c.records });
-    }
-  }
-  rounds.sort((a, b) => a.startedAtMs - b.startedAtMs || a.writerId.localeCompare(b.writerId) || a.id - b.id);
-  return rounds;
-}
-
-interface ReadRound {
-  startedAtMs: number;
-  endedAtMs: number;
-  writerId: string;
-  id: number;
-  records: RequestRecord[];
 }
 
 /** Where each round sits in the whole range: its first seq, each series' first seriesSeq and last activity before it. */
@@ -220,7 +183,7 @@ function positionsOf(h: History): Map<string, RoundPosition> {
  * up); a first request's idle gap is measured from the end of the previous
  * round that touched the series (a slight underestimate).
  */
-function renumberAt(rounds: readonly ReadRound[], positions: ReadonlyMap<string, RoundPosition>): void {
+function renumberAt(rounds: readonly RoundRecords[], positions: ReadonlyMap<string, RoundPosition>): void {
   for (const round of rounds) {
     const pos = positions.get(roundKey(round.startedAtMs, round.endedAtMs));
     if (!pos) continue;
@@ -274,35 +237,4 @@ function lagOf(records: readonly RequestRecord[]): LagStats {
     affectedRequests: lags.filter((l) => l >= MIN_LOOP_LAG_MS).length,
     thresholdMs: MIN_LOOP_LAG_MS,
   };
-}
-
-/** Series counts from the intervals of every round (the records are only those of troubled rounds). */
-function fixCounts(series: SeriesReport[], intervals: readonly IntervalSummary[]): void {
-  for (const s of series) {
-    let count = 0;
-    let failed = 0;
-    let stalls = 0;
-    for (const iv of intervals) {
-      if (iv.api !== s.api || iv.route !== s.route || iv.endpoint !== s.endpoint) continue;
-      if (iv.connection !== s.connection) continue;
-      count += iv.count;
-      failed += iv.failures;
-      stalls += iv.stalls;
-    }
-    s.count = count;
-    s.failed = failed;
-    s.ok = count - failed;
-    s.stalls = stalls;
-  }
-}
-
-function totalsOf(series: readonly SeriesReport[]): Report["totals"] {
-  const t = { requests: 0, ok: 0, failed: 0, stalls: 0 };
-  for (const s of series) {
-    t.requests += s.count;
-    t.ok += s.ok;
-    t.failed += s.failed;
-    t.stalls += s.stalls;
-  }
-  return t;
 }

@@ -38,6 +38,8 @@ export interface ProbeRunOptions {
   idleGapsMs?: readonly number[];
   /** Concurrency sweep (see RunOptions.concurrencySteps). */
   concurrencySteps?: readonly number[];
+  /** Keep the records in the result (default true); false hands them only to `onRecord`. */
+  retainRecords?: boolean;
 }
 
 /** A prober set up from the config's probe options, reporting to `lagMonitor`. */
@@ -78,6 +80,7 @@ export async function probeRun(loaded: LoadedConfig, opts: ProbeRunOptions = {})
         ...(opts.traceHeaderFor ? { traceHeaderFor: opts.traceHeaderFor } : {}),
         ...(opts.idleGapsMs ? { idleGapsMs: opts.idleGapsMs } : {}),
         ...(opts.concurrencySteps ? { concurrencySteps: opts.concurrencySteps } : {}),
+        ...(opts.retainRecords === false ? { retainRecords: false } : {}),
       },
       { prober, clock, lag, ...(opts.onRecord ? { onRecord: opts.onRecord } : {}) },
     );

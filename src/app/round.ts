@@ -1,9 +1,12 @@
 /**
  * The RoundRunner the scheduler calls for `stallwatch run` and `stallwatch
- * daemon`: a probe round probes every target `schedule.samplesPerRound` times
- * (per connection mode), a keep-warm round sends one request to each
- * keep-warm target. Records come back tagged `probe` or `keep-warm`; the
- * scheduler (src/schedule/round.ts) stores and logs them.
+ * daemon`: each round is one pass of the pipeline (src/app/pipeline.ts). A
+ * probe round probes every target `schedule.samplesPerRound` times (per
+ * connection mode) and is diagnosed with the evidence the sources bring; a
+ * keep-warm round sends one request to each keep-warm target and is not
+ * diagnosed. The runner returns the records, the stalls (detected once) and
+ * the diagnosis with its evidence; the scheduler (src/schedule/round.ts)
+ * stores them together and logs the round.
  *
  * Keep-warm requests go out on a fresh connection (DNS, TCP, TLS, request),
  * whatever `probe.connection` says: every round has its own prober, so a
@@ -15,42 +18,37 @@
 import { setMaxListeners } from "node:events";
 import type { LoadedConfig } from "../config/load.js";
 import { joinUrl } from "../config/targets.js";
-import type { RequestRecord } from "../model.js";
-import type { RunResult } from "../probe/runner.js";
+import type { Diagnosis } from "../diagnose/index.js";
 import type { ProbeTarget } from "../probe/types.js";
-import type { RoundKind } from "../record/store.js";
-import type { RoundRequest, RoundRunner } from "../schedule/round.js";
-import { type ProbeRunOptions, probeRun } from "./live.js";
+import type { RoundDiagnosis, RoundKind } from "../record/store.js";
+import type { RoundRequest, RoundRun, RoundRunner } from "../schedule/round.js";
+import { type Evidence, type EvidenceSource, evidenceWithin, extraOf } from "./evidence/source.js";
+import type { ProbeRunOptions } from "./live.js";
+import { type PipelineResult, runPipeline } from "./pipeline.js";
+import type { MetricsSink } from "./sinks/cloudwatch.js";
 
-/** What a round produced, handed to the `afterRound` hook before the round is stored. */
+/** What one round found, for logs. */
 export interface RoundOutcome {
-  /** Round id (unique per writer) and kind, as the scheduler numbered it. */
   id: number;
   kind: RoundKind;
-  /** Epoch ms the schedule meant the round to start. */
-  scheduledAtMs: number;
-  /** The round's records in send order, tagged `probe` or `keep-warm`. */
-  records: readonly RequestRecord[];
-  /** The prober's run facts: event-loop lag, duration, expected interval (fixed rate only). */
-  run: RunResult;
-  /** The round's signal: aborted on shutdown after the grace period. A hook must stop when it fires. */
-  signal: AbortSignal;
+  /** The sources' and the metrics sink's lines. */
+  notes: string[];
+  /** Probe rounds. */
+  diagnosis?: Diagnosis;
+  result: PipelineResult;
 }
 
-/**
- * Runs after each round's requests, before the round is stored (CloudWatch
- * publishing, X-Ray trace fetching, NLB target health plug in here). It holds
- * the round's lane: while it runs, the next trigger of the same kind is
- * skipped, so keep it bounded (or hand slow work off and return).
- */
-export type AfterRoundHook = (outcome: RoundOutcome) => Promise<void>;
-
 export interface RoundRunnerOptions {
-  afterRound?: AfterRoundHook;
-  /** Told when `afterRound` throws; the round's records are stored regardless. Default: ignored. */
-  onHookError?: (err: unknown, outcome: RoundOutcome) => void;
+  /** Evidence sources asked after every round (their before() is the caller's, once at start). */
+  sources?: readonly EvidenceSource[];
+  /** Where each round's metrics are published. */
+  metrics?: MetricsSink;
+  /** Told of each round's notes and diagnosis (logging). */
+  onOutcome?: (o: RoundOutcome) => void;
+  /** Told when the diagnosis or the metrics sink throws; the round's records are stored regardless. */
+  onHookError?: (err: unknown, round: RoundRequest) => void;
   /** Passed through to the prober (tests). */
-  probe?: Pick<ProbeRunOptions, "clock" | "warmUp" | "traceHeaderFor" | "onRecord">;
+  probe?: Pick<ProbeRunOptions, "clock" | "warmUp" | "onRecord">;
 }
 
 /** Targets a keep-warm round pings: those matching keepWarm.routes and keepWarm.endpoints (names or paths). */
@@ -79,42 +77,65 @@ function freshOnly(loaded: LoadedConfig): LoadedConfig {
   return { ...loaded, config: { ...loaded.config, probe: { ...loaded.config.probe, connection: "fresh" } } };
 }
 
+/** A diagnosis as the store keeps it, with the evidence of the round's own span. */
+export function storedDiagnosis(d: Diagnosis, evidence: Evidence, notes: readonly string[]): RoundDiagnosis {
+  const sources = extraOf(evidence);
+  return {
+    findings: d.findings,
+    evidence: d.evidence,
+    ...(d.verdict ? { verdict: d.verdict } : {}),
+    causes: [...d.causeBySeq],
+    healthy: d.healthy,
+    notes: d.notes,
+    ...(Object.keys(sources).length > 0 ? { sources } : {}),
+    ...(notes.length > 0 ? { sourceNotes: [...notes] } : {}),
+  };
+}
+
 export function createRoundRunner(loaded: LoadedConfig, opts: RoundRunnerOptions = {}): RoundRunner {
   const warmTargets = keepWarmTargets(loaded);
   const warmLoaded = freshOnly(loaded);
-  return async (round: RoundRequest): Promise<RequestRecord[]> => {
+  return async (round: RoundRequest): Promise<RoundRun> => {
     const keepWarm = round.kind === "keep-warm";
     // Each request in flight listens on the round's signal: allow the configured concurrency without a warning.
     setMaxListeners(loaded.config.probe.concurrency + 16, round.signal);
-    const run = keepWarm
-      ? await probeRun(warmLoaded, {
-          ...opts.probe,
-          tag: "keep-warm",
-          count: 1,
-          targets: warmTargets,
-          signal: round.signal,
-        })
-      : await probeRun(loaded, {
-          ...opts.probe,
-          tag: "probe",
-          count: loaded.config.schedule.samplesPerRound,
-          signal: round.signal,
-        });
-    if (opts.afterRound) {
-      const outcome: RoundOutcome = {
-        id: round.id,
-        kind: round.kind,
-        scheduledAtMs: round.scheduledAtMs,
-        records: run.records,
-        run,
+    const result = await runPipeline({
+      loaded: keepWarm ? warmLoaded : loaded,
+      probe: {
+        ...opts.probe,
+        ...(keepWarm
+          ? { tag: "keep-warm", count: 1, targets: warmTargets }
+          : { tag: "probe", count: loaded.config.schedule.samplesPerRound }),
         signal: round.signal,
-      };
-      try {
-        await opts.afterRound(outcome);
-      } catch (err) {
-        opts.onHookError?.(err, outcome);
-      }
-    }
-    return run.records;
+      },
+      ...(opts.probe?.onRecord ? { onRecord: opts.probe.onRecord } : {}),
+      ...(opts.sources ? { sources: opts.sources } : {}),
+      before: false,
+      diagnose: !keepWarm,
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
+      timestampMs: round.scheduledAtMs,
+      onError: (_stage, err) => opts.onHookError?.(err, round),
+    });
+    opts.onOutcome?.({
+      id: round.id,
+      kind: round.kind,
+      notes: result.notes,
+      ...(result.diagnosis ? { diagnosis: result.diagnosis } : {}),
+      result,
+    });
+    const endMs = result.run.startedAtMs + result.run.durationMs;
+    return {
+      records: result.records,
+      stalls: result.stalls,
+      ...(result.diagnosis
+        ? {
+            diagnosis: storedDiagnosis(
+              result.diagnosis,
+              evidenceWithin(result.evidence, result.run.startedAtMs, endMs),
+              result.notes,
+            ),
+          }
+        : {}),
+    };
   };
 }

@@ -52,6 +52,28 @@ function commonConfig(o: AwsClientOptions): Record<string, unknown> {
   };
 }
 
+/**
+ * Client options for a local endpoint that checks no signatures (the lab):
+ * every service at `endpoint`; the region of the config, else AWS_REGION,
+ * else us-west-2; dummy credentials only where the environment has none
+ * (no AWS_ACCESS_KEY_ID and no AWS_PROFILE). Reads the environment, never
+ * changes it.
+ */
+export function localEndpointOptions(
+  endpoint: string,
+  region: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): AwsClientOptions {
+  const noCredentials = env.AWS_ACCESS_KEY_ID === undefined && env.AWS_PROFILE === undefined;
+  return {
+    endpoint,
+    region: region ?? env.AWS_REGION ?? "us-west-2",
+    ...(noCredentials
+      ? { credentials: { accessKeyId: "AKIDSTALLWATCHLAB", secretAccessKey: "stallwatch-lab-secret" } }
+      : {}),
+  };
+}
+
 /** Creates a CloudWatch client, loading the SDK module on first use. */
 export async function createCloudWatchClient(o: AwsClientOptions = {}): Promise<CloudWatchClient> {
   noteNodeSupport();

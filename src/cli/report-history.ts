@@ -11,6 +11,7 @@
 import { stat } from "node:fs/promises";
 import { historyReport } from "../app/history.js";
 import { machineContext, stallRuleOf } from "../app/live.js";
+import { reportersFor, writeReports } from "../app/sinks/reporters.js";
 import { createS3Client } from "../aws/clients.js";
 import { loadConfig } from "../config/load.js";
 import { DEFAULT_STALL_RULE, type StallRule } from "../diagnose/stalls.js";
@@ -19,13 +20,10 @@ import { StallwatchError, UsageError } from "../errors.js";
 import { isS3Url, parseS3Url } from "../record/s3/layout.js";
 import { s3Source } from "../record/s3/source.js";
 import { concatSources, dirSource, filterWriters, type HistorySource } from "../record/source.js";
+import { Redactor } from "../redact.js";
 import { gatedExitCode, needsHistograms, parseGates } from "../report/gates.js";
-import { renderJson } from "../report/json.js";
-import { renderTerminal, shouldUseColor } from "../report/terminal.js";
-import { renderTimeline } from "../report/timeline.js";
-import { renderWriters } from "../report/writers.js";
 import { readResolverSettings } from "../system/resolv-conf.js";
-import { applyGates, type ReportFlags, writeMachineOutputs } from "./report.js";
+import { applyGates, type ReportFlags } from "./report.js";
 
 const UNIT_MS: Record<string, number> = {
   s: 1000,
@@ -162,27 +160,11 @@ export async function historyReportCommand(flags: ReportFlags): Promise<void> {
   for (const w of warnings) process.stderr.write(`stallwatch: warning: ${w}\n`);
 
   applyGates(report, gates, flags.histograms === true);
-  const redact = (s: string): string => loaded?.redactor.redact(s) ?? s;
-  if (flags.json) {
-    process.stdout.write(redact(renderJson(report)));
-  } else {
-    const color = shouldUseColor(process.stdout, process.env);
-    const width = process.stdout.columns ?? 100;
-    let out = renderTerminal(report, { color, width });
-    if (report.writers) out += renderWriters(report.writers, { color }).replace(/^/, "\n");
-    if (keepWarmIntervals.length > 0) {
-      out += `\nKeep-warm pings over time (UTC, kept out of the probe statistics)\n${renderTimeline(keepWarmIntervals, { color, width })}`;
-    }
-    process.stdout.write(redact(out));
-  }
-  if (flags.html !== undefined) {
-    const { writeHtmlReport } = await import("../report/html.js");
-    const { Redactor } = await import("../redact.js");
-    // The history report carries its own timeline (one interval per round per series).
-    await writeHtmlReport(flags.html, report, loaded?.redactor ?? Redactor.none());
-    process.stderr.write(`stallwatch: HTML report written to ${flags.html}\n`);
-  }
-  await writeMachineOutputs(flags, report, loaded, undefined);
+  await writeReports(reportersFor(flags), {
+    report,
+    redactor: loaded?.redactor ?? Redactor.none(),
+    keepWarmIntervals,
+  });
   process.exitCode = gatedExitCode(report, gates, loaded?.config.probe.stallBudget);
 }
 

@@ -6,24 +6,22 @@
  * config, `--publish`, or the lab, whose AWS endpoints are local): target
  * health is polled around the run, each request carries an X-Ray trace
  * header, and the stalls' traces and CloudWatch metrics go into the
- * diagnosis (src/app/aws.ts). Without them no AWS SDK code is loaded.
+ * diagnosis: the evidence sources of src/app/aws.ts, run by the pipeline
+ * (src/app/pipeline.ts). Without them no AWS SDK code is loaded.
  */
-import type { AwsIntegration } from "../app/aws.js";
-import { type Analysis, liveReport, probeRun, reportFromRun, stallRuleOf } from "../app/live.js";
+import type { AwsParts } from "../app/aws.js";
+import { stallRuleOf } from "../app/live.js";
+import { type PipelineResult, runPipeline } from "../app/pipeline.js";
+import { reportersFor, writeReports } from "../app/sinks/reporters.js";
 import { applyProbeOverrides, configFromFlags, type ProbeFlags } from "../config/flags.js";
 import { type LoadedConfig, loadConfig, parseConfig } from "../config/load.js";
 import { applyRequestOverrides, parseRequestFlags, type RequestFlags } from "../config/request-flags.js";
-import { detectStalls, type Stall } from "../diagnose/stalls.js";
 import { UsageError } from "../errors.js";
 import type { ScenarioProbePlan } from "../lab/index.js";
 import type { RemoteLab } from "../lab/remote.js";
-import type { RequestRecord } from "../model.js";
-import type { RunResult } from "../probe/runner.js";
 import { evaluateGates, type GateSpec, gatedExitCode, needsHistograms, parseGates } from "../report/gates.js";
-import { renderJson } from "../report/json.js";
 import { createLiveStallCounter } from "../report/live-stalls.js";
 import { createProgress } from "../report/progress.js";
-import { renderTerminal, shouldUseColor } from "../report/terminal.js";
 import type { Report } from "../report/types.js";
 import { labDemoDefaults, scenarioProbePlan, startDemoLab } from "./lab-demo.js";
 import { checkWritableOutput } from "./output-check.js";
@@ -102,92 +100,71 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
     }
     loaded = applyRequestOverrides(loaded, request);
 
-    const gapOpts = {
-      ...(plan?.idleGapsMs ? { idleGapsMs: plan.idleGapsMs } : {}),
-      ...(plan?.concurrencySteps ? { concurrencySteps: plan.concurrencySteps } : {}),
-    };
     const total = expectedRequests(loaded);
     const progress = flags.progress === false ? undefined : createProgress({ stream: process.stderr, total });
     let done = 0;
     const liveStalls = createLiveStallCounter(stallRuleOf(loaded));
-    const onRecord = (r: RequestRecord) => {
-      liveStalls.add(r);
-      progress?.update(++done, liveStalls.stalls);
-    };
     // A threshold on a percentile the report does not carry (p(95)) is read from the histograms.
     const includeHistograms = flags.histograms === true || needsHistograms(gates);
     const aws = await awsFor(loaded, flags, lab);
-    let report: Report;
-    let run: RunResult;
-    let analysis: Analysis;
-    if (!aws) {
-      ({ report, run, analysis } = await liveReport(loaded, {
-        source,
-        includeHistograms,
-        onRecord,
-        ...gapOpts,
-      }));
-      progress?.finish();
-    } else {
-      try {
-        const before = await aws.beforeRound();
-        // The lab's health checks run every second; a real NLB's every 10-30 s.
-        const stopWatch = aws.watch(lab ? 1000 : 10_000);
-        run = await probeRun(loaded, {
-          onRecord,
-          ...gapOpts,
-          ...(aws.traceHeaderFor ? { traceHeaderFor: aws.traceHeaderFor } : {}),
-        }).finally(stopWatch);
-        progress?.finish();
-        const stalls = detectStalls(run.records, stallRuleOf(loaded));
-        const after = await aws.afterRound({ records: run.records, stalls });
-        ({ report, analysis } = reportFromRun(loaded, run, {
-          source,
-          includeHistograms,
-          extra: after.extra,
-          notes: [...before, ...after.notes],
-        }));
-        if (flags.publish) {
-          const { publishLine } = await import("../app/aws.js");
-          process.stderr.write(`${publishLine(after.publish, loaded.config.cloudwatch.namespace)}\n`);
-        }
-      } finally {
-        await aws.close();
-      }
+    let result: PipelineResult;
+    try {
+      result = await runPipeline({
+        loaded,
+        ...(plan
+          ? {
+              probe: {
+                ...(plan.idleGapsMs ? { idleGapsMs: plan.idleGapsMs } : {}),
+                ...(plan.concurrencySteps ? { concurrencySteps: plan.concurrencySteps } : {}),
+              },
+            }
+          : {}),
+        onRecord: (r) => {
+          liveStalls.add(r);
+          progress?.update(++done, liveStalls.stalls);
+        },
+        onProbed: () => progress?.finish(),
+        ...(aws
+          ? {
+              sources: aws.sources,
+              // The lab's health checks run every second; a real NLB's every 10-30 s.
+              pollMs: lab ? 1000 : 10_000,
+              ...(aws.metrics ? { metrics: aws.metrics } : {}),
+            }
+          : {}),
+        report: { source, includeHistograms },
+      });
+    } finally {
+      await aws?.close();
+    }
+    const report = result.report as Report;
+    if (flags.publish) {
+      const { publishLine } = await import("../app/sinks/cloudwatch.js");
+      process.stderr.write(`${publishLine(result.publish, loaded.config.cloudwatch.namespace)}\n`);
     }
 
     applyGates(report, gates, flags.histograms === true);
-    const out = flags.json
-      ? renderJson(report)
-      : renderTerminal(report, {
-          color: shouldUseColor(process.stdout, process.env),
-          width: process.stdout.columns ?? 100,
-        });
-    process.stdout.write(loaded.redactor.redact(out));
-    if (flags.html !== undefined) {
-      const { writeHtmlReport, timelineFromRecords } = await import("../report/html.js");
-      await writeHtmlReport(flags.html, report, loaded.redactor, {
-        timeline: timelineFromRecords(run.records, analysis.stalls),
-      });
-      process.stderr.write(`stallwatch: HTML report written to ${flags.html}\n`);
-    }
-    await writeMachineOutputs(flags, report, loaded, { records: run.records, stalls: analysis.stalls });
+    await writeReports(reportersFor(flags), {
+      report,
+      redactor: loaded.redactor,
+      run: { records: result.records, stalls: result.stalls },
+    });
     process.exitCode = gatedExitCode(report, gates, loaded.config.probe.stallBudget);
   } finally {
     await lab?.close();
   }
 }
 
-/** The AWS integration when the config (or the lab, or --publish) turns an AWS feature on; else undefined, loading nothing. */
+/** The AWS sources and sink when the config (or the lab, or --publish) turns an AWS feature on; else undefined, loading nothing. */
 async function awsFor(
   loaded: LoadedConfig,
   flags: ReportFlags,
   lab: RemoteLab | undefined,
-): Promise<AwsIntegration | undefined> {
+): Promise<AwsParts | undefined> {
   const mod = await import("../app/aws.js");
   const publish = flags.publish === true;
   if (!mod.anyAwsFeature(mod.awsFeatures(loaded.config, { publish }))) return undefined;
-  return mod.createAwsIntegration(loaded, {
+  return mod.awsParts(loaded, {
     publish,
     log: (level, msg, fields) => {
       if (level !== "info")
@@ -206,49 +183,6 @@ export function applyGates(report: Report, gates: GateSpec | undefined, keepHist
   report.gates = evaluateGates(report, gates);
   if (keepHistograms) return;
   for (const s of [...report.series, ...(report.keepWarm ?? [])]) delete s.histograms;
-}
-
-/** `--junit FILE` and `--csv FILE`; `run` is absent for history reports (no CSV there). */
-export async function writeMachineOutputs(
-  flags: Pick<ReportFlags, "junit" | "csv">,
-  report: Report,
-  loaded: Pick<LoadedConfig, "redactor"> | undefined,
-  run: { records: RunResult["records"]; stalls: readonly Stall[] } | undefined,
-): Promise<void> {
-  const { writeFile } = await import("node:fs/promises");
-  const redact = (s: string) => loaded?.redactor.redact(s) ?? s;
-  if (flags.junit !== undefined) {
-    const { renderJunit } = await import("../report/junit.js");
-    const bySeq = new Map(run?.records.map((r) => [r.seq, r.connection]));
-    await writeOutput(
-      writeFile,
-      flags.junit,
-      redact(renderJunit(report, (seq) => bySeq.get(seq))),
-      "--junit",
-    );
-    process.stderr.write(`stallwatch: JUnit report written to ${flags.junit}\n`);
-  }
-  if (flags.csv !== undefined && run) {
-    const { renderCsv } = await import("../report/csv.js");
-    const stallIdx = new Set(run.stalls.map((x) => x.index));
-    await writeOutput(writeFile, flags.csv, redact(renderCsv(run.records, (i) => stallIdx.has(i))), "--csv");
-    process.stderr.write(`stallwatch: CSV (${run.records.length} requests) written to ${flags.csv}\n`);
-  }
-}
-
-async function writeOutput(
-  write: (file: string, text: string) => Promise<void>,
-  file: string,
-  text: string,
-  flag: string,
-): Promise<void> {
-  try {
-    await write(file, text);
-  } catch (e) {
-    throw new UsageError(
-      `${flag} ${file}: cannot write the file (${(e as { code?: string }).code ?? String(e)})`,
-    );
-  }
 }
 
 function expectedRequests(loaded: LoadedConfig): number {

@@ -6,21 +6,26 @@
  */
 import type { RequestRecord } from "../model.js";
 import type { LineSource } from "./line-reader.js";
-import type { RoundFooterLine, RoundHeaderLine } from "./store.js";
+import type { RoundDiagnosis, RoundDiagnosisLine, RoundFooterLine, RoundHeaderLine } from "./store.js";
 
 export interface CommittedRound {
   footer: RoundFooterLine;
   /** As returned by the `keep` callback (full or slimmed records). */
   records: RequestRecord[];
+  /** The round's stored diagnosis (rounds written with one). */
+  diagnosis?: RoundDiagnosis;
 }
 
-type Parsed = RoundHeaderLine | RoundFooterLine | RequestRecord;
+type Parsed = RoundHeaderLine | RoundFooterLine | RoundDiagnosisLine | RequestRecord;
 
 function isHeader(o: Parsed): o is RoundHeaderLine {
   return (o as { type?: unknown }).type === "round-start";
 }
 function isFooter(o: Parsed): o is RoundFooterLine {
   return (o as { type?: unknown }).type === "round";
+}
+function isDiagnosis(o: Parsed): o is RoundDiagnosisLine {
+  return (o as { type?: unknown }).type === "round-diagnosis";
 }
 function isRecord(o: Parsed): o is RequestRecord {
   const r = o as Partial<RequestRecord> & { type?: unknown };
@@ -39,7 +44,9 @@ export async function readRecordsFile(
 ): Promise<CommittedRound[]> {
   const path = source.label;
   const out: CommittedRound[] = [];
-  let open: { header: RoundHeaderLine; lineNo: number; records: RequestRecord[] } | undefined;
+  let open:
+    | { header: RoundHeaderLine; lineNo: number; records: RequestRecord[]; diagnosis?: RoundDiagnosis }
+    | undefined;
   let orphans = 0;
   const dropOpen = (why: string): void => {
     if (open) {
@@ -75,8 +82,18 @@ export async function readRecordsFile(
           `${path}:${lineNo}: round ${o.id} footer counts ${o.records} record(s), found ${open.records.length}`,
         );
       }
-      if (inRange(o)) out.push({ footer: o, records: open.records.map(keep) });
+      if (inRange(o))
+        out.push({
+          footer: o,
+          records: open.records.map(keep),
+          ...(open.diagnosis ? { diagnosis: open.diagnosis } : {}),
+        });
       open = undefined;
+    } else if (isDiagnosis(o)) {
+      if (open && open.header.id === o.id) {
+        const { type: _t, id: _id, ...diagnosis } = o;
+        open.diagnosis = diagnosis;
+      } else warnings.push(`${path}:${lineNo}: diagnosis of round ${o.id} outside its round; skipped`);
     } else if (isRecord(o)) {
       if (open) open.records.push(o);
       else orphans++;

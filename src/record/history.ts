@@ -1,7 +1,8 @@
 /**
  * Reads the local store back: every committed round in a time range, its
- * records, merged histograms and one interval summary per round × series
- * (the SmokePing view). Streams each file line by line; never throws on a
+ * records, its stored diagnosis (rounds diagnosed when they ran), merged
+ * histograms and one interval summary per round × series (the SmokePing
+ * view). The one way history is read. Streams each file line by line; never throws on a
  * torn or corrupt line, it skips it and says so in `warnings`.
  */
 
@@ -12,7 +13,7 @@ import { HistogramSet, histKeyId, histKeyOf } from "./histograms.js";
 import { mergeHlogFile } from "./history-hlog.js";
 import { type CommittedRound, readRecordsFile } from "./history-records.js";
 import { dirSource, type HistorySource } from "./source.js";
-import type { RoundFooterLine } from "./store.js";
+import type { RoundDiagnosis, RoundFooterLine } from "./store.js";
 
 export interface ReadHistoryOptions {
   /** Rounds that started at or after this epoch ms. */
@@ -40,8 +41,8 @@ export interface TaggedIntervalSummary extends IntervalSummary {
   writer: string;
 }
 
-/** One committed round as recorded (its footer line). */
-export type RecordedRound = Omit<RoundFooterLine, "type" | "v">;
+/** One committed round as recorded (its footer line), with the diagnosis stored with it (diagnosed rounds). */
+export type RecordedRound = Omit<RoundFooterLine, "type" | "v"> & { diagnosis?: RoundDiagnosis };
 
 export interface History {
   /** Records of the committed rounds in range, rounds ordered by start time (empty when includeRecords is false). */
@@ -184,7 +185,7 @@ export async function readHistory(
   const rounds: RecordedRound[] = [];
   for (const round of committed) {
     const { type: _t, v: _v, ...meta } = round.footer;
-    rounds.push(meta);
+    rounds.push(round.diagnosis ? { ...meta, diagnosis: round.diagnosis } : meta);
     // Requests a clean stop aborted are no measurement: no failure, stall or interval count.
     const measured = round.records.filter(countable);
     intervalsOf({ ...round, records: measured }, allIntervals, intervalOfRecord);
@@ -202,4 +203,49 @@ export async function readHistory(
     keepWarmIntervals: allIntervals.filter((iv) => iv.tag !== "probe"),
     warnings,
   };
+}
+
+/** One round read in full: its footer's facts, its records (each with `writer`) and its stored diagnosis. */
+export type RoundRecords = Omit<RecordedRound, "records"> & { records: RequestRecord[] };
+
+/**
+ * The full records of only the rounds `wanted` picks (by footer) in range,
+ * rounds in start order; each round once, however many sources hold it.
+ * For a second pass over a long range, after a first {@link readHistory}
+ * without records found which rounds matter.
+ */
+export async function readRoundRecords(
+  from: string | HistorySource,
+  opts: {
+    sinceMs: number;
+    untilMs: number;
+    wanted: (footer: RoundFooterLine) => boolean;
+    warnings?: string[];
+  },
+): Promise<RoundRecords[]> {
+  const source = typeof from === "string" ? dirSource(from) : from;
+  const rounds: RoundRecords[] = [];
+  const seen = new Set<string>();
+  for await (const unit of source.units(opts.sinceMs, opts.untilMs)) {
+    const got = await readRecordsFile(
+      unit.records,
+      (f) => {
+        if (f.startedAtMs < opts.sinceMs || f.startedAtMs > opts.untilMs) return false;
+        if (!opts.wanted(f)) return false;
+        const id = roundIdentity(f);
+        if (seen.has(id)) return false;
+        seen.add(id);
+        return true;
+      },
+      opts.warnings ?? [],
+      (r) => r,
+    );
+    for (const c of got) {
+      for (const r of c.records) r.writer = c.footer.writerId;
+      const { type: _t, v: _v, ...meta } = c.footer;
+      rounds.push({ ...meta, records: c.records, ...(c.diagnosis ? { diagnosis: c.diagnosis } : {}) });
+    }
+  }
+  rounds.sort((a, b) => a.startedAtMs - b.startedAtMs || a.writerId.localeCompare(b.writerId) || a.id - b.id);
+  return rounds;
 }

@@ -21,6 +21,7 @@ import { type Clock, systemClock } from "../clock.js";
 import { StallwatchError } from "../errors.js";
 import type { RequestRecord } from "../model.js";
 import { Redactor, redactRecord } from "../redact.js";
+import type { Finding, Verdict } from "../report/types.js";
 import { ensureDataDir } from "./data-dir.js";
 import { hlogHeader, hlogRoundBlockOf } from "./hlog.js";
 import { dayOf, histFile, newWriterId, pruneDays, recordsFile } from "./store-layout.js";
@@ -47,6 +48,34 @@ export interface RoundMeta {
   aborted?: boolean;
   /** Why the round produced no or partial records (runner error), redacted. */
   error?: string;
+}
+
+/**
+ * What a diagnosed round found, stored with its records (a line of its own
+ * between the last record and the footer): the diagnosis of the round's
+ * probe requests with the evidence the sources brought (NLB target health,
+ * X-Ray breakdowns, CloudWatch series). Seqs are the round's own (0-based
+ * in the round, as its records were written).
+ */
+export interface RoundDiagnosis {
+  findings: Finding[];
+  /** Evidence findings (X-Ray): where the stall time went. */
+  evidence: Finding[];
+  verdict?: Verdict;
+  /** Each stall's seq → the finding id it is attributed to, or `unexplained`. */
+  causes: Array<[seq: number, cause: string]>;
+  healthy: boolean;
+  notes: string[];
+  /** What the evidence sources found, by source key (targetHealth, xray, cloudwatchMetrics). */
+  sources?: Record<string, unknown>;
+  /** The sources' lines: what was looked at and what failed. */
+  sourceNotes?: string[];
+}
+
+/** The diagnosis line of a round. */
+export interface RoundDiagnosisLine extends RoundDiagnosis {
+  type: "round-diagnosis";
+  id: number;
 }
 
 /** Header line of a round in the records file. */
@@ -92,8 +121,11 @@ export interface StoreOptions {
 export interface Store {
   readonly dir: string;
   readonly writerId: string;
-  /** Appends one round (records + one interval per series × phase); resolves once it is durable. Serialised. */
-  writeRound(meta: RoundMeta, records: readonly RequestRecord[]): Promise<void>;
+  /**
+   * Appends one round (records, its diagnosis when given, one interval per series × phase); resolves once it
+   * is durable. Serialised.
+   */
+  writeRound(meta: RoundMeta, records: readonly RequestRecord[], diagnosis?: RoundDiagnosis): Promise<void>;
   /** Runs retention now; returns deleted day names. */
   prune(): Promise<string[]>;
   /** Waits for pending writes, then closes the files. Idempotent. */
@@ -120,6 +152,7 @@ export function roundLines(
   records: readonly RequestRecord[],
   redactor: Redactor = Redactor.none(),
   uid = randomBytes(4).toString("hex"),
+  diagnosis?: RoundDiagnosis,
 ): string {
   const header: RoundHeaderLine = {
     type: "round-start",
@@ -133,6 +166,11 @@ export function roundLines(
   if (footer.error !== undefined) footer.error = redactor.redact(footer.error);
   let text = `${JSON.stringify(header)}\n`;
   for (const r of records) text += `${JSON.stringify(redactRecord(r, redactor))}\n`;
+  if (diagnosis) {
+    const line: RoundDiagnosisLine = { type: "round-diagnosis", id: meta.id, ...diagnosis };
+    // Findings and evidence quote hosts, paths and error text: every string goes through the redactor.
+    text += `${JSON.stringify(line, (_k, v: unknown) => (typeof v === "string" ? redactor.redact(v) : v))}\n`;
+  }
   text += `${JSON.stringify(footer)}\n`;
   return text;
 }
@@ -187,11 +225,15 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     return f;
   };
 
-  const write = async (meta: RoundMeta, records: readonly RequestRecord[]): Promise<void> => {
+  const write = async (
+    meta: RoundMeta,
+    records: readonly RequestRecord[],
+    diagnosis: RoundDiagnosis | undefined,
+  ): Promise<void> => {
     const f = await filesFor(dayOf(meta.startedAtMs), meta.startedAtMs);
     const block = hlogRoundBlockOf(records, meta.id, meta.startedAtMs, meta.endedAtMs, f.histBaseMs);
     // A torn tail (a write cut short that could not be cut back) ends with a newline first: this round stays readable.
-    const text = `${f.torn ? "\n" : ""}${roundLines(writerId, meta, records, redactor)}`;
+    const text = `${f.torn ? "\n" : ""}${roundLines(writerId, meta, records, redactor, undefined, diagnosis)}`;
     const histText = f.torn ? `\n${block}` : block;
     try {
       await f.hist.appendFile(histText);
@@ -209,12 +251,12 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   return {
     dir,
     writerId,
-    writeRound(meta, records) {
+    writeRound(meta, records, diagnosis) {
       if (closed) {
         return Promise.reject(new StallwatchError("SW_STORE_CLOSED", "the store is closed"));
       }
       const p = queue.then(() =>
-        write(meta, records).catch((err: unknown) => {
+        write(meta, records, diagnosis).catch((err: unknown) => {
           throw err instanceof StallwatchError
             ? err
             : new StallwatchError(

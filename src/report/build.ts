@@ -30,6 +30,7 @@ import type {
   StallReport,
   Verdict,
 } from "./types.js";
+import type { WriterReport } from "./writers.js";
 
 /** What the report needs from a diagnosis (the engine's output satisfies it). */
 export interface DiagnosisLike {
@@ -60,6 +61,17 @@ export interface BuildReportInput {
   /** Put the compressed base64 histograms into each series. */
   includeHistograms?: boolean | undefined;
   timeline?: IntervalSummary[] | undefined;
+  /**
+   * Series counts (requests, failures, stalls) from these intervals instead of from `records`: a history
+   * read over a long range holds the records of its troubled rounds only, and the intervals of every round.
+   */
+  countsFrom?: { probe: readonly IntervalSummary[]; keepWarm: readonly IntervalSummary[] } | undefined;
+  /** Lines before the diagnosis' notes (what the evidence sources found or why they failed). */
+  notesBefore?: readonly string[] | undefined;
+  /** Lines after the diagnosis' notes (e.g. what a history read covered). */
+  notesAfter?: readonly string[] | undefined;
+  /** Counts per writer (history over several probers). */
+  writers?: WriterReport[] | undefined;
   /** Wall clock for `generatedAt`, epoch ms. Default Date.now. */
   now?: (() => number) | undefined;
 }
@@ -125,9 +137,15 @@ export function buildReport(input: BuildReportInput): Report {
   };
   const span = spanOf(records);
   if (span) report.span = span;
-  if (input.diagnosis && input.diagnosis.notes.length > 0) report.notes = [...input.diagnosis.notes];
+  const notes = [
+    ...(input.notesBefore ?? []),
+    ...(input.diagnosis?.notes ?? []),
+    ...(input.notesAfter ?? []),
+  ];
+  if (notes.length > 0) report.notes = notes;
   if (keepWarm.length > 0) report.keepWarm = keepWarm;
   if (input.timeline) report.timeline = input.timeline;
+  if (input.writers) report.writers = input.writers;
   return report;
 }
 
@@ -223,6 +241,20 @@ function compareRanks(a: number[], b: number[]): number {
   return 0;
 }
 
+/** A series' counts summed over its intervals (every round of a history range). */
+function countsOf(key: HistKey, intervals: readonly IntervalSummary[]): Tally {
+  const t: Tally = { key, count: 0, ok: 0, failed: 0, stalls: 0 };
+  for (const iv of intervals) {
+    if (iv.api !== key.api || iv.route !== key.route || iv.endpoint !== key.endpoint) continue;
+    if (iv.connection !== key.connection) continue;
+    t.count += iv.count;
+    t.failed += iv.failures;
+    t.stalls += iv.stalls;
+  }
+  t.ok = t.count - t.failed;
+  return t;
+}
+
 function seriesReport(key: HistKey, t: Tally | undefined, ctx: Ctx): SeriesReport {
   const latencyMs: Partial<Record<Phase, PhaseStats>> = {};
   const histograms: Partial<Record<Phase, string>> = {};
@@ -235,6 +267,8 @@ function seriesReport(key: HistKey, t: Tally | undefined, ctx: Ctx): SeriesRepor
     if (ctx.input.includeHistograms) histograms[phase] = encodeHistogram(h);
   }
   const totalCount = phaseHists.get("total")?.totalCount ?? 0;
+  const from = ctx.input.countsFrom;
+  if (from) t = countsOf(key, key.tag === "keep-warm" ? from.keepWarm : from.probe);
   const s: SeriesReport = {
     api: key.api,
     route: key.route,

@@ -1,14 +1,15 @@
 /**
  * One round: run the injected RoundRunner under an abort signal, record the
- * result in the store, log one summary line plus one line per stall and per
+ * result (records, and the diagnosis when the runner made one) in the store,
+ * log one summary line plus one line per stall and per
  * failure. Used by the daemon for every scheduled round and by `stallwatch
  * run` for its single round. Never throws: runner and store errors are
  * logged and returned.
  */
 import { type Clock, systemClock } from "../clock.js";
-import { DEFAULT_STALL_RULE, detectStalls, type StallRule } from "../diagnose/stalls.js";
+import { DEFAULT_STALL_RULE, detectStalls, type Stall, type StallRule } from "../diagnose/stalls.js";
 import { countable, type RequestRecord } from "../model.js";
-import type { RoundKind, RoundMeta, Store } from "../record/store.js";
+import type { RoundDiagnosis, RoundKind, RoundMeta, Store } from "../record/store.js";
 import type { Logger } from "./logger.js";
 
 /** What the scheduler hands the prober for one round. */
@@ -21,8 +22,17 @@ export interface RoundRequest {
   scheduledAtMs: number;
 }
 
+/** What a runner found in one round: its records and, when it looked, the stalls and the diagnosis. */
+export interface RoundRun {
+  records: RequestRecord[];
+  /** Stalls over the countable records, when the runner detected them (else the round does, once). */
+  stalls?: Stall[];
+  /** Stored with the round's records. */
+  diagnosis?: RoundDiagnosis;
+}
+
 /** Runs one round and returns its records (keep-warm rounds return records tagged `keep-warm`). */
-export type RoundRunner = (round: RoundRequest) => Promise<RequestRecord[]>;
+export type RoundRunner = (round: RoundRequest) => Promise<RequestRecord[] | RoundRun>;
 
 export interface ExecuteRoundOptions {
   runRound: RoundRunner;
@@ -89,6 +99,7 @@ export async function executeRound(o: ExecuteRoundOptions): Promise<RoundResult>
   const startedAtMs = clock.wallMs();
   const t0 = clock.now();
   let records: RequestRecord[] = [];
+  let ran: RoundRun | undefined;
   let error: string | undefined;
   try {
     const p = o.runRound({
@@ -97,7 +108,9 @@ export async function executeRound(o: ExecuteRoundOptions): Promise<RoundResult>
       signal: controller.signal,
       scheduledAtMs: o.scheduledAtMs,
     });
-    records = await settleWithin(p, controller.signal, o.abortSettleMs ?? 2000);
+    const got = await settleWithin(p, controller.signal, o.abortSettleMs ?? 2000);
+    ran = Array.isArray(got) ? { records: got } : got;
+    records = ran.records;
   } catch (err) {
     error = redact(err instanceof Error ? err.message : String(err));
   } finally {
@@ -118,7 +131,7 @@ export async function executeRound(o: ExecuteRoundOptions): Promise<RoundResult>
   };
   // Requests a clean stop aborted are stored (marked) but are no failure and no stall.
   const measured = records.filter(countable);
-  const stalls = detectStalls(measured, o.stallRule ?? DEFAULT_STALL_RULE);
+  const stalls = ran?.stalls ?? detectStalls(measured, o.stallRule ?? DEFAULT_STALL_RULE);
   const failures = measured.filter((r) => !r.ok);
   const result: RoundResult = {
     meta,
@@ -131,7 +144,7 @@ export async function executeRound(o: ExecuteRoundOptions): Promise<RoundResult>
 
   if (o.store) {
     try {
-      await o.store.writeRound(meta, records);
+      await o.store.writeRound(meta, records, ran?.diagnosis);
       result.stored = true;
     } catch (err) {
       result.storeError = err instanceof Error ? err.message : String(err);

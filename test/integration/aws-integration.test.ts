@@ -2,7 +2,7 @@
  * The AWS integration end to end with the real SDK clients over HTTP against
  * the lab's AWS endpoint, fed by the simulated stack (src/lab/aws/feed.ts):
  * a short bad-target run with X-Ray, the NLB target group and CloudWatch
- * enabled through createAwsIntegration. The stalls break down to the
+ * enabled (app/aws.ts's sources and sink, run by the pipeline). The stalls break down to the
  * backend from their traces, the unhealthy target is a finding, CloudWatch's
  * percentiles of what was published match the local histograms, and an
  * outage of CloudWatch loses nothing (spool).
@@ -12,21 +12,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { afterEach, describe, expect, it } from "vitest";
-import { type AwsIntegration, createAwsIntegration } from "../../src/app/aws.js";
-import { type AwsRoundReport, awsRoundHook } from "../../src/app/aws-round.js";
-import { analyse, machineContext, probeRun, stallRuleOf } from "../../src/app/live.js";
-import type { XrayEvidence } from "../../src/aws/xray/detector.js";
+import { type AwsParts, awsParts } from "../../src/app/aws.js";
+import { eachSource } from "../../src/app/evidence/source.js";
+import { runPipeline } from "../../src/app/pipeline.js";
+import { createRoundRunner, type RoundOutcome } from "../../src/app/round.js";
 import { type LoadedConfig, parseConfig } from "../../src/config/load.js";
-import { detectStalls } from "../../src/diagnose/stalls.js";
 import { type LabAws, startLabAws, withLabAws } from "../../src/lab/aws/feed.js";
 import { type Lab, labConfig, startLab } from "../../src/lab/index.js";
 import { BAD_TARGET_INDEX } from "../../src/lab/scenarios.js";
-import type { RequestRecord } from "../../src/model.js";
 import { HistogramSet, statsOf } from "../../src/record/histograms.js";
 
 let lab: Lab | undefined;
 let labAws: LabAws | undefined;
-let aws: AwsIntegration | undefined;
+let aws: AwsParts | undefined;
 let tmp: string | undefined;
 const logs: string[] = [];
 const log = (level: string, msg: string, fields?: Record<string, unknown>) =>
@@ -68,17 +66,24 @@ describe("AWS integration against the lab's endpoints", () => {
     const bad = current.targets[BAD_TARGET_INDEX]!;
     current.setTargetHealth(bad.id, { state: "unhealthy", reason: "Target.Timeout" });
 
-    aws = await createAwsIntegration(loaded, { log, endpointUrl: labAws!.url, traceInitialDelayMs: 100 });
-    expect(process.env.AWS_ENDPOINT_URL).toBe(labAws!.url);
+    aws = awsParts(loaded, { log, endpointUrl: labAws!.url, traceInitialDelayMs: 100 });
+    // The endpoint goes to the integration's own clients: the environment is left as it was.
+    expect(process.env.AWS_ENDPOINT_URL).toBeUndefined();
     expect(aws.features).toMatchObject({ xrayHeader: true, targetHealth: true, publish: true });
-    expect(await aws.beforeRound()).toEqual([]);
-    const stop = aws.watch(200);
-    const run = await probeRun(loaded, { traceHeaderFor: aws.traceHeaderFor!, warmUp: false });
-    await stop();
+    expect(aws.sources.map((x) => x.name)).toEqual(["target-health", "xray", "cloudwatch-metrics"]);
+    expect((await eachSource(aws.sources, (x) => x.before?.())).notes).toEqual([]);
+    const res = await runPipeline({
+      loaded,
+      probe: { warmUp: false },
+      sources: aws.sources,
+      before: false,
+      pollMs: 200,
+      ...(aws.metrics ? { metrics: aws.metrics } : {}),
+    });
+    const run = { records: res.records };
     expect(run.records.every((r) => r.ok && r.traceId !== undefined)).toBe(true);
 
-    const rule = stallRuleOf(loaded);
-    const stalls = detectStalls(run.records, rule);
+    const stalls = res.stalls;
     // The lab says which requests the bad target served.
     const slowByLab = run.records
       .filter((r) => current.events.findRequest(r.traceId!)?.targetId === bad.id)
@@ -86,9 +91,8 @@ describe("AWS integration against the lab's endpoints", () => {
     expect(slowByLab.length).toBeGreaterThanOrEqual(3);
     for (const seq of slowByLab) expect(stalls.map((s) => s.record.seq)).toContain(seq);
 
-    const res = await aws.afterRound({ records: run.records, stalls });
     expect(res.failures).toEqual([]);
-    const xray = res.extra.xray as XrayEvidence;
+    const xray = res.evidence.xray!;
     for (const seq of slowByLab) {
       const b = xray.breakdowns.find((x) => x.seq === seq);
       expect(b?.dominant).toBe("backend");
@@ -100,7 +104,7 @@ describe("AWS integration against the lab's endpoints", () => {
     );
     expect(res.notes.join("\n")).toMatch(/HealthyHostCount \(Minimum per minute\) in us-west-2c: 0/);
 
-    const { diagnosis } = analyse(run.records, rule, run.lag, machineContext(loaded, res.extra));
+    const diagnosis = res.diagnosis!;
     // The bad target is slow whether reported healthy or not, and X-Ray puts the time in its own segment: the
     // verdict names the target (slow-target); its unhealthy spell and the X-Ray breakdown corroborate it.
     expect(diagnosis.verdict?.cause).toBe("slow-target");
@@ -172,22 +176,21 @@ describe("AWS integration against the lab's endpoints", () => {
 
   it("keeps every datum through a CloudWatch outage (spool) and never throws on AWS errors", async () => {
     const loaded = await setUp({ ...quietProbe, count: 2 });
-    aws = await createAwsIntegration(loaded, {
+    const parts = awsParts(loaded, {
       log,
       endpointUrl: labAws!.url,
       traceWaitMs: 300,
       traceInitialDelayMs: 100,
     });
+    aws = parts;
     const published = () =>
       labAws!.cloudwatch.metrics.datums.filter((d) => d.namespace === loaded.config.cloudwatch.namespace);
-    const round = async (): Promise<{
-      built: number;
-      res: Awaited<ReturnType<AwsIntegration["afterRound"]>>;
-    }> => {
-      const run = await probeRun(loaded, { traceHeaderFor: aws!.traceHeaderFor!, warmUp: false });
-      const res = await aws!.afterRound({
-        records: run.records,
-        stalls: detectStalls(run.records, stallRuleOf(loaded)),
+    const round = async () => {
+      const res = await runPipeline({
+        loaded,
+        probe: { warmUp: false },
+        sources: parts.sources,
+        ...(parts.metrics ? { metrics: parts.metrics } : {}),
       });
       return { built: res.publish?.builtDatums ?? 0, res };
     };
@@ -202,7 +205,7 @@ describe("AWS integration against the lab's endpoints", () => {
     expect(published()).toHaveLength(0);
 
     // Everything else still answered while CloudWatch was down.
-    expect(a.res.extra.targetHealth).toBeDefined();
+    expect(a.res.evidence.targetHealth).toBeDefined();
     await labAws!.server.faults.up();
     const c = await round();
     expect(c.res.publish).toMatchObject({ pendingBatches: 0, droppedDatums: 0 });
@@ -211,22 +214,43 @@ describe("AWS integration against the lab's endpoints", () => {
     expect(logs.some((l) => l.startsWith("warn metric publish failed"))).toBe(true);
   });
 
-  it("runs as the scheduler's afterRound hook and hands the round's diagnosis to onResult", async () => {
+  it("runs as the scheduler's round runner: the round's diagnosis and evidence come back to be stored", async () => {
     const loaded = await setUp({ ...quietProbe, count: 3 });
     const current = lab as Lab;
     current.setTargetHealth(current.targets[BAD_TARGET_INDEX]!.id, { state: "draining" });
-    aws = await createAwsIntegration(loaded, { log, endpointUrl: labAws!.url, traceInitialDelayMs: 100 });
-    await aws.beforeRound();
-    const run = await probeRun(loaded, { traceHeaderFor: aws.traceHeaderFor!, warmUp: false });
-    const reports: AwsRoundReport[] = [];
-    const hook = awsRoundHook(aws, loaded, { onResult: (r) => reports.push(r) });
-    await hook({ kind: "probe", scheduledAtMs: Date.now(), records: run.records, run });
-    await hook({ kind: "keep-warm", scheduledAtMs: Date.now(), records: [] as RequestRecord[], run });
-    expect(reports).toHaveLength(2);
-    const d = reports[0]!.analysis!.diagnosis;
+    const parts = awsParts(loaded, { log, endpointUrl: labAws!.url, traceInitialDelayMs: 100 });
+    aws = parts;
+    await eachSource(parts.sources, (x) => x.before?.());
+    const outcomes: RoundOutcome[] = [];
+    const runner = createRoundRunner(
+      {
+        ...loaded,
+        config: { ...loaded.config, schedule: { ...loaded.config.schedule, samplesPerRound: 3 } },
+      },
+      {
+        sources: parts.sources,
+        ...(parts.metrics ? { metrics: parts.metrics } : {}),
+        onOutcome: (o) => outcomes.push(o),
+        probe: { warmUp: false },
+      },
+    );
+    const signal = new AbortController().signal;
+    const probeRound = await runner({ id: 1, kind: "probe", signal, scheduledAtMs: Date.now() });
+    const warmRound = await runner({ id: 2, kind: "keep-warm", signal, scheduledAtMs: Date.now() });
+    expect(Array.isArray(probeRound)).toBe(false);
+    if (Array.isArray(probeRound) || Array.isArray(warmRound)) return;
+    expect(outcomes).toHaveLength(2);
+    const d = outcomes[0]!.diagnosis!;
     expect(d.verdict?.cause).toBe("slow-target");
     expect(d.evidence.map((f) => f.id)).toContain("backend-latency");
-    expect(reports[1]!.analysis).toBeUndefined();
-    expect(reports[0]!.aws.publish?.sentDatums).toBeGreaterThan(0);
+    // What the store gets: the same verdict, the stalls' causes, the evidence of the round's span.
+    expect(probeRound.diagnosis?.verdict?.cause).toBe("slow-target");
+    expect(probeRound.stalls?.length).toBe(probeRound.diagnosis?.causes.length);
+    expect(probeRound.diagnosis?.sources?.xray).toBeDefined();
+    expect(probeRound.diagnosis?.sources?.targetHealth).toBeDefined();
+    expect(outcomes[1]!.diagnosis).toBeUndefined();
+    expect(warmRound.diagnosis).toBeUndefined();
+    expect(warmRound.records.every((r) => r.tag === "keep-warm")).toBe(true);
+    expect(outcomes[0]!.result.publish?.sentDatums).toBeGreaterThan(0);
   });
 });

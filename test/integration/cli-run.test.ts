@@ -83,6 +83,8 @@ describe("stallwatch run", () => {
     expect(h.warnings).toEqual([]);
     expect(h.rounds).toHaveLength(1);
     expect(h.rounds[0]).toMatchObject({ kind: "probe", id: 1 });
+    // The round's diagnosis is stored with its records: four healthy requests, no stall, no finding.
+    expect(h.rounds[0]?.diagnosis).toMatchObject({ healthy: true, findings: [], causes: [] });
     expect(h.records).toHaveLength(4);
     expect(new Set(h.records.map((x) => x.tag))).toEqual(new Set(["probe"]));
     expect(new Set(h.records.map((x) => x.connection))).toEqual(new Set(["fresh", "reuse"]));

@@ -13,15 +13,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { afterEach, describe, expect, it } from "vitest";
-import { createAwsIntegration } from "../../src/app/aws.js";
-import { probeRun, stallRuleOf } from "../../src/app/live.js";
+import { awsParts } from "../../src/app/aws.js";
+import { runPipeline } from "../../src/app/pipeline.js";
 import { buildAlarms } from "../../src/aws/alarms/build.js";
 import { deployAlarms } from "../../src/aws/alarms/deploy.js";
 import { buildDashboard } from "../../src/aws/dashboard/build.js";
 import { deployDashboard } from "../../src/aws/dashboard/deploy.js";
 import { buildDeployPolicy, buildIamPolicy } from "../../src/aws/iam.js";
 import { parseConfig } from "../../src/config/load.js";
-import { detectStalls } from "../../src/diagnose/stalls.js";
 import { type LabAws, startLabAws, withLabAws } from "../../src/lab/aws/feed.js";
 import { type Lab, labConfig, startLab } from "../../src/lab/index.js";
 import { BAD_TARGET_INDEX } from "../../src/lab/scenarios.js";
@@ -60,20 +59,21 @@ describe("IAM policies against the calls actually made", () => {
     lab.setTargetHealth(bad.id, { state: "unhealthy", reason: "Target.Timeout" });
 
     // Runtime: one round with every AWS feature the config enables.
-    const aws = await createAwsIntegration(loaded, {
+    const aws = awsParts(loaded, {
       log: () => {},
       endpointUrl: labAws.url,
       traceInitialDelayMs: 100,
     });
     try {
       expect(aws.features).toMatchObject({ xrayHeader: true, targetHealth: true, publish: true });
-      await aws.beforeRound();
-      const stop = aws.watch(200);
-      const run = await probeRun(loaded, { traceHeaderFor: aws.traceHeaderFor!, warmUp: false });
-      await stop();
-      const stalls = detectStalls(run.records, stallRuleOf(loaded));
-      expect(stalls.length).toBeGreaterThan(0); // so the trace and evidence reads run
-      const res = await aws.afterRound({ records: run.records, stalls });
+      const res = await runPipeline({
+        loaded,
+        probe: { warmUp: false },
+        sources: aws.sources,
+        pollMs: 200,
+        ...(aws.metrics ? { metrics: aws.metrics } : {}),
+      });
+      expect(res.stalls.length).toBeGreaterThan(0); // so the trace and evidence reads run
       expect(res.failures).toEqual([]);
     } finally {
       await aws.close();

@@ -3,6 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as hdr from "hdr-histogram-js";
 import { afterEach, describe, expect, test } from "vitest";
+import { storedDiagnosis } from "../../src/app/round.js";
+import { diagnose } from "../../src/diagnose/index.js";
+import { DEFAULT_STALL_RULE, detectStalls } from "../../src/diagnose/stalls.js";
 import { HistogramSet, statsOf } from "../../src/record/histograms.js";
 import { readHistory } from "../../src/record/history.js";
 import { decodeTag, encodeTag, hlogRoundBlock, hlogRoundBlockOf } from "../../src/record/hlog.js";
@@ -204,6 +207,31 @@ describe("crash leftovers", () => {
     expect(h.records[0]?.url).toBe("http://127.0.0.1:1/a");
     expect(h.records[0]?.assertions[0]?.actual).toBe("[REDACTED]");
     expect(h.rounds[0]?.error).toBe("runner said [REDACTED]");
+  });
+
+  test("a round's diagnosis is stored with it (redacted) and read back with the round; undiagnosed rounds have none", async () => {
+    const dir = tmp();
+    const redactor = new Redactor({ secretValues: ["tok-0123456789"] });
+    const store = await openStore({ dir, clock: fixedClock, writerId: "w", redactor });
+    const records = fakeRound(T0, 40, ["a", "b"]);
+    for (const seq of [5, 17, 29]) records[seq]!.phasesMs.total = 1500; // three stalls on series a
+    const stalls = detectStalls(records, DEFAULT_STALL_RULE);
+    expect(stalls).toHaveLength(3);
+    const diagnosis = storedDiagnosis(diagnose({ records, stalls }), {}, [
+      "target health: said tok-0123456789",
+    ]);
+    expect(diagnosis.causes.map(([seq]) => seq)).toEqual([5, 17, 29]);
+    await store.writeRound(meta(1, T0), records, diagnosis);
+    await store.writeRound(meta(2, T0 + 60_000), fakeRound(T0 + 60_000, 3, ["a"]));
+    await store.close();
+    expect(readFileSync(recordsFile(dir, dayOf(T0), "w"), "utf8")).not.toContain("tok-0123456789");
+
+    const h = await readHistory(dir);
+    expect(h.warnings).toEqual([]);
+    expect(h.records).toHaveLength(83);
+    const [first, second] = h.rounds;
+    expect(first?.diagnosis).toEqual({ ...diagnosis, sourceNotes: ["target health: said [REDACTED]"] });
+    expect(second?.diagnosis).toBeUndefined();
   });
 
   test("garbage in the middle of a file is skipped, later rounds still read", async () => {

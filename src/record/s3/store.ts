@@ -24,7 +24,7 @@ import { StallwatchError } from "../../errors.js";
 import type { RequestRecord } from "../../model.js";
 import { Redactor } from "../../redact.js";
 import { hlogHeader, hlogRoundBlockOf } from "../hlog.js";
-import { type RoundMeta, roundLines, type Store } from "../store.js";
+import { type RoundDiagnosis, type RoundMeta, roundLines, type Store } from "../store.js";
 import { roundKeys, type S3Location, s3UrlOf } from "./layout.js";
 import type { ObjectSpool, SpooledRound, SpoolLog } from "./spool.js";
 
@@ -89,6 +89,7 @@ export function roundObjects(
   meta: RoundMeta,
   records: readonly RequestRecord[],
   redactor: Redactor = Redactor.none(),
+  diagnosis?: RoundDiagnosis,
 ): { key: string; contentType: string; body: Uint8Array }[] {
   const uid = randomBytes(4).toString("hex");
   const keys = roundKeys(loc, writerId, meta.startedAtMs, meta.id, uid);
@@ -100,7 +101,7 @@ export function roundObjects(
     {
       key: keys.records,
       contentType: "application/gzip",
-      body: gzipSync(roundLines(writerId, meta, records, redactor, uid)),
+      body: gzipSync(roundLines(writerId, meta, records, redactor, uid, diagnosis)),
     },
   ];
 }
@@ -148,8 +149,12 @@ export function openS3Store(o: S3StoreOptions): S3Store {
     return { uploaded, pending: 0 };
   };
 
-  const write = async (meta: RoundMeta, records: readonly RequestRecord[]): Promise<void> => {
-    const objects = roundObjects(o.location, o.writerId, meta, records, o.redactor);
+  const write = async (
+    meta: RoundMeta,
+    records: readonly RequestRecord[],
+    diagnosis: RoundDiagnosis | undefined,
+  ): Promise<void> => {
+    const objects = roundObjects(o.location, o.writerId, meta, records, o.redactor, diagnosis);
     const entry = await o.spool.put(o.location.bucket, objects);
     if (!entry) {
       // Spool full: try once directly, so a round is not lost while S3 works.
@@ -183,10 +188,10 @@ export function openS3Store(o: S3StoreOptions): S3Store {
   return {
     dir: url,
     writerId: o.writerId,
-    writeRound(meta, records) {
+    writeRound(meta, records, diagnosis) {
       if (closed) return Promise.reject(new StallwatchError("SW_STORE_CLOSED", "the store is closed"));
       return serial(() =>
-        write(meta, records).catch((err: unknown) => {
+        write(meta, records, diagnosis).catch((err: unknown) => {
           throw err instanceof StallwatchError
             ? err
             : new StallwatchError(

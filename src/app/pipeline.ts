@@ -1,0 +1,178 @@
+/**
+ * The probe pipeline, the one way every command turns requests into a
+ * diagnosis:
+ *
+ *   probe ─→ records + histograms (once, app/records.ts) ─→ stalls (once)
+ *         ─→ evidence sources (before / during / after; app/evidence)
+ *         ─→ diagnose ─→ metrics sink (CloudWatch / EMF) ─→ Report
+ *
+ * The caller chooses the sources and sinks (`report`: all the config enables
+ * plus its reporters; `run` / `daemon`: the same per round, then the store;
+ * a keep-warm round: no diagnosis). The Report goes to the reporters
+ * (app/sinks/reporters.ts) or, for a round, the diagnosis and evidence go to
+ * the store with the records (schedule/round.ts).
+ */
+import type { PublishResult } from "../aws/metrics/index.js";
+import type { AwsFailure } from "../aws/xray/aws-error.js";
+import type { LoadedConfig } from "../config/load.js";
+import { type Diagnosis, diagnose } from "../diagnose/index.js";
+import { detectStalls, type Stall } from "../diagnose/stalls.js";
+import { countable, type RequestRecord } from "../model.js";
+import type { RunResult } from "../probe/runner.js";
+import type { HistogramSet } from "../record/histograms.js";
+import { buildReport } from "../report/build.js";
+import type { Report } from "../report/types.js";
+import { type Evidence, type EvidenceSource, eachSource, extraOf } from "./evidence/source.js";
+import { machineContext, type ProbeRunOptions, probeRun, reportOptions, stallRuleOf } from "./live.js";
+import { startPolling } from "./poll.js";
+import { collectRecords } from "./records.js";
+import type { MetricsSink } from "./sinks/cloudwatch.js";
+
+export interface PipelineOptions {
+  loaded: LoadedConfig;
+  /** How to probe: tag, count, targets, idle gaps, signal, clock, warm-up. */
+  probe?: Omit<ProbeRunOptions, "onRecord" | "traceHeaderFor" | "retainRecords">;
+  /** Told of each record as it completes (progress, live stall count). */
+  onRecord?: (r: RequestRecord) => void;
+  /** Called when the probing is over, before the evidence is gathered (e.g. to finish a progress bar). */
+  onProbed?: () => void;
+  /** Evidence sources, run in this order. Default none. */
+  sources?: readonly EvidenceSource[];
+  /** Run the sources' before() hooks (default true; the scheduler runs them once at start instead). */
+  before?: boolean;
+  /** Poll the sources' during() hooks every this many ms while probing; absent: no polling. */
+  pollMs?: number;
+  /** Diagnose the stalls (default true). Off for keep-warm rounds: their stalls go to no source or metric either. */
+  diagnose?: boolean;
+  /** Publish the run's metrics here. */
+  metrics?: MetricsSink;
+  /** The metrics' timestamp, epoch ms (a round's scheduled time). Default now. */
+  timestampMs?: number;
+  /**
+   * Told when the diagnosis or the metrics sink throws; the pipeline then carries on without it (a round's
+   * records are stored whatever the diagnosis does). Absent: the error is thrown.
+   */
+  onError?: (stage: "diagnose" | "metrics", err: unknown) => void;
+  /** Build the Report (what the report states about itself). Absent: no Report (scheduled rounds). */
+  report?: { source: Report["source"]; includeHistograms?: boolean };
+}
+
+export interface PipelineResult {
+  run: RunResult;
+  /** Every record in send order (a clean stop's aborted ones included, marked). */
+  records: RequestRecord[];
+  /** The countable records' histograms, built once (absent when neither a Report nor metrics needed them). */
+  histograms?: HistogramSet;
+  /** Stalls over the countable records, detected once. */
+  stalls: Stall[];
+  /** What the sources found, typed per source. */
+  evidence: Evidence;
+  /** The sources' and the sink's lines (what was looked at, what failed), in order. */
+  notes: string[];
+  failures: AwsFailure[];
+  diagnosis?: Diagnosis;
+  publish?: PublishResult;
+  report?: Report;
+}
+
+export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
+  const { loaded } = o;
+  const sources = o.sources ?? [];
+  const notes: string[] = [];
+  if (o.before !== false) notes.push(...(await eachSource(sources, (s) => s.before?.())).notes);
+
+  const collector = collectRecords();
+  const traceHeaderFor = sources.find((s) => s.traceHeaderFor)?.traceHeaderFor;
+  const polled = sources.filter((s) => s.during);
+  const stopPolling =
+    o.pollMs !== undefined && polled.length > 0
+      ? startPolling(() => Promise.all(polled.map((s) => s.during?.())), o.pollMs)
+      : undefined;
+  let run: RunResult;
+  try {
+    run = await probeRun(loaded, {
+      ...o.probe,
+      retainRecords: false,
+      onRecord: (r) => {
+        collector.add(r);
+        o.onRecord?.(r);
+      },
+      ...(traceHeaderFor ? { traceHeaderFor } : {}),
+    });
+  } finally {
+    await stopPolling?.();
+  }
+  o.onProbed?.();
+  const records = collector.records();
+
+  // Requests a clean stop aborted are no measurement: no stall, finding or metric comes from them.
+  const measured = records.some((r) => !countable(r)) ? records.filter(countable) : records;
+  const stalls = detectStalls(measured, stallRuleOf(loaded));
+  const diagnosed = o.diagnose !== false;
+  const shown = diagnosed ? stalls : [];
+  const signal = o.probe?.signal;
+  const after = await eachSource(sources, (s) =>
+    s.after?.({ records: measured, stalls: shown, ...(signal ? { signal } : {}) }),
+  );
+  notes.push(...after.notes);
+  const evidence = after.evidence ?? {};
+  let diagnosis: Diagnosis | undefined;
+  try {
+    diagnosis = diagnosed
+      ? diagnose({
+          records: measured,
+          stalls,
+          lag: run.lag,
+          context: machineContext(loaded, sources.length > 0 ? extraOf(evidence) : undefined),
+        })
+      : undefined;
+  } catch (err) {
+    if (!o.onError) throw err;
+    o.onError("diagnose", err);
+  }
+
+  let publish: PublishResult | undefined;
+  if (o.metrics) {
+    try {
+      const p = await o.metrics.publish({
+        records: measured,
+        stalls: shown,
+        histograms: collector.histograms(),
+        ...(o.timestampMs !== undefined ? { timestampMs: o.timestampMs } : {}),
+      });
+      notes.push(...p.notes);
+      publish = p.result;
+    } catch (err) {
+      if (!o.onError) throw err;
+      o.onError("metrics", err);
+    }
+  }
+
+  const report = o.report
+    ? buildReport({
+        records,
+        stalls,
+        diagnosis,
+        lag: run.lag,
+        source: o.report.source,
+        options: reportOptions(loaded),
+        expectedIntervalMs: run.expectedIntervalMs,
+        histograms: collector.histograms(),
+        includeHistograms: o.report.includeHistograms,
+        // First: what the AWS calls found reads before the report's own (skipped-test) notes.
+        notesBefore: notes,
+      })
+    : undefined;
+  return {
+    run,
+    records,
+    ...(o.report || o.metrics ? { histograms: collector.histograms() } : {}),
+    stalls,
+    evidence,
+    notes,
+    failures: after.failures,
+    ...(diagnosis ? { diagnosis } : {}),
+    ...(publish ? { publish } : {}),
+    ...(report ? { report } : {}),
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * The reporters: one `Reporter` interface for every way a Report leaves the
+ * process — the terminal or JSON on stdout, HTML, JUnit XML and CSV files.
+ * A command chooses them from its flags (`reportersFor`); the pipeline or
+ * the history reader hands each the same finished output. Every reporter
+ * writes through the one redactor.
+ */
+import type { Stall } from "../../diagnose/stalls.js";
+import { UsageError } from "../../errors.js";
+import type { RequestRecord } from "../../model.js";
+import type { Redactor } from "../../redact.js";
+import type { IntervalSummary, Report } from "../../report/types.js";
+
+/** What a reporter is handed. */
+export interface ReportOutput {
+  report: Report;
+  redactor: Redactor;
+  /** A live run's records and stalls (absent over recorded history). */
+  run?: { records: readonly RequestRecord[]; stalls: readonly Stall[] };
+  /** History: keep-warm intervals, shown after the probe timeline. */
+  keepWarmIntervals?: readonly IntervalSummary[];
+}
+
+export interface Reporter {
+  readonly name: string;
+  write(out: ReportOutput): Promise<void>;
+}
+
+export interface ReporterFlags {
+  json?: boolean;
+  html?: string;
+  junit?: string;
+  csv?: string;
+}
+
+/** stdout (terminal or `--json`), then `--html`, `--junit`, `--csv` in that order. */
+export function reportersFor(flags: ReporterFlags): Reporter[] {
+  const out: Reporter[] = [flags.json ? jsonReporter() : terminalReporter()];
+  if (flags.html !== undefined) out.push(htmlReporter(flags.html));
+  if (flags.junit !== undefined) out.push(junitReporter(flags.junit));
+  if (flags.csv !== undefined) out.push(csvReporter(flags.csv));
+  return out;
+}
+
+export async function writeReports(reporters: readonly Reporter[], out: ReportOutput): Promise<void> {
+  for (const r of reporters) await r.write(out);
+}
+
+export function terminalReporter(): Reporter {
+  return {
+    name: "terminal",
+    async write({ report, redactor, keepWarmIntervals }) {
+      const { renderTerminal, shouldUseColor } = await import("../../report/terminal.js");
+      const color = shouldUseColor(process.stdout, process.env);
+      const width = process.stdout.columns ?? 100;
+      let out = renderTerminal(report, { color, width });
+      if (report.writers) {
+        const { renderWriters } = await import("../../report/writers.js");
+        out += renderWriters(report.writers, { color }).replace(/^/, "\n");
+      }
+      if (keepWarmIntervals && keepWarmIntervals.length > 0) {
+        const { renderTimeline } = await import("../../report/timeline.js");
+        out += `\nKeep-warm pings over time (UTC, kept out of the probe statistics)\n${renderTimeline(keepWarmIntervals, { color, width })}`;
+      }
+      process.stdout.write(redactor.redact(out));
+    },
+  };
+}
+
+export function jsonReporter(): Reporter {
+  return {
+    name: "json",
+    async write({ report, redactor }) {
+      const { renderJson } = await import("../../report/json.js");
+      process.stdout.write(redactor.redact(renderJson(report)));
+    },
+  };
+}
+
+export function htmlReporter(file: string): Reporter {
+  return {
+    name: "html",
+    async write({ report, redactor, run }) {
+      const { writeHtmlReport, timelineFromRecords } = await import("../../report/html.js");
+      // A live run draws its timeline from the records; history carries its own (one interval per round × series).
+      await writeHtmlReport(
+        file,
+        report,
+        redactor,
+        run ? { timeline: timelineFromRecords(run.records, run.stalls) } : {},
+      );
+      process.stderr.write(`stallwatch: HTML report written to ${file}\n`);
+    },
+  };
+}
+
+export function junitReporter(file: string): Reporter {
+  return {
+    name: "junit",
+    async write({ report, redactor, run }) {
+      const { renderJunit } = await import("../../report/junit.js");
+      const bySeq = new Map(run?.records.map((r) => [r.seq, r.connection]));
+      await writeOutput(file, redactor.redact(renderJunit(report, (seq) => bySeq.get(seq))), "--junit");
+      process.stderr.write(`stallwatch: JUnit report written to ${file}\n`);
+    },
+  };
+}
+
+/** One row per request of a live run; over history (no run) it writes nothing. */
+export function csvReporter(file: string): Reporter {
+  return {
+    name: "csv",
+    async write({ redactor, run }) {
+      if (!run) return;
+      const { renderCsv } = await import("../../report/csv.js");
+      const stallIdx = new Set(run.stalls.map((x) => x.index));
+      await writeOutput(file, redactor.redact(renderCsv(run.records, (i) => stallIdx.has(i))), "--csv");
+      process.stderr.write(`stallwatch: CSV (${run.records.length} requests) written to ${file}\n`);
+    },
+  };
+}
+
+async function writeOutput(file: string, text: string, flag: string): Promise<void> {
+  const { writeFile } = await import("node:fs/promises");
+  try {
+    await writeFile(file, text);
+  } catch (e) {
+    throw new UsageError(
+      `${flag} ${file}: cannot write the file (${(e as { code?: string }).code ?? String(e)})`,
+    );
+  }
+}
