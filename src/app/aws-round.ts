@@ -17,8 +17,8 @@
  */
 import type { LoadedConfig } from "../config/load.js";
 import { detectStalls } from "../diagnose/stalls.js";
+import type { LagStats } from "../model.js";
 import { countable, type RequestRecord } from "../model.js";
-import type { LagStats } from "../report/types.js";
 import type { AwsIntegration, AwsRoundResult } from "./aws.js";
 import { type Analysis, analyse, machineContext, stallRuleOf } from "./live.js";
 

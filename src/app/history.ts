@@ -14,12 +14,11 @@
 import { MIN_LOOP_LAG_MS } from "../diagnose/detectors/client-lag.js";
 import { detectStalls, type StallRule } from "../diagnose/stalls.js";
 import type { DiagnoseContext } from "../diagnose/types.js";
-import type { RequestRecord } from "../model.js";
+import type { IntervalSummary, LagStats, Report, RequestRecord, SeriesReport } from "../model.js";
 import { type History, readHistory, type TaggedIntervalSummary } from "../record/history.js";
 import { readRecordsFile } from "../record/history-records.js";
 import { dirSource, type HistorySource } from "../record/source.js";
 import { buildReport } from "../report/build.js";
-import type { IntervalSummary, LagStats, Report, SeriesReport } from "../report/types.js";
 import { writerReports } from "../report/writers.js";
 import { analyse } from "./live.js";
 

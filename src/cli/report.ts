@@ -17,14 +17,13 @@ import { detectStalls, type Stall } from "../diagnose/stalls.js";
 import { UsageError } from "../errors.js";
 import type { ScenarioProbePlan } from "../lab/index.js";
 import type { RemoteLab } from "../lab/remote.js";
-import type { RequestRecord } from "../model.js";
+import type { Report, RequestRecord } from "../model.js";
 import type { RunResult } from "../probe/runner.js";
 import { evaluateGates, type GateSpec, gatedExitCode, needsHistograms, parseGates } from "../report/gates.js";
 import { renderJson } from "../report/json.js";
 import { createLiveStallCounter } from "../report/live-stalls.js";
 import { createProgress } from "../report/progress.js";
 import { renderTerminal, shouldUseColor } from "../report/terminal.js";
-import type { Report } from "../report/types.js";
 import { labDemoDefaults, scenarioProbePlan, startDemoLab } from "./lab-demo.js";
 import { checkWritableOutput } from "./output-check.js";
 

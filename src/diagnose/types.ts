@@ -2,8 +2,7 @@
  * Types of the diagnosis engine: its input, its output, and the common
  * interface of the detectors (src/diagnose/detectors/<id>.ts).
  */
-import type { RequestRecord } from "../model.js";
-import type { Confidence, Finding, LagStats, Verdict, VerdictEvidence } from "../report/types.js";
+import type { Confidence, Finding, LagStats, RequestRecord, Verdict, VerdictEvidence } from "../model.js";
 import type { SynSchedule, TypicalPhases } from "./physics.js";
 import type { Hop } from "./registry.js";
 import type { Stall } from "./stalls.js";

@@ -1,6 +1,5 @@
 /** Small shared helpers for the detectors: formatting, grouping, signature matching, confidence. */
-import type { Phase, RequestRecord } from "../model.js";
-import type { Confidence } from "../report/types.js";
+import type { Confidence, Phase, RequestRecord } from "../model.js";
 import type { Stall } from "./stalls.js";
 
 /** "250 ms", "1.0 s", "12 s". */

@@ -5,9 +5,8 @@
  * optionally at a fixed send rate.
  */
 import type { Clock } from "../clock.js";
-import type { ConnectionMode, RecordTag, RequestRecord } from "../model.js";
+import type { ConnectionMode, LagStats, RecordTag, RequestRecord } from "../model.js";
 import { seriesId } from "../model.js";
-import type { LagStats } from "../report/types.js";
 import type { LagMonitor } from "./lag.js";
 import type { ProbeOutcome, ProbeRequestOptions, Prober, ProbeTarget } from "./types.js";
 

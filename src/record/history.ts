@@ -6,8 +6,8 @@
  */
 
 import { DEFAULT_STALL_RULE, detectStalls, type StallRule } from "../diagnose/stalls.js";
+import type { IntervalSummary } from "../model.js";
 import { countable, type RecordTag, type RequestRecord } from "../model.js";
-import type { IntervalSummary } from "../report/types.js";
 import { HistogramSet, histKeyId, histKeyOf } from "./histograms.js";
 import { mergeHlogFile } from "./history-hlog.js";
 import { type CommittedRound, readRecordsFile } from "./history-records.js";

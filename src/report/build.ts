@@ -5,8 +5,20 @@
  * and failures come from the records.
  */
 
-import type { Stall } from "../diagnose/stalls.js";
-import type { Phase, RequestRecord } from "../model.js";
+import type {
+  FailureReport,
+  Finding,
+  IntervalSummary,
+  LagStats,
+  Phase,
+  PhaseStats,
+  Report,
+  RequestRecord,
+  SeriesReport,
+  Stall,
+  StallReport,
+  Verdict,
+} from "../model.js";
 import { PHASES } from "../model.js";
 import {
   correctedForCoordinatedOmission,
@@ -19,17 +31,6 @@ import {
   statsOf,
 } from "../record/histograms.js";
 import { distributionOf } from "./distribution.js";
-import type {
-  FailureReport,
-  Finding,
-  IntervalSummary,
-  LagStats,
-  PhaseStats,
-  Report,
-  SeriesReport,
-  StallReport,
-  Verdict,
-} from "./types.js";
 
 /** What the report needs from a diagnosis (the engine's output satisfies it). */
 export interface DiagnosisLike {

@@ -3,9 +3,10 @@
  * the measurement-quality notes: stallwatch's own event-loop lag and the
  * coordinated-omission note.
  */
+
+import type { Finding, LagStats, Report, Verdict } from "../model.js";
 import { esc } from "./html-util.js";
 import { fmtCount, fmtNum, plural } from "./style.js";
-import type { Finding, LagStats, Report, Verdict } from "./types.js";
 
 /** The verdict card: the cause as a checkable chain, every agreeing source, the next step, what was ruled out. */
 function verdictCard(v: Verdict): string {

@@ -5,10 +5,11 @@
  * look it up by; and the failures by class. Both capped, with a count of what
  * was left out (the JSON report has them all).
  */
+
+import type { FailureReport, StallReport } from "../model.js";
 import { PART_PHASES } from "../model.js";
 import { esc, ms, n1, numCell, seriesLabel, svgTitle, table } from "./html-util.js";
 import { fmtCount, fmtMs, fmtUtc } from "./style.js";
-import type { FailureReport, StallReport } from "./types.js";
 
 /** Most stalls listed. */
 export const MAX_STALL_ROWS = 300;

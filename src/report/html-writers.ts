@@ -6,9 +6,9 @@
  * stands out as the only non-zero cell of its row). Data, not a finding.
  */
 
+import type { WriterReport } from "../model.js";
 import { esc, numCell, table } from "./html-util.js";
 import { fmtCount } from "./style.js";
-import type { WriterReport } from "./writers.js";
 
 export function writersSection(writers: readonly WriterReport[]): string {
   const overall = table(

@@ -4,9 +4,9 @@
  * Each returns lines (no trailing newline); colour via the given painter only.
  */
 import Table from "cli-table3";
+import type { FailureReport, Report, SeriesReport, StallReport } from "../model.js";
 import { FAILURE_CLASS_NAMES, PHASES } from "../model.js";
 import { barGlyph, fmtCount, fmtMs, logLevel, type Paint, plural, truncate } from "./style.js";
-import type { FailureReport, Report, SeriesReport, StallReport } from "./types.js";
 
 type Align = "left" | "right";
 

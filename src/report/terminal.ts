@@ -4,11 +4,11 @@
  * given report, colour and width; colour only when asked (see shouldUseColor).
  */
 
+import type { Finding, LagStats, Report, Verdict } from "../model.js";
 import { gateLines } from "./gates-text.js";
 import { fmtCount, fmtDuration, fmtNum, fmtUtc, type Paint, painter, plural, truncate } from "./style.js";
 import { distributionLines, failureLines, percentileTable, stallList } from "./tables.js";
 import { renderTimeline } from "./timeline.js";
-import type { Finding, LagStats, Report, Verdict } from "./types.js";
 
 export { shouldUseColor } from "./style.js";
 

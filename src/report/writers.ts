@@ -7,29 +7,8 @@
  * read `report.writers` (or the `writer` of each record) to raise one.
  */
 import Table from "cli-table3";
+import type { IntervalSummary, WriterReport, WriterSeriesCounts } from "../model.js";
 import { fmtCount, painter, plural } from "./style.js";
-import type { IntervalSummary } from "./types.js";
-
-export interface WriterSeriesCounts {
-  api: string;
-  route: string;
-  endpoint: string;
-  requests: number;
-  failed: number;
-  stalls: number;
-}
-
-export interface WriterReport {
-  writer: string;
-  rounds: number;
-  requests: number;
-  failed: number;
-  stalls: number;
-  /** First and last round start, ISO. */
-  firstRoundAt: string;
-  lastRoundAt: string;
-  series: WriterSeriesCounts[];
-}
 
 /** Per-writer counts from the probe intervals (one per round × series, each with its writer). */
 export function writerReports(intervals: readonly (IntervalSummary & { writer: string })[]): WriterReport[] {

@@ -16,11 +16,9 @@
  */
 
 import type { FindingSpec } from "../../diagnose/registry.js";
-import type { Stall } from "../../diagnose/stalls.js";
 import { bonferroni, fisherExact, roundP } from "../../diagnose/stats.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../../diagnose/types.js";
-import type { RequestRecord } from "../../model.js";
-import type { Confidence, Finding } from "../../report/types.js";
+import type { Confidence, Finding, RequestRecord, Stall } from "../../model.js";
 import { XRAY_EXTRA_KEY, type XrayEvidence } from "../xray/detector.js";
 import type { DegradedWindow, TargetGroupTopology, TargetHealthEvidence, ZoneWindow } from "./types.js";
 

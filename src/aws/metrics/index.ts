@@ -11,10 +11,10 @@
 
 import { join } from "node:path";
 import type { Config } from "../../config/schema.js";
+import type { Report } from "../../model.js";
 import { countable, type FailureClass, type RequestRecord } from "../../model.js";
 import { HistogramSet } from "../../record/histograms.js";
 import type { Redactor } from "../../redact.js";
-import type { Report } from "../../report/types.js";
 import type { AwsClients } from "../clients.js";
 import type { MetricContext, SeriesCounts } from "./points.js";
 import { cloudWatchPut, MetricsPublisher } from "./publisher.js";

@@ -12,9 +12,8 @@
  * {@link xrayFindings}.
  */
 import type { FindingSpec } from "../../diagnose/registry.js";
-import type { Stall } from "../../diagnose/stalls.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../../diagnose/types.js";
-import type { Confidence, Finding } from "../../report/types.js";
+import type { Confidence, Finding, Stall } from "../../model.js";
 import { BREAKDOWN_PART_LABELS, type BreakdownPart, type StallBreakdown } from "./breakdown.js";
 
 /** Key of the X-Ray evidence in `DiagnoseContext.extra`. */

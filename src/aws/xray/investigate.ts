@@ -4,7 +4,7 @@
  * return the evidence for the diagnosis (`context.extra[XRAY_EXTRA_KEY]`).
  * Never throws on AWS errors; `fetch` says what went wrong.
  */
-import type { Stall } from "../../diagnose/stalls.js";
+import type { Stall } from "../../model.js";
 import { type BreakdownResult, breakdownStalls } from "./breakdown.js";
 import type { XrayEvidence } from "./detector.js";
 import {

@@ -10,7 +10,7 @@
  */
 import type { TargetHealthEvidence } from "../../aws/elbv2/types.js";
 import { XRAY_EXTRA_KEY, type XrayEvidence } from "../../aws/xray/detector.js";
-import type { VerdictEvidence } from "../../report/types.js";
+import type { VerdictEvidence } from "../../model.js";
 import { excessMs } from "../physics.js";
 import { binomialUpperTail, bonferroni, roundP } from "../stats.js";
 import type { Detector, DetectorInput, DetectorResult } from "../types.js";
