@@ -63,7 +63,7 @@ export function awsRoundHook(
       ...(outcome.signal ? { signal: outcome.signal } : {}),
     });
     const analysis = probe
-      ? analyse(records, rule, outcome.run.lag, machineContext(loaded, result.extra))
+      ? analyse(records, rule, outcome.run.lag, machineContext(loaded, result.evidence))
       : undefined;
     opts.onResult?.({ outcome, aws: result, ...(analysis ? { analysis } : {}) });
   };

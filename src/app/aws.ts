@@ -7,7 +7,7 @@
  *   const run = await probeRun(loaded, { traceHeaderFor: aws.traceHeaderFor });
  *   await stop();
  *   const r = await aws.afterRound({ records: run.records, stalls });
- *   analyse(run.records, rule, run.lag, machineContext(loaded, r.extra));
+ *   analyse(run.records, rule, run.lag, machineContext(loaded, r.evidence));
  *   await aws.close();
  *
  * afterRound: target health once more, X-Ray traces of the stalls
@@ -25,7 +25,6 @@
  */
 
 import { AwsClients } from "../aws/clients.js";
-import { TARGET_HEALTH_EXTRA_KEY } from "../aws/elbv2/detector.js";
 import {
   buildEvidenceQueries,
   buildGetMetricDataInputs,
@@ -38,20 +37,16 @@ import { TargetHealthMonitor, targetGroupsOf } from "../aws/elbv2/monitor.js";
 import type { MetricsPublisher, PublishResult } from "../aws/metrics/index.js";
 import type { LogFn } from "../aws/metrics/spool.js";
 import type { AwsFailure } from "../aws/xray/aws-error.js";
-import { XRAY_EXTRA_KEY } from "../aws/xray/detector.js";
 import { traceStalls } from "../aws/xray/investigate.js";
 import { traceHeaderFor } from "../aws/xray/trace-id.js";
 import { type Clock, systemClock } from "../clock.js";
 import type { LoadedConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import type { Stall } from "../diagnose/stalls.js";
-import type { RequestRecord } from "../model.js";
+import type { AwsEvidence, RequestRecord } from "../model.js";
 import type { ProbeTarget } from "../probe/types.js";
 import { HistogramSet } from "../record/histograms.js";
 import { summariseEvidenceSeries, summariseTargetHealth } from "./aws-evidence.js";
-
-/** Key of the GetMetricData evidence in `DiagnoseContext.extra` (shown, not used by a detector). */
-export const CLOUDWATCH_EVIDENCE_EXTRA_KEY = "cloudwatchMetrics";
 
 /** Which AWS features a run uses. */
 export interface AwsFeatures {
@@ -118,8 +113,8 @@ export interface AwsRoundInput {
 
 /** What afterRound found. */
 export interface AwsRoundResult {
-  /** For `DiagnoseContext.extra`: `xray`, `targetHealth`, `cloudwatchMetrics` where available. */
-  extra: Record<string, unknown>;
+  /** For the DiagnoseContext: `xray`, `targetHealth`, `cloudwatchMetrics` where available. */
+  evidence: AwsEvidence;
   /** One line each: what was looked at and what failed (for report notes and logs). */
   notes: string[];
   /** Failed AWS calls of this round. */
@@ -265,13 +260,13 @@ export async function createAwsIntegration(
     },
 
     async afterRound(input) {
-      const out: AwsRoundResult = { extra: {}, notes: [], failures: [] };
+      const out: AwsRoundResult = { evidence: {}, notes: [], failures: [] };
       const health = await healthRound();
       out.notes.push(...health.notes);
       out.failures.push(...health.failures);
       if (monitor) {
         const ev = monitor.evidence();
-        out.extra[TARGET_HEALTH_EXTRA_KEY] = ev;
+        out.evidence.targetHealth = ev;
         let from = Number.POSITIVE_INFINITY;
         let to = Number.NEGATIVE_INFINITY;
         for (const r of input.records) {
@@ -317,7 +312,7 @@ export async function createAwsIntegration(
         ...(input.signal ? { signal: input.signal } : {}),
         clock,
       });
-      out.extra[XRAY_EXTRA_KEY] = res.evidence;
+      out.evidence.xray = res.evidence;
       const missing = res.evidence.missingTraces?.length ?? 0;
       out.xray = {
         stalls: input.stalls.length,
@@ -375,7 +370,7 @@ export async function createAwsIntegration(
         }
       }
       out.metrics = series;
-      out.extra[CLOUDWATCH_EVIDENCE_EXTRA_KEY] = { series };
+      out.evidence.cloudwatchMetrics = { series };
       out.notes.push(...summariseEvidenceSeries(series));
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);

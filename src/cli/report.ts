@@ -140,7 +140,7 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
         ({ report, analysis } = reportFromRun(loaded, run, {
           source,
           includeHistograms,
-          extra: after.extra,
+          evidence: after.evidence,
           notes: [...before, ...after.notes],
         }));
         if (flags.publish) {

@@ -15,7 +15,6 @@ import { afterEach, describe, expect, it } from "vitest";
 import { type AwsIntegration, createAwsIntegration } from "../../src/app/aws.js";
 import { type AwsRoundReport, awsRoundHook } from "../../src/app/aws-round.js";
 import { analyse, machineContext, probeRun, stallRuleOf } from "../../src/app/live.js";
-import type { XrayEvidence } from "../../src/aws/xray/detector.js";
 import { type LoadedConfig, parseConfig } from "../../src/config/load.js";
 import { detectStalls } from "../../src/diagnose/stalls.js";
 import { type LabAws, startLabAws, withLabAws } from "../../src/lab/aws/feed.js";
@@ -88,7 +87,7 @@ describe("AWS integration against the lab's endpoints", () => {
 
     const res = await aws.afterRound({ records: run.records, stalls });
     expect(res.failures).toEqual([]);
-    const xray = res.extra.xray as XrayEvidence;
+    const xray = res.evidence.xray!;
     for (const seq of slowByLab) {
       const b = xray.breakdowns.find((x) => x.seq === seq);
       expect(b?.dominant).toBe("backend");
@@ -100,7 +99,7 @@ describe("AWS integration against the lab's endpoints", () => {
     );
     expect(res.notes.join("\n")).toMatch(/HealthyHostCount \(Minimum per minute\) in us-west-2c: 0/);
 
-    const { diagnosis } = analyse(run.records, rule, run.lag, machineContext(loaded, res.extra));
+    const { diagnosis } = analyse(run.records, rule, run.lag, machineContext(loaded, res.evidence));
     // The bad target is slow whether reported healthy or not, and X-Ray puts the time in its own segment: the
     // verdict names the target (slow-target); its unhealthy spell and the X-Ray breakdown corroborate it.
     expect(diagnosis.verdict?.cause).toBe("slow-target");
@@ -202,7 +201,7 @@ describe("AWS integration against the lab's endpoints", () => {
     expect(published()).toHaveLength(0);
 
     // Everything else still answered while CloudWatch was down.
-    expect(a.res.extra.targetHealth).toBeDefined();
+    expect(a.res.evidence.targetHealth).toBeDefined();
     await labAws!.server.faults.up();
     const c = await round();
     expect(c.res.publish).toMatchObject({ pendingBatches: 0, droppedDatums: 0 });

@@ -11,7 +11,7 @@
  * {@link Elbv2State} the lab (or a test) feeds.
  */
 import { randomUUID } from "node:crypto";
-import type { HealthCheckSettings } from "../../aws/elbv2/types.js";
+import type { HealthCheckSettings } from "../../model.js";
 import type { AwsLabError, AwsLabRequest, AwsLabResponse, AwsServiceHandler } from "./server.js";
 
 export const ELBV2_XMLNS = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/";
