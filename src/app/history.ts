@@ -59,7 +59,7 @@ export async function historyReport(o: HistoryReportOptions): Promise<HistoryRep
   const history = await readHistory(source, {
     sinceMs: o.sinceMs,
     untilMs: o.untilMs,
-    stallRule: o.stallRule,
+    stalls: (r) => detectStalls(r, o.stallRule),
     includeRecords: !partial,
   });
   const warnings = [...history.warnings];

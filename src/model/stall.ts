@@ -12,6 +12,12 @@ export interface StallRule {
   stallFloorMs: number;
 }
 
+/**
+ * Finds the stalls among records: src/diagnose/stalls.ts `detectStalls` with a rule, handed to the layers
+ * that may not import the diagnosis (record/ counts stalls per interval with it).
+ */
+export type StallDetector = (records: readonly RequestRecord[]) => readonly Pick<Stall, "index">[];
+
 export interface Stall {
   /** Index into the records array the stall was detected in. */
   index: number;

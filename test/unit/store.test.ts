@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as hdr from "hdr-histogram-js";
 import { afterEach, describe, expect, test } from "vitest";
+import { detectStalls } from "../../src/diagnose/stalls.js";
 import { HistogramSet, statsOf } from "../../src/record/histograms.js";
 import { readHistory } from "../../src/record/history.js";
 import { decodeTag, encodeTag, hlogRoundBlock, hlogRoundBlockOf } from "../../src/record/hlog.js";
@@ -46,7 +47,7 @@ describe("store round trip", () => {
     await store.writeRound(meta(3, T0 + 90_000, "keep-warm"), kw);
     await store.close();
 
-    const h = await readHistory(dir);
+    const h = await readHistory(dir, { stalls: (r) => detectStalls(r) });
     expect(h.warnings).toEqual([]);
     expect(h.rounds.map((r) => [r.id, r.kind, r.records, r.writerId])).toEqual([
       [1, "probe", 8, store.writerId],
@@ -75,7 +76,11 @@ describe("store round trip", () => {
     ]);
 
     // Histograms from the .hlog equal histograms from the records.
-    const fromHlog = await readHistory(dir, { histogramSource: "hlog", includeRecords: false });
+    const fromHlog = await readHistory(dir, {
+      histogramSource: "hlog",
+      includeRecords: false,
+      stalls: (r) => detectStalls(r),
+    });
     expect(fromHlog.records).toEqual([]);
     expect(fromHlog.intervals).toEqual(h.intervals);
     expect(fromHlog.histograms.size).toBe(h.histograms.size);
