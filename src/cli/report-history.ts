@@ -25,7 +25,7 @@ import { renderTerminal, shouldUseColor } from "../report/terminal.js";
 import { renderTimeline } from "../report/timeline.js";
 import { renderWriters } from "../report/writers.js";
 import { readResolverSettings } from "../system/resolv-conf.js";
-import { applyGates, type ReportFlags, writeMachineOutputs } from "./report.js";
+import { applyGates, type ReportFlags, writeMachineOutputs } from "./report-outputs.js";
 
 const UNIT_MS: Record<string, number> = {
   s: 1000,

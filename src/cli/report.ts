@@ -12,49 +12,23 @@ import type { AwsIntegration } from "../app/aws.js";
 import { type Analysis, liveReport, probeRun, reportFromRun, stallRuleOf } from "../app/live.js";
 import { applyProbeOverrides, configFromFlags, type ProbeFlags } from "../config/flags.js";
 import { type LoadedConfig, loadConfig, parseConfig } from "../config/load.js";
-import { applyRequestOverrides, parseRequestFlags, type RequestFlags } from "../config/request-flags.js";
-import { detectStalls, type Stall } from "../diagnose/stalls.js";
+import { applyRequestOverrides, parseRequestFlags } from "../config/request-flags.js";
+import { detectStalls } from "../diagnose/stalls.js";
 import { UsageError } from "../errors.js";
 import type { ScenarioProbePlan } from "../lab/index.js";
 import type { RemoteLab } from "../lab/remote.js";
 import type { Report, RequestRecord } from "../model.js";
 import type { RunResult } from "../probe/runner.js";
-import { evaluateGates, type GateSpec, gatedExitCode, needsHistograms, parseGates } from "../report/gates.js";
+import { gatedExitCode, needsHistograms, parseGates } from "../report/gates.js";
 import { renderJson } from "../report/json.js";
 import { createLiveStallCounter } from "../report/live-stalls.js";
 import { createProgress } from "../report/progress.js";
 import { renderTerminal, shouldUseColor } from "../report/terminal.js";
 import { labDemoDefaults, scenarioProbePlan, startDemoLab } from "./lab-demo.js";
 import { checkWritableOutput } from "./output-check.js";
+import { applyGates, type ReportFlags, writeMachineOutputs } from "./report-outputs.js";
 
-export interface ReportFlags extends ProbeFlags, RequestFlags {
-  config?: string;
-  route?: string[];
-  path?: string[];
-  url?: string;
-  rate?: string;
-  lab?: string | boolean;
-  /** Store directories or s3:// prefixes (repeatable). */
-  from?: string[] | string;
-  /** With --from: only these writers (exact names, or prefixes ending in '*'). */
-  writer?: string[];
-  since?: string;
-  until?: string;
-  json?: boolean;
-  histograms?: boolean;
-  /** Also write a self-contained HTML report to this file. */
-  html?: string;
-  progress?: boolean;
-  /** Publish the run's metrics to CloudWatch (config.cloudwatch settings). */
-  publish?: boolean;
-  /** Gates: exit 1 when crossed. */
-  maxStalls?: string;
-  maxFailures?: string;
-  threshold?: string[];
-  /** Also write JUnit XML / one CSV row per request to these files. */
-  junit?: string;
-  csv?: string;
-}
+export type { ReportFlags };
 
 export async function reportCommand(flags: ReportFlags): Promise<void> {
   // Before any probing or reading: a long run must not end in "cannot write the report".
@@ -191,60 +165,6 @@ async function awsFor(
     },
     ...(lab?.awsEndpoint ? { endpointUrl: lab.awsEndpoint, traceInitialDelayMs: 250 } : {}),
   });
-}
-
-/**
- * Evaluates the command-line gates into the report (so every output lists
- * them); histograms added only for the gates are taken out again.
- */
-export function applyGates(report: Report, gates: GateSpec | undefined, keepHistograms: boolean): void {
-  if (!gates) return;
-  report.gates = evaluateGates(report, gates);
-  if (keepHistograms) return;
-  for (const s of [...report.series, ...(report.keepWarm ?? [])]) delete s.histograms;
-}
-
-/** `--junit FILE` and `--csv FILE`; `run` is absent for history reports (no CSV there). */
-export async function writeMachineOutputs(
-  flags: Pick<ReportFlags, "junit" | "csv">,
-  report: Report,
-  loaded: Pick<LoadedConfig, "redactor"> | undefined,
-  run: { records: RunResult["records"]; stalls: readonly Stall[] } | undefined,
-): Promise<void> {
-  const { writeFile } = await import("node:fs/promises");
-  const redact = (s: string) => loaded?.redactor.redact(s) ?? s;
-  if (flags.junit !== undefined) {
-    const { renderJunit } = await import("../report/junit.js");
-    const bySeq = new Map(run?.records.map((r) => [r.seq, r.connection]));
-    await writeOutput(
-      writeFile,
-      flags.junit,
-      redact(renderJunit(report, (seq) => bySeq.get(seq))),
-      "--junit",
-    );
-    process.stderr.write(`stallwatch: JUnit report written to ${flags.junit}\n`);
-  }
-  if (flags.csv !== undefined && run) {
-    const { renderCsv } = await import("../report/csv.js");
-    const stallIdx = new Set(run.stalls.map((x) => x.index));
-    await writeOutput(writeFile, flags.csv, redact(renderCsv(run.records, (i) => stallIdx.has(i))), "--csv");
-    process.stderr.write(`stallwatch: CSV (${run.records.length} requests) written to ${flags.csv}\n`);
-  }
-}
-
-async function writeOutput(
-  write: (file: string, text: string) => Promise<void>,
-  file: string,
-  text: string,
-  flag: string,
-): Promise<void> {
-  try {
-    await write(file, text);
-  } catch (e) {
-    throw new UsageError(
-      `${flag} ${file}: cannot write the file (${(e as { code?: string }).code ?? String(e)})`,
-    );
-  }
 }
 
 function expectedRequests(loaded: LoadedConfig): number {
