@@ -11,6 +11,7 @@
  *   schedule, metrics
  *   app            pipelines shared by commands
  *   cli            one file per command
+ *   index.ts       the public library entry (re-exports; imported by nobody inside src/)
  *
  * A layer imports only downward; the model imports nothing. Type-only imports
  * count (tsPreCompilationDeps): a type shared across layers belongs lower down.
@@ -52,6 +53,12 @@ module.exports = {
       "cli/ is the top: one file per command; nothing below imports a command.",
       "^src/(?!cli/)",
       dirs("cli"),
+    ),
+    layer(
+      "index-is-for-outside",
+      "src/index.ts is the public library entry: it re-exports, and nothing inside src/ imports it.",
+      "^src/",
+      "^src/index\\.ts$",
     ),
     layer(
       "only-cli-imports-app",
