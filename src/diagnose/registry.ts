@@ -8,6 +8,7 @@
  * like every other; their detectors only fire when the diagnosis context
  * carries their evidence (`context.xray`, `context.targetHealth`).
  */
+import { UNEXPLAINED } from "../model.js";
 
 /** How a finding is recognised. */
 export type FindingKind = "signature" | "statistical" | "fallback";
@@ -44,8 +45,7 @@ export interface FindingSpec {
   hop?: Hop;
 }
 
-/** The cause recorded for a stall no finding explains. */
-export const UNEXPLAINED = "unexplained";
+export { UNEXPLAINED };
 
 export const FINDINGS = [
   {

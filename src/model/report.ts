@@ -92,6 +92,9 @@ export interface FailureReport {
   tag?: RecordTag;
 }
 
+/** The cause recorded for a stall no finding explains (`StallReport.cause`, the diagnosis' causeBySeq). */
+export const UNEXPLAINED = "unexplained";
+
 export type Confidence = "high" | "medium" | "low";
 
 export interface Finding {

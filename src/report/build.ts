@@ -19,7 +19,7 @@ import type {
   StallReport,
   Verdict,
 } from "../model.js";
-import { PHASES } from "../model.js";
+import { PHASES, UNEXPLAINED } from "../model.js";
 import {
   correctedForCoordinatedOmission,
   encodeHistogram,
@@ -65,8 +65,6 @@ export interface BuildReportInput {
   now?: (() => number) | undefined;
 }
 
-/** The cause of a stall no finding explains (same string as the diagnosis registry). */
-const UNEXPLAINED = "unexplained";
 /** The cause shown for keep-warm stalls: the diagnosis does not look at keep-warm pings. */
 export const NOT_DIAGNOSED = "not-diagnosed";
 
