@@ -99,10 +99,6 @@ export function isPrivateAddress(addr: string): boolean {
   );
 }
 
-export function seqsOf(stalls: readonly Stall[]): number[] {
-  return stalls.map((s) => s.record.seq);
-}
-
 /** Series plus connection mode: the unit inside which send order and rates are compared. */
 export function seriesConnKey(r: RequestRecord): string {
   return `${r.api} ${r.route} ${r.endpoint} (${r.connection})`;

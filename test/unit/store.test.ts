@@ -6,10 +6,11 @@ import { afterEach, describe, expect, test } from "vitest";
 import { detectStalls } from "../../src/diagnose/stalls.js";
 import { HistogramSet, statsOf } from "../../src/record/histograms.js";
 import { readHistory } from "../../src/record/history.js";
-import { decodeTag, encodeTag, hlogRoundBlock, hlogRoundBlockOf } from "../../src/record/hlog.js";
+import { decodeTag, encodeTag, hlogRoundBlockOf } from "../../src/record/hlog.js";
 import { openStore, type RoundMeta } from "../../src/record/store.js";
 import { DAY_MS, dayOf, histFile, recordsFile } from "../../src/record/store-layout.js";
 import { Redactor } from "../../src/redact.js";
+import { hlogRoundBlock } from "../helpers/hlog-oracle.js";
 import { fakeRecord, fakeRound } from "../helpers/store-records.js";
 
 const dirs: string[] = [];
