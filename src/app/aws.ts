@@ -34,9 +34,9 @@ import {
   getEvidenceMetrics,
 } from "../aws/elbv2/metric-queries.js";
 import { TargetHealthMonitor, targetGroupsOf } from "../aws/elbv2/monitor.js";
+import type { AwsFailure } from "../aws/errors.js";
 import type { MetricsPublisher, PublishResult } from "../aws/metrics/index.js";
 import type { LogFn } from "../aws/metrics/spool.js";
-import type { AwsFailure } from "../aws/xray/aws-error.js";
 import { traceStalls } from "../aws/xray/investigate.js";
 import { traceHeaderFor } from "../aws/xray/trace-id.js";
 import { type Clock, systemClock } from "../clock.js";

@@ -17,7 +17,7 @@ import type {
   MetricDataQuery,
 } from "@aws-sdk/client-cloudwatch";
 import type { EvidenceSeries } from "../../model.js";
-import { type AwsFailure, classifyAwsError, withDeadline } from "../xray/aws-error.js";
+import { type AwsFailure, classifyAwsError, withDeadline } from "../errors.js";
 
 export type { EvidenceSeries };
 

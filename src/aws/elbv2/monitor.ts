@@ -13,7 +13,7 @@ import type {
   TargetHealthSnapshot,
   TargetTransition,
 } from "../../model.js";
-import type { AwsFailure } from "../xray/aws-error.js";
+import type { AwsFailure } from "../errors.js";
 import {
   describeTargetHealth,
   describeTopology,

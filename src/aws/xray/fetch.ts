@@ -14,7 +14,7 @@ import type {
   XRayClient,
 } from "@aws-sdk/client-xray";
 import { type Clock, systemClock } from "../../clock.js";
-import { type AwsFailure, classifyAwsError, withDeadline } from "./aws-error.js";
+import { type AwsFailure, classifyAwsError, withDeadline } from "../errors.js";
 import { isTraceComplete, parseTrace, type RawTrace, type XrayTrace } from "./segments.js";
 import { isValidTraceRoot } from "./trace-id.js";
 
