@@ -16,7 +16,7 @@
  * one sees a shared backend after the full gap.
  */
 import type { Clock } from "../clock.js";
-import { systemClock } from "../clock.js";
+import { sleep as realSleep, systemClock } from "../clock.js";
 import type { LoadedConfig } from "../config/load.js";
 import { type Diagnosis, diagnose } from "../diagnose/index.js";
 import { median } from "../diagnose/stalls.js";
@@ -94,22 +94,9 @@ export interface IdleSweepResult {
 const SWEEP_TEST =
   "Fisher's exact test, one-sided: each gap's stalled-or-failed requests against all shorter gaps of the same series, Bonferroni over every test of the sweep";
 
-/** Waits `ms`, or less when `signal` aborts; leaves no listener on the signal behind (one sweep sleeps many times). */
-export const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (ms <= 0 || signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
-
 export async function idleSweep(loaded: LoadedConfig, opts: IdleSweepOptions): Promise<IdleSweepResult> {
   const clock = opts.clock ?? systemClock;
-  const sleep = opts.sleep ?? defaultSleep;
+  const sleep = opts.sleep ?? realSleep;
   const gapsMs = [...new Set(opts.gapsMs)].sort((a, b) => a - b);
   const p = loaded.config.probe;
   const modes: ConnectionMode[] = p.connection === "both" ? ["fresh", "reuse"] : [p.connection];
