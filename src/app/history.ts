@@ -15,6 +15,7 @@ import { MIN_LOOP_LAG_MS } from "../diagnose/detectors/client-lag.js";
 import { detectStalls, type StallRule } from "../diagnose/stalls.js";
 import type { DiagnoseContext } from "../diagnose/types.js";
 import type { IntervalSummary, LagStats, Report, RequestRecord, SeriesReport } from "../model.js";
+import { seriesId } from "../model.js";
 import { type History, readHistory, type TaggedIntervalSummary } from "../record/history.js";
 import { readRecordsFile } from "../record/history-records.js";
 import { dirSource, type HistorySource } from "../record/source.js";
@@ -185,8 +186,7 @@ interface RoundPosition {
   prevEndMs: Map<string, number>;
 }
 
-const seriesOf = (r: { api: string; route: string; endpoint: string }): string =>
-  `${r.api}\u0000${r.route}\u0000${r.endpoint}`;
+const seriesOf = (r: { api: string; route: string; endpoint: string }): string => seriesId(r);
 
 /** From the first (record-less) pass: the position of every round in the full sequence, by round key. */
 function positionsOf(h: History): Map<string, RoundPosition> {

@@ -21,6 +21,7 @@ import type { LoadedConfig } from "../config/load.js";
 import { type Diagnosis, diagnose } from "../diagnose/index.js";
 import { median } from "../diagnose/stalls.js";
 import type { ConnectionMode, RequestRecord } from "../model.js";
+import { seriesConnectionId } from "../model.js";
 import { createLagMonitor } from "../probe/lag.js";
 import { analyseSweep, type Conclusion, type GapStats, type SeriesStats } from "./idle-sweep-stats.js";
 import { sweepVerdict } from "./idle-sweep-verdict.js";
@@ -119,7 +120,7 @@ export async function idleSweep(loaded: LoadedConfig, opts: IdleSweepOptions): P
     for (const target of loaded.targets) {
       for (const mode of modes) {
         await prober.probe(target, { connection: mode, ...(opts.signal ? { signal: opts.signal } : {}) });
-        lastEnd.set(`${target.api}\u0000${target.route}\u0000${target.endpoint}\u0000${mode}`, clock.now());
+        lastEnd.set(seriesConnectionId(target, mode), clock.now());
       }
     }
     for (let rep = 0; rep < opts.repeats && !opts.signal?.aborted; rep++) {
@@ -128,7 +129,7 @@ export async function idleSweep(loaded: LoadedConfig, opts: IdleSweepOptions): P
         if (opts.signal?.aborted) break;
         for (const target of loaded.targets) {
           for (const mode of modes) {
-            const key = `${target.api}\u0000${target.route}\u0000${target.endpoint}\u0000${mode}`;
+            const key = seriesConnectionId(target, mode);
             const before = lastEnd.get(key);
             const startedAt = clock.now();
             const outcome = await prober.probe(target, {
@@ -277,7 +278,7 @@ function gapResult(
 }
 
 function seriesKey(r: RequestRecord): string {
-  return `${r.api}\u0000${r.route}\u0000${r.endpoint}\u0000${r.connection}`;
+  return seriesConnectionId(r, r.connection);
 }
 
 function seriesLabel(r: RequestRecord, withApi: boolean): string {

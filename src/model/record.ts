@@ -177,6 +177,12 @@ export interface SeriesKey {
   endpoint: string;
 }
 
+/** The one map key of a series (api, route, endpoint); build it through here, never by hand. */
 export function seriesId(k: SeriesKey): string {
   return `${k.api}\u0000${k.route}\u0000${k.endpoint}`;
+}
+
+/** The map key of a series under one connection mode. */
+export function seriesConnectionId(k: SeriesKey, connection: string): string {
+  return `${seriesId(k)}\u0000${connection}`;
 }

@@ -19,7 +19,7 @@ import type {
   StallReport,
   Verdict,
 } from "../model.js";
-import { PHASES, UNEXPLAINED } from "../model.js";
+import { PHASES, seriesId, UNEXPLAINED } from "../model.js";
 import {
   correctedForCoordinatedOmission,
   encodeHistogram,
@@ -190,7 +190,7 @@ function seriesOrder(records: readonly RequestRecord[]): Map<string, number[]> {
     const id = histKeyId(histKeyOf(r));
     const apiRank = rank(ranks[0]!, r.api);
     const routeRank = rank(ranks[1]!, `${r.api}\u0000${r.route}`);
-    const endpointRank = rank(ranks[2]!, `${r.api}\u0000${r.route}\u0000${r.endpoint}`);
+    const endpointRank = rank(ranks[2]!, seriesId(r));
     if (!out.has(id)) out.set(id, [apiRank, routeRank, endpointRank, out.size]);
   }
   return out;
