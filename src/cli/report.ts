@@ -14,7 +14,6 @@ import { applyProbeOverrides, configFromFlags, type ProbeFlags } from "../config
 import { type LoadedConfig, loadConfig, parseConfig } from "../config/load.js";
 import { applyRequestOverrides, parseRequestFlags } from "../config/request-flags.js";
 import { detectStalls } from "../diagnose/stalls.js";
-import { UsageError } from "../errors.js";
 import type { ScenarioProbePlan } from "../lab/index.js";
 import type { RemoteLab } from "../lab/remote.js";
 import type { Report, RequestRecord } from "../model.js";
@@ -26,6 +25,7 @@ import { createProgress } from "../report/progress.js";
 import { renderTerminal, shouldUseColor } from "../report/terminal.js";
 import { labDemoDefaults, scenarioProbePlan, startDemoLab } from "./lab-demo.js";
 import { checkWritableOutput } from "./output-check.js";
+import { chooseProbeSource } from "./probe-source.js";
 import { applyGates, type ReportFlags, writeMachineOutputs } from "./report-outputs.js";
 
 export type { ReportFlags };
@@ -37,8 +37,12 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
     const { historyReportCommand } = await import("./report-history.js");
     return historyReportCommand(flags);
   }
-  const sources = [flags.config, flags.lab, flags.url ?? flags.route?.length].filter(Boolean).length;
-  if (sources > 1) throw new UsageError("give one of --config, --lab, --url / --route");
+  const probeSource = chooseProbeSource(flags, {
+    command: "report",
+    defaultScenario: "bad-target",
+    exclusive: true,
+    flags: "always",
+  });
   // Bad flags fail before anything starts.
   const gates = parseGates(flags);
   const request = parseRequestFlags(flags);
@@ -48,8 +52,8 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
   try {
     let loaded: LoadedConfig;
     let source: Report["source"];
-    if (flags.lab !== undefined && flags.lab !== false) {
-      const scenario = typeof flags.lab === "string" ? flags.lab : "bad-target";
+    if (probeSource.kind === "lab") {
+      const scenario = probeSource.scenario;
       plan = scenarioProbePlan(scenario);
       lab = await startDemoLab(scenario, plan?.timings);
       loaded = applyProbeOverrides(parseConfig(lab.config), {
@@ -62,8 +66,8 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
         process.stderr.write(`stallwatch: lab ${scenario}: ${plan.why}\n`);
       }
       source = { kind: "lab", scenario };
-    } else if (flags.config !== undefined) {
-      loaded = applyProbeOverrides(await loadConfig(flags.config), flags);
+    } else if (probeSource.kind === "config") {
+      loaded = applyProbeOverrides(await loadConfig(probeSource.file), flags);
       source = { kind: "live" };
     } else {
       loaded = configFromFlags({
