@@ -5,7 +5,7 @@
  * Gateway's own latency next to the client's.
  */
 import type { EvidenceSeries } from "../aws/elbv2/metric-queries.js";
-import type { TargetHealthEvidence } from "../aws/elbv2/types.js";
+import type { TargetHealthEvidence } from "../model.js";
 
 const fmtMs = (ms: number): string => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`);
 

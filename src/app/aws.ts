@@ -25,7 +25,6 @@ import { targetHealthSource } from "./evidence/target-health.js";
 import { xraySource } from "./evidence/xray.js";
 import { type MetricsSink, metricsSink } from "./sinks/cloudwatch.js";
 
-export { CLOUDWATCH_EVIDENCE_EXTRA_KEY } from "./evidence/source.js";
 export { publishLine } from "./sinks/cloudwatch.js";
 
 /** Which AWS features a run uses. */

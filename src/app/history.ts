@@ -14,7 +14,7 @@
 import { MIN_LOOP_LAG_MS } from "../diagnose/detectors/client-lag.js";
 import { detectStalls, type StallRule } from "../diagnose/stalls.js";
 import type { DiagnoseContext } from "../diagnose/types.js";
-import type { RequestRecord } from "../model.js";
+import { type IntervalSummary, type LagStats, type Report, type RequestRecord, seriesId } from "../model.js";
 import {
   type History,
   type RoundRecords,
@@ -24,7 +24,6 @@ import {
 } from "../record/history.js";
 import { dirSource, type HistorySource } from "../record/source.js";
 import { buildReport } from "../report/build.js";
-import type { IntervalSummary, LagStats, Report } from "../report/types.js";
 import { writerReports } from "../report/writers.js";
 import { analyse } from "./live.js";
 
@@ -65,7 +64,7 @@ export async function historyReport(o: HistoryReportOptions): Promise<HistoryRep
   const history = await readHistory(source, {
     sinceMs: o.sinceMs,
     untilMs: o.untilMs,
-    stallRule: o.stallRule,
+    stalls: (r) => detectStalls(r, o.stallRule),
     includeRecords: !partial,
   });
   const warnings = [...history.warnings];
@@ -149,8 +148,7 @@ interface RoundPosition {
   prevEndMs: Map<string, number>;
 }
 
-const seriesOf = (r: { api: string; route: string; endpoint: string }): string =>
-  `${r.api}\u0000${r.route}\u0000${r.endpoint}`;
+const seriesOf = (r: { api: string; route: string; endpoint: string }): string => seriesId(r);
 
 /** From the first (record-less) pass: the position of every round in the full sequence, by round key. */
 function positionsOf(h: History): Map<string, RoundPosition> {

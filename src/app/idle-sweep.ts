@@ -16,11 +16,12 @@
  * one sees a shared backend after the full gap.
  */
 import type { Clock } from "../clock.js";
-import { systemClock } from "../clock.js";
+import { sleep as realSleep, systemClock } from "../clock.js";
 import type { LoadedConfig } from "../config/load.js";
 import { type Diagnosis, diagnose } from "../diagnose/index.js";
 import { median } from "../diagnose/stalls.js";
 import type { ConnectionMode, RequestRecord } from "../model.js";
+import { seriesConnectionId } from "../model.js";
 import { createLagMonitor } from "../probe/lag.js";
 import { analyseSweep, type Conclusion, type GapStats, type SeriesStats } from "./idle-sweep-stats.js";
 import { sweepVerdict } from "./idle-sweep-verdict.js";
@@ -94,22 +95,9 @@ export interface IdleSweepResult {
 const SWEEP_TEST =
   "Fisher's exact test, one-sided: each gap's stalled-or-failed requests against all shorter gaps of the same series, Bonferroni over every test of the sweep";
 
-/** Waits `ms`, or less when `signal` aborts; leaves no listener on the signal behind (one sweep sleeps many times). */
-export const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (ms <= 0 || signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
-
 export async function idleSweep(loaded: LoadedConfig, opts: IdleSweepOptions): Promise<IdleSweepResult> {
   const clock = opts.clock ?? systemClock;
-  const sleep = opts.sleep ?? defaultSleep;
+  const sleep = opts.sleep ?? realSleep;
   const gapsMs = [...new Set(opts.gapsMs)].sort((a, b) => a - b);
   const p = loaded.config.probe;
   const modes: ConnectionMode[] = p.connection === "both" ? ["fresh", "reuse"] : [p.connection];
@@ -132,7 +120,7 @@ export async function idleSweep(loaded: LoadedConfig, opts: IdleSweepOptions): P
     for (const target of loaded.targets) {
       for (const mode of modes) {
         await prober.probe(target, { connection: mode, ...(opts.signal ? { signal: opts.signal } : {}) });
-        lastEnd.set(`${target.api}\u0000${target.route}\u0000${target.endpoint}\u0000${mode}`, clock.now());
+        lastEnd.set(seriesConnectionId(target, mode), clock.now());
       }
     }
     for (let rep = 0; rep < opts.repeats && !opts.signal?.aborted; rep++) {
@@ -141,7 +129,7 @@ export async function idleSweep(loaded: LoadedConfig, opts: IdleSweepOptions): P
         if (opts.signal?.aborted) break;
         for (const target of loaded.targets) {
           for (const mode of modes) {
-            const key = `${target.api}\u0000${target.route}\u0000${target.endpoint}\u0000${mode}`;
+            const key = seriesConnectionId(target, mode);
             const before = lastEnd.get(key);
             const startedAt = clock.now();
             const outcome = await prober.probe(target, {
@@ -290,7 +278,7 @@ function gapResult(
 }
 
 function seriesKey(r: RequestRecord): string {
-  return `${r.api}\u0000${r.route}\u0000${r.endpoint}\u0000${r.connection}`;
+  return seriesConnectionId(r, r.connection);
 }
 
 function seriesLabel(r: RequestRecord, withApi: boolean): string {

@@ -9,13 +9,12 @@ import type { LoadedConfig } from "../config/load.js";
 import { type Diagnosis, diagnose } from "../diagnose/index.js";
 import { detectStalls, type Stall, type StallRule } from "../diagnose/stalls.js";
 import type { DiagnoseContext } from "../diagnose/types.js";
-import type { RecordTag, RequestRecord } from "../model.js";
+import type { AwsEvidence, LagStats, RecordTag, Report, RequestRecord } from "../model.js";
 import { createLagMonitor, type LagMonitor } from "../probe/lag.js";
 import { createProber } from "../probe/prober.js";
 import { type RunResult, runProbes } from "../probe/runner.js";
 import type { Prober, ProbeTarget } from "../probe/types.js";
 import { buildReport } from "../report/build.js";
-import type { LagStats, Report } from "../report/types.js";
 import { hostFamilyFallback } from "../system/happy-eyeballs.js";
 import { readResolverSettings } from "../system/resolv-conf.js";
 import { hostSynSchedule } from "../system/tcp-syn.js";
@@ -95,13 +94,13 @@ export function stallRuleOf(loaded: LoadedConfig): StallRule {
 }
 
 /** Diagnosis context from this machine: its resolver's timeout, the run's deadline. */
-export function machineContext(loaded: LoadedConfig, extra?: DiagnoseContext["extra"]): DiagnoseContext {
+export function machineContext(loaded: LoadedConfig, evidence?: AwsEvidence): DiagnoseContext {
   return {
     resolverTimeoutMs: readResolverSettings().timeoutMs,
     synSchedule: hostSynSchedule(),
     familyFallback: hostFamilyFallback(),
     timeoutMs: loaded.config.probe.timeoutMs,
-    ...(extra ? { extra } : {}),
+    ...evidence,
   };
 }
 
@@ -140,8 +139,8 @@ export function reportOptions(loaded: LoadedConfig): Record<string, unknown> {
 export interface LiveReportOptions extends ProbeRunOptions {
   source: Report["source"];
   includeHistograms?: boolean;
-  /** Extra diagnosis evidence (target health, X-Ray), keyed by source. */
-  extra?: DiagnoseContext["extra"];
+  /** Diagnosis evidence from AWS (target health, X-Ray, CloudWatch). */
+  evidence?: AwsEvidence;
 }
 
 export interface LiveReport {
@@ -158,8 +157,8 @@ export async function liveReport(loaded: LoadedConfig, opts: LiveReportOptions):
 export interface ReportFromRunOptions {
   source: Report["source"];
   includeHistograms?: boolean;
-  /** Extra diagnosis evidence (target health, X-Ray), keyed by source. */
-  extra?: DiagnoseContext["extra"];
+  /** Diagnosis evidence from AWS (target health, X-Ray, CloudWatch). */
+  evidence?: AwsEvidence;
   /** Lines put before the report's notes (e.g. what the AWS calls found or why they failed). */
   notes?: readonly string[];
 }
@@ -174,7 +173,7 @@ export function reportFromRun(
   run: RunResult,
   opts: ReportFromRunOptions,
 ): { report: Report; analysis: Analysis } {
-  const analysis = analyse(run.records, stallRuleOf(loaded), run.lag, machineContext(loaded, opts.extra));
+  const analysis = analyse(run.records, stallRuleOf(loaded), run.lag, machineContext(loaded, opts.evidence));
   const report = buildReport({
     records: run.records,
     stalls: analysis.stalls,

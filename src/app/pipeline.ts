@@ -12,17 +12,18 @@
  * (app/sinks/reporters.ts) or, for a round, the diagnosis and evidence go to
  * the store with the records (schedule/round.ts).
  */
+
+import type { AwsFailure } from "../aws/errors.js";
 import type { PublishResult } from "../aws/metrics/index.js";
-import type { AwsFailure } from "../aws/xray/aws-error.js";
 import type { LoadedConfig } from "../config/load.js";
 import { type Diagnosis, diagnose } from "../diagnose/index.js";
 import { detectStalls, type Stall } from "../diagnose/stalls.js";
+import type { Report } from "../model.js";
 import { countable, type RequestRecord } from "../model.js";
 import type { RunResult } from "../probe/runner.js";
 import type { HistogramSet } from "../record/histograms.js";
 import { buildReport } from "../report/build.js";
-import type { Report } from "../report/types.js";
-import { type Evidence, type EvidenceSource, eachSource, extraOf } from "./evidence/source.js";
+import { type Evidence, type EvidenceSource, eachSource } from "./evidence/source.js";
 import { machineContext, type ProbeRunOptions, probeRun, reportOptions, stallRuleOf } from "./live.js";
 import { startPolling } from "./poll.js";
 import { collectRecords } from "./records.js";
@@ -123,7 +124,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
           records: measured,
           stalls,
           lag: run.lag,
-          context: machineContext(loaded, sources.length > 0 ? extraOf(evidence) : undefined),
+          context: machineContext(loaded, sources.length > 0 ? evidence : undefined),
         })
       : undefined;
   } catch (err) {

@@ -22,7 +22,7 @@ import type { Diagnosis } from "../diagnose/index.js";
 import type { ProbeTarget } from "../probe/types.js";
 import type { RoundDiagnosis, RoundKind } from "../record/store.js";
 import type { RoundRequest, RoundRun, RoundRunner } from "../schedule/round.js";
-import { type Evidence, type EvidenceSource, evidenceWithin, extraOf } from "./evidence/source.js";
+import { type Evidence, type EvidenceSource, evidenceWithin } from "./evidence/source.js";
 import type { ProbeRunOptions } from "./live.js";
 import { type PipelineResult, runPipeline } from "./pipeline.js";
 import type { MetricsSink } from "./sinks/cloudwatch.js";
@@ -79,7 +79,8 @@ function freshOnly(loaded: LoadedConfig): LoadedConfig {
 
 /** A diagnosis as the store keeps it, with the evidence of the round's own span. */
 export function storedDiagnosis(d: Diagnosis, evidence: Evidence, notes: readonly string[]): RoundDiagnosis {
-  const sources = extraOf(evidence);
+  // Only the sources that answered (an absent key: not asked, or nothing came back).
+  const sources = Object.fromEntries(Object.entries(evidence).filter(([, v]) => v !== undefined)) as Evidence;
   return {
     findings: d.findings,
     evidence: d.evidence,

@@ -29,8 +29,9 @@ import { startedByNpmExec, watchParent } from "../schedule/parent-watch.js";
 import type { RoundResult } from "../schedule/round.js";
 import { type EarlySignals, installShutdown } from "../schedule/signals.js";
 import { roundAws } from "./aws-rounds.js";
-import { labConfigFor, labScenarioOf, requireConfigOrLab } from "./lab-config.js";
+import { labConfigFor } from "./lab-config.js";
 import { startDemoLab } from "./lab-demo.js";
+import { chooseProbeSource } from "./probe-source.js";
 import { commandLogger } from "./run.js";
 
 export interface DaemonFlags {
@@ -69,18 +70,17 @@ export async function daemonCommand(flags: DaemonFlags, early?: EarlySignals): P
     },
   );
   try {
-    const scenario = labScenarioOf(flags.lab);
-    requireConfigOrLab("daemon", flags.config, scenario);
+    const source = chooseProbeSource(flags, { command: "daemon", defaultScenario: "bad-target" });
     const listen = flags.metricsListen === undefined ? undefined : parseListen(flags.metricsListen);
     let lab: RemoteLab | undefined;
     let loaded: LoadedConfig;
-    if (scenario === undefined) {
-      loaded = await loadConfig(flags.config as string);
+    if (source.kind === "config") {
+      loaded = await loadConfig(source.file);
     } else {
-      const started = await startDemoLab(scenario);
+      const started = await startDemoLab(source.scenario);
       lab = started;
       closers.push(() => started.close());
-      loaded = await labConfigFor(flags.config, started);
+      loaded = await labConfigFor(source.config, started);
     }
     logger = commandLogger(loaded);
     if (lab)

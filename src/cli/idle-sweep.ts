@@ -6,6 +6,7 @@ import { type LoadedConfig, loadConfig, parseConfig } from "../config/load.js";
 import { UsageError } from "../errors.js";
 import type { RemoteLab } from "../lab/remote.js";
 import { startDemoLab } from "./lab-demo.js";
+import { chooseProbeSource, labScenarioOf } from "./probe-source.js";
 
 export interface IdleSweepFlags {
   config?: string;
@@ -28,7 +29,7 @@ export const LAB_GAPS = "0s,1s,2s,2.5s,3.5s";
 export const LAB_REPEATS = 5;
 
 export async function idleSweepCommand(flags: IdleSweepFlags): Promise<void> {
-  const useLab = flags.lab !== undefined && flags.lab !== false;
+  const useLab = labScenarioOf(flags.lab, "cold-start") !== undefined;
   const repeats =
     flags.repeats === undefined ? (useLab ? LAB_REPEATS : DEFAULT_REPEATS) : Number(flags.repeats);
   if (!Number.isInteger(repeats) || repeats < 1 || repeats > 1000) {
@@ -45,17 +46,20 @@ export async function idleSweepCommand(flags: IdleSweepFlags): Promise<void> {
   let lab: RemoteLab | undefined;
   try {
     let loaded: LoadedConfig;
-    if (useLab) {
-      lab = await startDemoLab(typeof flags.lab === "string" ? flags.lab : "cold-start");
+    const source = chooseProbeSource(flags, {
+      command: "idle-sweep",
+      defaultScenario: "cold-start",
+      flags: "url",
+    });
+    if (source.kind === "lab") {
+      lab = await startDemoLab(source.scenario);
       // The root endpoint on both routes, fresh and reuse: four series, a few ms per step on top of the gaps.
       loaded = applyProbeOverrides(parseConfig(lab.config), { connection: "both" });
       loaded = { ...loaded, targets: loaded.targets.filter((t) => t.endpoint === "/") };
-    } else if (flags.config !== undefined) {
-      loaded = await loadConfig(flags.config);
-    } else if (flags.url !== undefined) {
-      loaded = configFromFlags({ url: flags.url });
+    } else if (source.kind === "config") {
+      loaded = await loadConfig(source.file);
     } else {
-      throw new UsageError("give --config FILE, --url URL or --lab [scenario]");
+      loaded = configFromFlags({ ...(flags.url !== undefined ? { url: flags.url } : {}) });
     }
     const ac = new AbortController();
     const stop = () => ac.abort();

@@ -8,27 +8,8 @@
 import { readFile } from "node:fs/promises";
 import { readJson } from "../config/json.js";
 import { endpointPaths, type LoadedConfig, parseConfig } from "../config/load.js";
-import { ConfigError, UsageError } from "../errors.js";
+import { ConfigError } from "../errors.js";
 import type { RemoteLab } from "../lab/remote.js";
-
-/** The lab scenario `--lab` names (bare `--lab`: bad-target), or undefined without --lab. */
-export function labScenarioOf(lab: string | boolean | undefined): string | undefined {
-  if (lab === undefined || lab === false) return undefined;
-  return typeof lab === "string" ? lab : "bad-target";
-}
-
-/** `-c` is required unless `--lab` stands in for the config's APIs. */
-export function requireConfigOrLab(
-  command: string,
-  config: string | undefined,
-  scenario: string | undefined,
-): void {
-  if (config === undefined && scenario === undefined) {
-    throw new UsageError(
-      `${command}: expected -c, --config <file> (or --lab [scenario] to probe the built-in lab)`,
-    );
-  }
-}
 
 export async function labConfigFor(file: string | undefined, lab: RemoteLab): Promise<LoadedConfig> {
   // The lab's name pins (broken-ipv6) go with its APIs: without them its names would not resolve.

@@ -23,7 +23,7 @@ import { concatSources, dirSource, filterWriters, type HistorySource } from "../
 import { Redactor } from "../redact.js";
 import { gatedExitCode, needsHistograms, parseGates } from "../report/gates.js";
 import { readResolverSettings } from "../system/resolv-conf.js";
-import { applyGates, type ReportFlags } from "./report.js";
+import { applyGates, type ReportFlags } from "./report-outputs.js";
 
 const UNIT_MS: Record<string, number> = {
   s: 1000,

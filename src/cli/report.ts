@@ -15,45 +15,19 @@ import { type PipelineResult, runPipeline } from "../app/pipeline.js";
 import { reportersFor, writeReports } from "../app/sinks/reporters.js";
 import { applyProbeOverrides, configFromFlags, type ProbeFlags } from "../config/flags.js";
 import { type LoadedConfig, loadConfig, parseConfig } from "../config/load.js";
-import { applyRequestOverrides, parseRequestFlags, type RequestFlags } from "../config/request-flags.js";
-import { UsageError } from "../errors.js";
+import { applyRequestOverrides, parseRequestFlags } from "../config/request-flags.js";
 import type { ScenarioProbePlan } from "../lab/index.js";
 import type { RemoteLab } from "../lab/remote.js";
-import { evaluateGates, type GateSpec, gatedExitCode, needsHistograms, parseGates } from "../report/gates.js";
+import type { Report } from "../model.js";
+import { gatedExitCode, needsHistograms, parseGates } from "../report/gates.js";
 import { createLiveStallCounter } from "../report/live-stalls.js";
 import { createProgress } from "../report/progress.js";
-import type { Report } from "../report/types.js";
 import { labDemoDefaults, scenarioProbePlan, startDemoLab } from "./lab-demo.js";
 import { checkWritableOutput } from "./output-check.js";
+import { chooseProbeSource } from "./probe-source.js";
+import { applyGates, type ReportFlags } from "./report-outputs.js";
 
-export interface ReportFlags extends ProbeFlags, RequestFlags {
-  config?: string;
-  route?: string[];
-  path?: string[];
-  url?: string;
-  rate?: string;
-  lab?: string | boolean;
-  /** Store directories or s3:// prefixes (repeatable). */
-  from?: string[] | string;
-  /** With --from: only these writers (exact names, or prefixes ending in '*'). */
-  writer?: string[];
-  since?: string;
-  until?: string;
-  json?: boolean;
-  histograms?: boolean;
-  /** Also write a self-contained HTML report to this file. */
-  html?: string;
-  progress?: boolean;
-  /** Publish the run's metrics to CloudWatch (config.cloudwatch settings). */
-  publish?: boolean;
-  /** Gates: exit 1 when crossed. */
-  maxStalls?: string;
-  maxFailures?: string;
-  threshold?: string[];
-  /** Also write JUnit XML / one CSV row per request to these files. */
-  junit?: string;
-  csv?: string;
-}
+export type { ReportFlags };
 
 export async function reportCommand(flags: ReportFlags): Promise<void> {
   // Before any probing or reading: a long run must not end in "cannot write the report".
@@ -62,8 +36,12 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
     const { historyReportCommand } = await import("./report-history.js");
     return historyReportCommand(flags);
   }
-  const sources = [flags.config, flags.lab, flags.url ?? flags.route?.length].filter(Boolean).length;
-  if (sources > 1) throw new UsageError("give one of --config, --lab, --url / --route");
+  const probeSource = chooseProbeSource(flags, {
+    command: "report",
+    defaultScenario: "bad-target",
+    exclusive: true,
+    flags: "always",
+  });
   // Bad flags fail before anything starts.
   const gates = parseGates(flags);
   const request = parseRequestFlags(flags);
@@ -73,8 +51,8 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
   try {
     let loaded: LoadedConfig;
     let source: Report["source"];
-    if (flags.lab !== undefined && flags.lab !== false) {
-      const scenario = typeof flags.lab === "string" ? flags.lab : "bad-target";
+    if (probeSource.kind === "lab") {
+      const scenario = probeSource.scenario;
       plan = scenarioProbePlan(scenario);
       lab = await startDemoLab(scenario, plan?.timings);
       loaded = applyProbeOverrides(parseConfig(lab.config), {
@@ -87,8 +65,8 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
         process.stderr.write(`stallwatch: lab ${scenario}: ${plan.why}\n`);
       }
       source = { kind: "lab", scenario };
-    } else if (flags.config !== undefined) {
-      loaded = applyProbeOverrides(await loadConfig(flags.config), flags);
+    } else if (probeSource.kind === "config") {
+      loaded = applyProbeOverrides(await loadConfig(probeSource.file), flags);
       source = { kind: "live" };
     } else {
       loaded = configFromFlags({
@@ -172,17 +150,6 @@ async function awsFor(
     },
     ...(lab?.awsEndpoint ? { endpointUrl: lab.awsEndpoint, traceInitialDelayMs: 250 } : {}),
   });
-}
-
-/**
- * Evaluates the command-line gates into the report (so every output lists
- * them); histograms added only for the gates are taken out again.
- */
-export function applyGates(report: Report, gates: GateSpec | undefined, keepHistograms: boolean): void {
-  if (!gates) return;
-  report.gates = evaluateGates(report, gates);
-  if (keepHistograms) return;
-  for (const s of [...report.series, ...(report.keepWarm ?? [])]) delete s.histograms;
 }
 
 function expectedRequests(loaded: LoadedConfig): number {

@@ -19,8 +19,9 @@ import { createLogger, type Logger } from "../schedule/logger.js";
 import { executeRound, type RoundResult } from "../schedule/round.js";
 import { type EarlySignals, installShutdown } from "../schedule/signals.js";
 import { roundAws } from "./aws-rounds.js";
-import { labConfigFor, labScenarioOf, requireConfigOrLab } from "./lab-config.js";
+import { labConfigFor } from "./lab-config.js";
 import { startDemoLab } from "./lab-demo.js";
+import { chooseProbeSource } from "./probe-source.js";
 
 export interface RunFlags {
   config?: string;
@@ -66,13 +67,12 @@ export async function runCommand(flags: RunFlags, early?: EarlySignals): Promise
     },
   );
   try {
-    const scenario = labScenarioOf(flags.lab);
-    requireConfigOrLab("run", flags.config, scenario);
+    const source = chooseProbeSource(flags, { command: "run", defaultScenario: "bad-target" });
     let loaded: LoadedConfig;
-    if (scenario === undefined) loaded = await loadConfig(flags.config as string);
+    if (source.kind === "config") loaded = await loadConfig(source.file);
     else {
-      lab = await startDemoLab(scenario);
-      loaded = await labConfigFor(flags.config, lab);
+      lab = await startDemoLab(source.scenario);
+      loaded = await labConfigFor(source.config, lab);
     }
     logger = commandLogger(loaded);
     await runRound(loaded, flags, lab, logger, controller.signal, (p) => {

@@ -11,7 +11,6 @@ import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { ConfigError, type ConfigProblem } from "../errors.js";
-import type { ProbeTarget } from "../probe/types.js";
 import { Redactor } from "../redact.js";
 import { checkKeepWarmRefs } from "./checks.js";
 import { readJson } from "./json.js";
@@ -28,7 +27,7 @@ import {
   RouteSchema,
   SuiteSchema,
 } from "./schema.js";
-import { type ApiEntry, apiEntry, buildTargets, type SourcedEndpoint } from "./targets.js";
+import { type ApiEntry, apiEntry, buildTargets, type ProbeTarget, type SourcedEndpoint } from "./targets.js";
 
 /** A validated config with its probe targets resolved. */
 export interface LoadedConfig {

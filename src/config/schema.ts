@@ -7,7 +7,7 @@
  */
 import cron from "node-cron";
 import { z } from "zod";
-import { CONNECTION_MODES, FAILURE_CLASS_NAMES } from "../model.js";
+import { CONNECTION_MODES } from "../model.js";
 import { hasUserinfo } from "../redact.js";
 import { STALL_RULE_DEFAULTS } from "../stall-rule-text.js";
 import { RESOLVE_SHAPE, resolveEntryProblem } from "./resolve-entry.js";
@@ -464,6 +464,3 @@ export type Api = z.output<typeof ApiSchema>;
 export type ProbeOptions = z.output<typeof ProbeOptionsSchema>;
 export type Config = z.output<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
-
-/** Failure classes usable in config (e.g. to ignore some in alarms). */
-export const FailureClassSchema = z.enum(FAILURE_CLASS_NAMES as [string, ...string[]]);

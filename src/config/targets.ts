@@ -4,12 +4,30 @@
  * the environment, `${vars}` substituted. Problems are collected, not thrown.
  */
 import type { ConfigProblem } from "../errors.js";
-import type { ProbeTarget } from "../probe/types.js";
 import { ALWAYS_SECRET_HEADERS } from "../redact.js";
 import { checkHeaders, headerValueProblem } from "./checks.js";
 import { formatPath, joinLocation } from "./problems.js";
 import type { Api, Endpoint, Expect, HeaderValue, Route } from "./schema.js";
 import { substitute, substituteDeep, unknownVarsMessage } from "./vars.js";
+
+/** One request to make, with everything resolved (URL joined, headers read from env, ${vars} substituted). */
+export interface ProbeTarget {
+  api: string;
+  route: string;
+  /** Endpoint name (defaults to its path). */
+  endpoint: string;
+  /** Full URL: route base URL (with its stage path) + endpoint path. */
+  url: string;
+  method: string;
+  /** Request headers, values resolved. */
+  headers: Record<string, string>;
+  /** Lower-case names of headers whose values must never appear in output. */
+  secretHeaders: string[];
+  body?: string;
+  expect?: Expect;
+  /** Hard deadline for the whole request, all phases included. */
+  timeoutMs: number;
+}
 
 /** An endpoint with where it was written, for problem paths. */
 export interface SourcedEndpoint {

@@ -4,7 +4,7 @@
  * explains it, by the registry's precedence), ranks the findings and says
  * whether the target looks healthy. Pure: no I/O, no clock.
  */
-import type { Confidence, Finding } from "../report/types.js";
+import type { Confidence, Finding } from "../model.js";
 import { DEFAULT_DETECTORS } from "./detectors/index.js";
 import { CLASSIC_LINUX, typicalPhases } from "./physics.js";
 import { findingSpec, roleOf, UNEXPLAINED } from "./registry.js";

@@ -21,20 +21,25 @@
  * "2 lost SYNs" level), is not SYN loss: {@link levelMixConsistent}.
  */
 import type { Phase, RequestRecord } from "../model.js";
-import { remoteSynSchedules, type SynSchedule, synLevelsMs } from "../system/tcp-syn.js";
+import {
+  remoteSynSchedules,
+  remoteSynSchedulesByName,
+  type SynSchedule,
+  synLevelsMs,
+} from "../system/tcp-syn.js";
 import type { Stall } from "./stalls.js";
 import { binomialUpperTail } from "./stats.js";
 import { nearestLevel, seriesConnKey } from "./util.js";
 
 export type { SynSchedule };
 
-const [classic, linear, rto3] = remoteSynSchedules();
+const REMOTE = remoteSynSchedulesByName();
 /** Linux before tcp_syn_linear_timeouts (and most of today's fleet): 1 s, doubling. */
-export const CLASSIC_LINUX: SynSchedule = classic!;
+export const CLASSIC_LINUX: SynSchedule = REMOTE.classic;
 /** Linux with tcp_syn_linear_timeouts at its default of 4. */
-export const LINEAR_LINUX: SynSchedule = linear!;
+export const LINEAR_LINUX: SynSchedule = REMOTE.linear;
 /** Stacks with a 3 s initial RTO (RFC 1122's old default: older Linux, Windows, some middleboxes). */
-export const RTO3: SynSchedule = rto3!;
+export const RTO3: SynSchedule = REMOTE.rto3;
 
 /** One level: after `lost` SYNs were lost, the connect completes ≈ `ms` after it began. */
 export interface SynLevel {

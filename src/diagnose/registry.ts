@@ -2,15 +2,13 @@
  * The finding registry: every finding id stallwatch can raise, declared once.
  * docs/findings.md, the config/dashboards and the attribution order derive from
  * this list. To add a finding, append an entry here and a detector in
- * src/diagnose/detectors/ (or, for AWS evidence, next to its source in
- * src/aws/ and listed in detectors/index.ts).
+ * src/diagnose/detectors/, listed in detectors/index.ts.
  *
- * The AWS findings (X-Ray breakdowns, NLB target health) are declared beside
- * their detectors and spread in here; they only fire when the diagnosis
- * context carries their evidence (`context.extra`).
+ * The AWS findings (X-Ray breakdowns, NLB target health) are declared here
+ * like every other; their detectors only fire when the diagnosis context
+ * carries their evidence (`context.xray`, `context.targetHealth`).
  */
-import { TARGET_UNHEALTHY_SPEC } from "../aws/elbv2/detector.js";
-import { XRAY_FINDING_SPECS } from "../aws/xray/detector.js";
+import { UNEXPLAINED } from "../model.js";
 
 /** How a finding is recognised. */
 export type FindingKind = "signature" | "statistical" | "fallback";
@@ -47,8 +45,7 @@ export interface FindingSpec {
   hop?: Hop;
 }
 
-/** The cause recorded for a stall no finding explains. */
-export const UNEXPLAINED = "unexplained";
+export { UNEXPLAINED };
 
 export const FINDINGS = [
   {
@@ -126,7 +123,17 @@ export const FINDINGS = [
     minimums:
       "A draining or initial span observed, ≥ 5 requests inside and outside the spans, ≥ 3 stalls or failures inside; p < 0.01 family-wise after correction; rate inside ≥ 3 × outside.",
   },
-  TARGET_UNHEALTHY_SPEC,
+  {
+    id: "target-unhealthy",
+    title: "NLB target unhealthy",
+    description:
+      "Stalls coincide with NLB targets that DescribeTargetHealth reported initial, unhealthy, draining or unavailable, or with an AZ that had no healthy target while cross-zone load balancing was off (its NLB node keeps taking flows with nowhere healthy to send them).",
+    kind: "signature",
+    precedence: 35,
+    hop: "nlb",
+    minimums:
+      "1 stall overlapping a degraded target or dark AZ span; withheld when ≥ 5 requests on each side show no higher stall rate during the spans; high confidence from 3 stalls through a dark AZ's node, or p < 0.01 (Fisher) with ≥ 3 stalls.",
+  },
   {
     id: "prober-specific",
     title: "One prober stalls, the others do not",
@@ -278,7 +285,55 @@ export const FINDINGS = [
     hop: "app",
     minimums: "1 TTFB-dominated stall; high confidence from 3.",
   },
-  ...XRAY_FINDING_SPECS,
+  // X-Ray breakdowns: evidence, never a cause of their own (see FindingRole; src/diagnose/detectors/xray.ts).
+  {
+    id: "backend-latency",
+    title: "Backend slow (X-Ray)",
+    description:
+      "The stall's X-Ray trace shows the time in the backend's own segment: the application was slow, not the path to it.",
+    kind: "signature",
+    precedence: 100,
+    role: "evidence",
+    hop: "app",
+    minimums:
+      "1 stall with a trace whose backend segment is its dominant part and ≥ 50 % of its total; high confidence from 3.",
+  },
+  {
+    id: "integration-latency",
+    title: "VPC link / NLB path slow (X-Ray)",
+    description:
+      "The stall's X-Ray trace shows the time between API Gateway's integration call and the backend's segment (VPC link, NLB, connection set-up to the target), or in the integration as a whole when the backend is not instrumented.",
+    kind: "signature",
+    precedence: 100,
+    role: "evidence",
+    hop: "nlb",
+    minimums:
+      "1 stall with a trace whose integration-minus-backend part is dominant and ≥ 50 % of its total; high confidence from 3 with an instrumented backend, at most medium without.",
+  },
+  {
+    id: "gateway-latency",
+    title: "Time inside API Gateway (X-Ray)",
+    description:
+      "The stall's X-Ray trace shows the time inside API Gateway's segment outside its integration call (authorizer, request/response mapping, throttling).",
+    kind: "signature",
+    precedence: 100,
+    role: "evidence",
+    hop: "gateway",
+    minimums:
+      "1 stall with a trace whose in-gateway part is dominant and ≥ 50 % of its total; high confidence from 3.",
+  },
+  {
+    id: "outside-gateway",
+    title: "Time outside API Gateway (X-Ray)",
+    description:
+      "The stall's X-Ray trace shows API Gateway's segment short: the time went before or after it (DNS, TCP/TLS to the edge, CloudFront, the network).",
+    kind: "signature",
+    precedence: 100,
+    role: "evidence",
+    hop: "edge",
+    minimums:
+      "1 stall with a trace whose client-total-minus-gateway part is dominant and ≥ 50 % of its total; high confidence from 3.",
+  },
 ] as const satisfies readonly FindingSpec[];
 
 export type FindingId = (typeof FINDINGS)[number]["id"];

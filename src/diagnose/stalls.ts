@@ -18,26 +18,18 @@
  * Requests that failed on their deadline are stalls too (they took at least
  * the deadline); other failures are not (a fast 500 is a failure, not a stall).
  */
-import { PART_PHASES, type Phase, type RequestRecord, seriesId } from "../model.js";
+import {
+  PART_PHASES,
+  type Phase,
+  type RequestRecord,
+  type Stall,
+  type StallRule,
+  seriesId,
+} from "../model.js";
 
-export interface StallRule {
-  stallMs?: number | undefined;
-  stallFactor: number;
-  stallFloorMs: number;
-}
+export type { Stall, StallRule };
 
 export const DEFAULT_STALL_RULE: StallRule = { stallFactor: 5, stallFloorMs: 250 };
-
-export interface Stall {
-  /** Index into the records array the stall was detected in. */
-  index: number;
-  record: RequestRecord;
-  /** The phase that took the most time. */
-  phase: Phase;
-  totalMs: number;
-  /** The threshold this series was held to. */
-  thresholdMs: number;
-}
 
 /** Failure classes of requests that hit their deadline: stalls whatever their measured total. */
 export const TIMEOUT_CODES: ReadonlySet<string> = new Set([

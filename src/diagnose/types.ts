@@ -2,19 +2,27 @@
  * Types of the diagnosis engine: its input, its output, and the common
  * interface of the detectors (src/diagnose/detectors/<id>.ts).
  */
-import type { RequestRecord } from "../model.js";
-import type { Confidence, Finding, LagStats, Verdict, VerdictEvidence } from "../report/types.js";
+import type {
+  AwsEvidence,
+  Confidence,
+  Finding,
+  LagStats,
+  RequestRecord,
+  Verdict,
+  VerdictEvidence,
+} from "../model.js";
 import type { FamilyFallback } from "../system/happy-eyeballs.js";
 import type { SynSchedule, TypicalPhases } from "./physics.js";
 import type { Hop } from "./registry.js";
 import type { Stall } from "./stalls.js";
 
 /**
- * Extra evidence and knobs for the diagnosis. Every field is optional. Other
- * sources (NLB target health, X-Ray breakdowns) add their own optional fields
- * here, or pass untyped data through `extra` until they do.
+ * Extra evidence and knobs for the diagnosis. Every field is optional. The
+ * evidence from other sources (NLB target health, X-Ray breakdowns,
+ * CloudWatch series: {@link AwsEvidence}) comes typed, one field per source;
+ * a new source adds its field to AwsEvidence in src/model/evidence.ts.
  */
-export interface DiagnoseContext {
+export interface DiagnoseContext extends AwsEvidence {
   /** The resolver's per-query timeout (glibc `options timeout:`), ms. Default 5000. */
   resolverTimeoutMs?: number;
   /** Family-wise significance level over all statistical findings of one diagnosis. Default 0.01. */
@@ -30,8 +38,6 @@ export interface DiagnoseContext {
    * having stalls, whose selection makes periods of its own).
    */
   skip?: Readonly<Record<string, string>>;
-  /** Open extension point: evidence from other sources, keyed by source name. */
-  extra?: Readonly<Record<string, unknown>>;
 }
 
 export interface DiagnoseInput {

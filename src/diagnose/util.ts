@@ -1,6 +1,5 @@
 /** Small shared helpers for the detectors: formatting, grouping, signature matching, confidence. */
-import type { Phase, RequestRecord } from "../model.js";
-import type { Confidence } from "../report/types.js";
+import type { Confidence, Phase, RequestRecord } from "../model.js";
 import type { Stall } from "./stalls.js";
 
 /** "250 ms", "1.0 s", "12 s". */
@@ -98,10 +97,6 @@ export function isPrivateAddress(addr: string): boolean {
     /^127\./.test(addr) ||
     /^(::1|f[cd][0-9a-f]{2}:)/i.test(addr)
   );
-}
-
-export function seqsOf(stalls: readonly Stall[]): number[] {
-  return stalls.map((s) => s.record.seq);
 }
 
 /** Series plus connection mode: the unit inside which send order and rates are compared. */

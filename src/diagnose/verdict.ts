@@ -8,8 +8,7 @@
  * all went to the top cause (a pattern that fits the same stalls) are folded
  * in as corroboration and raise the confidence by one step.
  */
-import type { Phase } from "../model.js";
-import type { Confidence, Finding, Verdict, VerdictEvidence } from "../report/types.js";
+import type { Confidence, Finding, Phase, Verdict, VerdictEvidence } from "../model.js";
 import { excessMs } from "./physics.js";
 import { findingSpec, type Hop } from "./registry.js";
 import { median, type Stall } from "./stalls.js";

@@ -1,5 +1,13 @@
 import type { Clock } from "../clock.js";
-import type { ProbeRun } from "./probe-run.js";
+
+/** What the list needs of a probe (ProbeRun, probe-run.ts): its links, its deadline, and how to expire it. */
+export interface InFlightEntry<T extends InFlightEntry<T>> {
+  prev: T | undefined;
+  next: T | undefined;
+  /** Monotonic ms (the clock's `now()`). */
+  readonly deadlineAt: number;
+  expire(): void;
+}
 
 /**
  * The probes in flight, and every one's hard deadline on one timer, armed for
@@ -10,16 +18,16 @@ import type { ProbeRun } from "./probe-run.js";
  * old generation that kept every young request graph alive through
  * scavenges (see timing.ts).
  */
-export class InFlight {
-  private head: ProbeRun | undefined;
-  private tail: ProbeRun | undefined;
+export class InFlight<T extends InFlightEntry<T>> {
+  private head: T | undefined;
+  private tail: T | undefined;
   private size = 0;
   private timer: NodeJS.Timeout | undefined;
   private armedAt = Number.POSITIVE_INFINITY;
 
   constructor(private readonly clock: Clock) {}
 
-  add(run: ProbeRun): void {
+  add(run: T): void {
     run.prev = this.tail;
     run.next = undefined;
     if (this.tail) this.tail.next = run;
@@ -35,7 +43,7 @@ export class InFlight {
    * request cost more than the probe's own bookkeeping); it is unref'd so an
    * idle prober never holds the process open, and finds nothing due if it fires.
    */
-  delete(run: ProbeRun): void {
+  delete(run: T): void {
     if (run.prev === undefined && this.head !== run) return; // not in the list
     if (run.prev) run.prev.next = run.next;
     else this.head = run.next;
@@ -48,8 +56,8 @@ export class InFlight {
   }
 
   /** The probes in flight now (a copy: settling one unlinks it). */
-  all(): ProbeRun[] {
-    const out: ProbeRun[] = [];
+  all(): T[] {
+    const out: T[] = [];
     for (let r = this.head; r; r = r.next) out.push(r);
     return out;
   }

@@ -43,7 +43,7 @@ export interface Shared {
   lagMonitor: LagMonitor | undefined;
   /** Keep a closing client's promise until `close()` has awaited it. */
   track(p: Promise<unknown>): void;
-  inFlight: InFlight;
+  inFlight: InFlight<ProbeRun>;
   /** Signals that already have the one abort listener that aborts their probes. */
   signals: WeakSet<AbortSignal>;
 }

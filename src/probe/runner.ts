@@ -4,10 +4,9 @@
  * 3rd request slow) shows across series, at most `concurrency` in flight,
  * optionally at a fixed send rate.
  */
-import type { Clock } from "../clock.js";
-import type { ConnectionMode, RecordTag, RequestRecord } from "../model.js";
+import { type Clock, sleep } from "../clock.js";
+import type { ConnectionMode, LagStats, RecordTag, RequestRecord } from "../model.js";
 import { seriesId } from "../model.js";
-import type { LagStats } from "../report/types.js";
 import type { LagMonitor } from "./lag.js";
 import type { ProbeOutcome, ProbeRequestOptions, Prober, ProbeTarget } from "./types.js";
 
@@ -220,17 +219,7 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
 }
 
 function sleepUntil(clock: Clock, at: number, signal: AbortSignal | undefined): Promise<void> {
-  const ms = at - clock.now();
-  if (ms <= 0 || signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
+  return sleep(at - clock.now(), signal);
 }
 
 /** A prober must never reject; if one does anyway, the run records it instead of dying. */

@@ -1,27 +1,11 @@
 /**
  * The probe contract: a fully resolved target in, a rich result out.
  */
-import type { Expect } from "../config/schema.js";
+import type { ProbeTarget } from "../config/targets.js";
 import type { ConnectionMode, RequestRecord } from "../model.js";
 
-/** One request to make, with everything resolved (URL joined, headers read from env, ${vars} substituted). */
-export interface ProbeTarget {
-  api: string;
-  route: string;
-  /** Endpoint name (defaults to its path). */
-  endpoint: string;
-  /** Full URL: route base URL (with its stage path) + endpoint path. */
-  url: string;
-  method: string;
-  /** Request headers, values resolved. */
-  headers: Record<string, string>;
-  /** Lower-case names of headers whose values must never appear in output. */
-  secretHeaders: string[];
-  body?: string;
-  expect?: Expect;
-  /** Hard deadline for the whole request, all phases included. */
-  timeoutMs: number;
-}
+/** Built by config (src/config/targets.ts), probed here: config sits below probe. */
+export type { ProbeTarget };
 
 export interface ProbeRequestOptions {
   connection: ConnectionMode;

@@ -9,9 +9,8 @@
  * implementations) and merge by addition.
  */
 import * as hdr from "hdr-histogram-js";
-import type { ConnectionMode, Phase, RecordTag, RequestRecord } from "../model.js";
+import type { ConnectionMode, Phase, PhaseStats, RecordTag, RequestRecord } from "../model.js";
 import { countable, PHASES } from "../model.js";
-import type { PhaseStats } from "../report/types.js";
 
 export type Histogram = hdr.Histogram;
 

@@ -6,9 +6,13 @@
  * torn or corrupt line, it skips it and says so in `warnings`.
  */
 
-import { DEFAULT_STALL_RULE, detectStalls, type StallRule } from "../diagnose/stalls.js";
-import { countable, type RecordTag, type RequestRecord } from "../model.js";
-import type { IntervalSummary } from "../report/types.js";
+import {
+  countable,
+  type IntervalSummary,
+  type RecordTag,
+  type RequestRecord,
+  type StallDetector,
+} from "../model.js";
 import { HistogramSet, histKeyId, histKeyOf } from "./histograms.js";
 import { mergeHlogFile } from "./history-hlog.js";
 import { type CommittedRound, readRecordsFile } from "./history-records.js";
@@ -30,8 +34,11 @@ export interface ReadHistoryOptions {
    * or the `.hlog` interval logs (what HdrHistogram's tools see).
    */
   histogramSource?: "records" | "hlog";
-  /** Stall rule for the per-interval stall counts (default: factor 5, floor 250 ms). */
-  stallRule?: StallRule;
+  /**
+   * How the per-interval stall counts are found: `(records) => detectStalls(records, rule)` from
+   * src/diagnose/stalls.ts (the stall rule is the diagnosis', passed in). Without it intervals count no stalls.
+   */
+  stalls?: StallDetector;
 }
 
 /** An interval summary that says which record tag it covers. */
@@ -191,7 +198,7 @@ export async function readHistory(
     intervalsOf({ ...round, records: measured }, allIntervals, intervalOfRecord);
     for (const r of measured) all.push(r);
   }
-  for (const s of detectStalls(all, opts.stallRule ?? DEFAULT_STALL_RULE)) {
+  for (const s of opts.stalls?.(all) ?? []) {
     const iv = allIntervals[intervalOfRecord[s.index] ?? -1];
     if (iv) iv.stalls++;
   }

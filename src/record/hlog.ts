@@ -19,7 +19,7 @@ import {
   type RecordTag,
   type RequestRecord,
 } from "../model.js";
-import { type HistKey, type HistogramSet, histKeyId, histKeyOf, msToUs, newHistogram } from "./histograms.js";
+import { type HistKey, histKeyId, histKeyOf, msToUs, newHistogram } from "./histograms.js";
 
 /** The series and phase an interval line belongs to. */
 export interface IntervalTag extends HistKey {
@@ -69,37 +69,11 @@ export function hlogHeader(startMs: number): string {
   return out;
 }
 
-/** The lines of one round: one interval per series × phase, then the commit comment. */
-export function hlogRoundBlock(
-  set: HistogramSet,
-  roundId: number,
-  startMs: number,
-  endMs: number,
-  baseMs: number,
-): string {
-  let out = "";
-  let n = 0;
-  const w = new hdr.HistogramLogWriter((s) => {
-    out += s;
-  });
-  const startSec = (startMs - baseMs) / 1000;
-  const endSec = Math.max(endMs, startMs) / 1000 - baseMs / 1000;
-  for (const { key, phases } of set.series()) {
-    for (const phase of PHASES) {
-      const h = phases.get(phase);
-      if (!h || h.totalCount === 0) continue;
-      h.tag = encodeTag({ ...key, phase });
-      w.outputIntervalHistogram(h, startSec, endSec, 1000);
-      n++;
-    }
-  }
-  w.outputComment(`[Round ${roundId} committed: ${n} intervals]`);
-  return out;
-}
-
 /**
- * The same block as {@link hlogRoundBlock} over a HistogramSet of `records`,
- * byte for byte, built with ONE scratch histogram reused for every series ×
+ * The lines of one round (one interval per series × phase, then the commit
+ * comment): the block a HistogramSet of `records` would write (test/helpers/
+ * hlog-oracle.ts holds that straightforward version; the tests hold the two
+ * equal byte for byte), built with ONE scratch histogram reused for every series ×
  * phase. A full histogram (1 µs – 600 s, 3 digits) takes 86 KB: a round of
  * 1,000 endpoints × 3 routes × 2 connection modes has ~30,000 series × phase,
  * which as a HistogramSet peaked at 1.6–2 GB of RSS. This stays at one.

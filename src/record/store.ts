@@ -19,9 +19,8 @@ import { mkdir, open } from "node:fs/promises";
 import { join } from "node:path";
 import { type Clock, systemClock } from "../clock.js";
 import { StallwatchError } from "../errors.js";
-import type { RequestRecord } from "../model.js";
+import type { AwsEvidence, Finding, RequestRecord, Verdict } from "../model.js";
 import { Redactor, redactRecord } from "../redact.js";
-import type { Finding, Verdict } from "../report/types.js";
 import { ensureDataDir } from "./data-dir.js";
 import { hlogHeader, hlogRoundBlockOf } from "./hlog.js";
 import { dayOf, histFile, newWriterId, pruneDays, recordsFile } from "./store-layout.js";
@@ -67,7 +66,7 @@ export interface RoundDiagnosis {
   healthy: boolean;
   notes: string[];
   /** What the evidence sources found, by source key (targetHealth, xray, cloudwatchMetrics). */
-  sources?: Record<string, unknown>;
+  sources?: AwsEvidence;
   /** The sources' lines: what was looked at and what failed. */
   sourceNotes?: string[];
 }

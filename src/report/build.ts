@@ -5,9 +5,22 @@
  * and failures come from the records.
  */
 
-import type { Stall } from "../diagnose/stalls.js";
-import type { Phase, RequestRecord } from "../model.js";
-import { PHASES } from "../model.js";
+import type {
+  FailureReport,
+  Finding,
+  IntervalSummary,
+  LagStats,
+  Phase,
+  PhaseStats,
+  Report,
+  RequestRecord,
+  SeriesReport,
+  Stall,
+  StallReport,
+  Verdict,
+  WriterReport,
+} from "../model.js";
+import { PHASES, seriesId, UNEXPLAINED } from "../model.js";
 import {
   correctedForCoordinatedOmission,
   encodeHistogram,
@@ -19,18 +32,6 @@ import {
   statsOf,
 } from "../record/histograms.js";
 import { distributionOf } from "./distribution.js";
-import type {
-  FailureReport,
-  Finding,
-  IntervalSummary,
-  LagStats,
-  PhaseStats,
-  Report,
-  SeriesReport,
-  StallReport,
-  Verdict,
-} from "./types.js";
-import type { WriterReport } from "./writers.js";
 
 /** What the report needs from a diagnosis (the engine's output satisfies it). */
 export interface DiagnosisLike {
@@ -76,8 +77,6 @@ export interface BuildReportInput {
   now?: (() => number) | undefined;
 }
 
-/** The cause of a stall no finding explains (same string as the diagnosis registry). */
-const UNEXPLAINED = "unexplained";
 /** The cause shown for keep-warm stalls: the diagnosis does not look at keep-warm pings. */
 export const NOT_DIAGNOSED = "not-diagnosed";
 
@@ -209,7 +208,7 @@ function seriesOrder(records: readonly RequestRecord[]): Map<string, number[]> {
     const id = histKeyId(histKeyOf(r));
     const apiRank = rank(ranks[0]!, r.api);
     const routeRank = rank(ranks[1]!, `${r.api}\u0000${r.route}`);
-    const endpointRank = rank(ranks[2]!, `${r.api}\u0000${r.route}\u0000${r.endpoint}`);
+    const endpointRank = rank(ranks[2]!, seriesId(r));
     if (!out.has(id)) out.set(id, [apiRank, routeRank, endpointRank, out.size]);
   }
   return out;

@@ -5,8 +5,8 @@
  * same for one run and for merged history.
  */
 import * as hdr from "hdr-histogram-js";
+import type { LatencyDistribution } from "../model.js";
 import type { Histogram } from "../record/histograms.js";
-import type { LatencyDistribution } from "./types.js";
 
 /** Lower edges of the buckets, ms. Three per decade: 0.1, 0.2, 0.5, 1, 2, 5 … 50 000. */
 export const DISTRIBUTION_EDGES_MS: readonly number[] = [

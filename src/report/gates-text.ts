@@ -1,7 +1,7 @@
 /** The terminal's "Gates" section: one line per gate, the failing series under it. */
-import type { GateResult } from "./gates.js";
+
+import type { GateResult, Report } from "../model.js";
 import { fmtMs, type Paint } from "./style.js";
-import type { Report } from "./types.js";
 
 const MAX_FAILING_SERIES = 8;
 

@@ -7,9 +7,15 @@
  * (`gates`) and decides the exit code.
  */
 import { UsageError } from "../errors.js";
-import { PHASES, type Phase } from "../model.js";
+import {
+  type GateResult,
+  PHASES,
+  type Phase,
+  type PhaseStats,
+  type Report,
+  type SeriesReport,
+} from "../model.js";
 import { decodeHistogram } from "../record/histograms.js";
-import type { PhaseStats, Report, SeriesReport } from "./types.js";
 
 /** A statistic a threshold can name, and the PhaseStats field it reads. */
 const STATS: Record<string, keyof PhaseStats> = {
@@ -45,17 +51,6 @@ export interface GateSpec {
   maxStalls?: number;
   maxFailures?: number;
   thresholds: Threshold[];
-}
-
-export interface GateResult {
-  /** The flag as given: `--max-stalls 0`, `--threshold p(99)<500`. */
-  gate: string;
-  passed: boolean;
-  /** The series the result is about (thresholds); absent for run totals. */
-  series?: string;
-  /** The measured value: a count, or milliseconds for thresholds. */
-  actual: number;
-  limit: number;
 }
 
 const THRESHOLD_RE =

@@ -6,11 +6,12 @@
  * log-spaced buckets, see distribution.ts) as bars of log height on a log
  * latency axis, with p50 / p90 / p99 / p99.9 / max marked on it.
  */
+
+import type { PhaseStats, SeriesReport } from "../model.js";
 import { PHASES } from "../model.js";
 import { DISTRIBUTION_EDGES_MS } from "./distribution.js";
 import { axisMs, esc, logScale, ms, n1, numCell, seriesLabel, svgTitle, table } from "./html-util.js";
 import { fmtCount, fmtMs, plural } from "./style.js";
-import type { PhaseStats, SeriesReport } from "./types.js";
 
 const W = 460;
 const H = 170;

@@ -3,9 +3,10 @@
  * the measurement-quality notes: stallwatch's own event-loop lag and the
  * coordinated-omission note.
  */
+
+import { type Finding, type LagStats, type Report, UNEXPLAINED, type Verdict } from "../model.js";
 import { esc } from "./html-util.js";
 import { fmtCount, fmtNum, plural } from "./style.js";
-import type { Finding, LagStats, Report, Verdict } from "./types.js";
 
 /** The verdict card: the cause as a checkable chain, every agreeing source, the next step, what was ruled out. */
 function verdictCard(v: Verdict): string {
@@ -57,7 +58,7 @@ export function findingsSection(report: Report): string {
   report.findings.forEach((f, i) => {
     out.push(findingCard(f, i + 1, report.totals.stalls));
   });
-  const unexplained = report.stalls.filter((s) => s.cause === "unexplained").length;
+  const unexplained = report.stalls.filter((s) => s.cause === UNEXPLAINED).length;
   if (report.findings.length > 0 && unexplained > 0) {
     out.push(`<p class="warn">${esc(plural(unexplained, "stall"))} unexplained.</p>`);
   }

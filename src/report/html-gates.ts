@@ -1,7 +1,8 @@
 /** The HTML report's Gates section: every command-line gate, failed ones first. */
+
+import type { Report } from "../model.js";
 import { esc, numCell, table } from "./html-util.js";
 import { fmtMs } from "./style.js";
-import type { Report } from "./types.js";
 
 export function gatesSection(report: Report): string {
   const gates = [...(report.gates ?? [])].sort((a, b) => Number(a.passed) - Number(b.passed));

@@ -5,10 +5,11 @@
  * look it up by; and the failures by class. Both capped, with a count of what
  * was left out (the JSON report has them all).
  */
-import { PART_PHASES } from "../model.js";
+
+import type { FailureReport, StallReport } from "../model.js";
+import { PART_PHASES, UNEXPLAINED } from "../model.js";
 import { esc, ms, n1, numCell, seriesLabel, svgTitle, table } from "./html-util.js";
 import { fmtCount, fmtMs, fmtUtc } from "./style.js";
-import type { FailureReport, StallReport } from "./types.js";
 
 /** Most stalls listed. */
 export const MAX_STALL_ROWS = 300;
@@ -60,7 +61,7 @@ export function stallSection(stalls: readonly StallReport[], withApi: boolean): 
       s.tag && `(${s.tag})`,
     ].filter((v): v is string => typeof v === "string");
     const cause =
-      s.cause === "unexplained" ? `<span class="warn">unexplained</span>` : `<code>${esc(s.cause)}</code>`;
+      s.cause === UNEXPLAINED ? `<span class="warn">unexplained</span>` : `<code>${esc(s.cause)}</code>`;
     return [
       numCell(`#${s.seq}`, s.seq),
       `<time datetime="${esc(s.at)}">${esc(fmtUtc(Date.parse(s.at)))}</time>`,

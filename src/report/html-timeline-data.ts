@@ -8,9 +8,7 @@
  * span from its overall percentiles, on which the stalls are still marked at
  * their own times.
  */
-import type { Stall } from "../diagnose/stalls.js";
-import type { RequestRecord } from "../model.js";
-import type { IntervalSummary, Report } from "./types.js";
+import type { IntervalSummary, Report, RequestRecord, Stall } from "../model.js";
 
 export interface TimelineFromRecordsOptions {
   /** Most intervals per series. Default 120. */

@@ -7,9 +7,9 @@
  * latency. Every mark has a `<title>` (tooltip and accessible name).
  */
 
+import type { IntervalSummary, StallReport } from "../model.js";
 import { axisMs, esc, logScale, ms, n1, seriesKey, seriesLabel, svgTitle, timeScale } from "./html-util.js";
 import { fmtCount, fmtUtc, plural } from "./style.js";
-import type { IntervalSummary, StallReport } from "./types.js";
 
 const W = 960;
 const H = 180;

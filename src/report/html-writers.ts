@@ -6,9 +6,10 @@
  * stands out as the only non-zero cell of its row). Data, not a finding.
  */
 
+import type { WriterReport } from "../model.js";
+import { seriesId } from "../model.js";
 import { esc, numCell, table } from "./html-util.js";
 import { fmtCount } from "./style.js";
-import type { WriterReport } from "./writers.js";
 
 export function writersSection(writers: readonly WriterReport[]): string {
   const overall = table(
@@ -26,7 +27,7 @@ export function writersSection(writers: readonly WriterReport[]): string {
   for (const w of writers) {
     for (const s of w.series) {
       if (s.stalls > 0)
-        stalled.set(`${s.api}\u0000${s.route}\u0000${s.endpoint}`, {
+        stalled.set(seriesId(s), {
           label: `${s.api} ${s.route} ${s.endpoint}`,
         });
     }
@@ -35,7 +36,7 @@ export function writersSection(writers: readonly WriterReport[]): string {
   const rows = [...stalled].map(([id, { label }]) => [
     esc(label),
     ...writers.map((w) => {
-      const s = w.series.find((x) => `${x.api}\u0000${x.route}\u0000${x.endpoint}` === id);
+      const s = w.series.find((x) => seriesId(x) === id);
       return numCell(s ? `${fmtCount(s.stalls)} / ${fmtCount(s.requests)}` : "–", s?.stalls);
     }),
   ]);

@@ -13,6 +13,7 @@
 import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { StallwatchError } from "../errors.js";
+import type { IntervalSummary, Report } from "../model.js";
 import type { Redactor } from "../redact.js";
 import { CSS, SCRIPT } from "./html-assets.js";
 import { distributionCharts, percentileTable, phaseTables } from "./html-distribution.js";
@@ -24,7 +25,6 @@ import { timelineFromSeries } from "./html-timeline-data.js";
 import { esc } from "./html-util.js";
 import { writersSection } from "./html-writers.js";
 import { fmtCount, fmtDuration, fmtUtc, plural } from "./style.js";
-import type { IntervalSummary, Report } from "./types.js";
 
 export { type TimelineFromRecordsOptions, timelineFromRecords } from "./html-timeline-data.js";
 

@@ -5,8 +5,9 @@
  * percentiles low to high); any other key (free-form evidence, options)
  * follows alphabetically. 2-space indent, trailing newline.
  */
+
+import type { Report } from "../model.js";
 import { PHASES } from "../model.js";
-import type { Report } from "./types.js";
 
 const SERIES = [
   "api",

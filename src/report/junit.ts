@@ -7,10 +7,9 @@
  */
 import type { Builder } from "junit-report-builder";
 import junitModule from "junit-report-builder";
-import type { ConnectionMode } from "../model.js";
+import type { ConnectionMode, Report, SeriesReport } from "../model.js";
 import { seriesLabel } from "./gates.js";
 import { fmtMs, plural } from "./style.js";
-import type { Report, SeriesReport } from "./types.js";
 
 /** At run time the default import is the builder itself; its CommonJS typings say otherwise. */
 const junit = junitModule as unknown as Builder;

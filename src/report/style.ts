@@ -52,11 +52,6 @@ export function stripAnsi(s: string): string {
   return s.replace(ANSI, "");
 }
 
-/** Visible length (ANSI codes excluded). */
-export function visibleLength(s: string): number {
-  return [...stripAnsi(s)].length;
-}
-
 /** Cuts plain text to `width` characters with an ellipsis. */
 export function truncate(s: string, width: number): string {
   const chars = [...s];

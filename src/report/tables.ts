@@ -4,9 +4,9 @@
  * Each returns lines (no trailing newline); colour via the given painter only.
  */
 import Table from "cli-table3";
-import { FAILURE_CLASS_NAMES, PHASES } from "../model.js";
+import type { FailureReport, Report, SeriesReport, StallReport } from "../model.js";
+import { FAILURE_CLASS_NAMES, PHASES, UNEXPLAINED } from "../model.js";
 import { barGlyph, fmtCount, fmtMs, logLevel, type Paint, plural, truncate } from "./style.js";
-import type { FailureReport, Report, SeriesReport, StallReport } from "./types.js";
 
 type Align = "left" | "right";
 
@@ -185,7 +185,7 @@ export function stallList(report: Report, paint: Paint, cap: number): string[] {
   for (const s of stalls.slice(0, cap)) {
     const time = multiDay ? `${s.at.slice(5, 10)} ${s.at.slice(11, 23)}` : s.at.slice(11, 23);
     const phaseMs = s.phasesMs[s.phase];
-    const cause = s.cause === "unexplained" ? paint("yellow", s.cause) : paint("cyan", s.cause);
+    const cause = s.cause === UNEXPLAINED ? paint("yellow", s.cause) : paint("cyan", s.cause);
     t.push([
       time,
       s.route + (s.tag ? ` (${s.tag})` : ""),

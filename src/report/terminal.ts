@@ -4,11 +4,11 @@
  * given report, colour and width; colour only when asked (see shouldUseColor).
  */
 
+import { type Finding, type LagStats, type Report, UNEXPLAINED, type Verdict } from "../model.js";
 import { gateLines } from "./gates-text.js";
 import { fmtCount, fmtDuration, fmtNum, fmtUtc, type Paint, painter, plural, truncate } from "./style.js";
 import { distributionLines, failureLines, percentileTable, stallList } from "./tables.js";
 import { renderTimeline } from "./timeline.js";
-import type { Finding, LagStats, Report, Verdict } from "./types.js";
 
 export { shouldUseColor } from "./style.js";
 
@@ -135,7 +135,7 @@ function findingLines(report: Report, paint: Paint, width: number): string[] {
   });
   if (skip === 1 && report.findings.length === 1) lines.push(paint("dim", "  none besides the verdict"));
   if (report.findings.length > 0) {
-    const unexplained = report.stalls.filter((s) => s.cause === "unexplained").length;
+    const unexplained = report.stalls.filter((s) => s.cause === UNEXPLAINED).length;
     if (unexplained > 0) lines.push(paint("yellow", `${plural(unexplained, "stall")} unexplained.`));
   }
   // Notes say which tests were skipped for too few samples; a long run can have dozens, so show a few.

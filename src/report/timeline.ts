@@ -6,8 +6,8 @@
  * marked with `!` (red when colour is on) in both.
  */
 import Table from "cli-table3";
+import type { IntervalSummary } from "../model.js";
 import { BARS, fmtCount, fmtMs, fmtUtc, type Paint, painter, plural } from "./style.js";
-import type { IntervalSummary } from "./types.js";
 
 export interface TimelineOptions {
   color: boolean;

@@ -7,29 +7,9 @@
  * read `report.writers` (or the `writer` of each record) to raise one.
  */
 import Table from "cli-table3";
+import type { IntervalSummary, WriterReport, WriterSeriesCounts } from "../model.js";
+import { seriesId } from "../model.js";
 import { fmtCount, painter, plural } from "./style.js";
-import type { IntervalSummary } from "./types.js";
-
-export interface WriterSeriesCounts {
-  api: string;
-  route: string;
-  endpoint: string;
-  requests: number;
-  failed: number;
-  stalls: number;
-}
-
-export interface WriterReport {
-  writer: string;
-  rounds: number;
-  requests: number;
-  failed: number;
-  stalls: number;
-  /** First and last round start, ISO. */
-  firstRoundAt: string;
-  lastRoundAt: string;
-  series: WriterSeriesCounts[];
-}
 
 /** Per-writer counts from the probe intervals (one per round × series, each with its writer). */
 export function writerReports(intervals: readonly (IntervalSummary & { writer: string })[]): WriterReport[] {
@@ -70,7 +50,7 @@ export function writerReports(intervals: readonly (IntervalSummary & { writer: s
     g.w.requests += iv.count;
     g.w.failed += iv.failures;
     g.w.stalls += iv.stalls;
-    const id = `${iv.api}\u0000${iv.route}\u0000${iv.endpoint}`;
+    const id = seriesId(iv);
     let s = g.series.get(id);
     if (!s) {
       s = { api: iv.api, route: iv.route, endpoint: iv.endpoint, requests: 0, failed: 0, stalls: 0 };
@@ -100,8 +80,7 @@ export function renderWriters(writers: readonly WriterReport[], opts: { color: b
   if (writers.length < 2) return "";
   const paint = painter(opts.color);
   const stalled = new Set<string>();
-  for (const w of writers)
-    for (const s of w.series) if (s.stalls > 0) stalled.add(`${s.api}\u0000${s.route}\u0000${s.endpoint}`);
+  for (const w of writers) for (const s of w.series) if (s.stalls > 0) stalled.add(seriesId(s));
   const t = new Table({
     head: [
       "writer",
@@ -116,7 +95,7 @@ export function renderWriters(writers: readonly WriterReport[], opts: { color: b
   });
   for (const w of writers) {
     const bySeries = w.series
-      .filter((s) => stalled.has(`${s.api}\u0000${s.route}\u0000${s.endpoint}`))
+      .filter((s) => stalled.has(seriesId(s)))
       .map((s) => `${s.api} ${s.route} ${s.endpoint}: ${s.stalls}/${s.requests}`)
       .join("\n");
     t.push([

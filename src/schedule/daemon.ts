@@ -8,7 +8,7 @@
  * being probed); a probe round waits for an in-flight keep-warm to finish.
  */
 import cron, { type ScheduledTask, type TaskContext } from "node-cron";
-import { type Clock, systemClock } from "../clock.js";
+import { type Clock, sleep, systemClock } from "../clock.js";
 import type { StallRule } from "../diagnose/stalls.js";
 import type { RoundKind, RoundMeta, Store } from "../record/store.js";
 import type { Logger } from "./logger.js";
@@ -65,18 +65,6 @@ interface Lane {
   controller: AbortController | undefined;
   skippedDuring: number;
 }
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (ms <= 0 || signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 
 const within = (p: Promise<unknown>, ms: number): Promise<boolean> =>
   new Promise((resolve) => {

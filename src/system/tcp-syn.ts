@@ -146,26 +146,33 @@ export function hostSynSchedule(dir = "/proc/sys/net/ipv4"): SynSchedule {
  * RFC 1122 stack with a 3 s initial RTO (Linux before 3.1 with its 5
  * retries: 3, 9, 21, 45, 93 s; Windows stops after 3 and 9).
  */
-export function remoteSynSchedules(host?: SynSchedule): SynSchedule[] {
+export interface RemoteSynSchedules {
+  classic: SynSchedule;
+  linear: SynSchedule;
+  rto3: SynSchedule;
+}
+
+/** The schedules a hop the prober cannot see may use, by name (see {@link RemoteSynSchedules}). */
+export function remoteSynSchedulesByName(host?: SynSchedule): RemoteSynSchedules {
   const linux = {
     initialRtoMs: LINUX_INITIAL_RTO_MS,
     retries: LINUX_SYN_RETRIES,
     maxRtoMs: LINUX_MAX_RTO_MS,
   };
-  return [
-    {
+  return {
+    classic: {
       ...linux,
       name: "linux-classic",
       linearTimeouts: 0,
       source: "Linux defaults without tcp_syn_linear_timeouts",
     },
-    {
+    linear: {
       ...linux,
       name: "linux-linear",
       linearTimeouts: host && host.linearTimeouts > 0 ? host.linearTimeouts : LINUX_SYN_LINEAR_TIMEOUTS,
       source: "Linux defaults with tcp_syn_linear_timeouts",
     },
-    {
+    rto3: {
       name: "rto-3s",
       initialRtoMs: 3000,
       linearTimeouts: 0,
@@ -173,5 +180,11 @@ export function remoteSynSchedules(host?: SynSchedule): SynSchedule[] {
       maxRtoMs: LINUX_MAX_RTO_MS,
       source: "RFC 1122 initial RTO of 3 s (Linux before 3.1, Windows)",
     },
-  ];
+  };
+}
+
+/** The same schedules as a list, in that order. */
+export function remoteSynSchedules(host?: SynSchedule): SynSchedule[] {
+  const s = remoteSynSchedulesByName(host);
+  return [s.classic, s.linear, s.rto3];
 }

@@ -2,7 +2,7 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import type { Report } from "../../src/report/types.js";
+import type { Report } from "../../src/model.js";
 
 const run = promisify(execFile);
 export const CLI = join(import.meta.dirname, "../../dist/cli/main.js");

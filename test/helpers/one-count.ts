@@ -4,7 +4,7 @@
  * and says the same count; each failed request is claimed by at most one finding; evidence findings are never a cause; keep-warm stalls count nowhere.
  */
 import { expect } from "vitest";
-import type { Report } from "../../src/report/types.js";
+import type { Report } from "../../src/model.js";
 
 export function expectOneCount(report: Report): void {
   const probeStalls = report.stalls.filter((s) => s.tag !== "keep-warm");

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CloudWatchLab, createCloudWatchLab } from "../../src/lab/aws/cloudwatch.js";
 import { type AwsLab, startAwsLab } from "../../src/lab/aws/server.js";
-import type { Report } from "../../src/report/types.js";
+import type { Report } from "../../src/model.js";
 import { behaviors, startServer, type TestServer } from "../helpers/servers.js";
 
 const MAIN = join(import.meta.dirname, "../../dist/cli/main.js");

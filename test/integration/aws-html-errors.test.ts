@@ -12,7 +12,7 @@ import { BatchGetTracesCommand, XRayClient } from "@aws-sdk/client-xray";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awsCall } from "../../src/aws/dashboard/deploy.js";
 import { describeTargetHealth } from "../../src/aws/elbv2/describe.js";
-import { classifyAwsError } from "../../src/aws/xray/aws-error.js";
+import { classifyAwsError } from "../../src/aws/errors.js";
 
 let server: Server;
 let endpoint: string;

@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import type { Report } from "../../src/model.js";
 import { readHistory } from "../../src/record/history.js";
-import type { Report } from "../../src/report/types.js";
 import { behaviors, startServer, type TestServer } from "../helpers/servers.js";
 
 const MAIN = join(import.meta.dirname, "../../dist/cli/main.js");

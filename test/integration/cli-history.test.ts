@@ -14,9 +14,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { historyReport } from "../../src/app/history.js";
 import { parseTimeFlag } from "../../src/cli/report-history.js";
 import { DEFAULT_STALL_RULE } from "../../src/diagnose/stalls.js";
-import type { RequestRecord } from "../../src/model.js";
+import type { Report, RequestRecord } from "../../src/model.js";
 import { openStore } from "../../src/record/store.js";
-import type { Report } from "../../src/report/types.js";
 import { expectOneCount } from "../helpers/one-count.js";
 import { fakeRecord } from "../helpers/store-records.js";
 

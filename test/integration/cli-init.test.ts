@@ -14,7 +14,7 @@ import { configFromOpenApi, samplePath } from "../../src/config/init.js";
 import { parseConfig } from "../../src/config/load.js";
 import { ConfigError } from "../../src/errors.js";
 import type { RemoteLab } from "../../src/lab/remote.js";
-import type { Report } from "../../src/report/types.js";
+import type { Report } from "../../src/model.js";
 import { runCli } from "../helpers/cli.js";
 
 const FIXTURES = join(import.meta.dirname, "../fixtures/openapi");

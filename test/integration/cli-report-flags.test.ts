@@ -10,8 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { XMLParser } from "fast-xml-parser";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { Report } from "../../src/model.js";
 import { CSV_COLUMNS } from "../../src/report/csv.js";
-import type { Report } from "../../src/report/types.js";
 import { runCli } from "../helpers/cli.js";
 import { behaviors, startServer, type TestServer } from "../helpers/servers.js";
 

@@ -12,9 +12,9 @@ import {
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { describeTopology } from "../../src/aws/elbv2/describe.js";
-import { targetUnhealthyFindings } from "../../src/aws/elbv2/detector.js";
 import { TargetHealthMonitor } from "../../src/aws/elbv2/monitor.js";
 import type { Clock } from "../../src/clock.js";
+import { targetUnhealthyFindings } from "../../src/diagnose/detectors/target-unhealthy.js";
 import { detectStalls } from "../../src/diagnose/stalls.js";
 import {
   applyLabHealth,

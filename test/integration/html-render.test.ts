@@ -11,11 +11,11 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { detectStalls } from "../../src/diagnose/stalls.js";
 import { StallwatchError } from "../../src/errors.js";
+import type { Report, StallReport } from "../../src/model.js";
 import { Redactor } from "../../src/redact.js";
 import { buildReport } from "../../src/report/build.js";
 import { renderHtml, timelineFromRecords, writeHtmlReport } from "../../src/report/html.js";
 import { timelineFromSeries } from "../../src/report/html-timeline-data.js";
-import type { Report, StallReport } from "../../src/report/types.js";
 import { fixtureInput, fixtureIntervals, fixtureRecords, rec, T0 } from "../unit/report-fixture.js";
 
 const count = (s: string, sub: string): number => s.split(sub).length - 1;

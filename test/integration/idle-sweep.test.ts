@@ -7,7 +7,8 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { defaultSleep, idleSweep, parseGaps } from "../../src/app/idle-sweep.js";
+import { idleSweep, parseGaps } from "../../src/app/idle-sweep.js";
+import { sleep } from "../../src/clock.js";
 import { applyProbeOverrides, type ProbeFlags } from "../../src/config/flags.js";
 import { parseConfig } from "../../src/config/load.js";
 import { BASE_TIMINGS, type Lab, labConfig, type ScenarioTimings, startLab } from "../../src/lab/index.js";
@@ -125,7 +126,7 @@ describe("idle-sweep", () => {
     // The sleep alone: the old one added a listener per call and never removed it.
     const ac = new AbortController();
     const warned = await warningsDuring(async () => {
-      for (let i = 0; i < 25; i++) await defaultSleep(1, ac.signal);
+      for (let i = 0; i < 25; i++) await sleep(1, ac.signal);
     });
     expect(warned.map((w) => w.name)).not.toContain("MaxListenersExceededWarning");
 

@@ -14,7 +14,7 @@ import { type ChildProcess, execFileSync, spawnSync } from "node:child_process";
 import { getDefaultAutoSelectFamilyAttemptTimeout } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Report } from "../../src/report/types.js";
+import type { Report } from "../../src/model.js";
 import { createNetns, firstLine, loseInARow, type Netns, netnsSupport } from "../helpers/netns.js";
 import { expectOneCount } from "../helpers/one-count.js";
 

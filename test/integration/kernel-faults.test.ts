@@ -18,7 +18,7 @@ import { type ChildProcess, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Report, StallReport } from "../../src/report/types.js";
+import type { Report, StallReport } from "../../src/model.js";
 import { parseSynSysctls, synLevelsMs } from "../../src/system/tcp-syn.js";
 import {
   createNetns,

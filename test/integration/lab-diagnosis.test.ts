@@ -12,8 +12,8 @@ import { applyProbeOverrides, type ProbeFlags } from "../../src/config/flags.js"
 import { type LoadedConfig, parseConfig } from "../../src/config/load.js";
 import type { ScenarioName, ScenarioTimings } from "../../src/lab/index.js";
 import { type RemoteLab, startLabInWorker } from "../../src/lab/remote.js";
+import type { Report } from "../../src/model.js";
 import type { ProbeTarget } from "../../src/probe/types.js";
-import type { Report } from "../../src/report/types.js";
 import { expectOneCount } from "../helpers/one-count.js";
 
 let lab: RemoteLab | undefined;

@@ -12,9 +12,9 @@
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Lab, startLab } from "../../src/lab/index.js";
+import type { Report } from "../../src/model.js";
 import { createProber } from "../../src/probe/prober.js";
 import { parseResolve } from "../../src/probe/resolve.js";
-import type { Report } from "../../src/report/types.js";
 import { labReport, verdictLine } from "../helpers/lab-report.js";
 import { expectOneCount } from "../helpers/one-count.js";
 

@@ -11,6 +11,7 @@ import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { detectStalls } from "../../src/diagnose/stalls.js";
 import { readHistory } from "../../src/record/history.js";
 import { openStore, type RoundMeta } from "../../src/record/store.js";
 import { catchEarlySignals, installShutdown, type SignalTarget } from "../../src/schedule/signals.js";
@@ -406,7 +407,7 @@ describe("requests aborted by a clean stop", () => {
       .map((f) => readFileSync(f, "utf8"))
       .join("");
     expect(stored).toContain('"aborted":true');
-    const h = await readHistory(data, { sinceMs: 0 });
+    const h = await readHistory(data, { sinceMs: 0, stalls: (r) => detectStalls(r) });
     expect(h.records.map((r) => r.endpoint)).toEqual(["/health"]);
     expect(h.intervals.reduce((n, iv) => n + iv.failures + iv.stalls, 0)).toBe(0);
     const report = await cli(["report", "--from", data, "--since", "1h", "--json"]);

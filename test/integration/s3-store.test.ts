@@ -13,13 +13,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createS3Client } from "../../src/aws/clients.js";
-import type { RequestRecord } from "../../src/model.js";
+import type { Report, RequestRecord } from "../../src/model.js";
 import { readHistory } from "../../src/record/history.js";
 import { parseS3Url } from "../../src/record/s3/layout.js";
 import { s3Source } from "../../src/record/s3/source.js";
 import { ObjectSpool } from "../../src/record/s3/spool.js";
 import { openS3Store, s3Put } from "../../src/record/s3/store.js";
-import type { Report } from "../../src/report/types.js";
 import { type LocalS3, S3_ENV, type S3Proxy, startS3, startS3Proxy } from "../helpers/s3rver.js";
 import { behaviors, startServer, type TestServer } from "../helpers/servers.js";
 

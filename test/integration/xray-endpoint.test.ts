@@ -6,10 +6,10 @@
 import { BatchGetTracesCommand, GetTraceSummariesCommand, XRayClient } from "@aws-sdk/client-xray";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { breakdownStall } from "../../src/aws/xray/breakdown.js";
-import { xrayFindings } from "../../src/aws/xray/detector.js";
 import { fetchTraces } from "../../src/aws/xray/fetch.js";
 import { traceStalls } from "../../src/aws/xray/investigate.js";
 import { newTraceRoot } from "../../src/aws/xray/trace-id.js";
+import { xrayFindings } from "../../src/diagnose/detectors/xray.js";
 import { detectStalls } from "../../src/diagnose/stalls.js";
 import { type AwsLab, startAwsLab } from "../../src/lab/aws/server.js";
 import { labSegments, XrayStore, xrayHandler } from "../../src/lab/aws/xray.js";

@@ -9,9 +9,9 @@ import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balan
 import { XRayClient } from "@aws-sdk/client-xray";
 import { afterEach, describe, expect, it } from "vitest";
 import { TargetHealthMonitor } from "../../src/aws/elbv2/monitor.js";
-import { xrayFindings } from "../../src/aws/xray/detector.js";
 import { traceStalls } from "../../src/aws/xray/investigate.js";
 import { newTraceHeader } from "../../src/aws/xray/trace-id.js";
+import { xrayFindings } from "../../src/diagnose/detectors/xray.js";
 import { detectStalls } from "../../src/diagnose/stalls.js";
 import { applyLabHealth, Elbv2State, elbv2Handler, seedLabTopology } from "../../src/lab/aws/elbv2.js";
 import { type AwsLab, startAwsLab } from "../../src/lab/aws/server.js";

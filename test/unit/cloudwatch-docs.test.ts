@@ -7,9 +7,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { countsFromRecords, countsFromReport, histogramsFromReport } from "../../src/aws/metrics/index.js";
 import { METRIC_KEYS, METRICS, type MetricDef } from "../../src/aws/metrics/registry.js";
-import type { RequestRecord } from "../../src/model.js";
+import type { Report, RequestRecord } from "../../src/model.js";
 import { encodeHistogram, newHistogram } from "../../src/record/histograms.js";
-import type { Report } from "../../src/report/types.js";
 import { makeRecord } from "../helpers/records.js";
 
 const doc = readFileSync(join(import.meta.dirname, "../../docs/cloudwatch.md"), "utf8");

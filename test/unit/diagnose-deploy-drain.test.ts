@@ -6,15 +6,19 @@
  */
 import { describe, expect, it } from "vitest";
 import { TargetHealthTracker } from "../../src/aws/elbv2/tracker.js";
-import type { TargetGroupTopology, TargetHealthEntry } from "../../src/aws/elbv2/types.js";
-import type { StallBreakdown } from "../../src/aws/xray/breakdown.js";
-import type { XrayEvidence } from "../../src/aws/xray/detector.js";
 import { deployDrain } from "../../src/diagnose/detectors/deploy-drain.js";
 import { diagnose } from "../../src/diagnose/diagnose.js";
 import { CLASSIC_LINUX, typicalPhases } from "../../src/diagnose/physics.js";
 import { detectStalls } from "../../src/diagnose/stalls.js";
 import type { DetectorInput } from "../../src/diagnose/types.js";
-import type { RequestRecord } from "../../src/model.js";
+import type {
+  AwsEvidence,
+  RequestRecord,
+  StallBreakdown,
+  TargetGroupTopology,
+  TargetHealthEntry,
+  XrayEvidence,
+} from "../../src/model.js";
 import { makeRecord } from "../helpers/records.js";
 
 const TG = "arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/tg/0123456789abcdef";
@@ -88,11 +92,7 @@ function records(slow: (tMs: number) => boolean) {
   return out;
 }
 
-function input(
-  recs: RequestRecord[],
-  extra: Record<string, unknown>,
-  stalls = detectStalls(recs),
-): DetectorInput {
+function input(recs: RequestRecord[], extra: AwsEvidence, stalls = detectStalls(recs)): DetectorInput {
   const stallSeqs = new Set(stalls.map((s) => s.record.seq));
   return {
     records: recs,
@@ -100,7 +100,7 @@ function input(
     stallSeqs,
     lag: undefined,
     settings: { resolverTimeoutMs: 5000, alpha: 0.01 / 8, timeoutMs: undefined, synSchedule: CLASSIC_LINUX },
-    context: { extra },
+    context: extra,
     typical: typicalPhases(recs, stallSeqs),
   };
 }
@@ -151,7 +151,7 @@ describe("deploy-drain", () => {
       expect.arrayContaining(["target-health", "x-ray"]),
     );
 
-    const d = diagnose({ records: recs, stalls: detectStalls(recs), context: { extra } });
+    const d = diagnose({ records: recs, stalls: detectStalls(recs), context: extra });
     expect(d.verdict?.cause).toBe("deploy-drain");
     expect(d.findings[0]?.stalls).toHaveLength(80);
     expect(d.findings.map((f) => f.id)).not.toContain("target-unhealthy");

@@ -4,9 +4,7 @@
  * own idle timeout, failures unrelated to the gap, 504s, cold starts and healthy runs are not.
  */
 import { describe, expect, it } from "vitest";
-import { CLOUDWATCH_EVIDENCE_EXTRA_KEY } from "../../src/app/aws.js";
 import {
-  CLOUDWATCH_EXTRA_KEY,
   failureBand,
   isProxyFailure,
   nlbResets,
@@ -50,21 +48,19 @@ function withFailures(
 }
 
 const nlbEvidence = (target: number, elb: number): DiagnoseContext => ({
-  extra: {
-    [CLOUDWATCH_EXTRA_KEY]: {
-      series: [
-        { metricName: "TCP_Target_Reset_Count", value: target },
-        { metricName: "TCP_ELB_Reset_Count", value: elb },
-      ].map((m, i) => ({
-        id: `m${i}`,
-        namespace: "AWS/NetworkELB",
-        metricName: m.metricName,
-        stat: "Sum",
-        dimensions: { LoadBalancer: "net/x/0123456789abcdef" },
-        timestampsMs: [0, 60_000],
-        values: [m.value, 0],
-      })),
-    },
+  cloudwatchMetrics: {
+    series: [
+      { metricName: "TCP_Target_Reset_Count", value: target },
+      { metricName: "TCP_ELB_Reset_Count", value: elb },
+    ].map((m, i) => ({
+      id: `m${i}`,
+      namespace: "AWS/NetworkELB",
+      metricName: m.metricName,
+      stat: "Sum",
+      dimensions: { LoadBalancer: "net/x/0123456789abcdef" },
+      timestampsMs: [0, 60_000],
+      values: [m.value, 0],
+    })),
   },
 });
 
@@ -75,10 +71,6 @@ function lazyPool(seed: number, keepAliveMs = 2000) {
 }
 
 describe("keepalive-mismatch", () => {
-  it("uses the same extra key as the AWS integration", () => {
-    expect(CLOUDWATCH_EXTRA_KEY).toBe(CLOUDWATCH_EVIDENCE_EXTRA_KEY);
-  });
-
   it.each(SEEDS)(
     "seed %i: gaps past the backend's keep-alive fail, the NLB counts target resets → raised, high",
     (seed) => {
@@ -187,6 +179,6 @@ describe("keepalive-mismatch", () => {
     const few = Array.from({ length: 10 }, (_, i) => ({ seq: i, gapMs: i * 100, failed: i > 6 }));
     expect(failureBand(few, 0.01)).toEqual({ ok: false, reason: expect.stringMatching(/too few samples/) });
     expect(nlbResets(undefined)).toBeUndefined();
-    expect(nlbResets({ [CLOUDWATCH_EXTRA_KEY]: { series: [] } })).toBeUndefined();
+    expect(nlbResets({ series: [] })).toBeUndefined();
   });
 });

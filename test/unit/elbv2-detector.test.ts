@@ -1,15 +1,14 @@
 import { describe, expect, it } from "vitest";
+import { TargetHealthTracker } from "../../src/aws/elbv2/tracker.js";
 import {
-  TARGET_UNHEALTHY_SPEC,
   targetUnhealthyDetector,
   targetUnhealthyFindings,
-} from "../../src/aws/elbv2/detector.js";
-import { TargetHealthTracker } from "../../src/aws/elbv2/tracker.js";
-import type { TargetGroupTopology, TargetHealthEntry } from "../../src/aws/elbv2/types.js";
+} from "../../src/diagnose/detectors/target-unhealthy.js";
 import { CLASSIC_LINUX } from "../../src/diagnose/physics.js";
+import { findingSpec } from "../../src/diagnose/registry.js";
 import { detectStalls } from "../../src/diagnose/stalls.js";
 import type { DetectorInput } from "../../src/diagnose/types.js";
-import type { RequestRecord } from "../../src/model.js";
+import type { RequestRecord, TargetGroupTopology, TargetHealthEntry } from "../../src/model.js";
 import { makeRecord } from "../helpers/records.js";
 
 const TG = "arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/tg/0123456789abcdef";
@@ -111,7 +110,7 @@ describe("target-unhealthy", () => {
       lag: undefined,
       settings: { resolverTimeoutMs: 5000, alpha: 0.01, timeoutMs: undefined, synSchedule: CLASSIC_LINUX },
       typical: new Map(),
-      context: { extra: { targetHealth: s.ev } },
+      context: { targetHealth: s.ev },
     } as DetectorInput;
     const res = targetUnhealthyDetector.detect(input);
     expect(res.candidate).toBeUndefined();
@@ -126,7 +125,7 @@ describe("target-unhealthy", () => {
     );
     for (const r of s.records) r.remoteAddress = "198.51.100.7";
     const [f] = targetUnhealthyFindings(s.records, s.stalls, s.ev);
-    expect(f?.id).toBe(TARGET_UNHEALTHY_SPEC.id);
+    expect(f?.id).toBe(findingSpec("target-unhealthy")?.id);
     expect(f?.stalls).toHaveLength(8);
     expect(f?.evidence).toMatchObject({
       stallsThroughDarkAzNode: 0,

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { resolveCrossZone, snapshotFromOutput, topologyFromOutputs } from "../../src/aws/elbv2/describe.js";
 import { targetGroupsOf } from "../../src/aws/elbv2/monitor.js";
 import { TargetHealthTracker } from "../../src/aws/elbv2/tracker.js";
-import type { TargetHealthEntry } from "../../src/aws/elbv2/types.js";
+import type { TargetHealthEntry } from "../../src/model.js";
 
 const TG = "arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/tg/0123456789abcdef";
 const t = (id: string, az: string, state: string, reason?: string): TargetHealthEntry => ({

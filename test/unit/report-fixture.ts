@@ -5,9 +5,8 @@
  * (a fixed linear congruential sequence).
  */
 import { detectStalls } from "../../src/diagnose/stalls.js";
-import type { Phase, RequestRecord } from "../../src/model.js";
+import type { IntervalSummary, LagStats, Phase, RequestRecord } from "../../src/model.js";
 import type { BuildReportInput, DiagnosisLike } from "../../src/report/build.js";
-import type { IntervalSummary, LagStats } from "../../src/report/types.js";
 
 export const T0 = Date.UTC(2024, 4, 1, 12, 0, 0); // 2024-05-01T12:00:00Z
 

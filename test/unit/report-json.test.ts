@@ -1,11 +1,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { RequestRecord } from "../../src/model.js";
+import type { Report, RequestRecord } from "../../src/model.js";
 import { buildReport } from "../../src/report/build.js";
 import { evaluateGates, type GateSpec, parseGates } from "../../src/report/gates.js";
 import { childPath, renderJson } from "../../src/report/json.js";
-import type { Report } from "../../src/report/types.js";
 import { writerReports } from "../../src/report/writers.js";
 import { fixtureInput, fixtureIntervals, rec } from "./report-fixture.js";
 

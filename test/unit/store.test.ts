@@ -8,10 +8,11 @@ import { diagnose } from "../../src/diagnose/index.js";
 import { DEFAULT_STALL_RULE, detectStalls } from "../../src/diagnose/stalls.js";
 import { HistogramSet, statsOf } from "../../src/record/histograms.js";
 import { readHistory } from "../../src/record/history.js";
-import { decodeTag, encodeTag, hlogRoundBlock, hlogRoundBlockOf } from "../../src/record/hlog.js";
+import { decodeTag, encodeTag, hlogRoundBlockOf } from "../../src/record/hlog.js";
 import { openStore, type RoundMeta } from "../../src/record/store.js";
 import { DAY_MS, dayOf, histFile, recordsFile } from "../../src/record/store-layout.js";
 import { Redactor } from "../../src/redact.js";
+import { hlogRoundBlock } from "../helpers/hlog-oracle.js";
 import { fakeRecord, fakeRound } from "../helpers/store-records.js";
 
 const dirs: string[] = [];
@@ -49,7 +50,7 @@ describe("store round trip", () => {
     await store.writeRound(meta(3, T0 + 90_000, "keep-warm"), kw);
     await store.close();
 
-    const h = await readHistory(dir);
+    const h = await readHistory(dir, { stalls: (r) => detectStalls(r) });
     expect(h.warnings).toEqual([]);
     expect(h.rounds.map((r) => [r.id, r.kind, r.records, r.writerId])).toEqual([
       [1, "probe", 8, store.writerId],
@@ -78,7 +79,11 @@ describe("store round trip", () => {
     ]);
 
     // Histograms from the .hlog equal histograms from the records.
-    const fromHlog = await readHistory(dir, { histogramSource: "hlog", includeRecords: false });
+    const fromHlog = await readHistory(dir, {
+      histogramSource: "hlog",
+      includeRecords: false,
+      stalls: (r) => detectStalls(r),
+    });
     expect(fromHlog.records).toEqual([]);
     expect(fromHlog.intervals).toEqual(h.intervals);
     expect(fromHlog.histograms.size).toBe(h.histograms.size);

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { breakdownStall, breakdownStalls } from "../../src/aws/xray/breakdown.js";
-import { XRAY_FINDING_SPECS, xrayDetectors, xrayFindings } from "../../src/aws/xray/detector.js";
 import { isTraceComplete, parseTrace } from "../../src/aws/xray/segments.js";
+import { XRAY_FINDING_IDS, xrayDetectors, xrayFindings } from "../../src/diagnose/detectors/xray.js";
 import { CLASSIC_LINUX } from "../../src/diagnose/physics.js";
+import { FINDINGS } from "../../src/diagnose/registry.js";
 import { detectStalls } from "../../src/diagnose/stalls.js";
 import type { DetectorInput } from "../../src/diagnose/types.js";
 import type { RequestRecord } from "../../src/model.js";
@@ -227,7 +228,7 @@ describe("X-Ray findings", () => {
     expect(f[0]?.evidence).toMatchObject({ matchedStalls: 3, medianPartMs: 2850, backendNotInstrumented: 0 });
   });
 
-  it("the detectors read context.extra.xray and ignore breakdowns of non-stalls", () => {
+  it("the detectors read context.xray and ignore breakdowns of non-stalls", () => {
     const { breakdowns } = breakdownStalls(records, traces);
     const input = {
       records,
@@ -236,7 +237,7 @@ describe("X-Ray findings", () => {
       lag: undefined,
       settings: { resolverTimeoutMs: 5000, alpha: 0.01, timeoutMs: undefined, synSchedule: CLASSIC_LINUX },
       typical: new Map(),
-      context: { extra: { xray: { breakdowns } } },
+      context: { xray: { breakdowns } },
     } as DetectorInput;
     const got = xrayDetectors.map((d) => [d.id, d.detect(input).candidate?.stalls]);
     expect(got).toEqual([
@@ -248,7 +249,10 @@ describe("X-Ray findings", () => {
     expect(xrayDetectors[0]!.detect({ ...input, context: {} }).candidate).toBeUndefined();
   });
 
-  it("declares one registry spec per detector", () => {
-    expect(XRAY_FINDING_SPECS.map((s) => s.id).sort()).toEqual(xrayDetectors.map((d) => d.id).sort());
+  it("has one registry spec per detector, each evidence (never a cause)", () => {
+    const ids: readonly string[] = XRAY_FINDING_IDS;
+    const specs = FINDINGS.filter((s) => ids.includes(s.id));
+    expect(specs.map((s) => s.id).sort()).toEqual(xrayDetectors.map((d) => d.id).sort());
+    expect(specs.map((s) => ("role" in s ? s.role : "cause"))).toEqual(specs.map(() => "evidence"));
   });
 });

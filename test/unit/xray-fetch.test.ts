@@ -10,10 +10,9 @@ import {
   BATCH_GET_TRACES_MAX_IDS,
   buildBatchGetTracesInputs,
   fetchTraces,
-  type Sleep,
 } from "../../src/aws/xray/fetch.js";
 import { newTraceRoot } from "../../src/aws/xray/trace-id.js";
-import type { Clock } from "../../src/clock.js";
+import type { Clock, Sleep } from "../../src/clock.js";
 import { type AwsLab, startAwsLab } from "../../src/lab/aws/server.js";
 import { labSegments, XrayStore, xrayHandler } from "../../src/lab/aws/xray.js";
 

@@ -12,28 +12,13 @@
  * for the report) and `failures`, and the diagnosis runs on whatever arrived.
  */
 
-import { TARGET_HEALTH_EXTRA_KEY } from "../../aws/elbv2/detector.js";
-import { CLOUDWATCH_EXTRA_KEY, type EvidenceSeries } from "../../aws/elbv2/metric-queries.js";
-import type { TargetHealthEvidence } from "../../aws/elbv2/types.js";
-import type { AwsFailure } from "../../aws/xray/aws-error.js";
-import { XRAY_EXTRA_KEY, type XrayEvidence } from "../../aws/xray/detector.js";
+import type { AwsFailure } from "../../aws/errors.js";
 import type { Stall } from "../../diagnose/stalls.js";
-import type { DiagnoseContext } from "../../diagnose/types.js";
-import type { RequestRecord } from "../../model.js";
+import type { AwsEvidence, RequestRecord } from "../../model.js";
 import type { ProbeTarget } from "../../probe/types.js";
 
-/** Key of the GetMetricData evidence in `DiagnoseContext.extra` (throttling reads 4XXError, keepalive-mismatch the NLB resets). */
-export const CLOUDWATCH_EVIDENCE_EXTRA_KEY = CLOUDWATCH_EXTRA_KEY;
-
-/** The evidence every source can add, typed per source. */
-export interface Evidence {
-  /** DescribeTargetHealth history and topology (ELBv2). */
-  targetHealth?: TargetHealthEvidence;
-  /** The stalls' X-Ray breakdowns. */
-  xray?: XrayEvidence;
-  /** GetMetricData series around the stalls (AWS/ApiGateway, AWS/NetworkELB). */
-  cloudwatchMetrics?: { series: EvidenceSeries[] };
-}
+/** The evidence every source can add, typed per source: the DiagnoseContext's own fields (src/model/evidence.ts). */
+export type Evidence = AwsEvidence;
 
 /** The finished probe run, as a source's after() sees it. */
 export interface EvidenceRun {
@@ -69,15 +54,6 @@ export const noEvidence = (): EvidenceStep => ({ notes: [], failures: [] });
 /** One line about a failed AWS call. */
 export const failureText = (f: AwsFailure): string =>
   `${f.operation} failed: ${f.code}${f.status ? ` (HTTP ${f.status})` : ""}: ${f.message}`;
-
-/** The evidence as `DiagnoseContext.extra`, keyed as the detectors read it. */
-export function extraOf(e: Evidence): NonNullable<DiagnoseContext["extra"]> {
-  return {
-    ...(e.targetHealth ? { [TARGET_HEALTH_EXTRA_KEY]: e.targetHealth } : {}),
-    ...(e.xray ? { [XRAY_EXTRA_KEY]: e.xray } : {}),
-    ...(e.cloudwatchMetrics ? { [CLOUDWATCH_EVIDENCE_EXTRA_KEY]: e.cloudwatchMetrics } : {}),
-  };
-}
 
 /** Runs `step` over the sources in order (their notes in that order); one source's throw is a note, not the end. */
 export async function eachSource(

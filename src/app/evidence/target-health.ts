@@ -7,9 +7,9 @@
  */
 import type { Elbv2ClientLike, TargetGroupRef } from "../../aws/elbv2/describe.js";
 import { TargetHealthMonitor } from "../../aws/elbv2/monitor.js";
-import type { TargetGroupTopology } from "../../aws/elbv2/types.js";
 import type { LogFn } from "../../aws/metrics/spool.js";
 import type { Clock } from "../../clock.js";
+import type { TargetGroupTopology } from "../../model.js";
 import { summariseTargetHealth } from "../aws-evidence.js";
 import { type EvidenceSource, type EvidenceStep, failureText } from "./source.js";
 

@@ -7,9 +7,8 @@
  */
 import type { Stall } from "../../diagnose/stalls.js";
 import { UsageError } from "../../errors.js";
-import type { RequestRecord } from "../../model.js";
+import type { IntervalSummary, Report, RequestRecord } from "../../model.js";
 import type { Redactor } from "../../redact.js";
-import type { IntervalSummary, Report } from "../../report/types.js";
 
 /** What a reporter is handed. */
 export interface ReportOutput {

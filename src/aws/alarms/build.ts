@@ -36,6 +36,7 @@
 import type { PutCompositeAlarmCommandInput, PutMetricAlarmCommandInput } from "@aws-sdk/client-cloudwatch";
 import type { Config } from "../../config/schema.js";
 import { StallwatchError } from "../../errors.js";
+import { seriesId } from "../../model.js";
 import { seriesDimensions } from "../dashboard/rows.js";
 import { type SeriesTarget, seriesOf } from "../dashboard/series.js";
 import { METRICS, type MetricKey } from "../metrics/registry.js";
@@ -115,7 +116,7 @@ export function buildAlarms(input: AlarmsBuildInput): BuiltAlarms {
   const where = (s: (typeof series)[number]): string => `${s.api} · ${s.route} · ${s.endpoint}`;
   const metricAlarms: PutMetricAlarmCommandInput[] = [];
   for (const s of series) {
-    const n = names.get(`${s.api}\u0000${s.route}\u0000${s.endpoint}`)!;
+    const n = names.get(seriesId(s))!;
     metricAlarms.push({
       AlarmName: n.p99,
       AlarmDescription: `p99 latency of ${where(s)} above ${a.p99Ms} ms in ${a.evaluationPeriods} consecutive ${a.periodS} s periods. Missing data: missing (unknown, not OK).\n${marker}`,

@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import type { SeriesKey } from "../../model.js";
+import { seriesId } from "../../model.js";
 
 /** The kinds of per-series alarm. */
 export const SERIES_ALARM_KINDS = ["p99", "stalls", "success"] as const;
@@ -53,7 +54,7 @@ export function seriesAlarmNames(
   for (const b of bases) counts.set(b, (counts.get(b) ?? 0) + 1);
   const out = new Map<string, Record<SeriesAlarmKind, string>>();
   series.forEach((s, i) => {
-    const key = `${s.api}\u0000${s.route}\u0000${s.endpoint}`;
+    const key = seriesId(s);
     let base = bases[i] ?? prefix;
     const tooLong = base.length + "-success".length > MAX_NAME;
     if ((counts.get(base) ?? 0) > 1 || tooLong) {

@@ -7,7 +7,7 @@
  */
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { StallwatchError } from "../../errors.js";
-import { classifyAwsError, withDeadline } from "../xray/aws-error.js";
+import { classifyAwsError, withDeadline } from "../errors.js";
 import type { BuiltDashboard } from "./build.js";
 import { type Change, type DeployResult, jsonDiff } from "./changes.js";
 

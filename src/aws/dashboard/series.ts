@@ -5,6 +5,7 @@
  */
 import type { Config } from "../../config/schema.js";
 import type { SeriesKey } from "../../model.js";
+import { seriesId } from "../../model.js";
 
 /** One api × route × endpoint the prober publishes metrics for. */
 export interface DashboardSeries extends SeriesKey {
@@ -42,7 +43,7 @@ export function seriesOf(
 ): DashboardSeries[] {
   const out = new Map<string, DashboardSeries>();
   for (const t of targets) {
-    const id = `${t.api}\u0000${t.route}\u0000${t.endpoint}`;
+    const id = seriesId(t);
     const prev = out.get(id);
     const kw = keepWarmSelects(config, t);
     if (prev) prev.keepWarm ||= kw;

@@ -13,8 +13,8 @@ import type {
   ElasticLoadBalancingV2Client,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { type Clock, systemClock } from "../../clock.js";
-import { type AwsFailure, classifyAwsError, withDeadline } from "../xray/aws-error.js";
-import type { NlbZone, TargetGroupTopology, TargetHealthEntry, TargetHealthSnapshot } from "./types.js";
+import type { NlbZone, TargetGroupTopology, TargetHealthEntry, TargetHealthSnapshot } from "../../model.js";
+import { type AwsFailure, classifyAwsError, withDeadline } from "../errors.js";
 
 /** The client surface used (an ElasticLoadBalancingV2Client, or anything with its `send`). */
 export type Elbv2ClientLike = Pick<ElasticLoadBalancingV2Client, "send">;

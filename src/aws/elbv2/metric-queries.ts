@@ -16,10 +16,10 @@ import type {
   GetMetricDataCommandInput,
   MetricDataQuery,
 } from "@aws-sdk/client-cloudwatch";
-import { type AwsFailure, classifyAwsError, withDeadline } from "../xray/aws-error.js";
+import type { EvidenceSeries } from "../../model.js";
+import { type AwsFailure, classifyAwsError, withDeadline } from "../errors.js";
 
-/** Key of the GetMetricData evidence (`{ series: EvidenceSeries[] }`) in `DiagnoseContext.extra`. */
-export const CLOUDWATCH_EXTRA_KEY = "cloudwatchMetrics";
+export type { EvidenceSeries };
 
 export const GET_METRIC_DATA_MAX_QUERIES = 500;
 export const GET_METRIC_DATA_MAX_POINTS = 100_800;
@@ -175,19 +175,6 @@ export function buildGetMetricDataInputs(
 }
 
 /** One returned series, joined back to its query. */
-export interface EvidenceSeries {
-  id: string;
-  namespace: string;
-  metricName: string;
-  stat: string;
-  dimensions: Record<string, string>;
-  /** Epoch ms, ascending. */
-  timestampsMs: number[];
-  values: number[];
-  /** `Complete`, `PartialData`, … */
-  status?: string;
-}
-
 export interface EvidenceMetricsResult {
   series: EvidenceSeries[];
   failures: AwsFailure[];

@@ -7,7 +7,13 @@
  */
 import { type Clock, systemClock } from "../../clock.js";
 import type { Config } from "../../config/schema.js";
-import type { AwsFailure } from "../xray/aws-error.js";
+import type {
+  TargetGroupTopology,
+  TargetHealthEvidence,
+  TargetHealthSnapshot,
+  TargetTransition,
+} from "../../model.js";
+import type { AwsFailure } from "../errors.js";
 import {
   describeTargetHealth,
   describeTopology,
@@ -15,12 +21,6 @@ import {
   type TargetGroupRef,
 } from "./describe.js";
 import { TargetHealthTracker } from "./tracker.js";
-import type {
-  TargetGroupTopology,
-  TargetHealthEvidence,
-  TargetHealthSnapshot,
-  TargetTransition,
-} from "./types.js";
 
 /** The target groups a config asks to watch (deduplicated by ARN). */
 export function targetGroupsOf(config: Pick<Config, "apis">): TargetGroupRef[] {
@@ -97,7 +97,7 @@ export class TargetHealthMonitor {
     return this.topologies.get(targetGroupArn);
   }
 
-  /** Evidence for the diagnosis (`context.extra[TARGET_HEALTH_EXTRA_KEY]`). */
+  /** Evidence for the diagnosis (`DiagnoseContext.targetHealth`). */
   evidence(): TargetHealthEvidence {
     return { history: this.tracker.history(), topologies: [...this.topologies.values()] };
   }

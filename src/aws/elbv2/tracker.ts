@@ -13,7 +13,7 @@ import {
   type TargetHealthSnapshot,
   type TargetTransition,
   type ZoneWindow,
-} from "./types.js";
+} from "../../model.js";
 
 interface GroupState {
   lastAtMs?: number;

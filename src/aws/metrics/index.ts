@@ -11,10 +11,10 @@
 
 import { join } from "node:path";
 import type { Config } from "../../config/schema.js";
-import { countable, type FailureClass, type RequestRecord } from "../../model.js";
+import type { Report } from "../../model.js";
+import { countable, type FailureClass, type RequestRecord, seriesId } from "../../model.js";
 import { HistogramSet } from "../../record/histograms.js";
 import type { Redactor } from "../../redact.js";
-import type { Report } from "../../report/types.js";
 import type { AwsClients } from "../clients.js";
 import type { MetricContext, SeriesCounts } from "./points.js";
 import { cloudWatchPut, MetricsPublisher } from "./publisher.js";
@@ -76,7 +76,7 @@ function bump(
   map: Map<string, SeriesCounts>,
   k: { api: string; route: string; endpoint: string },
 ): SeriesCounts {
-  const id = `${k.api}\u0000${k.route}\u0000${k.endpoint}`;
+  const id = seriesId(k);
   let c = map.get(id);
   if (!c) {
     c = { api: k.api, route: k.route, endpoint: k.endpoint, requests: 0, ok: 0, stalls: 0, failures: {} };

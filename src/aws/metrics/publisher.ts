@@ -13,7 +13,7 @@
  */
 
 import type { CloudWatchClient, PutMetricDataInput } from "@aws-sdk/client-cloudwatch";
-import { classifyAwsError } from "../xray/aws-error.js";
+import { classifyAwsError } from "../errors.js";
 import { buildEmfLines, type EmfOptions } from "./emf.js";
 import { buildMetricPoints, type MetricContext, type RoundMetrics } from "./points.js";
 import { buildPutMetricDataInputs, wireJson } from "./put.js";

@@ -12,52 +12,8 @@
  * last two. Clock skew between the client and AWS does not matter: only
  * durations are compared, never timestamps across machines.
  */
-import type { Phase, RequestRecord } from "../../model.js";
+import { BREAKDOWN_PARTS, type BreakdownPart, type RequestRecord, type StallBreakdown } from "../../model.js";
 import { isApiGatewaySegment, segmentMs, type XraySegment, type XrayTrace } from "./segments.js";
-
-/** The parts a stall is split into. */
-export const BREAKDOWN_PARTS = [
-  "outsideGateway",
-  "insideGateway",
-  "gatewayToBackend",
-  "backend",
-  "integration",
-] as const;
-export type BreakdownPart = (typeof BREAKDOWN_PARTS)[number];
-
-/** What each part means, for reports. */
-export const BREAKDOWN_PART_LABELS: Readonly<Record<BreakdownPart, string>> = {
-  outsideGateway: "outside API Gateway (edge, network)",
-  insideGateway: "inside API Gateway",
-  gatewayToBackend: "API Gateway → backend (VPC link, NLB, connection set-up)",
-  backend: "in the backend",
-  integration: "integration (VPC link, NLB and backend; backend not instrumented)",
-};
-
-/** One stall, broken down. All durations in ms. */
-export interface StallBreakdown {
-  /** `RequestRecord.seq` of the stall. */
-  seq: number;
-  traceId: string;
-  clientTotalMs: number;
-  /** The client's phases, from the record. */
-  clientPhasesMs: Partial<Record<Phase, number>>;
-  gateway: {
-    /** `<api>/<stage>`. */
-    name: string;
-    durationMs: number;
-    requestId?: string;
-    status?: number;
-  };
-  integration?: { name: string; durationMs: number; status?: number };
-  /** `host`: the target that served the request, when its segment says (see XraySegment.host). */
-  backend?: { name: string; origin?: string; durationMs: number; host?: string; availabilityZone?: string };
-  /** The parts that could be computed. Negative differences (rounding, skew) are clamped to 0. */
-  partsMs: Partial<Record<BreakdownPart, number>>;
-  /** The largest part. */
-  dominant: BreakdownPart;
-  notes: string[];
-}
 
 export type BreakdownResult =
   | { ok: true; breakdown: StallBreakdown }

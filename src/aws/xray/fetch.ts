@@ -13,8 +13,8 @@ import type {
   BatchGetTracesCommandOutput,
   XRayClient,
 } from "@aws-sdk/client-xray";
-import { type Clock, systemClock } from "../../clock.js";
-import { type AwsFailure, classifyAwsError, withDeadline } from "./aws-error.js";
+import { type Clock, sleep as realSleep, type Sleep, systemClock } from "../../clock.js";
+import { type AwsFailure, classifyAwsError, withDeadline } from "../errors.js";
 import { isTraceComplete, parseTrace, type RawTrace, type XrayTrace } from "./segments.js";
 import { isValidTraceRoot } from "./trace-id.js";
 
@@ -35,20 +35,6 @@ export function buildBatchGetTracesInputs(ids: readonly string[]): BatchGetTrace
 }
 
 /** Sleeps `ms` (resolves early when `signal` aborts). Injected in tests. */
-export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
-
-export const realSleep: Sleep = (ms, signal) =>
-  new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, Math.max(0, ms));
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
-
 export interface FetchTracesOptions {
   /**
    * How long to keep polling, ms (config: `xray.pollTimeoutS × 1000`). The

@@ -1,12 +1,11 @@
 /**
  * The one call `run` / `daemon` / `report` make after a round with stalls:
  * fetch the traces of the stalls that carry a trace id, break each down, and
- * return the evidence for the diagnosis (`context.extra[XRAY_EXTRA_KEY]`).
+ * return the evidence for the diagnosis (`DiagnoseContext.xray`).
  * Never throws on AWS errors; `fetch` says what went wrong.
  */
-import type { Stall } from "../../diagnose/stalls.js";
+import type { Stall, XrayEvidence } from "../../model.js";
 import { type BreakdownResult, breakdownStalls } from "./breakdown.js";
-import type { XrayEvidence } from "./detector.js";
 import {
   type FetchTracesOptions,
   type FetchTracesResult,

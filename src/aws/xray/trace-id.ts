@@ -10,9 +10,6 @@
  */
 import { randomBytes } from "node:crypto";
 
-/** Header name as sent. HTTP header names are case-insensitive. */
-export const TRACE_HEADER = "X-Amzn-Trace-Id";
-
 const ROOT_RE = /^1-[0-9a-f]{8}-[0-9a-f]{24}$/;
 const PARENT_RE = /^[0-9a-f]{16}$/;
 

@@ -9,7 +9,7 @@
  * ends. A registering target is `initial` (`Elb.RegistrationInProgress`, `Elb.InitialHealthChecking`) until it
  * passes its health checks (healthy threshold × interval); only then does it get new flows.
  *
- * Evidence: the target-health timeline the ELBv2 tracker keeps (context.extra.targetHealth). A stall is this
+ * Evidence: the target-health timeline the ELBv2 tracker keeps (context.targetHealth). A stall is this
  * cause when it overlaps a draining/initial span (widened at its start to the observation before: the change
  * happened in between) and, when X-Ray names the target that served it, that target is the one in the span.
  * The test: requests clearly inside the spans (as observed) against requests clearly outside (not even in the
@@ -21,16 +21,11 @@
  * Not this cause: `unhealthy` / `unhealthy.draining` targets (target-unhealthy: they fail health checks; a deploy
  * does not), and stalls X-Ray places on a target that was not deploying.
  */
-import type { DegradedWindow, TargetGroupTopology, TargetHealthEvidence } from "../../aws/elbv2/types.js";
-import { XRAY_EXTRA_KEY, type XrayEvidence } from "../../aws/xray/detector.js";
-import type { RequestRecord } from "../../model.js";
-import type { VerdictEvidence } from "../../report/types.js";
+import type { DegradedWindow, RequestRecord, TargetGroupTopology, VerdictEvidence } from "../../model.js";
 import { bonferroni, fisherExact, roundP } from "../stats.js";
 import type { Detector, DetectorInput, DetectorResult } from "../types.js";
 import { fmtMs, statisticalConfidence } from "../util.js";
 
-/** Same key as src/aws/elbv2/detector.ts TARGET_HEALTH_EXTRA_KEY (kept literal: no import cycle through the registry). */
-const TARGET_HEALTH_KEY = "targetHealth";
 /** The target states a deploy puts a target in (DescribeTargetHealth). */
 export const DEPLOY_STATES: ReadonlySet<string> = new Set(["draining", "initial"]);
 /** How long past the last observation an open span is assumed to last (as target-unhealthy). */
@@ -87,7 +82,7 @@ function nextStepFor(states: Set<string>, topos: readonly TargetGroupTopology[],
 export const deployDrain: Detector = {
   id: "deploy-drain",
   detect(input: DetectorInput): DetectorResult {
-    const ev = input.context.extra?.[TARGET_HEALTH_KEY] as TargetHealthEvidence | undefined;
+    const ev = input.context.targetHealth;
     const h = ev?.history;
     if (!ev || !h || h.observedFromMs === undefined || h.observedToMs === undefined) return {};
     const observedTo = h.observedToMs;
@@ -101,7 +96,7 @@ export const deployDrain: Detector = {
       }));
     if (spans.length === 0) return {};
 
-    const xray = input.context.extra?.[XRAY_EXTRA_KEY] as XrayEvidence | undefined;
+    const xray = input.context.xray;
     const servedBy = new Map<number, string>();
     for (const b of xray?.breakdowns ?? []) if (b.backend?.host) servedBy.set(b.seq, b.backend.host);
     const inObserved = (r: RequestRecord) =>

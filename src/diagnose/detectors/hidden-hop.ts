@@ -10,7 +10,6 @@
  * stall whose X-Ray trace puts the time in the backend's own segment is no
  * connection set-up on the way to it.
  */
-import { XRAY_EXTRA_KEY, type XrayEvidence } from "../../aws/xray/detector.js";
 import { excessMs, levelMixConsistent, remoteSynLevels, setupMs, timerWindowMs } from "../physics.js";
 import type { Stall } from "../stalls.js";
 import { binomialUpperTail } from "../stats.js";
@@ -78,7 +77,7 @@ function clusterReason(
 
 /** TTFB stalls with a quick set-up whose time X-Ray does not place in the backend. */
 export function hiddenCandidates(input: DetectorInput): Stall[] {
-  const xray = input.context.extra?.[XRAY_EXTRA_KEY] as XrayEvidence | undefined;
+  const xray = input.context.xray;
   const inBackend = new Set(
     (xray?.breakdowns ?? []).filter((b) => b.dominant === "backend").map((b) => b.seq),
   );

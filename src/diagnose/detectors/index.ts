@@ -2,12 +2,10 @@
  * The built-in detectors, one per finding id of the registry. Order does not
  * matter: attribution uses the registry's precedence.
  *
- * The AWS detectors (NLB target health, X-Ray breakdowns) live beside their
- * evidence in src/aws/ and stay silent unless the diagnosis context carries
- * that evidence (`context.extra.targetHealth`, `context.extra.xray`).
+ * The AWS detectors (NLB target health, X-Ray breakdowns) stay silent unless
+ * the diagnosis context carries that evidence (`context.targetHealth`,
+ * `context.xray`, fetched by src/aws/).
  */
-import { targetUnhealthyDetector } from "../../aws/elbv2/detector.js";
-import { xrayDetectors } from "../../aws/xray/detector.js";
 import type { Detector } from "../types.js";
 import { addressSkew } from "./address-skew.js";
 import { clientLag } from "./client-lag.js";
@@ -24,11 +22,13 @@ import { routeSpecific } from "./route-specific.js";
 import { slowBackend } from "./slow-backend.js";
 import { slowTarget } from "./slow-target.js";
 import { staleConnection } from "./stale-connection.js";
+import { targetUnhealthyDetector } from "./target-unhealthy.js";
 import { tcpSynRetransmit } from "./tcp-syn-retransmit.js";
 import { throttling } from "./throttling.js";
 import { timeout } from "./timeout.js";
 import { tlsHandshakeStall } from "./tls-handshake-stall.js";
 import { transferStall } from "./transfer-stall.js";
+import { xrayDetectors } from "./xray.js";
 
 export const DEFAULT_DETECTORS: readonly Detector[] = [
   clientLag,

@@ -14,16 +14,12 @@
  * tried. The NLB tells which side reset: target resets (TCP_Target_Reset_Count) up with TCP_ELB_Reset_Count
  * flat is the backend; ELB resets are the NLB's own idle timeout (stale-connection).
  */
-import type { EvidenceSeries } from "../../aws/elbv2/metric-queries.js";
-import type { RequestRecord } from "../../model.js";
-import type { Confidence, VerdictEvidence } from "../../report/types.js";
+import type { CloudWatchEvidence, Confidence, RequestRecord, VerdictEvidence } from "../../model.js";
 import { SPLIT_MIN_RATE_ABOVE, SPLIT_MIN_RATE_RATIO, SPLIT_MIN_SAMPLES, SPLIT_MIN_SIDE } from "../split.js";
 import { bonferroni, fisherExact, roundP } from "../stats.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
 import { fmtGap, groupBy, pct } from "../util.js";
 
-/** Key of the GetMetricData evidence in `DiagnoseContext.extra` (src/app/aws.ts CLOUDWATCH_EVIDENCE_EXTRA_KEY). */
-export const CLOUDWATCH_EXTRA_KEY = "cloudwatchMetrics";
 /** The NLB's TCP idle timeout can be set from 60 s to 6000 s (default 350 s): below 60 s it cannot be the NLB's. */
 export const NLB_IDLE_TIMEOUT_MIN_MS = 60_000;
 /** Failures in the band needed before the test is tried. */
@@ -144,10 +140,9 @@ export function failureBand(
 
 /** Sums of the NLB reset counters in the CloudWatch evidence, when it was fetched. */
 export function nlbResets(
-  extra: Readonly<Record<string, unknown>> | undefined,
+  cloudwatch: CloudWatchEvidence | undefined,
 ): { target: number; elb: number } | undefined {
-  const ev = extra?.[CLOUDWATCH_EXTRA_KEY] as { series?: readonly EvidenceSeries[] } | undefined;
-  const series = ev?.series?.filter((s) => s.namespace === "AWS/NetworkELB");
+  const series = cloudwatch?.series.filter((s) => s.namespace === "AWS/NetworkELB");
   const sum = (name: string) =>
     series?.filter((s) => s.metricName === name).reduce((a, s) => a + s.values.reduce((x, y) => x + y, 0), 0);
   const have = (name: string) => series?.some((s) => s.metricName === name && s.values.length > 0) ?? false;
@@ -182,7 +177,7 @@ export const keepaliveMismatch: Detector = {
     const bySeq = new Map(input.records.map((r) => [r.seq, r]));
     const failed = band.seqs.map((s) => bySeq.get(s)).filter((r): r is RequestRecord => r !== undefined);
     const reusedOwn = failed.filter((r) => r.reused).length;
-    const resets = nlbResets(input.context.extra);
+    const resets = nlbResets(input.context.cloudwatchMetrics);
     const corroboration: VerdictEvidence[] = [];
     const evidence: Record<string, unknown> = {
       test: "Fisher exact, one-sided (proxy-generated 5xx rate inside the idle-gap band > outside), Bonferroni over bands",

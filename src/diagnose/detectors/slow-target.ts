@@ -8,24 +8,20 @@
  * whose excess in the same phase is within 25 % of the traced ones' median are
  * the same fingerprint and are attributed with them.
  */
-import type { TargetHealthEvidence } from "../../aws/elbv2/types.js";
-import { XRAY_EXTRA_KEY, type XrayEvidence } from "../../aws/xray/detector.js";
-import type { VerdictEvidence } from "../../report/types.js";
+import type { VerdictEvidence } from "../../model.js";
 import { excessMs } from "../physics.js";
 import { binomialUpperTail, bonferroni, roundP } from "../stats.js";
 import type { Detector, DetectorInput, DetectorResult } from "../types.js";
 import { countBy, fmtMs, seriesConnKey, statisticalConfidence, topCount } from "../util.js";
 
-/** Same key as src/aws/elbv2/detector.ts TARGET_HEALTH_EXTRA_KEY (kept literal: no import cycle through the registry). */
-const TARGET_HEALTH_KEY = "targetHealth";
 const MIN_TRACED = 3;
 const MIN_SHARE = 0.8;
 
 export const slowTarget: Detector = {
   id: "slow-target",
   detect(input: DetectorInput): DetectorResult {
-    const xray = input.context.extra?.[XRAY_EXTRA_KEY] as XrayEvidence | undefined;
-    const health = input.context.extra?.[TARGET_HEALTH_KEY] as TargetHealthEvidence | undefined;
+    const xray = input.context.xray;
+    const health = input.context.targetHealth;
     const traced = (xray?.breakdowns ?? []).filter((b) => input.stallSeqs.has(b.seq) && b.backend?.host);
     if (traced.length < MIN_TRACED) return {};
     const byTarget = countBy(traced, (b) => b.backend?.host);

@@ -4,17 +4,13 @@
  * backend refused. The failures are fast; a client that retries them sees seconds.
  *
  * AWS evidence: API Gateway's own count of what it answered, `4XXError` (Sum) and `Count` (AWS/ApiGateway,
- * ApiName + Stage, per minute) from GetMetricData around the run (context.extra.cloudwatchMetrics). Its 429s are
+ * ApiName + Stage, per minute) from GetMetricData around the run (context.cloudwatchMetrics). Its 429s are
  * among its 4XXError; fewer 4XXError than 429s seen says the 429s did not come from this stage (or the
  * metric had not arrived yet: CloudWatch publishes per minute, minutes late).
  */
-import type { EvidenceSeries } from "../../aws/elbv2/metric-queries.js";
-import type { VerdictEvidence } from "../../report/types.js";
+import type { EvidenceSeries, VerdictEvidence } from "../../model.js";
 import type { Detector, DetectorInput, DetectorResult } from "../types.js";
 import { countBy, pct } from "../util.js";
-
-/** Same key as src/aws/elbv2/metric-queries.ts CLOUDWATCH_EXTRA_KEY (kept literal, as the other detectors do). */
-const CLOUDWATCH_KEY = "cloudwatchMetrics";
 
 interface StageCounts {
   stage: string;
@@ -53,7 +49,7 @@ export const throttling: Detector = {
     const byGateway = throttled.filter((r) => r.hopHeaders["x-amzn-errortype"] !== undefined).length;
     const fromGateway = byGateway >= 0.5 * throttled.length;
     const stalls = throttled.filter((r) => input.stallSeqs.has(r.seq)).map((r) => r.seq);
-    const cw = input.context.extra?.[CLOUDWATCH_KEY] as { series?: readonly EvidenceSeries[] } | undefined;
+    const cw = input.context.cloudwatchMetrics;
     const counts = apiGatewayCounts(cw?.series ?? []);
     const corroboration: VerdictEvidence[] = counts.map((c) => ({
       source: "cloudwatch",

@@ -1,12 +1,11 @@
 /**
  * The report: one plain object that every reporter (terminal, JSON, HTML,
- * EMF) is fed. `--json` prints it as is; its shape is documented in
+ * EMF) is fed, and the pieces of it other layers share (findings, verdicts,
+ * phase statistics, interval summaries). `--json` prints it as is; its shape is documented in
  * docs/report-json.md and versioned by `version`.
  */
 
-import type { ConnectionMode, FailureClass, FailurePhase, Phase, RecordTag } from "../model.js";
-import type { GateResult } from "./gates.js";
-import type { WriterReport } from "./writers.js";
+import type { ConnectionMode, FailureClass, FailurePhase, Phase, RecordTag } from "./record.js";
 
 /** Percentiles of one phase in milliseconds (from a microsecond-resolution HdrHistogram). */
 export interface PhaseStats {
@@ -92,6 +91,9 @@ export interface FailureReport {
   /** The record's tag when it is not `probe` (a keep-warm or idle-sweep request). */
   tag?: RecordTag;
 }
+
+/** The cause recorded for a stall no finding explains (`StallReport.cause`, the diagnosis' causeBySeq). */
+export const UNEXPLAINED = "unexplained";
 
 export type Confidence = "high" | "medium" | "low";
 
@@ -226,4 +228,36 @@ export interface IntervalSummary {
   maxMs: number;
   stalls: number;
   failures: number;
+}
+
+export interface GateResult {
+  /** The flag as given: `--max-stalls 0`, `--threshold p(99)<500`. */
+  gate: string;
+  passed: boolean;
+  /** The series the result is about (thresholds); absent for run totals. */
+  series?: string;
+  /** The measured value: a count, or milliseconds for thresholds. */
+  actual: number;
+  limit: number;
+}
+
+export interface WriterSeriesCounts {
+  api: string;
+  route: string;
+  endpoint: string;
+  requests: number;
+  failed: number;
+  stalls: number;
+}
+
+export interface WriterReport {
+  writer: string;
+  rounds: number;
+  requests: number;
+  failed: number;
+  stalls: number;
+  /** First and last round start, ISO. */
+  firstRoundAt: string;
+  lastRoundAt: string;
+  series: WriterSeriesCounts[];
 }

@@ -15,29 +15,20 @@
  * degraded spans is not above the rate outside them, the finding is withheld.
  */
 
-import type { FindingSpec } from "../../diagnose/registry.js";
-import type { Stall } from "../../diagnose/stalls.js";
-import { bonferroni, fisherExact, roundP } from "../../diagnose/stats.js";
-import type { Candidate, Detector, DetectorInput, DetectorResult } from "../../diagnose/types.js";
-import type { RequestRecord } from "../../model.js";
-import type { Confidence, Finding } from "../../report/types.js";
-import { XRAY_EXTRA_KEY, type XrayEvidence } from "../xray/detector.js";
-import type { DegradedWindow, TargetGroupTopology, TargetHealthEvidence, ZoneWindow } from "./types.js";
+import type {
+  Confidence,
+  DegradedWindow,
+  Finding,
+  RequestRecord,
+  Stall,
+  TargetGroupTopology,
+  TargetHealthEvidence,
+  ZoneWindow,
+} from "../../model.js";
+import { bonferroni, fisherExact, roundP } from "../stats.js";
+import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
 
-/** Key of the target-health evidence in `DiagnoseContext.extra`. */
-export const TARGET_HEALTH_EXTRA_KEY = "targetHealth";
-
-export const TARGET_UNHEALTHY_SPEC = {
-  id: "target-unhealthy",
-  title: "NLB target unhealthy",
-  description:
-    "Stalls coincide with NLB targets that DescribeTargetHealth reported initial, unhealthy, draining or unavailable, or with an AZ that had no healthy target while cross-zone load balancing was off (its NLB node keeps taking flows with nowhere healthy to send them).",
-  kind: "signature",
-  precedence: 35,
-  hop: "nlb",
-  minimums:
-    "1 stall overlapping a degraded target or dark AZ span; withheld when ≥ 5 requests on each side show no higher stall rate during the spans; high confidence from 3 stalls through a dark AZ's node, or p < 0.01 (Fisher) with ≥ 3 stalls.",
-} as const satisfies FindingSpec;
+const ID = "target-unhealthy";
 
 const DEFAULT_LEAD_MS = 30_000;
 const MAX_LEAD_MS = 90_000;
@@ -254,13 +245,13 @@ export function targetUnhealthyCandidate(
   };
 }
 
-/** The detector for the diagnosis engine: reads `context.extra[TARGET_HEALTH_EXTRA_KEY]`. */
+/** The detector for the diagnosis engine: reads `context.targetHealth` (and `context.xray`). */
 export const targetUnhealthyDetector: Detector = {
-  id: TARGET_UNHEALTHY_SPEC.id,
+  id: ID,
   detect(input: DetectorInput): DetectorResult {
-    const ev = input.context.extra?.[TARGET_HEALTH_EXTRA_KEY] as TargetHealthEvidence | undefined;
+    const ev = input.context.targetHealth;
     if (!ev?.history) return {};
-    const xray = input.context.extra?.[XRAY_EXTRA_KEY] as XrayEvidence | undefined;
+    const xray = input.context.xray;
     const inBackend = new Set(
       (xray?.breakdowns ?? []).filter((b) => b.dominant === "backend").map((b) => b.seq),
     );
@@ -279,7 +270,7 @@ export function targetUnhealthyFindings(
   return c
     ? [
         {
-          id: TARGET_UNHEALTHY_SPEC.id,
+          id: ID,
           summary: c.summary,
           stalls: c.stalls,
           confidence: c.confidence,

@@ -1,9 +1,8 @@
 /**
- * AWS call failures as classified results. The senders in src/aws/xray and
- * src/aws/elbv2 never throw on an AWS error: they return an {@link AwsFailure}
- * the caller can log, count and show as evidence ("X-Ray: throttled").
- * (Kept here until a shared src/aws/errors.ts exists; the CloudWatch sender
- * may use it too.)
+ * AWS call failures as classified results. The AWS senders (X-Ray, ELBv2,
+ * CloudWatch metrics, the dashboard deploy) never throw on an AWS error: they
+ * return an {@link AwsFailure} the caller can log, count and show as evidence
+ * ("X-Ray: throttled").
  */
 
 /** Kinds of failure, from the caller's point of view. */

@@ -8,24 +8,19 @@
  *
  * A stall counts for a part when that part is its dominant one and holds at
  * least half of the client's total. Fed through the diagnosis context
- * (`context.extra[XRAY_EXTRA_KEY] = { breakdowns }`) or called directly with
- * {@link xrayFindings}.
+ * (`context.xray`, filled by src/aws/xray/investigate.ts) or called directly
+ * with {@link xrayFindings}. Their registry entries (src/diagnose/registry.ts)
+ * make them evidence, never a cause.
  */
-import type { FindingSpec } from "../../diagnose/registry.js";
-import type { Stall } from "../../diagnose/stalls.js";
-import type { Candidate, Detector, DetectorInput, DetectorResult } from "../../diagnose/types.js";
-import type { Confidence, Finding } from "../../report/types.js";
-import { BREAKDOWN_PART_LABELS, type BreakdownPart, type StallBreakdown } from "./breakdown.js";
-
-/** Key of the X-Ray evidence in `DiagnoseContext.extra`. */
-export const XRAY_EXTRA_KEY = "xray";
-
-/** What the diagnosis context carries for X-Ray. */
-export interface XrayEvidence {
-  breakdowns: readonly StallBreakdown[];
-  /** Stall seqs whose trace was looked for but not found (shown as evidence). */
-  missingTraces?: readonly number[];
-}
+import {
+  BREAKDOWN_PART_LABELS,
+  type BreakdownPart,
+  type Confidence,
+  type Finding,
+  type Stall,
+  type StallBreakdown,
+} from "../../model.js";
+import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
 
 export const XRAY_FINDING_IDS = [
   "integration-latency",
@@ -34,58 +29,6 @@ export const XRAY_FINDING_IDS = [
   "outside-gateway",
 ] as const;
 export type XrayFindingId = (typeof XRAY_FINDING_IDS)[number];
-
-/** Registry entries for these findings: evidence, never a cause of their own (see FindingRole). */
-export const XRAY_FINDING_SPECS = [
-  {
-    id: "backend-latency",
-    title: "Backend slow (X-Ray)",
-    description:
-      "The stall's X-Ray trace shows the time in the backend's own segment: the application was slow, not the path to it.",
-    kind: "signature",
-    precedence: 100,
-    role: "evidence",
-    hop: "app",
-    minimums:
-      "1 stall with a trace whose backend segment is its dominant part and ≥ 50 % of its total; high confidence from 3.",
-  },
-  {
-    id: "integration-latency",
-    title: "VPC link / NLB path slow (X-Ray)",
-    description:
-      "The stall's X-Ray trace shows the time between API Gateway's integration call and the backend's segment (VPC link, NLB, connection set-up to the target), or in the integration as a whole when the backend is not instrumented.",
-    kind: "signature",
-    precedence: 100,
-    role: "evidence",
-    hop: "nlb",
-    minimums:
-      "1 stall with a trace whose integration-minus-backend part is dominant and ≥ 50 % of its total; high confidence from 3 with an instrumented backend, at most medium without.",
-  },
-  {
-    id: "gateway-latency",
-    title: "Time inside API Gateway (X-Ray)",
-    description:
-      "The stall's X-Ray trace shows the time inside API Gateway's segment outside its integration call (authorizer, request/response mapping, throttling).",
-    kind: "signature",
-    precedence: 100,
-    role: "evidence",
-    hop: "gateway",
-    minimums:
-      "1 stall with a trace whose in-gateway part is dominant and ≥ 50 % of its total; high confidence from 3.",
-  },
-  {
-    id: "outside-gateway",
-    title: "Time outside API Gateway (X-Ray)",
-    description:
-      "The stall's X-Ray trace shows API Gateway's segment short: the time went before or after it (DNS, TCP/TLS to the edge, CloudFront, the network).",
-    kind: "signature",
-    precedence: 100,
-    role: "evidence",
-    hop: "edge",
-    minimums:
-      "1 stall with a trace whose client-total-minus-gateway part is dominant and ≥ 50 % of its total; high confidence from 3.",
-  },
-] as const satisfies readonly FindingSpec[];
 
 const PART_OF: Record<XrayFindingId, readonly BreakdownPart[]> = {
   "integration-latency": ["gatewayToBackend", "integration"],
@@ -171,16 +114,11 @@ export function xrayCandidates(
   return out;
 }
 
-function evidenceFrom(input: DetectorInput): XrayEvidence | undefined {
-  const v = input.context.extra?.[XRAY_EXTRA_KEY] as XrayEvidence | undefined;
-  return v && Array.isArray(v.breakdowns) ? v : undefined;
-}
-
 function detectorFor(id: XrayFindingId): Detector {
   return {
     id,
     detect(input: DetectorInput): DetectorResult {
-      const ev = evidenceFrom(input);
+      const ev = input.context.xray;
       if (!ev) return {};
       const candidate = xrayCandidates(input.stallSeqs, ev.breakdowns).get(id);
       return candidate ? { candidate } : {};
