@@ -116,7 +116,7 @@ export const FINDINGS = [
     id: "deploy-drain",
     title: "Deploy: targets draining or registering",
     description:
-      "Stalls and server-side failures clustered while NLB targets were draining (deregistering: no new flows, the existing ones kept for the deregistration delay, 300 s by default, while the app shuts down; reset at its end with connection termination on) or initial (registering, initial health checks in progress). From the target-health timeline (DescribeTargetHealth); a stall X-Ray places on a target that was not deploying is not this cause. Fisher's exact test (one-sided) of requests clearly inside the spans (draining, initial, or either: Bonferroni over the three) against requests clearly outside.",
+      "Stalls and server-side failures clustered while NLB targets were draining (deregistering: no new flows, the existing ones kept for the deregistration delay, 300 s by default, while the app shuts down; reset at its end with connection termination on) or initial (registering, initial health checks in progress). From the target-health timeline (DescribeTargetHealth); a stall X-Ray places on a target that was not deploying is not this cause. Fisher's exact test (one-sided) of requests clearly inside the spans (draining, then either state, then initial, with the fallback procedure: 60 %, 25 % and 15 % of the level, a rejected hypothesis passing its level on) against requests clearly outside.",
     kind: "statistical",
     precedence: 34,
     hop: "target",

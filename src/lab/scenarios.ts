@@ -427,9 +427,9 @@ const DEFINITIONS = [
       healthCheckIntervalMs: 250,
     },
     probe: {
-      why: "a deploy hurts the flows a draining target still holds: one reused connection, a request every ~40 ms through the deploy (from 1.5 s to 11.4 s after the first request) and after it",
+      why: "a deploy hurts the flows a draining target still holds: one reused connection, a request every ~40 ms through the deploy (from 1.5 s to 11.4 s after the first request) and as long again after it, so the run has as many requests outside the deploy as inside",
       idleGapsMs: [40],
-      count: 170,
+      count: 250,
       connection: "reuse",
     },
     create: deploy,

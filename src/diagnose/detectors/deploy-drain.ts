@@ -14,7 +14,7 @@
  * happened in between) and, when X-Ray names the target that served it, that target is the one in the span.
  * The test: requests clearly inside the spans (as observed) against requests clearly outside (not even in the
  * observation gap before a span), stalls and server-side failures as events: Fisher's exact test, one-sided,
- * for draining spans, initial spans and either (Bonferroni over the three), at the statistical findings'
+ * for draining spans, either state and initial spans (the fallback procedure over the three), at the statistical findings'
  * level, with a rate inside ≥ 3 × outside. Without it the finding is withheld:
  * a deploy that happened to overlap stalls is not their cause.
  *
@@ -22,7 +22,7 @@
  * does not), and stalls X-Ray places on a target that was not deploying.
  */
 import type { DegradedWindow, RequestRecord, TargetGroupTopology, VerdictEvidence } from "../../model.js";
-import { bonferroni, fisherExact, roundP } from "../stats.js";
+import { fisherExact, roundP } from "../stats.js";
 import type { Detector, DetectorInput, DetectorResult } from "../types.js";
 import { fmtMs, statisticalConfidence } from "../util.js";
 
@@ -33,6 +33,12 @@ const OPEN_TAIL_MS = 60_000;
 const MIN_SIDE = 5;
 const MIN_EVENTS_IN = 3;
 const MIN_RATIO = 3;
+/** The hypotheses in test order, each with its share of the detector's level (fallback procedure). */
+const DEPLOY_HYPOTHESES = [
+  { which: "draining", share: 0.6 },
+  { which: "either", share: 0.25 },
+  { which: "initial", share: 0.15 },
+] as const;
 
 interface Span {
   w: DegradedWindow;
@@ -136,11 +142,13 @@ export const deployDrain: Detector = {
         : {};
     }
 
-    // The contrast: requests clearly inside the spans (as observed) against requests clearly outside every span.
-    // Three comparisons: draining spans, initial spans, either (a drain hurts the flows a target keeps, a
-    // registration the first flows it takes; requests in spans of the other state count on neither side);
-    // the best one, Bonferroni-corrected over the three.
-    const tables = (["draining", "initial", "either"] as const).map((which) => {
+    // The contrast: requests clearly inside the spans (as observed) against requests clearly outside every span,
+    // for three hypotheses (requests in spans of the other state count on neither side). They are tested with
+    // the fallback procedure (Wiens 2003), which keeps the family-wise level: each has a share of the level, in
+    // the order physics makes likely — draining first (a drain hurts the flows the target keeps and resets them
+    // at the delay's end), then either state, then initial (an NLB sends no flows to a registering target unless
+    // it fails open) — and a hypothesis that is rejected passes its level on to the next.
+    const tables = DEPLOY_HYPOTHESES.map(({ which, share }) => {
       const t = { a: 0, b: 0, c: 0, d: 0 };
       const inSpan = (s: Span) => which === "either" || s.w.state === which;
       for (const r of input.records) {
@@ -152,13 +160,20 @@ export const deployDrain: Detector = {
       const nIn = t.a + t.b;
       const nOut = t.c + t.d;
       const testable = nIn >= MIN_SIDE && nOut >= MIN_SIDE && t.a >= MIN_EVENTS_IN;
-      const p = testable ? bonferroni(fisherExact(t).greater, 3) : 1;
-      return { which, t, nIn, nOut, testable, p };
+      const p = testable ? fisherExact(t).greater : 1;
+      return { which, share, t, nIn, nOut, testable, p, level: 0, rejected: false };
     });
-    const best = tables.reduce((x, y) => (y.p < x.p ? y : x));
+    let carried = 0;
+    for (const h of tables) {
+      h.level = h.share * input.settings.alpha + carried;
+      const rateIn = h.nIn ? h.t.a / h.nIn : 0;
+      const rateOut = h.nOut ? h.t.c / h.nOut : 0;
+      h.rejected = h.testable && h.p < h.level && rateIn >= MIN_RATIO * rateOut;
+      carried = h.rejected ? h.level : 0;
+    }
+    const rejected = tables.filter((h) => h.rejected);
+    const best = rejected.length > 0 ? rejected.reduce((x, y) => (y.p < x.p ? y : x)) : tables[0]!;
     const { t, nIn, nOut, p } = best;
-    const rateIn = nIn ? t.a / nIn : 0;
-    const rateOut = nOut ? t.c / nOut : 0;
     const spanWord = best.which === "either" ? "draining/initial" : best.which;
     const contrast = `${t.a} of ${nIn} requests stalled or failed during ${spanWord} spans against ${t.c} of ${nOut} outside any`;
     if (!tables.some((x) => x.testable)) {
@@ -168,9 +183,15 @@ export const deployDrain: Detector = {
         ],
       };
     }
-    if (p >= input.settings.alpha || rateIn < MIN_RATIO * rateOut) {
+    if (rejected.length === 0) {
       return {
-        ruledOut: `${contrast} (Fisher p=${roundP(p)} after Bonferroni over 3 comparisons, needs p < ${roundP(input.settings.alpha)} and a rate ≥ ${MIN_RATIO} × outside): the stalls are not shown to cluster in the deploy's spans`,
+        ruledOut: `${tables
+          .filter((h) => h.testable)
+          .map(
+            (h) =>
+              `${h.which}: ${h.t.a} of ${h.nIn} inside against ${h.t.c} of ${h.nOut} outside, Fisher p=${roundP(h.p)} (needs p < ${roundP(h.level)} and a rate ≥ ${MIN_RATIO} × outside)`,
+          )
+          .join("; ")}: the stalls are not shown to cluster in the deploy's spans`,
       };
     }
 
@@ -228,7 +249,9 @@ export const deployDrain: Detector = {
           .map(
             ([id, e]) => `${id} ${[...e.states].join(" then ")} (${e.stalls} stalls, ${e.failures} failures)`,
           )
-          .join("; ")}; ${contrast}, Fisher p=${roundP(p)} (Bonferroni over 3 comparisons)`,
+          .join(
+            "; ",
+          )}; ${contrast}, Fisher p=${roundP(p)} < ${roundP(best.level)} (fallback procedure over draining, either, initial)`,
       },
     ];
     if (tracedOnSpanTarget > 0)
@@ -257,8 +280,9 @@ export const deployDrain: Detector = {
             duringDeploySpans: { requests: nIn, stallsOrFailures: t.a },
             otherwise: { requests: nOut, stallsOrFailures: t.c },
             spans: best.which,
-            pAdjusted: roundP(p),
-            test: "Fisher exact, one-sided; Bonferroni over draining, initial and either",
+            pValue: roundP(p),
+            test: "Fisher exact, one-sided; fallback procedure over draining (60 % of the level), either (25 %), initial (15 %)",
+            level: roundP(best.level),
           },
           stallsInDraining: inDraining,
           stallsInInitial: inInitial,
