@@ -178,8 +178,116 @@ const FAILURE_INDEX = new Map<FailureClass, number>(FAILURE_CLASS_NAMES.map((c, 
 
 const num = (v: number): number | undefined => (Number.isNaN(v) ? undefined : v);
 
+/**
+ * The read API every consumer of a run's records uses (stall rule, detectors,
+ * report builder): column accessors by row index, send order, and one row
+ * materialized on demand. Implemented by {@link RecordStore} (a run's
+ * compact store) and by {@link arrayColumns} (records already held as
+ * objects: history read back, test fixtures), so a reader is written once.
+ */
+export interface RecordColumns {
+  readonly length: number;
+  atMs(i: number): number;
+  phase(i: number, p: Phase): number | undefined;
+  total(i: number): number | undefined;
+  bytes(i: number): number;
+  socketIdleMs(i: number): number | undefined;
+  idleGapMs(i: number): number | undefined;
+  loopLagMs(i: number): number | undefined;
+  seq(i: number): number;
+  seriesSeq(i: number): number;
+  api(i: number): string;
+  route(i: number): string;
+  endpoint(i: number): string;
+  seriesId(i: number): string;
+  remoteAddress(i: number): string | undefined;
+  status(i: number): number | undefined;
+  ok(i: number): boolean;
+  reused(i: number): boolean;
+  aborted(i: number): boolean;
+  tag(i: number): RecordTag;
+  connection(i: number): ConnectionMode;
+  failureCode(i: number): FailureClass | undefined;
+  error(i: number): ProbeFailure | undefined;
+  hopHeader(i: number, name: string): string | undefined;
+  tls(i: number): TlsInfo | undefined;
+  writer(i: number): string | undefined;
+  timestamps(i: number): ProbeTimestamps | undefined;
+  /** Row indexes in send order (ascending seq; ties keep row order). Cached until the next add. */
+  bySeq(): Uint32Array;
+  /** Row `i` as a RequestRecord: for the few rows a reader needs whole (stalls, failures). */
+  record(i: number): RequestRecord;
+}
+
+/** The columns over records held as objects, without copying them (`record(i)` is `records[i]`). */
+export function arrayColumns(records: readonly RequestRecord[]): RecordColumns {
+  let order: Uint32Array | undefined;
+  const at = (i: number): RequestRecord => {
+    const r = records[i];
+    if (!r) throw new RangeError(`row ${i} out of range (0..${records.length - 1})`);
+    return r;
+  };
+  return {
+    length: records.length,
+    atMs: (i) => at(i).atMs,
+    phase: (i, p) => at(i).phasesMs[p],
+    total: (i) => at(i).phasesMs.total,
+    bytes: (i) => at(i).bytes,
+    socketIdleMs: (i) => at(i).socketIdleMs,
+    idleGapMs: (i) => at(i).idleGapMs,
+    loopLagMs: (i) => at(i).loopLagMs,
+    seq: (i) => at(i).seq,
+    seriesSeq: (i) => at(i).seriesSeq,
+    api: (i) => at(i).api,
+    route: (i) => at(i).route,
+    endpoint: (i) => at(i).endpoint,
+    seriesId: (i) => {
+      const r = at(i);
+      return `${r.api}\u0000${r.route}\u0000${r.endpoint}`;
+    },
+    remoteAddress: (i) => at(i).remoteAddress,
+    status: (i) => at(i).status,
+    ok: (i) => at(i).ok,
+    reused: (i) => at(i).reused,
+    aborted: (i) => at(i).aborted === true,
+    tag: (i) => at(i).tag,
+    connection: (i) => at(i).connection,
+    failureCode: (i) => at(i).error?.code,
+    error: (i) => at(i).error,
+    hopHeader: (i, name) => at(i).hopHeaders[name],
+    tls: (i) => at(i).tls,
+    writer: (i) => at(i).writer,
+    timestamps: () => undefined,
+    bySeq: () => {
+      order ??= seqOrder(records.length, (i) => at(i).seq);
+      return order;
+    },
+    record: at,
+  };
+}
+
+/** Columns of `records`: the store itself, or the array adapter. */
+export function columnsOf(records: readonly RequestRecord[] | RecordColumns): RecordColumns {
+  return Array.isArray(records) ? arrayColumns(records as readonly RequestRecord[]) : (records as RecordColumns);
+}
+
+function seqOrder(n: number, seqOf: (i: number) => number): Uint32Array {
+  const order = new Uint32Array(n);
+  let sorted = true;
+  for (let i = 0; i < n; i++) {
+    order[i] = i;
+    if (sorted && i > 0 && seqOf(i) < seqOf(i - 1)) sorted = false;
+  }
+  if (!sorted) {
+    const seqs = new Float64Array(n);
+    for (let i = 0; i < n; i++) seqs[i] = seqOf(i);
+    order.sort((a, b) => seqs[a]! - seqs[b]! || a - b);
+  }
+  return order;
+}
+
 /** The columnar record store. Append with {@link RecordStore.add}; read with the accessors (row index `i`). */
-export class RecordStore {
+export class RecordStore implements RecordColumns {
   private readonly chunks: Chunk[] = [];
   private n = 0;
   private readonly targets = new Intern<Target>();
@@ -407,20 +515,8 @@ export class RecordStore {
 
   /** Row indexes in send order (ascending seq); rows with equal seq keep their order. */
   bySeq(): Uint32Array {
-    if (this.seqOrder) return this.seqOrder;
-    const order = new Uint32Array(this.n);
-    let sorted = true;
-    for (let i = 0; i < this.n; i++) {
-      order[i] = i;
-      if (sorted && i > 0 && this.seq(i) < this.seq(i - 1)) sorted = false;
-    }
-    if (!sorted) {
-      const seqs = new Float64Array(this.n);
-      for (let i = 0; i < this.n; i++) seqs[i] = this.seq(i);
-      order.sort((a, b) => seqs[a]! - seqs[b]! || a - b);
-    }
-    this.seqOrder = order;
-    return order;
+    this.seqOrder ??= seqOrder(this.n, (i) => this.seq(i));
+    return this.seqOrder;
   }
 
   /** Row `i` as a RequestRecord, equal to the one added. For the few rows a reader needs whole. */

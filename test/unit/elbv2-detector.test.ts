@@ -11,6 +11,7 @@ import { detectStalls } from "../../src/diagnose/stalls.js";
 import type { DetectorInput } from "../../src/diagnose/types.js";
 import type { RequestRecord } from "../../src/model.js";
 import { makeRecord } from "../helpers/records.js";
+import { arrayColumns } from "../../src/record/columns.js";
 
 const TG = "arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/tg/0123456789abcdef";
 const T0 = Date.UTC(2025, 0, 1, 12);
@@ -106,6 +107,8 @@ describe("target-unhealthy", () => {
     );
     const input = {
       records: s.records,
+      columns: arrayColumns(s.records),
+      rows: arrayColumns(s.records).bySeq(),
       stalls: s.stalls,
       stallSeqs: new Set(s.stalls.map((x) => x.record.seq)),
       lag: undefined,
