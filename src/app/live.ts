@@ -12,8 +12,10 @@ import type { DiagnoseContext } from "../diagnose/types.js";
 import type { RecordTag, RequestRecord } from "../model.js";
 import { createLagMonitor, type LagMonitor } from "../probe/lag.js";
 import { createProber } from "../probe/prober.js";
-import { type RunResult, runProbes } from "../probe/runner.js";
+import { type RunDeps, type RunResult, runProbes } from "../probe/runner.js";
 import type { Prober, ProbeTarget } from "../probe/types.js";
+import { RecordCollector } from "../record/collector.js";
+import type { RecordColumns, RecordStore } from "../record/columns.js";
 import { buildReport } from "../report/build.js";
 import type { LagStats, Report } from "../report/types.js";
 import { readResolverSettings } from "../system/resolv-conf.js";
@@ -35,6 +37,11 @@ export interface ProbeRunOptions {
   traceHeaderFor?: (t: ProbeTarget) => string | undefined;
   /** Idle gaps before each request, cycled (see RunOptions.idleGapsMs). */
   idleGapsMs?: readonly number[];
+  /**
+   * Take each record into this collector (histograms + columnar store) instead of keeping it: the run's
+   * `records` are then empty and its memory is the store's, ~180 bytes per request.
+   */
+  collector?: RecordCollector;
 }
 
 /** A prober set up from the config's probe options, reporting to `lagMonitor`. */
@@ -74,12 +81,24 @@ export async function probeRun(loaded: LoadedConfig, opts: ProbeRunOptions = {})
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.traceHeaderFor ? { traceHeaderFor: opts.traceHeaderFor } : {}),
         ...(opts.idleGapsMs ? { idleGapsMs: opts.idleGapsMs } : {}),
+        ...(opts.collector ? { retainRecords: false } : {}),
       },
-      { prober, clock, lag, ...(opts.onRecord ? { onRecord: opts.onRecord } : {}) },
+      { prober, clock, lag, ...onRecordOf(opts) },
     );
   } finally {
     await prober.close();
   }
+}
+
+function onRecordOf(opts: ProbeRunOptions): Pick<RunDeps, "onRecord"> {
+  const { collector, onRecord } = opts;
+  if (!collector) return onRecord ? { onRecord } : {};
+  return {
+    onRecord: (r, t) => {
+      collector.add(r, t);
+      onRecord?.(r);
+    },
+  };
 }
 
 export function stallRuleOf(loaded: LoadedConfig): StallRule {
@@ -103,7 +122,7 @@ export interface Analysis {
 }
 
 export function analyse(
-  records: readonly RequestRecord[],
+  records: readonly RequestRecord[] | RecordColumns,
   rule: StallRule,
   lag: LagStats | undefined,
   context: DiagnoseContext,
@@ -138,13 +157,19 @@ export interface LiveReportOptions extends ProbeRunOptions {
 
 export interface LiveReport {
   report: Report;
+  /** The run; its `records` are empty: they are in `store`. */
   run: RunResult;
+  /** Every record of the run, columnar, in send order. */
+  store: RecordStore;
   analysis: Analysis;
 }
 
+/** Probes, then analyses and reports, in constant memory per request: records stream into a columnar store. */
 export async function liveReport(loaded: LoadedConfig, opts: LiveReportOptions): Promise<LiveReport> {
-  const run = await probeRun(loaded, opts);
-  return { ...reportFromRun(loaded, run, opts), run };
+  const collector = opts.collector ?? new RecordCollector();
+  const run = await probeRun(loaded, { ...opts, collector });
+  const store = collector.finish();
+  return { ...reportFromRun(loaded, run, { ...opts, collected: collector }), run, store };
 }
 
 export interface ReportFromRunOptions {
@@ -154,6 +179,8 @@ export interface ReportFromRunOptions {
   extra?: DiagnoseContext["extra"];
   /** Lines put before the report's notes (e.g. what the AWS calls found or why they failed). */
   notes?: readonly string[];
+  /** The collector the run streamed into (ProbeRunOptions.collector): read instead of `run.records`. */
+  collected?: RecordCollector;
 }
 
 /**
@@ -166,9 +193,11 @@ export function reportFromRun(
   run: RunResult,
   opts: ReportFromRunOptions,
 ): { report: Report; analysis: Analysis } {
-  const analysis = analyse(run.records, stallRuleOf(loaded), run.lag, machineContext(loaded, opts.extra));
+  const records = opts.collected ? opts.collected.finish() : run.records;
+  const analysis = analyse(records, stallRuleOf(loaded), run.lag, machineContext(loaded, opts.extra));
   const report = buildReport({
-    records: run.records,
+    records,
+    ...(opts.collected ? { histograms: opts.collected.histograms } : {}),
     stalls: analysis.stalls,
     diagnosis: analysis.diagnosis,
     lag: run.lag,

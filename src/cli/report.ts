@@ -19,6 +19,7 @@ import type { ScenarioProbePlan } from "../lab/index.js";
 import type { RemoteLab } from "../lab/remote.js";
 import type { RequestRecord } from "../model.js";
 import type { RunResult } from "../probe/runner.js";
+import { columnsOf, type RecordColumns } from "../record/columns.js";
 import { evaluateGates, type GateSpec, gatedExitCode, needsHistograms, parseGates } from "../report/gates.js";
 import { renderJson } from "../report/json.js";
 import { createLiveStallCounter } from "../report/live-stalls.js";
@@ -117,13 +118,18 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
     let report: Report;
     let run: RunResult;
     let analysis: Analysis;
+    // The run's records: its columnar store (constant memory per request), or, with AWS evidence, the
+    // retained records the AWS integration still reads as objects.
+    let records: readonly RequestRecord[] | RecordColumns;
     if (!aws) {
-      ({ report, run, analysis } = await liveReport(loaded, {
+      let store: RecordColumns;
+      ({ report, run, analysis, store } = await liveReport(loaded, {
         source,
         includeHistograms,
         onRecord,
         ...gapOpts,
       }));
+      records = store;
       progress?.finish();
     } else {
       try {
@@ -136,6 +142,7 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
           ...(aws.traceHeaderFor ? { traceHeaderFor: aws.traceHeaderFor } : {}),
         }).finally(stopWatch);
         progress?.finish();
+        records = run.records;
         const stalls = detectStalls(run.records, stallRuleOf(loaded));
         const after = await aws.afterRound({ records: run.records, stalls });
         ({ report, analysis } = reportFromRun(loaded, run, {
@@ -164,11 +171,11 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
     if (flags.html !== undefined) {
       const { writeHtmlReport, timelineFromRecords } = await import("../report/html.js");
       await writeHtmlReport(flags.html, report, loaded.redactor, {
-        timeline: timelineFromRecords(run.records, analysis.stalls),
+        timeline: timelineFromRecords(records, analysis.stalls),
       });
       process.stderr.write(`stallwatch: HTML report written to ${flags.html}\n`);
     }
-    await writeMachineOutputs(flags, report, loaded, { records: run.records, stalls: analysis.stalls });
+    await writeMachineOutputs(flags, report, loaded, { records, stalls: analysis.stalls });
     process.exitCode = gatedExitCode(report, gates, loaded.config.probe.stallBudget);
   } finally {
     await lab?.close();
@@ -210,27 +217,40 @@ export async function writeMachineOutputs(
   flags: Pick<ReportFlags, "junit" | "csv">,
   report: Report,
   loaded: Pick<LoadedConfig, "redactor"> | undefined,
-  run: { records: RunResult["records"]; stalls: readonly Stall[] } | undefined,
+  run: { records: readonly RequestRecord[] | RecordColumns; stalls: readonly Stall[] } | undefined,
 ): Promise<void> {
   const { writeFile } = await import("node:fs/promises");
   const redact = (s: string) => loaded?.redactor.redact(s) ?? s;
   if (flags.junit !== undefined) {
     const { renderJunit } = await import("../report/junit.js");
-    const bySeq = new Map(run?.records.map((r) => [r.seq, r.connection]));
-    await writeOutput(
-      writeFile,
-      flags.junit,
-      redact(renderJunit(report, (seq) => bySeq.get(seq))),
-      "--junit",
-    );
+    const connectionOf = run ? connectionBySeq(columnsOf(run.records)) : () => undefined;
+    await writeOutput(writeFile, flags.junit, redact(renderJunit(report, connectionOf)), "--junit");
     process.stderr.write(`stallwatch: JUnit report written to ${flags.junit}\n`);
   }
   if (flags.csv !== undefined && run) {
     const { renderCsv } = await import("../report/csv.js");
     const stallIdx = new Set(run.stalls.map((x) => x.index));
-    await writeOutput(writeFile, flags.csv, redact(renderCsv(run.records, (i) => stallIdx.has(i))), "--csv");
-    process.stderr.write(`stallwatch: CSV (${run.records.length} requests) written to ${flags.csv}\n`);
+    const cols = columnsOf(run.records);
+    await writeOutput(writeFile, flags.csv, redact(renderCsv(cols, (i) => stallIdx.has(i))), "--csv");
+    process.stderr.write(`stallwatch: CSV (${cols.length} requests) written to ${flags.csv}\n`);
   }
+}
+
+/** The connection mode of the request with this seq (binary search over the rows in seq order; no map per request). */
+function connectionBySeq(cols: RecordColumns): (seq: number) => RequestRecord["connection"] | undefined {
+  const order = cols.bySeq();
+  return (seq) => {
+    let lo = 0;
+    let hi = order.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const s = cols.seq(order[mid]!);
+      if (s === seq) return cols.connection(order[mid]!);
+      if (s < seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  };
 }
 
 async function writeOutput(

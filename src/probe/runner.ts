@@ -5,10 +5,11 @@
  * optionally at a fixed send rate.
  */
 import type { Clock } from "../clock.js";
-import type { ConnectionMode, RecordTag, RequestRecord } from "../model.js";
+import type { ConnectionMode, ProbeTimestamps, RecordTag, RequestRecord } from "../model.js";
 import { seriesId } from "../model.js";
 import type { LagStats } from "../report/types.js";
 import type { LagMonitor } from "./lag.js";
+import { rawTimestampsOf } from "./result.js";
 import type { ProbeOutcome, ProbeRequestOptions, Prober, ProbeTarget } from "./types.js";
 
 export interface RunOptions {
@@ -49,8 +50,11 @@ export interface RunDeps {
   clock: Clock;
   /** Started (and stopped) by the run unless it is already running. */
   lag: LagMonitor;
-  /** Called as each request completes (completion order). */
-  onRecord?: (r: RequestRecord) => void;
+  /**
+   * Called as each request completes (completion order), with the raw monotonic timestamps its phases were
+   * measured from when the prober kept them (for the run's columnar store; never part of the record).
+   */
+  onRecord?: (r: RequestRecord, timestamps?: ProbeTimestamps) => void;
 }
 
 export interface RunResult {
@@ -151,7 +155,7 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
     if ((record.loopLagMs ?? 0) > threshold) lagAffected++;
     if (retain) records.push(record);
     try {
-      deps.onRecord?.(record);
+      deps.onRecord?.(record, rawTimestampsOf(outcome));
     } catch (err) {
       callbackError ??= err;
     }
