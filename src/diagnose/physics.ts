@@ -20,7 +20,7 @@
  * the first (a target that always answers 2 s late on a 4-linear kernel's
  * "2 lost SYNs" level), is not SYN loss: {@link levelMixConsistent}.
  */
-import { type Phase, PHASES, type RequestRecord } from "../model.js";
+import { PHASES, type Phase, type RequestRecord } from "../model.js";
 import type { RecordColumns } from "../record/columns.js";
 import { remoteSynSchedules, type SynSchedule, synLevelsMs } from "../system/tcp-syn.js";
 import type { Stall } from "./stalls.js";

@@ -268,7 +268,9 @@ export function arrayColumns(records: readonly RequestRecord[]): RecordColumns {
 
 /** Columns of `records`: the store itself, or the array adapter. */
 export function columnsOf(records: readonly RequestRecord[] | RecordColumns): RecordColumns {
-  return Array.isArray(records) ? arrayColumns(records as readonly RequestRecord[]) : (records as RecordColumns);
+  return Array.isArray(records)
+    ? arrayColumns(records as readonly RequestRecord[])
+    : (records as RecordColumns);
 }
 
 function seqOrder(n: number, seqOf: (i: number) => number): Uint32Array {

@@ -10,8 +10,8 @@ import { CLASSIC_LINUX } from "../../src/diagnose/physics.js";
 import { detectStalls } from "../../src/diagnose/stalls.js";
 import type { DetectorInput } from "../../src/diagnose/types.js";
 import type { RequestRecord } from "../../src/model.js";
-import { makeRecord } from "../helpers/records.js";
 import { arrayColumns } from "../../src/record/columns.js";
+import { makeRecord } from "../helpers/records.js";
 
 const TG = "arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/tg/0123456789abcdef";
 const T0 = Date.UTC(2025, 0, 1, 12);

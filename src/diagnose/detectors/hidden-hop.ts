@@ -15,7 +15,15 @@ import { excessMs, levelMixConsistent, remoteSynLevels, setupMs, timerWindowMs }
 import type { Stall } from "../stalls.js";
 import { binomialUpperTail } from "../stats.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
-import { countBy, countWhere, fmtMs, seriesConnKey, seriesConnKeyOf, signatureConfidence, stallIn } from "../util.js";
+import {
+  countBy,
+  countWhere,
+  fmtMs,
+  seriesConnKey,
+  seriesConnKeyOf,
+  signatureConfidence,
+  stallIn,
+} from "../util.js";
 import { lostText } from "./tcp-syn-retransmit.js";
 
 /** The resolver timeout a remote host most likely uses: glibc's default `options timeout:5`. */

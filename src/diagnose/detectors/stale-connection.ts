@@ -48,11 +48,7 @@ export const staleConnection: Detector = {
       if (gapMs !== undefined) reused.push({ seq: c.seq(i), gapMs, stall: input.stallSeqs.has(c.seq(i)) });
     }
     const reusedResets = resets.filter((r) => r.reused);
-    const split = idleSplit(
-      reused,
-      input.settings.alpha,
-      "stale-connection stall",
-    );
+    const split = idleSplit(reused, input.settings.alpha, "stale-connection stall");
     if (!split.ok && reused.length > 0 && input.stalls.length > 0) notes.push(split.reason);
     if (reusedResets.length === 0 && !split.ok) return { notes };
 

@@ -5,7 +5,16 @@
  */
 import { levelMixConsistent, levelOf, synLevels } from "../physics.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
-import { countBy, countWhere, fmtMs, isPrivateAddress, pct, signatureConfidence, stallIn, topCount } from "../util.js";
+import {
+  countBy,
+  countWhere,
+  fmtMs,
+  isPrivateAddress,
+  pct,
+  signatureConfidence,
+  stallIn,
+  topCount,
+} from "../util.js";
 
 const ORDINAL = ["", "1 SYN", "2 SYNs", "3 SYNs", "4 SYNs", "5 SYNs", "6 SYNs", "7 SYNs", "8 SYNs"];
 export const lostText = (k: number): string => `${ORDINAL[k] ?? `${k} SYNs`} lost`;
