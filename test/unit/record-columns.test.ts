@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ProbeTimestamps, RequestRecord } from "../../src/model.js";
+import { RecordCollector } from "../../src/record/collector.js";
 import { BYTES_PER_ROW, RecordStore } from "../../src/record/columns.js";
 
 /** Every field of RequestRecord set: a field added to the type and not to the store fails to compile here. */
@@ -156,5 +157,27 @@ describe("RecordStore", () => {
     expect([...s.bySeq()].map((i) => s.seq(i))).toEqual([0, 1, 2, 3]);
     s.add(minimal(4));
     expect([...s.bySeq()].map((i) => s.seq(i))).toEqual([0, 1, 2, 3, 4]);
+  });
+});
+
+describe("RecordCollector", () => {
+  it("feeds every record to the histograms at once and to the store in send order", () => {
+    const c = new RecordCollector();
+    // Completion order of a run with concurrency: seq 0 slow, the rest out of order.
+    for (const seq of [2, 1, 3, 5, 0, 4, 6]) c.add(minimal(seq));
+    expect(
+      c.histograms.get({ api: "a", route: "r", endpoint: "/", connection: "fresh", tag: "probe" }, "total")
+        ?.totalCount,
+    ).toBe(7);
+    const store = c.finish();
+    expect(Array.from({ length: store.length }, (_, i) => store.seq(i))).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(store.record(4)).toStrictEqual(minimal(4));
+  });
+
+  it("flushes what still waits for a seq that never came when the run is over", () => {
+    const c = new RecordCollector();
+    for (const seq of [1, 3, 2]) c.add(minimal(seq));
+    const store = c.finish();
+    expect(Array.from({ length: store.length }, (_, i) => store.seq(i))).toEqual([1, 2, 3]);
   });
 });
