@@ -20,7 +20,8 @@
  * the first (a target that always answers 2 s late on a 4-linear kernel's
  * "2 lost SYNs" level), is not SYN loss: {@link levelMixConsistent}.
  */
-import type { Phase, RequestRecord } from "../model.js";
+import { PHASES, type Phase, type RequestRecord } from "../model.js";
+import type { RecordColumns } from "../record/columns.js";
 import {
   remoteSynSchedules,
   remoteSynSchedulesByName,
@@ -29,7 +30,7 @@ import {
 } from "../system/tcp-syn.js";
 import type { Stall } from "./stalls.js";
 import { binomialUpperTail } from "./stats.js";
-import { nearestLevel, seriesConnKey } from "./util.js";
+import { nearestLevel, seriesConnKey, seriesConnKeyOf } from "./util.js";
 
 export type { SynSchedule };
 
@@ -117,20 +118,24 @@ export interface Typical {
 }
 export type TypicalPhases = Map<string, Typical>;
 
+/** Median and spread of each phase per series × connection over `rows` of `columns` that succeeded without a stall. */
 export function typicalPhases(
-  records: readonly RequestRecord[],
+  columns: RecordColumns,
+  rows: Iterable<number>,
   stallSeqs: ReadonlySet<number>,
 ): TypicalPhases {
   const values = new Map<string, Partial<Record<Phase, number[]>>>();
-  for (const r of records) {
-    if (!r.ok || stallSeqs.has(r.seq)) continue;
-    const key = seriesConnKey(r);
+  for (const i of rows) {
+    if (!columns.ok(i) || stallSeqs.has(columns.seq(i))) continue;
+    const key = seriesConnKeyOf(columns, i);
     let m = values.get(key);
     if (!m) {
       m = {};
       values.set(key, m);
     }
-    for (const [p, v] of Object.entries(r.phasesMs) as Array<[Phase, number]>) {
+    for (const p of PHASES) {
+      const v = columns.phase(i, p);
+      if (v === undefined) continue;
       const list = m[p];
       if (list) list.push(v);
       else m[p] = [v];

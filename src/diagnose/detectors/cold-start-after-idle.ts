@@ -19,9 +19,14 @@ export function keepWarmIntervalMs(stallsBeginMs: number): number {
 export const coldStartAfterIdle: Detector = {
   id: "cold-start-after-idle",
   detect(input: DetectorInput): DetectorResult {
-    const samples = input.records
-      .filter((r) => r.idleGapMs !== undefined)
-      .map((r) => ({ seq: r.seq, gapMs: r.idleGapMs!, stall: input.stallSeqs.has(r.seq) }));
+    const c = input.columns;
+    const samples: { seq: number; gapMs: number; stall: boolean }[] = [];
+    for (const i of input.rows) {
+      const gapMs = c.idleGapMs(i);
+      if (gapMs === undefined) continue;
+      const seq = c.seq(i);
+      samples.push({ seq, gapMs, stall: input.stallSeqs.has(seq) });
+    }
     const out = idleSplit(samples, input.settings.alpha, "cold-start");
     if (!out.ok) return { notes: [out.reason] };
     const s = out.split;
