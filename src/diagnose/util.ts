@@ -117,6 +117,33 @@ export function seriesConnKeyOf(c: RecordColumns, i: number): string {
   return `${c.api(i)} ${c.route(i)} ${c.endpoint(i)} (${c.connection(i)})`;
 }
 
+/**
+ * Rows grouped by {@link seriesConnKeyOf}, in the order of `rows`. The key string is built once per series ×
+ * connection mode, not once per row (the store's series id is interned, so nothing is allocated per row).
+ */
+export function rowsBySeriesConn(c: RecordColumns, rows: Iterable<number>): Map<string, number[]> {
+  const keys = new Map<string, { fresh?: string; reuse?: string }>();
+  const out = new Map<string, number[]>();
+  for (const i of rows) {
+    const id = c.seriesId(i);
+    const conn = c.connection(i);
+    let byConn = keys.get(id);
+    if (!byConn) {
+      byConn = {};
+      keys.set(id, byConn);
+    }
+    let key = byConn[conn];
+    if (key === undefined) {
+      key = seriesConnKeyOf(c, i);
+      byConn[conn] = key;
+    }
+    const list = out.get(key);
+    if (list) list.push(i);
+    else out.set(key, [i]);
+  }
+  return out;
+}
+
 /** Smallest value (no spread: safe for arrays of any length); Infinity when empty. */
 export function minOf(values: Iterable<number>): number {
   let m = Number.POSITIVE_INFINITY;

@@ -207,7 +207,9 @@ export interface RecordColumns {
   route(i: number): string;
   endpoint(i: number): string;
   seriesId(i: number): string;
+  url(i: number): string;
   remoteAddress(i: number): string | undefined;
+  remoteFamily(i: number): string | undefined;
   status(i: number): number | undefined;
   ok(i: number): boolean;
   reused(i: number): boolean;
@@ -255,7 +257,9 @@ export function arrayColumns(records: readonly RequestRecord[]): RecordColumns {
       const r = at(i);
       return `${r.api}\u0000${r.route}\u0000${r.endpoint}`;
     },
+    url: (i) => at(i).url,
     remoteAddress: (i) => at(i).remoteAddress,
+    remoteFamily: (i) => at(i).remoteFamily,
     status: (i) => at(i).status,
     ok: (i) => at(i).ok,
     reused: (i) => at(i).reused,
@@ -481,8 +485,14 @@ export class RecordStore implements RecordColumns {
   targetIndex(i: number): number {
     return this.u32(i, U_TARGET);
   }
+  url(i: number): string {
+    return this.target(i).url;
+  }
   remoteAddress(i: number): string | undefined {
     return this.remotes.get(this.u32(i, U_REMOTE))?.remoteAddress;
+  }
+  remoteFamily(i: number): string | undefined {
+    return this.remotes.get(this.u32(i, U_REMOTE))?.remoteFamily;
   }
   status(i: number): number | undefined {
     const s = this.chunk(i).status[i & MASK]!;
