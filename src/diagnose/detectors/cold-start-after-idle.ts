@@ -33,11 +33,10 @@ export const coldStartAfterIdle: Detector = {
     const intervalMs = keepWarmIntervalMs(s.stallsBeginMs);
     const interval = fmtGap(intervalMs);
     const detailBySeq = new Map<number, string>();
-    const gapBySeq = new Map(samples.map((x) => [x.seq, x.gapMs]));
-    for (const seq of s.explained) {
-      const gapMs = gapBySeq.get(seq);
-      if (gapMs !== undefined) detailBySeq.set(seq, `after ${fmtGap(gapMs)} idle`);
-    }
+    // Only the explained stalls' gaps: a map over every sample was a Map entry and a tuple per request.
+    const explained = new Set(s.explained);
+    for (const x of samples)
+      if (explained.has(x.seq)) detailBySeq.set(x.seq, `after ${fmtGap(x.gapMs)} idle`);
     const candidate: Candidate = {
       summary: `${s.stallsAbove} of ${s.nAbove} requests after ≥ ${fmtGap(s.firstAboveMs)} idle stalled (${pct(s.stallsAbove, s.nAbove)}) against ${s.stallsBelow} of ${s.nBelow} after shorter gaps: stalls begin between ${fmtGap(s.lastQuietGapMs)} and ${fmtGap(s.stallsBeginMs)} idle (Fisher p=${roundP(s.pAdjusted)})`,
       stalls: s.explained,

@@ -40,11 +40,13 @@ export const staleConnection: Detector = {
     const resets: RequestRecord[] = [];
     const reused: { seq: number; gapMs: number; stall: boolean }[] = [];
     let reusedCount = 0;
+    const sampleGaps = input.stalls.length > 0;
     for (const i of input.rows) {
       if (isResetAt(c, i)) resets.push(c.record(i));
       if (!c.reused(i)) continue;
       reusedCount++;
-      const gapMs = c.socketIdleMs(i);
+      // Without stalls the idle split cannot find any (and notes nothing): no sample object per reused request.
+      const gapMs = sampleGaps ? c.socketIdleMs(i) : undefined;
       if (gapMs !== undefined) reused.push({ seq: c.seq(i), gapMs, stall: input.stallSeqs.has(c.seq(i)) });
     }
     const reusedResets = resets.filter((r) => r.reused);
