@@ -22,6 +22,14 @@
 //       constant-memory (RSS sampled at 25/50/75/100 %).
 //   node --expose-gc bench/memory-child.mjs hist-synthetic  <url> <count>
 //       HistogramSet.recordRecord alone for count copies of one real record.
+//   node --expose-gc bench/memory-child.mjs report-store-synthetic    <url> <count>
+//   node --expose-gc bench/memory-child.mjs report-retained-synthetic <url> <count>
+//       What `stallwatch report` holds from probe to finished Report, with the
+//       from-memory prober: -store is today's path (each record streamed once
+//       into a RecordCollector: histograms + columnar store; stall rule,
+//       diagnosis and buildReport read the store); -retained is the path
+//       before it (the runner keeps every record object; the same steps read
+//       the array). Peak RSS is process.resourceUsage().maxRSS.
 //   node --expose-gc bench/memory-child.mjs autocannon      <url> <count>
 //       autocannon, 8 connections, amount = count.
 import { readFileSync } from "node:fs";
@@ -173,6 +181,45 @@ if (mode === "runner-real" || mode === "runner-synthetic") {
   out.durationMs = run.durationMs;
   out.rssBeforeGcMB = rss();
   out.rssCheckpointsMB = checkpoints;
+  Object.assign(out, settled(), { maxRssMB: maxRss() });
+} else if (mode === "report-store-synthetic" || mode === "report-retained-synthetic") {
+  const { RecordCollector } = await import(join(DIST, "app/records.js"));
+  const { detectStalls } = await import(join(DIST, "diagnose/stalls.js"));
+  const { diagnose } = await import(join(DIST, "diagnose/diagnose.js"));
+  const { buildReport } = await import(join(DIST, "report/build.js"));
+  const lag = createLagMonitor({ clock: systemClock });
+  const prober = await syntheticProber();
+  const streamed = mode === "report-store-synthetic";
+  const collector = new RecordCollector({ streamHistograms: true });
+  const run = await runProbes(
+    [t],
+    { count, concurrency: 8, connection: "reuse", tag: "probe", retainRecords: !streamed },
+    { prober, clock: systemClock, lag, ...(streamed ? { onRecord: (r, ts) => collector.add(r, ts) } : {}) },
+  );
+  await prober.close();
+  // Peak RSS so far at the end of each step (maxRSS never goes down).
+  const peaks = { probedMB: maxRss() };
+  const records = streamed ? collector.finish() : run.records;
+  const stalls = detectStalls(records);
+  peaks.stallsMB = maxRss();
+  const diagnosis = diagnose({ records, stalls, lag: run.lag });
+  peaks.diagnosedMB = maxRss();
+  const report = buildReport({
+    records,
+    stalls,
+    diagnosis,
+    lag: run.lag,
+    source: { kind: "live" },
+    options: {},
+    ...(streamed ? { histograms: collector.histograms() } : {}),
+  });
+  out.records = records.length;
+  out.requests = report.totals.requests;
+  out.stalls = report.totals.stalls;
+  out.durationMs = run.durationMs;
+  if (streamed) out.materialized = records.materialized;
+  peaks.reportMB = maxRss();
+  out.peaks = peaks;
   Object.assign(out, settled(), { maxRssMB: maxRss() });
 } else if (mode === "stream-real") {
   const lag = createLagMonitor({ clock: systemClock });

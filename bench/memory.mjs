@@ -32,6 +32,16 @@ export async function benchMemory(log) {
       what: "STREAMED: runProbes retainRecords:false → onRecord → HistogramSet (prober answers from memory)",
     },
     {
+      mode: "report-retained-synthetic",
+      count: big,
+      what: "BEFORE: report's path keeping every record object → stalls → diagnosis → Report (prober answers from memory)",
+    },
+    {
+      mode: "report-store-synthetic",
+      count: big,
+      what: "report's path today: RecordCollector (histograms + columnar store) → stalls → diagnosis → Report (prober answers from memory)",
+    },
+    {
       mode: "runner-stream-real",
       count: big,
       what: "STREAMED: runProbes retainRecords:false → onRecord → HistogramSet, real requests, reuse, concurrency 8",

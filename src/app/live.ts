@@ -12,12 +12,14 @@ import type { DiagnoseContext } from "../diagnose/types.js";
 import type { AwsEvidence, LagStats, RecordTag, Report, RequestRecord } from "../model.js";
 import { createLagMonitor, type LagMonitor } from "../probe/lag.js";
 import { createProber } from "../probe/prober.js";
-import { type RunResult, runProbes } from "../probe/runner.js";
+import { type RunDeps, type RunResult, runProbes } from "../probe/runner.js";
 import type { Prober, ProbeTarget } from "../probe/types.js";
+import type { RecordColumns, RecordStore } from "../record/columns.js";
 import { buildReport } from "../report/build.js";
 import { hostFamilyFallback } from "../system/happy-eyeballs.js";
 import { readResolverSettings } from "../system/resolv-conf.js";
 import { hostSynSchedule } from "../system/tcp-syn.js";
+import { RecordCollector } from "./records.js";
 import { warmUpProber } from "./warmup.js";
 
 export interface ProbeRunOptions {
@@ -37,8 +39,13 @@ export interface ProbeRunOptions {
   idleGapsMs?: readonly number[];
   /** Concurrency sweep (see RunOptions.concurrencySteps). */
   concurrencySteps?: readonly number[];
-  /** Keep the records in the result (default true); false hands them only to `onRecord`. */
+  /** Keep the records in the result (default true); false hands them only to `onRecord` (and `collector`). */
   retainRecords?: boolean;
+  /**
+   * Take each record into this collector (histograms + columnar store) instead of keeping it: the run's
+   * `records` are then empty and its memory is the store's, ~180 bytes per request.
+   */
+  collector?: RecordCollector;
 }
 
 /** A prober set up from the config's probe options, reporting to `lagMonitor`. */
@@ -79,13 +86,24 @@ export async function probeRun(loaded: LoadedConfig, opts: ProbeRunOptions = {})
         ...(opts.traceHeaderFor ? { traceHeaderFor: opts.traceHeaderFor } : {}),
         ...(opts.idleGapsMs ? { idleGapsMs: opts.idleGapsMs } : {}),
         ...(opts.concurrencySteps ? { concurrencySteps: opts.concurrencySteps } : {}),
-        ...(opts.retainRecords === false ? { retainRecords: false } : {}),
+        ...(opts.retainRecords === false || opts.collector ? { retainRecords: false } : {}),
       },
-      { prober, clock, lag, ...(opts.onRecord ? { onRecord: opts.onRecord } : {}) },
+      { prober, clock, lag, ...onRecordOf(opts) },
     );
   } finally {
     await prober.close();
   }
+}
+
+function onRecordOf(opts: ProbeRunOptions): Pick<RunDeps, "onRecord"> {
+  const { collector, onRecord } = opts;
+  if (!collector) return onRecord ? { onRecord } : {};
+  return {
+    onRecord: (r, t) => {
+      collector.add(r, t);
+      onRecord?.(r);
+    },
+  };
 }
 
 export function stallRuleOf(loaded: LoadedConfig): StallRule {
@@ -110,7 +128,7 @@ export interface Analysis {
 }
 
 export function analyse(
-  records: readonly RequestRecord[],
+  records: readonly RequestRecord[] | RecordColumns,
   rule: StallRule,
   lag: LagStats | undefined,
   context: DiagnoseContext,
@@ -145,13 +163,19 @@ export interface LiveReportOptions extends ProbeRunOptions {
 
 export interface LiveReport {
   report: Report;
+  /** The run; its `records` are empty: they are in `store`. */
   run: RunResult;
+  /** Every record of the run, columnar, in send order. */
+  store: RecordStore;
   analysis: Analysis;
 }
 
+/** Probes, then analyses and reports, in constant memory per request: records stream into a columnar store. */
 export async function liveReport(loaded: LoadedConfig, opts: LiveReportOptions): Promise<LiveReport> {
-  const run = await probeRun(loaded, opts);
-  return { ...reportFromRun(loaded, run, opts), run };
+  const collector = opts.collector ?? new RecordCollector({ streamHistograms: true });
+  const run = await probeRun(loaded, { ...opts, collector });
+  const store = collector.finish();
+  return { ...reportFromRun(loaded, run, { ...opts, collected: collector }), run, store };
 }
 
 export interface ReportFromRunOptions {
@@ -161,6 +185,8 @@ export interface ReportFromRunOptions {
   evidence?: AwsEvidence;
   /** Lines put before the report's notes (e.g. what the AWS calls found or why they failed). */
   notes?: readonly string[];
+  /** The collector the run streamed into (ProbeRunOptions.collector): read instead of `run.records`. */
+  collected?: RecordCollector;
 }
 
 /**
@@ -173,9 +199,11 @@ export function reportFromRun(
   run: RunResult,
   opts: ReportFromRunOptions,
 ): { report: Report; analysis: Analysis } {
-  const analysis = analyse(run.records, stallRuleOf(loaded), run.lag, machineContext(loaded, opts.evidence));
+  const records = opts.collected ? opts.collected.finish() : run.records;
+  const analysis = analyse(records, stallRuleOf(loaded), run.lag, machineContext(loaded, opts.evidence));
   const report = buildReport({
-    records: run.records,
+    records,
+    ...(opts.collected ? { histograms: opts.collected.histograms() } : {}),
     stalls: analysis.stalls,
     diagnosis: analysis.diagnosis,
     lag: run.lag,

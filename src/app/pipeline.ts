@@ -2,7 +2,7 @@
  * The probe pipeline, the one way every command turns requests into a
  * diagnosis:
  *
- *   probe ─→ records + histograms (once, app/records.ts) ─→ stalls (once)
+ *   probe ─→ columnar store + histograms (once, app/records.ts) ─→ stalls (once)
  *         ─→ evidence sources (before / during / after; app/evidence)
  *         ─→ diagnose ─→ metrics sink (CloudWatch / EMF) ─→ Report
  *
@@ -21,6 +21,7 @@ import { detectStalls, type Stall } from "../diagnose/stalls.js";
 import type { Report } from "../model.js";
 import { countable, type RequestRecord } from "../model.js";
 import type { RunResult } from "../probe/runner.js";
+import type { RecordColumns } from "../record/columns.js";
 import type { HistogramSet } from "../record/histograms.js";
 import { buildReport } from "../report/build.js";
 import { type Evidence, type EvidenceSource, eachSource } from "./evidence/source.js";
@@ -32,7 +33,7 @@ import type { MetricsSink } from "./sinks/cloudwatch.js";
 export interface PipelineOptions {
   loaded: LoadedConfig;
   /** How to probe: tag, count, targets, idle gaps, signal, clock, warm-up. */
-  probe?: Omit<ProbeRunOptions, "onRecord" | "traceHeaderFor" | "retainRecords">;
+  probe?: Omit<ProbeRunOptions, "onRecord" | "traceHeaderFor" | "retainRecords" | "collector">;
   /** Told of each record as it completes (progress, live stall count). */
   onRecord?: (r: RequestRecord) => void;
   /** Called when the probing is over, before the evidence is gathered (e.g. to finish a progress bar). */
@@ -60,8 +61,16 @@ export interface PipelineOptions {
 
 export interface PipelineResult {
   run: RunResult;
-  /** Every record in send order (a clean stop's aborted ones included, marked). */
-  records: RequestRecord[];
+  /**
+   * Every record in send order (a clean stop's aborted ones included, marked), as the columnar store: what the
+   * reporters read.
+   */
+  columns: RecordColumns;
+  /**
+   * ADAPTER: the same records as objects, materialized from the store on first read (an object per request:
+   * only for readers that need them whole, e.g. a round written to the history store).
+   */
+  readonly records: RequestRecord[];
   /** The countable records' histograms, built once (absent when neither a Report nor metrics needed them). */
   histograms?: HistogramSet;
   /** Stalls over the countable records, detected once. */
@@ -82,7 +91,8 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const notes: string[] = [];
   if (o.before !== false) notes.push(...(await eachSource(sources, (s) => s.before?.())).notes);
 
-  const collector = collectRecords();
+  // A Report or a metrics sink needs the histograms anyway: record them as the records come, once each.
+  const collector = collectRecords({ streamHistograms: o.report !== undefined || o.metrics !== undefined });
   const traceHeaderFor = sources.find((s) => s.traceHeaderFor)?.traceHeaderFor;
   const polled = sources.filter((s) => s.during);
   const stopPolling =
@@ -93,27 +103,35 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   try {
     run = await probeRun(loaded, {
       ...o.probe,
-      retainRecords: false,
-      onRecord: (r) => {
-        collector.add(r);
-        o.onRecord?.(r);
-      },
+      collector,
+      ...(o.onRecord ? { onRecord: o.onRecord } : {}),
       ...(traceHeaderFor ? { traceHeaderFor } : {}),
     });
   } finally {
     await stopPolling?.();
   }
   o.onProbed?.();
-  const records = collector.records();
+  const store = collector.finish();
 
-  // Requests a clean stop aborted are no measurement: no stall, finding or metric comes from them.
-  const measured = records.some((r) => !countable(r)) ? records.filter(countable) : records;
+  // Requests a clean stop aborted are no measurement: no stall, finding or metric comes from them. Only a
+  // stopped round has any; its measured records are then materialized (the store has no filtered view).
+  let anyAborted = false;
+  for (let i = 0; i < store.length && !anyAborted; i++) anyAborted = store.aborted(i);
+  const measured: RecordColumns | RequestRecord[] = anyAborted
+    ? collector.records().filter(countable)
+    : store;
+  // The measured records as objects, for the readers that need them (AWS evidence sources, the metrics sink).
+  let measuredArray: RequestRecord[] | undefined;
+  const measuredRecords = (): RequestRecord[] => {
+    measuredArray ??= Array.isArray(measured) ? measured : collector.records();
+    return measuredArray;
+  };
   const stalls = detectStalls(measured, stallRuleOf(loaded));
   const diagnosed = o.diagnose !== false;
   const shown = diagnosed ? stalls : [];
   const signal = o.probe?.signal;
   const after = await eachSource(sources, (s) =>
-    s.after?.({ records: measured, stalls: shown, ...(signal ? { signal } : {}) }),
+    s.after?.({ records: measuredRecords(), stalls: shown, ...(signal ? { signal } : {}) }),
   );
   notes.push(...after.notes);
   const evidence = after.evidence ?? {};
@@ -136,7 +154,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   if (o.metrics) {
     try {
       const p = await o.metrics.publish({
-        records: measured,
+        records: measuredRecords(),
         stalls: shown,
         histograms: collector.histograms(),
         ...(o.timestampMs !== undefined ? { timestampMs: o.timestampMs } : {}),
@@ -151,7 +169,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
 
   const report = o.report
     ? buildReport({
-        records,
+        records: store,
         stalls,
         diagnosis,
         lag: run.lag,
@@ -166,7 +184,10 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     : undefined;
   return {
     run,
-    records,
+    columns: store,
+    get records() {
+      return collector.records();
+    },
     ...(o.report || o.metrics ? { histograms: collector.histograms() } : {}),
     stalls,
     evidence,

@@ -125,7 +125,8 @@ export async function reportCommand(flags: ReportFlags): Promise<void> {
     await writeReports(reportersFor(flags), {
       report,
       redactor: loaded.redactor,
-      run: { records: result.records, stalls: result.stalls },
+      // The columnar store, not result.records: reading that would make every request an object again.
+      run: { records: result.columns, stalls: result.stalls },
     });
     process.exitCode = gatedExitCode(report, gates, loaded.config.probe.stallBudget);
   } finally {

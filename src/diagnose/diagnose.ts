@@ -4,7 +4,8 @@
  * explains it, by the registry's precedence), ranks the findings and says
  * whether the target looks healthy. Pure: no I/O, no clock.
  */
-import type { Confidence, Finding } from "../model.js";
+import type { Confidence, Finding, RequestRecord } from "../model.js";
+import { columnsOf } from "../record/columns.js";
 import { DEFAULT_DETECTORS } from "./detectors/index.js";
 import { CLASSIC_LINUX, typicalPhases } from "./physics.js";
 import { findingSpec, roleOf, UNEXPLAINED } from "./registry.js";
@@ -54,11 +55,18 @@ export function diagnose(
   const statistical = active.filter((d) => findingSpec(d.id)?.kind === "statistical").length;
   const alpha = (context.alpha ?? DEFAULT_ALPHA) / Math.max(1, statistical);
   // Keep-warm pings are kept out of every count alike: no statistics, no stalls, no attribution.
-  const records = input.records.filter((r) => r.tag !== "keep-warm").sort((a, b) => a.seq - b.seq);
+  const columns = columnsOf(input.records);
+  const rows = columns.bySeq().filter((i) => columns.tag(i) !== "keep-warm");
   const stalls = input.stalls.filter((s) => s.record.tag !== "keep-warm");
   const stallSeqs = new Set(stalls.map((s) => s.record.seq));
+  let materialized: RequestRecord[] | undefined;
   const detectorInput: DetectorInput = {
-    records,
+    columns,
+    rows,
+    get records(): readonly RequestRecord[] {
+      materialized ??= Array.from(rows, (i) => columns.record(i));
+      return materialized;
+    },
     stalls,
     stallSeqs,
     lag: input.lag,
@@ -69,7 +77,7 @@ export function diagnose(
       synSchedule: context.synSchedule ?? CLASSIC_LINUX,
     },
     context,
-    typical: typicalPhases(records, stallSeqs),
+    typical: typicalPhases(columns, rows, stallSeqs),
   };
 
   const notes: string[] = [];
@@ -177,7 +185,8 @@ export function diagnose(
 
   const unexplained = [...causeBySeq.values()].filter((c) => c === UNEXPLAINED).length;
   if (unexplained > 0) notes.push(`${unexplained} of ${stalls.length} stalls unexplained`);
-  const failed = records.filter((r) => !r.ok).length;
+  let failed = 0;
+  for (const i of rows) if (!columns.ok(i)) failed++;
   const verdict = top
     ? buildVerdict({
         top: top.finding,

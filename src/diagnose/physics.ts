@@ -20,7 +20,8 @@
  * the first (a target that always answers 2 s late on a 4-linear kernel's
  * "2 lost SYNs" level), is not SYN loss: {@link levelMixConsistent}.
  */
-import type { Phase, RequestRecord } from "../model.js";
+import { PHASES, type Phase, type RequestRecord } from "../model.js";
+import type { RecordColumns } from "../record/columns.js";
 import {
   remoteSynSchedules,
   remoteSynSchedulesByName,
@@ -29,7 +30,7 @@ import {
 } from "../system/tcp-syn.js";
 import type { Stall } from "./stalls.js";
 import { binomialUpperTail } from "./stats.js";
-import { nearestLevel, seriesConnKey } from "./util.js";
+import { nearestLevel, rowsBySeriesConn, seriesConnKey } from "./util.js";
 
 export type { SynSchedule };
 
@@ -117,31 +118,31 @@ export interface Typical {
 }
 export type TypicalPhases = Map<string, Typical>;
 
+/** Median and spread of each phase per series × connection over `rows` of `columns` that succeeded without a stall. */
 export function typicalPhases(
-  records: readonly RequestRecord[],
+  columns: RecordColumns,
+  rows: Iterable<number>,
   stallSeqs: ReadonlySet<number>,
 ): TypicalPhases {
-  const values = new Map<string, Partial<Record<Phase, number[]>>>();
-  for (const r of records) {
-    if (!r.ok || stallSeqs.has(r.seq)) continue;
-    const key = seriesConnKey(r);
-    let m = values.get(key);
-    if (!m) {
-      m = {};
-      values.set(key, m);
-    }
-    for (const [p, v] of Object.entries(r.phasesMs) as Array<[Phase, number]>) {
-      const list = m[p];
-      if (list) list.push(v);
-      else m[p] = [v];
-    }
-  }
+  // Rows per series × connection mode (one key string per group, none per row), then per phase one scratch
+  // buffer sorted in place: no per-row key strings, value arrays or sorted copies (at 300,000 requests those
+  // were tens of MB of garbage the report's peak RSS kept).
+  const ok: number[] = [];
+  for (const i of rows) if (columns.ok(i) && !stallSeqs.has(columns.seq(i))) ok.push(i);
   const out: TypicalPhases = new Map();
-  for (const [key, m] of values) {
+  let scratch = new Float64Array(0);
+  for (const [key, group] of rowsBySeriesConn(columns, ok)) {
+    if (scratch.length < group.length) scratch = new Float64Array(group.length);
     const t: Typical = { median: {}, spread: {} };
-    for (const [p, list] of Object.entries(m) as Array<[Phase, number[]]>) {
-      const s = [...list].sort((a, b) => a - b);
-      const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
+    for (const p of PHASES) {
+      let n = 0;
+      for (const i of group) {
+        const v = columns.phase(i, p);
+        if (v !== undefined) scratch[n++] = v;
+      }
+      if (n === 0) continue;
+      const s = scratch.subarray(0, n).sort();
+      const at = (q: number): number => s[Math.min(n - 1, Math.floor(q * n))] ?? 0;
       t.median[p] = at(0.5);
       t.spread[p] = (at(0.75) - at(0.25)) / 2;
     }

@@ -18,14 +18,8 @@
  * Requests that failed on their deadline are stalls too (they took at least
  * the deadline); other failures are not (a fast 500 is a failure, not a stall).
  */
-import {
-  PART_PHASES,
-  type Phase,
-  type RequestRecord,
-  type Stall,
-  type StallRule,
-  seriesId,
-} from "../model.js";
+import { PART_PHASES, type Phase, type RequestRecord, type Stall, type StallRule } from "../model.js";
+import { columnsOf, type RecordColumns } from "../record/columns.js";
 
 export type { Stall, StallRule };
 
@@ -70,13 +64,17 @@ export function quantile(values: number[], p: number): number {
 }
 
 /** Threshold per series id, from the lower quartile of that series' successful requests. */
-export function stallThresholds(records: readonly RequestRecord[], rule: StallRule): Map<string, number> {
+export function stallThresholds(
+  records: readonly RequestRecord[] | RecordColumns,
+  rule: StallRule,
+): Map<string, number> {
+  const cols = columnsOf(records);
   const totals = new Map<string, number[]>();
-  for (const r of records) {
-    if (r.tag !== "probe") continue;
-    const id = seriesId(r);
-    const t = r.phasesMs.total;
-    if (t === undefined || !r.ok) continue;
+  for (let i = 0; i < cols.length; i++) {
+    if (cols.tag(i) !== "probe") continue;
+    const t = cols.total(i);
+    if (t === undefined || !cols.ok(i)) continue;
+    const id = cols.seriesId(i);
     const list = totals.get(id);
     if (list) list.push(t);
     else totals.set(id, [t]);
@@ -88,20 +86,27 @@ export function stallThresholds(records: readonly RequestRecord[], rule: StallRu
   return out;
 }
 
+/**
+ * The stalls among `records` (an array, or a run's columnar store), in row
+ * order. Only the stalls' rows are materialized as records.
+ */
 export function detectStalls(
-  records: readonly RequestRecord[],
+  records: readonly RequestRecord[] | RecordColumns,
   rule: StallRule = DEFAULT_STALL_RULE,
 ): Stall[] {
-  const thresholds = stallThresholds(records, rule);
+  const cols = columnsOf(records);
+  const thresholds = stallThresholds(cols, rule);
   const stalls: Stall[] = [];
-  records.forEach((r, index) => {
-    const total = r.phasesMs.total;
-    if (total === undefined) return;
-    const timedOut = r.error !== undefined && TIMEOUT_CODES.has(r.error.code);
-    const thresholdMs = thresholds.get(seriesId(r)) ?? rule.stallMs ?? rule.stallFloorMs;
+  for (let index = 0; index < cols.length; index++) {
+    const total = cols.total(index);
+    if (total === undefined) continue;
+    const code = cols.failureCode(index);
+    const timedOut = code !== undefined && TIMEOUT_CODES.has(code);
+    const thresholdMs = thresholds.get(cols.seriesId(index)) ?? rule.stallMs ?? rule.stallFloorMs;
     if (timedOut || total > thresholdMs) {
+      const r = cols.record(index);
       stalls.push({ index, record: r, phase: dominantPhase(r.phasesMs), totalMs: total, thresholdMs });
     }
-  });
+  }
   return stalls;
 }

@@ -11,6 +11,7 @@ import type {
   Verdict,
   VerdictEvidence,
 } from "../model.js";
+import type { RecordColumns } from "../record/columns.js";
 import type { FamilyFallback } from "../system/happy-eyeballs.js";
 import type { SynSchedule, TypicalPhases } from "./physics.js";
 import type { Hop } from "./registry.js";
@@ -41,7 +42,8 @@ export interface DiagnoseContext extends AwsEvidence {
 }
 
 export interface DiagnoseInput {
-  records: readonly RequestRecord[];
+  /** The run's records: a columnar store (the report path, constant per-request memory) or an array (history, tests). */
+  records: readonly RequestRecord[] | RecordColumns;
   /** Stalls from detectStalls over the same records. */
   stalls: readonly Stall[];
   lag?: LagStats;
@@ -104,8 +106,21 @@ export interface DetectorSettings {
 
 /** What every detector is given: probe records, stalls and lookups over them. */
 export interface DetectorInput {
-  /** Probe and idle-sweep records (keep-warm pings excluded), in seq order. */
-  records: readonly RequestRecord[];
+  /**
+   * The run's records as columns (src/record/columns.ts): read them by row with the accessors
+   * (`columns.total(i)`, `columns.remoteAddress(i)`, …) and `columns.record(i)` for a row needed whole.
+   */
+  columns: RecordColumns;
+  /** The rows detectors look at: probe and idle-sweep requests (keep-warm pings excluded), in seq order. */
+  rows: Uint32Array;
+  /**
+   * ADAPTER for detectors not yet migrated to `columns` + `rows`: the same rows materialized as RequestRecord
+   * objects, built on first read and cached for the other detectors. On the report path that makes every
+   * request an object again (~600 bytes each instead of the store's ~180): a detector that reads it gives up
+   * constant memory. Read `columns` + `rows` instead (test/unit/diagnose-columns.test.ts checks how many rows a
+   * diagnosis materializes).
+   */
+  readonly records: readonly RequestRecord[];
   stalls: readonly Stall[];
   /** Seq numbers of all stalls. */
   stallSeqs: ReadonlySet<number>;

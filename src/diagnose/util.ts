@@ -1,5 +1,6 @@
 /** Small shared helpers for the detectors: formatting, grouping, signature matching, confidence. */
 import type { Confidence, Phase, RequestRecord } from "../model.js";
+import type { RecordColumns } from "../record/columns.js";
 import type { Stall } from "./stalls.js";
 
 /** "250 ms", "1.0 s", "12 s". */
@@ -20,7 +21,7 @@ export function pct(num: number, den: number): string {
   return den === 0 ? "0%" : `${Math.round((100 * num) / den)}%`;
 }
 
-export function groupBy<T>(items: readonly T[], key: (t: T) => string | undefined): Map<string, T[]> {
+export function groupBy<T>(items: Iterable<T>, key: (t: T) => string | undefined): Map<string, T[]> {
   const out = new Map<string, T[]>();
   for (const item of items) {
     const k = key(item);
@@ -30,6 +31,13 @@ export function groupBy<T>(items: readonly T[], key: (t: T) => string | undefine
     else out.set(k, [item]);
   }
   return out;
+}
+
+/** How many of `items` pass `test`. */
+export function countWhere<T>(items: Iterable<T>, test: (t: T) => boolean): number {
+  let n = 0;
+  for (const item of items) if (test(item)) n++;
+  return n;
 }
 
 export function countBy<T>(items: readonly T[], key: (t: T) => string | undefined): Record<string, number> {
@@ -102,6 +110,38 @@ export function isPrivateAddress(addr: string): boolean {
 /** Series plus connection mode: the unit inside which send order and rates are compared. */
 export function seriesConnKey(r: RequestRecord): string {
   return `${r.api} ${r.route} ${r.endpoint} (${r.connection})`;
+}
+
+/** {@link seriesConnKey} of row `i` of the columns. */
+export function seriesConnKeyOf(c: RecordColumns, i: number): string {
+  return `${c.api(i)} ${c.route(i)} ${c.endpoint(i)} (${c.connection(i)})`;
+}
+
+/**
+ * Rows grouped by {@link seriesConnKeyOf}, in the order of `rows`. The key string is built once per series ×
+ * connection mode, not once per row (the store's series id is interned, so nothing is allocated per row).
+ */
+export function rowsBySeriesConn(c: RecordColumns, rows: Iterable<number>): Map<string, number[]> {
+  const keys = new Map<string, { fresh?: string; reuse?: string }>();
+  const out = new Map<string, number[]>();
+  for (const i of rows) {
+    const id = c.seriesId(i);
+    const conn = c.connection(i);
+    let byConn = keys.get(id);
+    if (!byConn) {
+      byConn = {};
+      keys.set(id, byConn);
+    }
+    let key = byConn[conn];
+    if (key === undefined) {
+      key = seriesConnKeyOf(c, i);
+      byConn[conn] = key;
+    }
+    const list = out.get(key);
+    if (list) list.push(i);
+    else out.set(key, [i]);
+  }
+  return out;
 }
 
 /** Smallest value (no spread: safe for arrays of any length); Infinity when empty. */

@@ -58,8 +58,14 @@ export function buildVerdict(v: VerdictInput): Verdict {
   const spec = findingSpec(top.id);
   const mine = new Set(top.stalls);
   const stalls = v.stalls.filter((s) => mine.has(s.record.seq));
-  const myFailures = new Set(top.failures ?? []);
-  const failedRecords = input.records.filter((r) => myFailures.has(r.seq));
+  // The finding's failed requests, materialized from their rows (a few; never every record).
+  const failedSeqs = new Set(top.failures ?? []);
+  const failedRecords =
+    failedSeqs.size === 0
+      ? []
+      : Array.from(input.rows)
+          .filter((i) => failedSeqs.has(input.columns.seq(i)))
+          .map((i) => input.columns.record(i));
   const phase: string =
     mode(stalls.map((s) => s.phase)) ?? mode(failedRecords.map((r) => r.error?.phase ?? "total")) ?? "total";
 

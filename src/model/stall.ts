@@ -19,7 +19,7 @@ export interface StallRule {
 export type StallDetector = (records: readonly RequestRecord[]) => readonly Pick<Stall, "index">[];
 
 export interface Stall {
-  /** Index into the records array the stall was detected in. */
+  /** Row of the stall in the records (array index, or row of the columnar store) it was detected in. */
   index: number;
   record: RequestRecord;
   /** The phase that took the most time. */

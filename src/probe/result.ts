@@ -3,7 +3,7 @@
  * and the failure class they imply) and the record fields.
  */
 import type { Expect } from "../config/schema.js";
-import type { AssertionResult, ProbeFailure } from "../model.js";
+import type { AssertionResult, ProbeFailure, ProbeTimestamps } from "../model.js";
 import { checkResponse } from "./assertions.js";
 import {
   derivePhases,
@@ -106,6 +106,19 @@ export function judge(
 }
 
 /**
+ * The raw monotonic timestamps behind each outcome's `phasesMs`, kept beside
+ * the outcome rather than in it (a record is plain JSON that is stored and
+ * merged; the timestamps are only for the run's columnar store). Weak: they
+ * go when the outcome does.
+ */
+const rawTimestamps = new WeakMap<object, ProbeTimestamps>();
+
+/** The raw timestamps the prober measured for this outcome (or the record made of it), if any. */
+export function rawTimestampsOf(outcome: object): ProbeTimestamps | undefined {
+  return rawTimestamps.get(outcome);
+}
+
+/**
  * The record fields of one finished probe. Positional arguments, not an
  * options object: this runs once per request on the prober's hot path.
  */
@@ -153,5 +166,6 @@ export function toOutcome(
   if (traceId !== undefined) out.traceId = traceId;
   if (lag !== undefined) out.loopLagMs = lag;
   if (verdict.failure) out.error = verdict.failure;
+  rawTimestamps.set(out, ctx.t);
   return out;
 }

@@ -5,9 +5,10 @@
  * optionally at a fixed send rate.
  */
 import { type Clock, sleep } from "../clock.js";
-import type { ConnectionMode, LagStats, RecordTag, RequestRecord } from "../model.js";
+import type { ConnectionMode, LagStats, ProbeTimestamps, RecordTag, RequestRecord } from "../model.js";
 import { seriesId } from "../model.js";
 import type { LagMonitor } from "./lag.js";
+import { rawTimestampsOf } from "./result.js";
 import type { ProbeOutcome, ProbeRequestOptions, Prober, ProbeTarget } from "./types.js";
 
 export interface RunOptions {
@@ -54,8 +55,11 @@ export interface RunDeps {
   clock: Clock;
   /** Started (and stopped) by the run unless it is already running. */
   lag: LagMonitor;
-  /** Called as each request completes (completion order). */
-  onRecord?: (r: RequestRecord) => void;
+  /**
+   * Called as each request completes (completion order), with the raw monotonic timestamps its phases were
+   * measured from when the prober kept them (for the run's columnar store; never part of the record).
+   */
+  onRecord?: (r: RequestRecord, timestamps?: ProbeTimestamps) => void;
 }
 
 export interface RunResult {
@@ -160,7 +164,7 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
     if ((record.loopLagMs ?? 0) > threshold) lagAffected++;
     if (retain) records.push(record);
     try {
-      deps.onRecord?.(record);
+      deps.onRecord?.(record, rawTimestampsOf(outcome));
     } catch (err) {
       callbackError ??= err;
     }

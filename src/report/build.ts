@@ -21,6 +21,7 @@ import type {
   WriterReport,
 } from "../model.js";
 import { PHASES, seriesId, UNEXPLAINED } from "../model.js";
+import { columnsOf, type RecordColumns } from "../record/columns.js";
 import {
   correctedForCoordinatedOmission,
   encodeHistogram,
@@ -49,7 +50,8 @@ export interface DiagnosisLike {
 }
 
 export interface BuildReportInput {
-  records: readonly RequestRecord[];
+  /** The run's records: its columnar store (a live run), or an array (history, tests). */
+  records: readonly RequestRecord[] | RecordColumns;
   stalls: readonly Stall[];
   diagnosis?: DiagnosisLike | undefined;
   lag: LagStats;
@@ -92,10 +94,12 @@ interface Tally {
 }
 
 export function buildReport(input: BuildReportInput): Report {
-  const records = [...input.records].sort((a, b) => a.seq - b.seq);
-  const hist = input.histograms ?? histogramsOf(records);
-  const tallies = tally(records, input.stalls);
-  const order = seriesOrder(records);
+  const cols = columnsOf(input.records);
+  // Rows in send order: only failed requests are materialized as objects.
+  const rows = cols.bySeq();
+  const hist = input.histograms ?? histogramsOf(cols, rows);
+  const tallies = tally(cols, rows, input.stalls);
+  const order = seriesOrder(cols, rows);
   const ctx = { hist, tallies, order, input };
 
   const series = buildSeries("probe", ctx);
@@ -125,7 +129,7 @@ export function buildReport(input: BuildReportInput): Report {
       input.diagnosis?.healthy !== false,
     series,
     stalls: [...input.stalls].sort((a, b) => a.record.seq - b.record.seq).map((s) => stallReport(s, input)),
-    failures: records.filter((r) => !r.ok).map(failureReport),
+    failures: failuresOf(cols, rows),
     findings,
     ...(input.diagnosis?.verdict ? { verdict: input.diagnosis.verdict } : {}),
     ...(input.diagnosis?.evidence?.length ? { evidence: input.diagnosis.evidence } : {}),
@@ -134,7 +138,7 @@ export function buildReport(input: BuildReportInput): Report {
       ? { corrected: true, expectedIntervalMs: expected, note: correctedNote(expected) }
       : { corrected: false, note: UNCORRECTED_NOTE },
   };
-  const span = spanOf(records);
+  const span = spanOf(cols, rows);
   if (span) report.span = span;
   const notes = [
     ...(input.notesBefore ?? []),
@@ -161,30 +165,41 @@ export function correctedNote(expectedIntervalMs: number): string {
   );
 }
 
-function histogramsOf(records: readonly RequestRecord[]): HistogramSet {
+/** Histograms of records held as objects (history and tests pass theirs; a live run's collector built its own). */
+function histogramsOf(cols: RecordColumns, rows: Uint32Array): HistogramSet {
   const set = new HistogramSet();
-  for (const r of records) set.recordRecord(r);
+  for (const i of rows) set.recordRecord(cols.record(i));
   return set;
 }
 
-function tally(records: readonly RequestRecord[], stalls: readonly Stall[]): Map<string, Tally> {
+function histKeyAt(cols: RecordColumns, i: number): HistKey {
+  return {
+    api: cols.api(i),
+    route: cols.route(i),
+    endpoint: cols.endpoint(i),
+    connection: cols.connection(i),
+    tag: cols.tag(i),
+  };
+}
+
+function tally(cols: RecordColumns, rows: Uint32Array, stalls: readonly Stall[]): Map<string, Tally> {
   const out = new Map<string, Tally>();
-  const get = (r: RequestRecord): Tally => {
-    const id = histKeyId(histKeyOf(r));
+  const get = (key: HistKey): Tally => {
+    const id = histKeyId(key);
     let t = out.get(id);
     if (!t) {
-      t = { key: histKeyOf(r), count: 0, ok: 0, failed: 0, stalls: 0 };
+      t = { key, count: 0, ok: 0, failed: 0, stalls: 0 };
       out.set(id, t);
     }
     return t;
   };
-  for (const r of records) {
-    const t = get(r);
+  for (const i of rows) {
+    const t = get(histKeyAt(cols, i));
     t.count++;
-    if (r.ok) t.ok++;
+    if (cols.ok(i)) t.ok++;
     else t.failed++;
   }
-  for (const s of stalls) get(s.record).stalls++;
+  for (const s of stalls) get(histKeyOf(s.record)).stalls++;
   return out;
 }
 
@@ -193,7 +208,7 @@ function tally(records: readonly RequestRecord[], stalls: readonly Stall[]): Map
  * order first seen in send order (which is config order for a prober that
  * walks the config). Returns a sort key per histKeyId.
  */
-function seriesOrder(records: readonly RequestRecord[]): Map<string, number[]> {
+function seriesOrder(cols: RecordColumns, rows: Uint32Array): Map<string, number[]> {
   const ranks = [new Map<string, number>(), new Map<string, number>(), new Map<string, number>()];
   const out = new Map<string, number[]>();
   const rank = (m: Map<string, number>, k: string): number => {
@@ -204,8 +219,9 @@ function seriesOrder(records: readonly RequestRecord[]): Map<string, number[]> {
     }
     return v;
   };
-  for (const r of records) {
-    const id = histKeyId(histKeyOf(r));
+  for (const i of rows) {
+    const r = histKeyAt(cols, i);
+    const id = histKeyId(r);
     const apiRank = rank(ranks[0]!, r.api);
     const routeRank = rank(ranks[1]!, `${r.api}\u0000${r.route}`);
     const endpointRank = rank(ranks[2]!, seriesId(r));
@@ -358,13 +374,20 @@ function failureReport(r: RequestRecord): FailureReport {
   return out;
 }
 
-function spanOf(records: readonly RequestRecord[]): Report["span"] {
-  if (records.length === 0) return undefined;
+function failuresOf(cols: RecordColumns, rows: Uint32Array): FailureReport[] {
+  const out: FailureReport[] = [];
+  for (const i of rows) if (!cols.ok(i)) out.push(failureReport(cols.record(i)));
+  return out;
+}
+
+function spanOf(cols: RecordColumns, rows: Uint32Array): Report["span"] {
+  if (rows.length === 0) return undefined;
   let start = Number.POSITIVE_INFINITY;
   let end = Number.NEGATIVE_INFINITY;
-  for (const r of records) {
-    start = Math.min(start, r.atMs);
-    end = Math.max(end, r.atMs + (r.phasesMs.total ?? 0));
+  for (const i of rows) {
+    const at = cols.atMs(i);
+    start = Math.min(start, at);
+    end = Math.max(end, at + (cols.total(i) ?? 0));
   }
   return { startedAt: iso(start), endedAt: iso(end), durationMs: round3(end - start) };
 }

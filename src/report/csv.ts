@@ -4,6 +4,7 @@
  * happen. RFC 4180 quoting; a header row first.
  */
 import { PART_PHASES, type RequestRecord } from "../model.js";
+import { columnsOf, type RecordColumns } from "../record/columns.js";
 
 export const CSV_COLUMNS = [
   "at",
@@ -34,10 +35,18 @@ function cell(v: unknown): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** The CSV text for these records; `isStall(i)` says whether records[i] was a stall. */
-export function renderCsv(records: readonly RequestRecord[], isStall: (index: number) => boolean): string {
+/**
+ * The CSV text for these records (objects, or a run's columnar store: one row materialized at a time, then
+ * dropped); `isStall(i)` says whether row i was a stall.
+ */
+export function renderCsv(
+  records: readonly RequestRecord[] | RecordColumns,
+  isStall: (index: number) => boolean,
+): string {
+  const cols = columnsOf(records);
   const rows = [CSV_COLUMNS.join(",")];
-  records.forEach((r, i) => {
+  for (let i = 0; i < cols.length; i++) {
+    const r = cols.record(i);
     rows.push(
       [
         new Date(r.atMs).toISOString(),
@@ -64,6 +73,6 @@ export function renderCsv(records: readonly RequestRecord[], isStall: (index: nu
         .map(cell)
         .join(","),
     );
-  });
+  }
   return `${rows.join("\r\n")}\r\n`;
 }

@@ -9,6 +9,7 @@
  * their own times.
  */
 import type { IntervalSummary, Report, RequestRecord, Stall } from "../model.js";
+import { columnsOf, type RecordColumns } from "../record/columns.js";
 
 export interface TimelineFromRecordsOptions {
   /** Most intervals per series. Default 120. */
@@ -35,22 +36,27 @@ function rank(sorted: readonly number[], q: number): number {
  * timed, in the latencies (as the histograms record them).
  */
 export function timelineFromRecords(
-  records: readonly RequestRecord[],
+  records: readonly RequestRecord[] | RecordColumns,
   stalls: readonly Pick<Stall, "record">[],
   options: TimelineFromRecordsOptions = {},
 ): IntervalSummary[] {
-  const probes = records.filter((r) => r.tag === "probe");
-  if (probes.length === 0) return [];
-  const stallSeqs = new Set(stalls.map((s) => s.record.seq));
-  const bySeries = new Map<string, RequestRecord[]>();
-  for (const r of probes) {
-    const id = [r.api, r.route, r.endpoint, r.connection].join("\u0000");
+  const c = columnsOf(records);
+  // Rows of the probe requests, in row order, grouped by series × connection (no record objects).
+  const bySeries = new Map<string, number[]>();
+  let start = Number.POSITIVE_INFINITY;
+  let end = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < c.length; i++) {
+    if (c.tag(i) !== "probe") continue;
+    const id = [c.api(i), c.route(i), c.endpoint(i), c.connection(i)].join("\u0000");
     const list = bySeries.get(id);
-    if (list) list.push(r);
-    else bySeries.set(id, [r]);
+    if (list) list.push(i);
+    else bySeries.set(id, [i]);
+    start = Math.min(start, c.atMs(i));
+    end = Math.max(end, c.atMs(i));
   }
-  const start = probes.reduce((m, r) => Math.min(m, r.atMs), Number.POSITIVE_INFINITY);
-  const end = probes.reduce((m, r) => Math.max(m, r.atMs), Number.NEGATIVE_INFINITY) + 1;
+  if (bySeries.size === 0) return [];
+  end += 1;
+  const stallSeqs = new Set(stalls.map((s) => s.record.seq));
   const perSeries = [...bySeries.values()].reduce((m, l) => Math.min(m, l.length), Number.POSITIVE_INFINITY);
   const bins = Math.max(
     1,
@@ -64,9 +70,9 @@ export function timelineFromRecords(
   const out: IntervalSummary[] = [];
   for (const list of bySeries.values()) {
     const first = list[0]!;
-    const slots = new Map<number, RequestRecord[]>();
+    const slots = new Map<number, number[]>();
     for (const r of list) {
-      const i = Math.floor((r.atMs - origin) / step);
+      const i = Math.floor((c.atMs(r) - origin) / step);
       const slot = slots.get(i);
       if (slot) slot.push(r);
       else slots.set(i, [r]);
@@ -75,22 +81,22 @@ export function timelineFromRecords(
     for (let i = 0; i <= last; i++) {
       const slot = slots.get(i) ?? [];
       const totals = slot
-        .map((r) => r.phasesMs.total)
+        .map((r) => c.total(r))
         .filter((v): v is number => v !== undefined && Number.isFinite(v))
         .sort((a, b) => a - b);
       out.push({
-        api: first.api,
-        route: first.route,
-        endpoint: first.endpoint,
-        connection: first.connection,
+        api: c.api(first),
+        route: c.route(first),
+        endpoint: c.endpoint(first),
+        connection: c.connection(first),
         startMs: origin + i * step,
         endMs: origin + (i + 1) * step,
         count: totals.length,
         p50Ms: rank(totals, 0.5),
         p99Ms: rank(totals, 0.99),
         maxMs: totals[totals.length - 1] ?? 0,
-        stalls: slot.filter((r) => stallSeqs.has(r.seq)).length,
-        failures: slot.filter((r) => !r.ok).length,
+        stalls: slot.filter((r) => stallSeqs.has(c.seq(r))).length,
+        failures: slot.filter((r) => !c.ok(r)).length,
       });
     }
   }

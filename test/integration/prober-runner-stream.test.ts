@@ -5,6 +5,7 @@
  * attribution and the fixed-rate interval still work. Real loopback servers.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { RecordCollector } from "../../src/app/records.js";
 import { systemClock } from "../../src/clock.js";
 import type { RequestRecord } from "../../src/model.js";
 import { createLagMonitor } from "../../src/probe/lag.js";
@@ -55,6 +56,7 @@ const deps = (lag = createLagMonitor()) => {
 describe("runProbes with retainRecords: false", () => {
   test("every record reaches onRecord once, in completion order, numbered as a retained run would", async () => {
     const seen: RequestRecord[] = [];
+    const collector = new RecordCollector({ streamHistograms: true });
     let sent = 0;
     const a = targetFor(srv.url("/a"), { endpoint: "a" });
     const b = targetFor(srv.url("/b"), { endpoint: "b" });
@@ -70,10 +72,34 @@ describe("runProbes with retainRecords: false", () => {
         retainRecords: false,
         traceHeaderFor: () => traceFor(sent++),
       },
-      { ...deps(), onRecord: (r) => seen.push(r) },
+      {
+        ...deps(),
+        onRecord: (r, t) => {
+          seen.push(r);
+          collector.add(r, t);
+        },
+      },
     );
     expect(res.records).toEqual([]);
     expect(seen.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 0]);
+    // The collector's columnar store holds them in send order, each equal to its record, with the raw
+    // monotonic timestamps its phases came from.
+    const store = collector.finish();
+    expect(Array.from({ length: store.length }, (_, i) => store.seq(i))).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    for (let i = 0; i < store.length; i++) {
+      const r = store.record(i);
+      expect(r).toEqual(seen.find((x) => x.seq === i));
+      const t = store.timestamps(i);
+      expect(t?.sent).toBeGreaterThanOrEqual(t?.start ?? Number.NaN);
+      // total = end − start (float32 offsets: within a µs or so).
+      expect(Math.abs((t?.end ?? Number.NaN) - (t?.start ?? 0) - (r.phasesMs.total ?? 0))).toBeLessThan(0.01);
+    }
+    expect(
+      collector
+        .histograms()
+        .get({ api: a.api, route: a.route, endpoint: "a", connection: "reuse", tag: "probe" }, "total")
+        ?.totalCount,
+    ).toBe(4);
     expect(seen.every((r) => r.ok && r.tag === "probe")).toBe(true);
     // The trace id each request carried is the send number the runner gave it.
     for (const r of seen) expect(seqOfTrace(`Root=${r.traceId}`)).toBe(r.seq);

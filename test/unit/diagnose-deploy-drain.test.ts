@@ -19,6 +19,7 @@ import type {
   TargetHealthEntry,
   XrayEvidence,
 } from "../../src/model.js";
+import { arrayColumns } from "../../src/record/columns.js";
 import { makeRecord } from "../helpers/records.js";
 
 const TG = "arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/tg/0123456789abcdef";
@@ -94,14 +95,18 @@ function records(slow: (tMs: number) => boolean) {
 
 function input(recs: RequestRecord[], extra: AwsEvidence, stalls = detectStalls(recs)): DetectorInput {
   const stallSeqs = new Set(stalls.map((s) => s.record.seq));
+  const columns = arrayColumns(recs);
+  const rows = columns.bySeq();
   return {
+    columns,
+    rows,
     records: recs,
     stalls,
     stallSeqs,
     lag: undefined,
     settings: { resolverTimeoutMs: 5000, alpha: 0.01 / 8, timeoutMs: undefined, synSchedule: CLASSIC_LINUX },
     context: extra,
-    typical: typicalPhases(recs, stallSeqs),
+    typical: typicalPhases(columns, rows, stallSeqs),
   };
 }
 

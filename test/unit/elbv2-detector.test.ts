@@ -9,6 +9,7 @@ import { findingSpec } from "../../src/diagnose/registry.js";
 import { detectStalls } from "../../src/diagnose/stalls.js";
 import type { DetectorInput } from "../../src/diagnose/types.js";
 import type { RequestRecord, TargetGroupTopology, TargetHealthEntry } from "../../src/model.js";
+import { arrayColumns } from "../../src/record/columns.js";
 import { makeRecord } from "../helpers/records.js";
 
 const TG = "arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/tg/0123456789abcdef";
@@ -105,6 +106,8 @@ describe("target-unhealthy", () => {
     );
     const input = {
       records: s.records,
+      columns: arrayColumns(s.records),
+      rows: arrayColumns(s.records).bySeq(),
       stalls: s.stalls,
       stallSeqs: new Set(s.stalls.map((x) => x.record.seq)),
       lag: undefined,

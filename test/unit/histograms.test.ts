@@ -1,5 +1,7 @@
+import * as hdr from "hdr-histogram-js";
 import { describe, expect, it } from "vitest";
 import {
+  addEncodedInto,
   correctedForCoordinatedOmission,
   decodeHistogram,
   encodeHistogram,
@@ -70,6 +72,52 @@ describe("histograms", () => {
     const d = decodeHistogram(encodeHistogram(h));
     expect(d.totalCount).toBe(1);
     expect(statsOf(d).p50).toBeCloseTo(123.456, 0);
+  });
+
+  it("decodes straight into a histogram with the same result as hdr-histogram-js's decode and add", () => {
+    // The reference: what addEncoded did before (decode to the writer's range, re-home, add).
+    const reference = (into: ReturnType<typeof newHistogram>, b64: string) => {
+      const h = newHistogram();
+      h.add(hdr.decodeFromCompressedBase64(b64));
+      into.add(h);
+    };
+    let seed = 7;
+    const rand = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const fast = newHistogram();
+    const slow = newHistogram();
+    fast.recordValue(5_000); // already holding values: min and max merge, not overwrite
+    slow.recordValue(5_000);
+    for (let round = 0; round < 30; round++) {
+      const h = newHistogram();
+      const n = round === 0 ? 0 : 1 + Math.floor(rand() * 500);
+      for (let i = 0; i < n; i++) {
+        // 1 µs .. 600 s, log-spread, with repeats (runs of zero counts and large counts both occur)
+        h.recordValueWithCount(
+          msToUs(10 ** (rand() * 8.7 - 3)),
+          1 + Math.floor(rand() * (round % 5 === 0 ? 1e6 : 3)),
+        );
+      }
+      const b64 = encodeHistogram(h);
+      addEncodedInto(fast, b64);
+      reference(slow, b64);
+      expect(fast.totalCount).toBe(slow.totalCount);
+      expect(fast.maxValue).toBe(slow.maxValue);
+      expect(fast.minNonZeroValue).toBe(slow.minNonZeroValue);
+    }
+    expect(encodeHistogram(fast)).toBe(encodeHistogram(slow));
+    expect(statsOf(fast)).toEqual(statsOf(slow));
+    // A histogram of another shape takes hdr-histogram-js's path, with the same result.
+    const other = hdr.build({ highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 2 });
+    other.recordValue(42_000);
+    const a = newHistogram();
+    addEncodedInto(a, hdr.encodeIntoCompressedBase64(other));
+    const b = newHistogram();
+    reference(b, hdr.encodeIntoCompressedBase64(other));
+    expect(encodeHistogram(a)).toBe(encodeHistogram(b));
+    expect(() => addEncodedInto(newHistogram(), "HISTFAAAAnot-a-histogram")).toThrow();
   });
 
   it("corrects for coordinated omission when a fixed rate was intended", () => {

@@ -209,8 +209,11 @@ export function fixtureDiagnosis(): DiagnosisLike {
   };
 }
 
+/** A build input whose records are objects (as history and these tests hold them). */
+export type FixtureInput = BuildReportInput & { records: readonly RequestRecord[] };
+
 /** A complete build input; `now` fixed. */
-export function fixtureInput(over: Partial<BuildReportInput> = {}): BuildReportInput {
+export function fixtureInput(over: Partial<FixtureInput> = {}): FixtureInput {
   const records = fixtureRecords();
   return {
     records,

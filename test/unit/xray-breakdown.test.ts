@@ -7,6 +7,7 @@ import { FINDINGS } from "../../src/diagnose/registry.js";
 import { detectStalls } from "../../src/diagnose/stalls.js";
 import type { DetectorInput } from "../../src/diagnose/types.js";
 import type { RequestRecord } from "../../src/model.js";
+import { arrayColumns } from "../../src/record/columns.js";
 
 const T0 = 1_750_000_000;
 const ROOT = "1-6853c280-0123456789abcdef01234567";
@@ -232,6 +233,8 @@ describe("X-Ray findings", () => {
     const { breakdowns } = breakdownStalls(records, traces);
     const input = {
       records,
+      columns: arrayColumns(records),
+      rows: arrayColumns(records).bySeq(),
       stalls,
       stallSeqs: new Set([5, 16]),
       lag: undefined,

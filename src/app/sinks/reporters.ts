@@ -8,14 +8,18 @@
 import type { Stall } from "../../diagnose/stalls.js";
 import { UsageError } from "../../errors.js";
 import type { IntervalSummary, Report, RequestRecord } from "../../model.js";
+import { columnsOf, type RecordColumns } from "../../record/columns.js";
 import type { Redactor } from "../../redact.js";
 
 /** What a reporter is handed. */
 export interface ReportOutput {
   report: Report;
   redactor: Redactor;
-  /** A live run's records and stalls (absent over recorded history). */
-  run?: { records: readonly RequestRecord[]; stalls: readonly Stall[] };
+  /**
+   * A live run's records (its columnar store, or objects) and stalls (absent over recorded history). The
+   * reporters read the columns: a store is never turned into an object per request.
+   */
+  run?: { records: readonly RequestRecord[] | RecordColumns; stalls: readonly Stall[] };
   /** History: keep-warm intervals, shown after the probe timeline. */
   keepWarmIntervals?: readonly IntervalSummary[];
 }
@@ -98,8 +102,8 @@ export function junitReporter(file: string): Reporter {
     name: "junit",
     async write({ report, redactor, run }) {
       const { renderJunit } = await import("../../report/junit.js");
-      const bySeq = new Map(run?.records.map((r) => [r.seq, r.connection]));
-      await writeOutput(file, redactor.redact(renderJunit(report, (seq) => bySeq.get(seq))), "--junit");
+      const connectionOf = run ? connectionBySeq(columnsOf(run.records)) : () => undefined;
+      await writeOutput(file, redactor.redact(renderJunit(report, connectionOf)), "--junit");
       process.stderr.write(`stallwatch: JUnit report written to ${file}\n`);
     },
   };
@@ -113,9 +117,27 @@ export function csvReporter(file: string): Reporter {
       if (!run) return;
       const { renderCsv } = await import("../../report/csv.js");
       const stallIdx = new Set(run.stalls.map((x) => x.index));
-      await writeOutput(file, redactor.redact(renderCsv(run.records, (i) => stallIdx.has(i))), "--csv");
-      process.stderr.write(`stallwatch: CSV (${run.records.length} requests) written to ${file}\n`);
+      const cols = columnsOf(run.records);
+      await writeOutput(file, redactor.redact(renderCsv(cols, (i) => stallIdx.has(i))), "--csv");
+      process.stderr.write(`stallwatch: CSV (${cols.length} requests) written to ${file}\n`);
     },
+  };
+}
+
+/** The connection mode of the request with this seq (binary search over the rows in seq order; no map per request). */
+function connectionBySeq(cols: RecordColumns): (seq: number) => RequestRecord["connection"] | undefined {
+  const order = cols.bySeq();
+  return (seq) => {
+    let lo = 0;
+    let hi = order.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const s = cols.seq(order[mid]!);
+      if (s === seq) return cols.connection(order[mid]!);
+      if (s < seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
   };
 }
 

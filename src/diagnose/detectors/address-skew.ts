@@ -4,7 +4,6 @@
  * address with enough requests, Fisher's exact test (one-sided) of its stall
  * rate against the other addresses'; Bonferroni over all addresses tested.
  */
-import type { RequestRecord } from "../../model.js";
 import { bonferroni, fisherExact, roundP } from "../stats.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
 import { groupBy, isPrivateAddress, pct, statisticalConfidence } from "../util.js";
@@ -29,13 +28,14 @@ export const addressSkew: Detector = {
   id: "address-skew",
   detect(input: DetectorInput): DetectorResult {
     const notes: string[] = [];
-    const isStall = (r: RequestRecord) => input.stallSeqs.has(r.seq);
+    const c = input.columns;
+    const isStall = (i: number) => input.stallSeqs.has(c.seq(i));
     const tests: AddressTest[] = [];
-    for (const [scope, recs] of groupBy(input.records, (r) =>
-      r.remoteAddress ? `${r.api} ${r.route}` : undefined,
+    for (const [scope, recs] of groupBy(input.rows, (i) =>
+      c.remoteAddress(i) ? `${c.api(i)} ${c.route(i)}` : undefined,
     )) {
       if (!recs.some(isStall)) continue;
-      const byAddr = groupBy(recs, (r) => r.remoteAddress);
+      const byAddr = groupBy(recs, (i) => c.remoteAddress(i));
       const big = [...byAddr].filter(([, list]) => list.length >= ADDRESS_MIN_PER_ADDRESS);
       if (recs.length < ADDRESS_MIN_SAMPLES || big.length < 2) {
         notes.push(
@@ -62,7 +62,7 @@ export const addressSkew: Detector = {
           othersN,
           othersStalls,
           pValue: p,
-          explained: stalled.map((r) => r.seq),
+          explained: stalled.map((i) => c.seq(i)),
         });
       }
     }

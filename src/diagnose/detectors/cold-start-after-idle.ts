@@ -19,20 +19,24 @@ export function keepWarmIntervalMs(stallsBeginMs: number): number {
 export const coldStartAfterIdle: Detector = {
   id: "cold-start-after-idle",
   detect(input: DetectorInput): DetectorResult {
-    const samples = input.records
-      .filter((r) => r.idleGapMs !== undefined)
-      .map((r) => ({ seq: r.seq, gapMs: r.idleGapMs!, stall: input.stallSeqs.has(r.seq) }));
+    const c = input.columns;
+    const samples: { seq: number; gapMs: number; stall: boolean }[] = [];
+    for (const i of input.rows) {
+      const gapMs = c.idleGapMs(i);
+      if (gapMs === undefined) continue;
+      const seq = c.seq(i);
+      samples.push({ seq, gapMs, stall: input.stallSeqs.has(seq) });
+    }
     const out = idleSplit(samples, input.settings.alpha, "cold-start");
     if (!out.ok) return { notes: [out.reason] };
     const s = out.split;
     const intervalMs = keepWarmIntervalMs(s.stallsBeginMs);
     const interval = fmtGap(intervalMs);
     const detailBySeq = new Map<number, string>();
-    const gapBySeq = new Map(samples.map((x) => [x.seq, x.gapMs]));
-    for (const seq of s.explained) {
-      const gapMs = gapBySeq.get(seq);
-      if (gapMs !== undefined) detailBySeq.set(seq, `after ${fmtGap(gapMs)} idle`);
-    }
+    // Only the explained stalls' gaps: a map over every sample was a Map entry and a tuple per request.
+    const explained = new Set(s.explained);
+    for (const x of samples)
+      if (explained.has(x.seq)) detailBySeq.set(x.seq, `after ${fmtGap(x.gapMs)} idle`);
     const candidate: Candidate = {
       summary: `${s.stallsAbove} of ${s.nAbove} requests after ≥ ${fmtGap(s.firstAboveMs)} idle stalled (${pct(s.stallsAbove, s.nAbove)}) against ${s.stallsBelow} of ${s.nBelow} after shorter gaps: stalls begin between ${fmtGap(s.lastQuietGapMs)} and ${fmtGap(s.stallsBeginMs)} idle (Fisher p=${roundP(s.pAdjusted)})`,
       stalls: s.explained,

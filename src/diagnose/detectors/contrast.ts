@@ -4,7 +4,7 @@
  * exact test (one-sided) of the group's stall rate against the other groups', restricted to the time all were
  * probed; Bonferroni over the groups tested.
  */
-import type { RequestRecord } from "../../model.js";
+import type { RecordColumns } from "../../record/columns.js";
 import { bonferroni, fisherExact } from "../stats.js";
 import type { DetectorInput } from "../types.js";
 import { groupBy, maxOf, minOf } from "../util.js";
@@ -28,32 +28,36 @@ export interface ContrastHit {
   explained: number[];
 }
 
-const span = (recs: readonly RequestRecord[]): [number, number] => [
-  minOf(recs.map((r) => r.atMs)),
-  maxOf(recs.map((r) => r.atMs)),
+const span = (c: RecordColumns, rows: readonly number[]): [number, number] => [
+  minOf(rows.map((i) => c.atMs(i))),
+  maxOf(rows.map((i) => c.atMs(i))),
 ];
 
-/** Groups (by `groupOf`; records without one are left out) whose stall rate stands out, most significant first. */
+/**
+ * Groups (by `groupOf` of a row of `input.columns`; rows without one are left out) whose stall rate stands
+ * out, most significant first.
+ */
 export function contrastGroups(
   input: DetectorInput,
-  groupOf: (r: RequestRecord) => string | undefined,
+  groupOf: (row: number) => string | undefined,
   label: string,
 ): { hits: ContrastHit[]; tests: number; notes: string[] } {
   const notes: string[] = [];
-  const isStall = (r: RequestRecord) => input.stallSeqs.has(r.seq);
+  const c = input.columns;
+  const isStall = (i: number) => input.stallSeqs.has(c.seq(i));
   const tests: Omit<ContrastHit, "pAdjusted">[] = [];
-  for (const [api, all] of groupBy(input.records, (r) => r.api)) {
+  for (const [api, all] of groupBy(input.rows, (i) => c.api(i))) {
     const recs = all.filter((r) => groupOf(r) !== undefined);
     const groups = groupBy(recs, groupOf);
     if (groups.size < 2 || !recs.some(isStall)) continue;
     for (const [group, mine] of groups) {
       if (!mine.some(isStall)) continue;
       const others = recs.filter((r) => groupOf(r) !== group);
-      const [a0, a1] = span(mine);
-      const [b0, b1] = span(others);
+      const [a0, a1] = span(c, mine);
+      const [b0, b1] = span(c, others);
       const from = Math.max(a0, b0);
       const to = Math.min(a1, b1);
-      const inWin = (r: RequestRecord) => r.atMs >= from && r.atMs <= to;
+      const inWin = (i: number) => c.atMs(i) >= from && c.atMs(i) <= to;
       const m = mine.filter(inWin);
       const o = others.filter(inWin);
       if (m.length < CONTRAST_MIN_SAMPLES || o.length < CONTRAST_MIN_SAMPLES) {
@@ -74,7 +78,7 @@ export function contrastGroups(
         othersStalls: ko,
         windowMs: to - from,
         pValue: fisherExact({ a: ks, b: m.length - ks, c: ko, d: o.length - ko }).greater,
-        explained: mine.filter(isStall).map((r) => r.seq),
+        explained: mine.filter(isStall).map((i) => c.seq(i)),
       });
     }
   }

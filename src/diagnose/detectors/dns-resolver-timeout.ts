@@ -1,6 +1,14 @@
 /** dns-resolver-timeout: DNS-phase stalls near multiples of the resolver timeout (5 s by default). */
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
-import { countBy, fmtMs, levelToleranceMs, nearestLevel, signatureConfidence, stallIn } from "../util.js";
+import {
+  countBy,
+  countWhere,
+  fmtMs,
+  levelToleranceMs,
+  nearestLevel,
+  signatureConfidence,
+  stallIn,
+} from "../util.js";
 
 /** Multiples of the resolver timeout recognised (timeout × attempts, rotated nameservers). */
 export const RESOLVER_MULTIPLES = [1, 2, 3, 4] as const;
@@ -35,7 +43,7 @@ export const dnsResolverTimeout: Detector = {
     }
     const share = matched.length / dnsStalls.length;
     const matchedSet = new Set(matched);
-    const lookups = input.records.filter((r) => r.phasesMs.dns !== undefined).length;
+    const lookups = countWhere(input.rows, (i) => input.columns.phase(i, "dns") !== undefined);
     const levelsText = Object.keys(byLevel)
       .map((l) => fmtMs(Number(l)))
       .join(" / ");

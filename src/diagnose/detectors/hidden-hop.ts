@@ -14,7 +14,15 @@ import { excessMs, levelMixConsistent, remoteSynLevels, setupMs, timerWindowMs }
 import type { Stall } from "../stalls.js";
 import { binomialUpperTail } from "../stats.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
-import { countBy, fmtMs, seriesConnKey, signatureConfidence, stallIn } from "../util.js";
+import {
+  countBy,
+  countWhere,
+  fmtMs,
+  seriesConnKey,
+  seriesConnKeyOf,
+  signatureConfidence,
+  stallIn,
+} from "../util.js";
 import { lostText } from "./tcp-syn-retransmit.js";
 
 /** The resolver timeout a remote host most likely uses: glibc's default `options timeout:5`. */
@@ -150,7 +158,7 @@ export const hiddenHopSynRetransmit: Detector = {
     if (noCluster) return { notes: [noCluster] };
     // Every request of the stalled series could have opened a connection behind the first hop.
     const series = new Set(matched.map((s) => seriesConnKey(s.record)));
-    const opportunities = input.records.filter((r) => series.has(seriesConnKey(r))).length;
+    const opportunities = countWhere(input.rows, (i) => series.has(seriesConnKeyOf(input.columns, i)));
     const inconsistent = levelMixConsistent(byLost, opportunities);
     if (inconsistent)
       return {

@@ -16,19 +16,32 @@
  */
 import { isIP } from "node:net";
 import type { RequestRecord } from "../../model.js";
+import type { RecordColumns } from "../../record/columns.js";
 import { NODE_DEFAULT_FAMILY_FALLBACK } from "../../system/happy-eyeballs.js";
 import { synGiveUpMs } from "../../system/tcp-syn.js";
 import type { Stall } from "../stalls.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
-import { countBy, fmtMs, seriesConnKey, signatureConfidence, stallIn, topCount } from "../util.js";
+import {
+  countBy,
+  fmtMs,
+  seriesConnKey,
+  seriesConnKeyOf,
+  signatureConfidence,
+  stallIn,
+  topCount,
+} from "../util.js";
 
 const familyName = (address: string): string => (isIP(address) === 6 ? "IPv6" : "IPv4");
 
 /** The cross-family fallback a record shows: the first family tried, the one connected over, attempts abandoned. */
-export function familyFallbackOf(
-  r: RequestRecord,
-): { first: string; firstFamily: string; connectedFamily: string; abandoned: number } | undefined {
-  const attempts = r.connectAttempts;
+export function familyFallbackOf(r: Pick<RequestRecord, "connectAttempts">): FamilyFallbackSeen | undefined {
+  return fallbackOfAttempts(r.connectAttempts);
+}
+
+type FamilyFallbackSeen = { first: string; firstFamily: string; connectedFamily: string; abandoned: number };
+
+/** {@link familyFallbackOf} of a connect-attempt list (a record's, or a column's). */
+function fallbackOfAttempts(attempts: readonly string[] | undefined): FamilyFallbackSeen | undefined {
   if (!attempts || attempts.length < 2) return undefined;
   const first = attempts[0] as string;
   const last = attempts[attempts.length - 1] as string;
@@ -50,12 +63,15 @@ function hostOf(url: string): string | undefined {
 }
 
 /** Median and half the IQR of the connect time of new connections that did not change address family, per series. */
-function directConnects(records: readonly RequestRecord[]): Map<string, { median: number; spread: number }> {
+function directConnects(
+  cols: RecordColumns,
+  rows: Uint32Array,
+): Map<string, { median: number; spread: number }> {
   const lists = new Map<string, number[]>();
-  for (const r of records) {
-    const c = r.phasesMs.connect;
-    if (c === undefined || !r.ok || familyFallbackOf(r) !== undefined) continue;
-    const key = seriesConnKey(r);
+  for (const i of rows) {
+    const c = cols.phase(i, "connect");
+    if (c === undefined || !cols.ok(i) || fallbackOfAttempts(cols.connectAttempts(i)) !== undefined) continue;
+    const key = seriesConnKeyOf(cols, i);
     const list = lists.get(key);
     if (list) list.push(c);
     else lists.set(key, [c]);
@@ -74,7 +90,7 @@ export const ipv6Fallback: Detector = {
   detect(input: DetectorInput): DetectorResult {
     // A stall is the fallback's when its time is in connect, or when it would not be a stall without the
     // connect's excess (a slow first byte on top that alone stays under the threshold).
-    const direct0 = directConnects(input.records);
+    const direct0 = directConnects(input.columns, input.rows);
     const baseOf = (r: RequestRecord) => direct0.get(seriesConnKey(r)) ?? { median: 0, spread: 0 };
     const excessOf = (s: Stall) => Math.max(0, (s.record.phasesMs.connect ?? 0) - baseOf(s.record).median);
     const connectStalls = input.stalls.filter(
@@ -133,15 +149,25 @@ export const ipv6Fallback: Detector = {
     const a = answer.length - aaaa;
     // New connections that made it over the family that failed here: none means the family is broken
     // for every address of the name, some means one address or an intermittent path.
-    const newConns = input.records.filter(
-      (r) => r.phasesMs.connect !== undefined && (host === undefined || hostOf(r.url) === host),
-    );
+    const cols = input.columns;
+    const hostByUrl = new Map<string, string | undefined>();
+    const hostAt = (i: number): string | undefined => {
+      const url = cols.url(i);
+      if (!hostByUrl.has(url)) hostByUrl.set(url, hostOf(url));
+      return hostByUrl.get(url);
+    };
+    const newConns: number[] = [];
+    for (const i of input.rows)
+      if (cols.phase(i, "connect") !== undefined && (host === undefined || hostAt(i) === host))
+        newConns.push(i);
     const direct = newConns.filter(
-      (r) => r.remoteFamily === broken && r.connectAttempts === undefined,
+      (i) => cols.remoteFamily(i) === broken && cols.connectAttempts(i) === undefined,
     ).length;
     // Every new connection that fell back the same way, stall or not (a fallback under a slow first byte is
     // that first byte's stall).
-    const allFallbacks = newConns.filter((r) => familyFallbackOf(r)?.firstFamily === broken).length;
+    const allFallbacks = newConns.filter(
+      (i) => fallbackOfAttempts(cols.connectAttempts(i))?.firstFamily === broken,
+    ).length;
     const connectMs = matched.map((s) => s.record.phasesMs.connect ?? 0).sort((x, y) => x - y);
     const medianConnect = connectMs[connectMs.length >> 1] ?? 0;
     const where =

@@ -15,10 +15,11 @@
  * flat is the backend; ELB resets are the NLB's own idle timeout (stale-connection).
  */
 import type { CloudWatchEvidence, Confidence, RequestRecord, VerdictEvidence } from "../../model.js";
+import { arrayColumns, type RecordColumns } from "../../record/columns.js";
 import { SPLIT_MIN_RATE_ABOVE, SPLIT_MIN_RATE_RATIO, SPLIT_MIN_SAMPLES, SPLIT_MIN_SIDE } from "../split.js";
 import { bonferroni, fisherExact, roundP } from "../stats.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
-import { fmtGap, groupBy, pct } from "../util.js";
+import { fmtGap, pct } from "../util.js";
 
 /** The NLB's TCP idle timeout can be set from 60 s to 6000 s (default 350 s): below 60 s it cannot be the NLB's. */
 export const NLB_IDLE_TIMEOUT_MIN_MS = 60_000;
@@ -34,6 +35,13 @@ export function isProxyFailure(r: RequestRecord): boolean {
   return r.status === 502 || r.hopHeaders["x-amzn-errortype"] !== undefined;
 }
 
+/** {@link isProxyFailure} of row `i` of the columns. */
+function isProxyFailureAt(c: RecordColumns, i: number): boolean {
+  const status = c.status(i);
+  if (c.ok(i) || c.failureCode(i) !== "http-5xx" || status === undefined || status === 504) return false;
+  return status === 502 || c.hopHeader(i, "x-amzn-errortype") !== undefined;
+}
+
 export interface PathGapSample {
   seq: number;
   /** Idle time of the path before this request, ms. */
@@ -47,17 +55,42 @@ export interface PathGapSample {
  * route's earlier requests ended (0 while one was still in flight).
  */
 export function pathGaps(records: readonly RequestRecord[]): Map<string, PathGapSample[]> {
+  const c = arrayColumns(records);
+  return pathGapsOf(c, c.bySeq());
+}
+
+/** {@link pathGaps} over rows of the columns (`rows` in seq order). */
+export function pathGapsOf(c: RecordColumns, rows: Uint32Array): Map<string, PathGapSample[]> {
+  // Rows per api · route, in seq order (the order of `rows`); the key string once per api/route pair.
+  const keyOf = new Map<string, Map<string, string>>();
+  const groups = new Map<string, number[]>();
+  for (const i of rows) {
+    const api = c.api(i);
+    let byRoute = keyOf.get(api);
+    if (!byRoute) {
+      byRoute = new Map();
+      keyOf.set(api, byRoute);
+    }
+    const route = c.route(i);
+    let key = byRoute.get(route);
+    if (key === undefined) {
+      key = `${api} · ${route}`;
+      byRoute.set(route, key);
+    }
+    const g = groups.get(key);
+    if (g) g.push(i);
+    else groups.set(key, [i]);
+  }
   const out = new Map<string, PathGapSample[]>();
-  for (const [key, rs] of groupBy(records, (r) => `${r.api} · ${r.route}`)) {
-    const single = new Set(rs.map((r) => r.endpoint)).size === 1;
-    const sorted = [...rs].sort((a, b) => a.seq - b.seq);
+  for (const [key, rs] of groups) {
+    const single = new Set(rs.map((i) => c.endpoint(i))).size === 1;
     const samples: PathGapSample[] = [];
     let lastEnd = Number.NEGATIVE_INFINITY;
-    for (const r of sorted) {
-      const failed = isProxyFailure(r);
-      const gap = single ? r.idleGapMs : Number.isFinite(lastEnd) ? Math.max(0, r.atMs - lastEnd) : undefined;
-      if (gap !== undefined) samples.push({ seq: r.seq, gapMs: gap, failed });
-      lastEnd = Math.max(lastEnd, r.atMs + (r.phasesMs.total ?? 0));
+    for (const i of rs) {
+      const at = c.atMs(i);
+      const gap = single ? c.idleGapMs(i) : Number.isFinite(lastEnd) ? Math.max(0, at - lastEnd) : undefined;
+      if (gap !== undefined) samples.push({ seq: c.seq(i), gapMs: gap, failed: isProxyFailureAt(c, i) });
+      lastEnd = Math.max(lastEnd, at + (c.total(i) ?? 0));
     }
     out.set(key, samples);
   }
@@ -159,11 +192,12 @@ const NEXT_STEP =
 export const keepaliveMismatch: Detector = {
   id: "keepalive-mismatch",
   detect(input: DetectorInput): DetectorResult {
-    const failing = input.records.filter(isProxyFailure);
-    if (failing.length === 0) return {};
+    const cols = input.columns;
+    if (!input.rows.some((i) => isProxyFailureAt(cols, i))) return {};
     const notes: string[] = [];
     let found: { route: string; band: GapBand } | undefined;
-    for (const [route, samples] of pathGaps(input.records)) {
+    const gaps = pathGapsOf(cols, input.rows);
+    for (const [route, samples] of gaps) {
       const out = failureBand(samples, input.settings.alpha);
       if (!out.ok) {
         if (samples.some((s) => s.failed)) notes.push(`${out.reason} (${route})`);
@@ -174,8 +208,10 @@ export const keepaliveMismatch: Detector = {
     if (!found) return { notes };
     const { route, band } = found;
     const keepAlive = `between ${fmtGap(band.lastQuietGapMs)} and ${fmtGap(band.loMs)}`;
-    const bySeq = new Map(input.records.map((r) => [r.seq, r]));
-    const failed = band.seqs.map((s) => bySeq.get(s)).filter((r): r is RequestRecord => r !== undefined);
+    // The band's failures, materialized from their rows (a few; never every record).
+    const bandSeqs = new Set(band.seqs);
+    const failed: RequestRecord[] = [];
+    for (const i of input.rows) if (bandSeqs.has(cols.seq(i))) failed.push(cols.record(i));
     const reusedOwn = failed.filter((r) => r.reused).length;
     const resets = nlbResets(input.context.cloudwatchMetrics);
     const corroboration: VerdictEvidence[] = [];
@@ -232,11 +268,12 @@ export const keepaliveMismatch: Detector = {
     }
     const detailBySeq = new Map<number, string>();
     const gapOf = new Map<number, number>();
-    for (const samples of pathGaps(input.records).values())
-      for (const s of samples) gapOf.set(s.seq, s.gapMs);
+    for (const samples of gaps.values()) for (const s of samples) gapOf.set(s.seq, s.gapMs);
     for (const r of failed)
       detailBySeq.set(r.seq, `${r.status} from the proxy after ${fmtGap(gapOf.get(r.seq) ?? 0)} idle`);
-    const open = band.hiMs === Math.max(...(pathGaps(input.records).get(route) ?? []).map((s) => s.gapMs));
+    let longest = Number.NEGATIVE_INFINITY;
+    for (const s of gaps.get(route) ?? []) longest = Math.max(longest, s.gapMs);
+    const open = band.hiMs === longest;
     const candidate: Candidate = {
       summary: `${band.failuresIn} of ${band.nIn} requests after ${fmtGap(band.loMs)}${open ? " or more" : `–${fmtGap(band.hiMs)}`} idle got a proxy-generated 5xx (${pct(band.failuresIn, band.nIn)}) against ${band.failuresOut} of ${band.nOut} after other gaps (Fisher p=${roundP(band.pAdjusted)}): the backend's keep-alive, ${keepAlive}, is shorter than the proxy's reuse of idle connections`,
       stalls: [],

@@ -25,12 +25,12 @@
  * queue, so a stall is on a level when its TTFB is the level plus anything
  * the series' requests that did not stall took (their p10 … their largest).
  */
-import type { RequestRecord } from "../../model.js";
+import type { RecordColumns } from "../../record/columns.js";
 import { excessMs, remoteSynLevels, type SynLevel, timerWindowMs } from "../physics.js";
 import type { Stall } from "../stalls.js";
 import { bonferroni, fisherExact, roundP } from "../stats.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
-import { countBy, fmtMs, pct, seriesConnKey, statisticalConfidence } from "../util.js";
+import { countBy, fmtMs, pct, rowsBySeriesConn, seriesConnKey, statisticalConfidence } from "../util.js";
 import { hiddenCandidates } from "./hidden-hop.js";
 import { lostText } from "./tcp-syn-retransmit.js";
 
@@ -103,13 +103,16 @@ export function loadSplit(samples: readonly Sample[], alpha: number): { split: S
 
 /** TTFB of the series' requests that did not stall: its 10th percentile and its largest, ms. */
 function ttfbRange(
-  series: readonly RequestRecord[],
+  c: RecordColumns,
+  series: readonly number[],
   stallSeqs: ReadonlySet<number>,
 ): { fast: number; slow: number } {
-  const v = series
-    .filter((r) => r.ok && !stallSeqs.has(r.seq) && r.phasesMs.ttfb !== undefined)
-    .map((r) => r.phasesMs.ttfb!)
-    .sort((a, b) => a - b);
+  const v: number[] = [];
+  for (const i of series) {
+    const ttfb = c.phase(i, "ttfb");
+    if (c.ok(i) && !stallSeqs.has(c.seq(i)) && ttfb !== undefined) v.push(ttfb);
+  }
+  v.sort((a, b) => a - b);
   if (v.length === 0) return { fast: 0, slow: 0 };
   const at = (q: number): number => v[Math.min(v.length - 1, Math.floor(q * v.length))]!;
   return { fast: at(0.1), slow: v[v.length - 1]! };
@@ -150,13 +153,8 @@ export const listenBacklog: Detector = {
     const cands = hiddenCandidates(input);
     if (cands.length === 0) return {};
     const levels = remoteSynLevels(input.settings.synSchedule);
-    const bySeries = new Map<string, RequestRecord[]>();
-    for (const r of input.records) {
-      const k = seriesConnKey(r);
-      const list = bySeries.get(k);
-      if (list) list.push(r);
-      else bySeries.set(k, [r]);
-    }
+    const c = input.columns;
+    const bySeries = rowsBySeriesConn(c, input.rows);
     const rangeBySeries = new Map<string, { fast: number; slow: number }>();
     const matched: Stall[] = [];
     const levelBySeq = new Map<number, SynLevel>();
@@ -164,7 +162,7 @@ export const listenBacklog: Detector = {
       const k = seriesConnKey(s.record);
       let q = rangeBySeries.get(k);
       if (q === undefined) {
-        q = ttfbRange(bySeries.get(k) ?? [], input.stallSeqs);
+        q = ttfbRange(c, bySeries.get(k) ?? [], input.stallSeqs);
         rangeBySeries.set(k, q);
       }
       const level = onLevel(s, input, levels, q);
@@ -177,9 +175,11 @@ export const listenBacklog: Detector = {
     const onLevelSeqs = new Set(matched.map((s) => s.record.seq));
     const samples: Sample[] = [];
     for (const k of series)
-      for (const r of bySeries.get(k) ?? [])
-        if (r.inFlightAtSend !== undefined)
-          samples.push({ seq: r.seq, inFlight: r.inFlightAtSend, stall: onLevelSeqs.has(r.seq) });
+      for (const i of bySeries.get(k) ?? []) {
+        const inFlight = c.inFlightAtSend(i);
+        if (inFlight !== undefined)
+          samples.push({ seq: c.seq(i), inFlight, stall: onLevelSeqs.has(c.seq(i)) });
+      }
     const out = loadSplit(samples, input.settings.alpha);
     if ("reason" in out) return { notes: [out.reason] };
     const sp = out.split;

@@ -5,10 +5,9 @@
  * and every sequence tested. Per series (× connection mode) and, when there are
  * several series, across them by global seq.
  */
-import type { RequestRecord } from "../../model.js";
 import { binomialUpperTail, bonferroni, roundP } from "../stats.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
-import { groupBy, seriesConnKey, statisticalConfidence } from "../util.js";
+import { groupBy, seriesConnKeyOf, statisticalConfidence } from "../util.js";
 
 export const PERIOD_MIN = 2;
 export const PERIOD_MAX = 10;
@@ -32,13 +31,17 @@ export interface PeriodHit {
   explained: number[];
 }
 
-/** Best period of one sequence (positions 0..n−1 in send order), before correction. */
-export function bestPeriod(
+/**
+ * Best period of one sequence (positions 0..n−1 in send order), before correction. `recs` are the sequence's
+ * requests (rows of the columnar store, or anything `seqOf` gives the seq of).
+ */
+export function bestPeriod<T>(
   sequence: string,
-  recs: readonly RequestRecord[],
-  position: (r: RequestRecord, i: number) => number,
-  isStall: (r: RequestRecord) => boolean,
-  seriesOf?: (r: RequestRecord) => string,
+  recs: readonly T[],
+  position: (r: T, i: number) => number,
+  isStall: (r: T) => boolean,
+  seqOf: (r: T) => number,
+  seriesOf?: (r: T) => string,
 ): PeriodHit | undefined {
   const n = recs.length;
   const m = recs.filter(isStall).length;
@@ -82,7 +85,7 @@ export function bestPeriod(
     const b = best;
     best.explained = recs
       .filter((r, i) => isStall(r) && ((position(r, i) % b.period) + b.period) % b.period === b.residue)
-      .map((r) => r.seq);
+      .map(seqOf);
   }
   return best;
 }
@@ -92,12 +95,12 @@ export function bestPeriod(
  * series' own difference (e.g. two routes alternating), not a period: leave
  * that to route-specific and the per-series test.
  */
-function confounded(
-  recs: readonly RequestRecord[],
-  position: (r: RequestRecord, i: number) => number,
+function confounded<T>(
+  recs: readonly T[],
+  position: (r: T, i: number) => number,
   N: number,
   res: number,
-  seriesOf: (r: RequestRecord) => string,
+  seriesOf: (r: T) => string,
   seriesShare: ReadonlyMap<string, number>,
 ): boolean {
   const counts = new Map<string, number>();
@@ -120,19 +123,20 @@ export const periodicStall: Detector = {
   id: "periodic-stall",
   detect(input: DetectorInput): DetectorResult {
     const notes: string[] = [];
-    const isStall = (r: RequestRecord) => input.stallSeqs.has(r.seq);
-    const sequences: Array<{ name: string; recs: RequestRecord[]; global: boolean }> = [];
-    const series = groupBy(input.records, seriesConnKey);
+    const c = input.columns;
+    const seqOf = (i: number) => c.seq(i);
+    const isStall = (i: number) => input.stallSeqs.has(c.seq(i));
+    const seriesOf = (i: number) => seriesConnKeyOf(c, i);
+    // Rows, not records: a sequence is a list of row indexes into the columnar store.
+    const sequences: Array<{ name: string; recs: number[]; global: boolean }> = [];
+    const series = groupBy(input.rows, seriesOf);
     for (const [name, recs] of series) {
-      recs.sort((a, b) => a.seriesSeq - b.seriesSeq || a.seq - b.seq);
+      recs.sort((a, b) => c.seriesSeq(a) - c.seriesSeq(b) || c.seq(a) - c.seq(b));
       sequences.push({ name, recs, global: false });
     }
     if (series.size > 1) {
-      sequences.push({
-        name: "all series by send order",
-        recs: [...input.records].sort((a, b) => a.seq - b.seq),
-        global: true,
-      });
+      // input.rows are in seq order already.
+      sequences.push({ name: "all series by send order", recs: Array.from(input.rows), global: true });
     }
     const eligible = sequences.filter((s) => {
       const m = s.recs.filter(isStall).length;
@@ -155,9 +159,10 @@ export const periodicStall: Detector = {
       const hit = bestPeriod(
         s.name,
         s.recs,
-        (r, i) => (s.global ? r.seq : i),
+        (r, i) => (s.global ? c.seq(r) : i),
         isStall,
-        s.global ? seriesConnKey : undefined,
+        seqOf,
+        s.global ? seriesOf : undefined,
       );
       if (!hit) continue;
       const pAdjusted = bonferroni(hit.pValue, tests);

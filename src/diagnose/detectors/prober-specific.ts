@@ -12,8 +12,9 @@ import { contrastGroups } from "./contrast.js";
 export const proberSpecific: Detector = {
   id: "prober-specific",
   detect(input: DetectorInput): DetectorResult {
-    if (!input.records.some((r) => r.writer !== undefined)) return {};
-    const { hits, tests, notes } = contrastGroups(input, (r) => r.writer, "prober-specific");
+    const c = input.columns;
+    if (!input.rows.some((i) => c.writer(i) !== undefined)) return {};
+    const { hits, tests, notes } = contrastGroups(input, (i) => c.writer(i), "prober-specific");
     const top = hits[0];
     if (!top) return { notes };
     const detailBySeq = new Map<number, string>();

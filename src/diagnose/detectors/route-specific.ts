@@ -18,7 +18,11 @@ export {
 export const routeSpecific: Detector = {
   id: "route-specific",
   detect(input: DetectorInput): DetectorResult {
-    const { hits: found, tests, notes } = contrastGroups(input, (r) => r.route, "route-specific");
+    const {
+      hits: found,
+      tests,
+      notes,
+    } = contrastGroups(input, (i) => input.columns.route(i), "route-specific");
     const hits = found.map((h) => ({ ...h, route: h.group }));
     if (hits.length === 0) return { notes };
     const top = hits[0]!;

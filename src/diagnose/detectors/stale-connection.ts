@@ -2,7 +2,8 @@
  * stale-connection: resets, or stalls, on reused connections after the socket
  * sat idle — a keep-alive race with a server or NLB idle timeout.
  */
-import type { RequestRecord } from "../../model.js";
+import type { ProbeFailure, RequestRecord } from "../../model.js";
+import type { RecordColumns } from "../../record/columns.js";
 import { idleSplit } from "../split.js";
 import { fisherExact, roundP } from "../stats.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
@@ -16,28 +17,45 @@ const RESET_CAUSES = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_
  * reaches the client, whose own connection is fine.
  */
 export function isReset(r: RequestRecord): boolean {
-  if (!r.error) return false;
-  if (r.error.code === "http-5xx" && r.hopHeaders["x-amzn-errortype"] !== undefined) return true;
-  return r.error.code === "reset" || (r.error.cause !== undefined && RESET_CAUSES.has(r.error.cause));
+  return resetFailure(r.error, r.hopHeaders["x-amzn-errortype"]);
+}
+
+/** {@link isReset} of row `i` of the columns. */
+export function isResetAt(c: RecordColumns, i: number): boolean {
+  return resetFailure(c.error(i), c.hopHeader(i, "x-amzn-errortype"));
+}
+
+function resetFailure(error: ProbeFailure | undefined, errorType: string | undefined): boolean {
+  if (!error) return false;
+  if (error.code === "http-5xx" && errorType !== undefined) return true;
+  return error.code === "reset" || (error.cause !== undefined && RESET_CAUSES.has(error.cause));
 }
 
 export const staleConnection: Detector = {
   id: "stale-connection",
   detect(input: DetectorInput): DetectorResult {
     const notes: string[] = [];
-    const resets = input.records.filter(isReset);
+    const c = input.columns;
+    // Resets are failures: few. Rows are read by column; only the resets are materialized.
+    const resets: RequestRecord[] = [];
+    const reused: { seq: number; gapMs: number; stall: boolean }[] = [];
+    let reusedCount = 0;
+    const sampleGaps = input.stalls.length > 0;
+    for (const i of input.rows) {
+      if (isResetAt(c, i)) resets.push(c.record(i));
+      if (!c.reused(i)) continue;
+      reusedCount++;
+      // Without stalls the idle split cannot find any (and notes nothing): no sample object per reused request.
+      const gapMs = sampleGaps ? c.socketIdleMs(i) : undefined;
+      if (gapMs !== undefined) reused.push({ seq: c.seq(i), gapMs, stall: input.stallSeqs.has(c.seq(i)) });
+    }
     const reusedResets = resets.filter((r) => r.reused);
-    const reused = input.records.filter((r) => r.reused && r.socketIdleMs !== undefined);
-    const split = idleSplit(
-      reused.map((r) => ({ seq: r.seq, gapMs: r.socketIdleMs!, stall: input.stallSeqs.has(r.seq) })),
-      input.settings.alpha,
-      "stale-connection stall",
-    );
+    const split = idleSplit(reused, input.settings.alpha, "stale-connection stall");
     if (!split.ok && reused.length > 0 && input.stalls.length > 0) notes.push(split.reason);
     if (reusedResets.length === 0 && !split.ok) return { notes };
 
     const evidence: Record<string, unknown> = {
-      reusedRequests: input.records.filter((r) => r.reused).length,
+      reusedRequests: reusedCount,
       resets: resets.length,
       resetsOnReused: reusedResets.length,
       resetSeqs: reusedResets.map((r) => r.seq),
@@ -47,15 +65,14 @@ export const staleConnection: Detector = {
     let confidence: Candidate["confidence"] =
       reusedResets.length >= 3 ? "high" : reusedResets.length === 2 ? "medium" : "low";
     // With enough requests, test reset rate on reused sockets against fresh ones.
-    const fresh = input.records.filter((r) => !r.reused);
-    const reusedAll = input.records.filter((r) => r.reused);
-    if (reusedResets.length > 0 && fresh.length >= 20 && reusedAll.length >= 20) {
+    const freshCount = input.rows.length - reusedCount;
+    if (reusedResets.length > 0 && freshCount >= 20 && reusedCount >= 20) {
       const freshResets = resets.length - reusedResets.length;
       const p = fisherExact({
         a: reusedResets.length,
-        b: reusedAll.length - reusedResets.length,
+        b: reusedCount - reusedResets.length,
         c: freshResets,
-        d: fresh.length - freshResets,
+        d: freshCount - freshResets,
       }).greater;
       evidence.resetTest = { test: "Fisher exact, one-sided (reset rate reused > fresh)", pValue: roundP(p) };
       if (p >= input.settings.alpha && confidence === "high") confidence = "medium";

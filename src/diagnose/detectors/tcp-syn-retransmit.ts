@@ -5,7 +5,16 @@
  */
 import { levelMixConsistent, levelOf, synLevels } from "../physics.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
-import { countBy, fmtMs, isPrivateAddress, pct, signatureConfidence, stallIn, topCount } from "../util.js";
+import {
+  countBy,
+  countWhere,
+  fmtMs,
+  isPrivateAddress,
+  pct,
+  signatureConfidence,
+  stallIn,
+  topCount,
+} from "../util.js";
 
 const ORDINAL = ["", "1 SYN", "2 SYNs", "3 SYNs", "4 SYNs", "5 SYNs", "6 SYNs", "7 SYNs", "8 SYNs"];
 export const lostText = (k: number): string => `${ORDINAL[k] ?? `${k} SYNs`} lost`;
@@ -39,7 +48,7 @@ export const tcpSynRetransmit: Detector = {
         ],
       };
     }
-    const connects = input.records.filter((r) => r.phasesMs.connect !== undefined).length;
+    const connects = countWhere(input.rows, (i) => input.columns.phase(i, "connect") !== undefined);
     const inconsistent = levelMixConsistent(byLost, connects);
     if (inconsistent)
       return {

@@ -44,40 +44,43 @@ const isThrottled = (status: number | undefined, errorType: string | undefined):
 export const throttling: Detector = {
   id: "throttling",
   detect(input: DetectorInput): DetectorResult {
-    const throttled = input.records.filter((r) => isThrottled(r.status, r.hopHeaders["x-amzn-errortype"]));
+    const c = input.columns;
+    const errorType = (i: number) => c.hopHeader(i, "x-amzn-errortype");
+    const throttled: number[] = [];
+    for (const i of input.rows) if (isThrottled(c.status(i), errorType(i))) throttled.push(i);
     if (throttled.length === 0) return {};
-    const byGateway = throttled.filter((r) => r.hopHeaders["x-amzn-errortype"] !== undefined).length;
+    const byGateway = throttled.filter((i) => errorType(i) !== undefined).length;
     const fromGateway = byGateway >= 0.5 * throttled.length;
-    const stalls = throttled.filter((r) => input.stallSeqs.has(r.seq)).map((r) => r.seq);
+    const stalls = throttled.map((i) => c.seq(i)).filter((seq) => input.stallSeqs.has(seq));
     const cw = input.context.cloudwatchMetrics;
     const counts = apiGatewayCounts(cw?.series ?? []);
-    const corroboration: VerdictEvidence[] = counts.map((c) => ({
+    const corroboration: VerdictEvidence[] = counts.map((k) => ({
       source: "cloudwatch",
       text:
-        `CloudWatch AWS/ApiGateway 4XXError (Sum) for ${c.stage}: ${c.errors4xx}${c.requests !== undefined ? ` of ${c.requests} requests (Count)` : ""} in ${c.minutes} minute${c.minutes === 1 ? "" : "s"} around the run` +
-        (c.errors4xx >= byGateway
+        `CloudWatch AWS/ApiGateway 4XXError (Sum) for ${k.stage}: ${k.errors4xx}${k.requests !== undefined ? ` of ${k.requests} requests (Count)` : ""} in ${k.minutes} minute${k.minutes === 1 ? "" : "s"} around the run` +
+        (k.errors4xx >= byGateway
           ? `: API Gateway counted at least the ${byGateway} 429s it sent the prober`
           : `: fewer than the ${byGateway} 429s the prober got (the metric is per minute and arrives minutes late, or the 429s came from elsewhere)`),
     }));
     return {
       candidate: {
-        summary: `${throttled.length} of ${input.records.length} requests (${pct(throttled.length, input.records.length)}) were refused with 429 Too Many Requests${fromGateway ? " by API Gateway (TooManyRequestsException)" : " by the backend"}: the API is throttled, not slow`,
+        summary: `${throttled.length} of ${input.rows.length} requests (${pct(throttled.length, input.rows.length)}) were refused with 429 Too Many Requests${fromGateway ? " by API Gateway (TooManyRequestsException)" : " by the backend"}: the API is throttled, not slow`,
         stalls,
-        failures: throttled.map((r) => r.seq),
+        failures: throttled.map((i) => c.seq(i)),
         confidence: throttled.length >= 3 ? "high" : "medium",
         evidence: {
           throttled: throttled.length,
-          requests: input.records.length,
+          requests: input.rows.length,
           fromGateway: byGateway,
-          byRoute: countBy(throttled, (r) => r.route),
-          byErrorType: countBy(throttled, (r) => r.hopHeaders["x-amzn-errortype"] ?? "none"),
+          byRoute: countBy(throttled, (i) => c.route(i)),
+          byErrorType: countBy(throttled, (i) => errorType(i) ?? "none"),
           ...(counts.length > 0
             ? {
-                cloudwatch: counts.map((c) => ({
-                  stage: c.stage,
-                  "4XXError": c.errors4xx,
-                  ...(c.requests !== undefined ? { Count: c.requests } : {}),
-                  minutes: c.minutes,
+                cloudwatch: counts.map((k) => ({
+                  stage: k.stage,
+                  "4XXError": k.errors4xx,
+                  ...(k.requests !== undefined ? { Count: k.requests } : {}),
+                  minutes: k.minutes,
                 })),
               }
             : {}),

@@ -46,7 +46,7 @@ export const timeout: Detector = {
       stalls: timedOut.map((s) => s.record.seq),
       confidence: "high",
       evidence: {
-        requests: input.records.length,
+        requests: input.rows.length,
         timedOut: timedOut.length,
         byClass,
         byAddress,

@@ -1,13 +1,13 @@
 /** tls-handshake-stall: stalls spent in the TLS handshake while DNS and connect were quick. */
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
-import { countBy, fmtMs, nearestLevel, signatureConfidence, stallIn } from "../util.js";
+import { countBy, countWhere, fmtMs, nearestLevel, signatureConfidence, stallIn } from "../util.js";
 
 export const tlsHandshakeStall: Detector = {
   id: "tls-handshake-stall",
   detect(input: DetectorInput): DetectorResult {
     const tlsStalls = input.stalls.filter((s) => stallIn(s, "tls"));
     if (tlsStalls.length === 0) return {};
-    const handshakes = input.records.filter((r) => r.phasesMs.tls !== undefined).length;
+    const handshakes = countWhere(input.rows, (i) => input.columns.phase(i, "tls") !== undefined);
     const tlsMs = tlsStalls.map((s) => s.record.phasesMs.tls ?? 0).sort((a, b) => a - b);
     // A lost handshake packet is retransmitted after the RTO: ~1 s, 3 s.
     const nearRto = tlsStalls.filter(

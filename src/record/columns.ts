@@ -1,0 +1,661 @@
+/**
+ * A compact columnar store of request records: what a run keeps per request
+ * instead of one `RequestRecord` object each (~600 bytes of heap with its
+ * nested objects and strings, measured ~600 MB for a million requests).
+ *
+ * Layout, per row (see {@link BYTES_PER_ROW}):
+ * - Float64: atMs, the six phases (NaN = the phase did not happen), the raw
+ *   start timestamp (monotonic ms, `performance.now()` base; NaN = none
+ *   recorded), bytes, socketIdleMs, idleGapMs, loopLagMs.
+ * - Float32: the other nine raw timestamps as offsets from `start` (ms; NaN =
+ *   the event did not happen). float32 keeps ~7 digits: 1 µs at 10 s.
+ * - Uint32: seq, seriesSeq, and indexes into intern tables (0 = absent):
+ *   target (api, route, endpoint, method, url), remote end (address, port,
+ *   family, local address), TLS info, assertions, hop headers, request id,
+ *   trace id, error, writer, dial (resolved addresses + connect attempts);
+ *   the in-flight count at send (+1; 0 = absent).
+ * - Uint16: status (0 = none), local port (0 = none).
+ * - Uint8: flags (ok, reused, aborted, tag, connection mode), failure class
+ *   (0 = none, else 1 + index in FAILURE_CLASS_NAMES).
+ *
+ * Strings and small objects that repeat (series, addresses, TLS, assertions,
+ * failure messages) cost their table entry once. Values unique per request
+ * (request and trace ids, hop headers holding them) cost one table entry
+ * each: the store is compact for what repeats, exact for everything.
+ *
+ * Rows live in chunks of 16,384 (never copied when the store grows), in the
+ * order they were added (a run's completion order); {@link RecordStore.bySeq}
+ * gives them in send order. Readers use the column accessors; `record(i)`
+ * materializes one row as a `RequestRecord` (equal to the one added) for the
+ * few rows a reader needs whole, e.g. stalls and failures. Objects it returns
+ * share the intern tables' nested objects (assertions, hop headers, TLS,
+ * error): read them, never mutate them.
+ */
+import {
+  CONNECTION_MODES,
+  type ConnectionMode,
+  FAILURE_CLASS_NAMES,
+  type FailureClass,
+  PHASES,
+  type Phase,
+  type ProbeFailure,
+  type ProbeTimestamps,
+  RECORD_TAGS,
+  type RecordTag,
+  type RequestRecord,
+  type TlsInfo,
+} from "../model.js";
+
+const SHIFT = 14;
+const CHUNK = 1 << SHIFT;
+const MASK = CHUNK - 1;
+
+/** The raw timestamps kept as float32 offsets from `start`, in this order. */
+export const OFFSET_EVENTS = [
+  "dnsStart",
+  "dnsEnd",
+  "connectStart",
+  "connectEnd",
+  "tlsEnd",
+  "sent",
+  "firstByte",
+  "headers",
+  "end",
+] as const satisfies readonly (keyof ProbeTimestamps)[];
+
+const F64 = ["atMs", ...PHASES, "tStart", "bytes", "socketIdleMs", "idleGapMs", "loopLagMs"] as const;
+const U32 = [
+  "seq",
+  "seriesSeq",
+  "target",
+  "remote",
+  "tls",
+  "assertions",
+  "hop",
+  "requestId",
+  "traceId",
+  "error",
+  "writer",
+  "dial",
+  "inFlight",
+] as const;
+
+/** Bytes per row in the typed arrays (intern tables come on top, per distinct value). */
+export const BYTES_PER_ROW = F64.length * 8 + OFFSET_EVENTS.length * 4 + U32.length * 4 + 2 * 2 + 2;
+
+const PHASE_COL: Record<Phase, number> = Object.fromEntries(PHASES.map((p, i) => [p, 1 + i])) as Record<
+  Phase,
+  number
+>;
+const C_AT = 0;
+const C_TSTART = 1 + PHASES.length;
+const C_BYTES = C_TSTART + 1;
+const C_SOCKET_IDLE = C_BYTES + 1;
+const C_IDLE_GAP = C_SOCKET_IDLE + 1;
+const C_LOOP_LAG = C_IDLE_GAP + 1;
+
+const U_SEQ = 0;
+const U_SERIES_SEQ = 1;
+const U_TARGET = 2;
+const U_REMOTE = 3;
+const U_TLS = 4;
+const U_ASSERT = 5;
+const U_HOP = 6;
+const U_REQ_ID = 7;
+const U_TRACE_ID = 8;
+const U_ERROR = 9;
+const U_WRITER = 10;
+/** The new connection's resolved addresses and connect attempts, interned as one pair. */
+const U_DIAL = 11;
+/** In-flight count at send + 1 (0 = absent). */
+const U_IN_FLIGHT = 12;
+
+const F_OK = 1;
+const F_REUSED = 2;
+const F_ABORTED = 4;
+const F_TAG_SHIFT = 3; // two bits
+const F_CONN_SHIFT = 5; // one bit
+
+interface Chunk {
+  f64: Float64Array[];
+  off: Float32Array[];
+  u32: Uint32Array[];
+  status: Uint16Array;
+  localPort: Uint16Array;
+  flags: Uint8Array;
+  failure: Uint8Array;
+}
+
+function newChunk(): Chunk {
+  return {
+    f64: F64.map(() => new Float64Array(CHUNK)),
+    off: OFFSET_EVENTS.map(() => new Float32Array(CHUNK)),
+    u32: U32.map(() => new Uint32Array(CHUNK)),
+    status: new Uint16Array(CHUNK),
+    localPort: new Uint16Array(CHUNK),
+    flags: new Uint8Array(CHUNK),
+    failure: new Uint8Array(CHUNK),
+  };
+}
+
+/** Distinct values by a string key; index 0 means "absent". */
+class Intern<T> {
+  private readonly ids = new Map<string, number>();
+  readonly values: (T | undefined)[] = [undefined];
+
+  id(key: string, value: T): number {
+    let id = this.ids.get(key);
+    if (id === undefined) {
+      id = this.values.length;
+      this.values.push(value);
+      this.ids.set(key, id);
+    }
+    return id;
+  }
+
+  get(id: number): T | undefined {
+    return this.values[id];
+  }
+
+  get size(): number {
+    return this.values.length - 1;
+  }
+}
+
+interface Target {
+  api: string;
+  route: string;
+  endpoint: string;
+  method: string;
+  url: string;
+  /** api \0 route \0 endpoint: the series id (model.seriesId). */
+  seriesId: string;
+}
+
+interface Remote {
+  remoteAddress?: string;
+  remotePort?: number;
+  remoteFamily?: string;
+  localAddress?: string;
+}
+
+const EMPTY_KEY = "";
+const TAG_INDEX = new Map<RecordTag, number>(RECORD_TAGS.map((t, i) => [t, i]));
+const FAILURE_INDEX = new Map<FailureClass, number>(FAILURE_CLASS_NAMES.map((c, i) => [c, i + 1]));
+
+const num = (v: number): number | undefined => (Number.isNaN(v) ? undefined : v);
+
+/**
+ * The read API every consumer of a run's records uses (stall rule, detectors,
+ * report builder): column accessors by row index, send order, and one row
+ * materialized on demand. Implemented by {@link RecordStore} (a run's
+ * compact store) and by {@link arrayColumns} (records already held as
+ * objects: history read back, test fixtures), so a reader is written once.
+ */
+export interface RecordColumns {
+  readonly length: number;
+  atMs(i: number): number;
+  phase(i: number, p: Phase): number | undefined;
+  total(i: number): number | undefined;
+  bytes(i: number): number;
+  socketIdleMs(i: number): number | undefined;
+  idleGapMs(i: number): number | undefined;
+  loopLagMs(i: number): number | undefined;
+  seq(i: number): number;
+  seriesSeq(i: number): number;
+  api(i: number): string;
+  route(i: number): string;
+  endpoint(i: number): string;
+  seriesId(i: number): string;
+  url(i: number): string;
+  remoteAddress(i: number): string | undefined;
+  remoteFamily(i: number): string | undefined;
+  status(i: number): number | undefined;
+  ok(i: number): boolean;
+  reused(i: number): boolean;
+  aborted(i: number): boolean;
+  tag(i: number): RecordTag;
+  connection(i: number): ConnectionMode;
+  failureCode(i: number): FailureClass | undefined;
+  error(i: number): ProbeFailure | undefined;
+  hopHeader(i: number, name: string): string | undefined;
+  tls(i: number): TlsInfo | undefined;
+  writer(i: number): string | undefined;
+  resolvedAddresses(i: number): readonly string[] | undefined;
+  connectAttempts(i: number): readonly string[] | undefined;
+  inFlightAtSend(i: number): number | undefined;
+  timestamps(i: number): ProbeTimestamps | undefined;
+  /** Row indexes in send order (ascending seq; ties keep row order). Cached until the next add. */
+  bySeq(): Uint32Array;
+  /** Row `i` as a RequestRecord: for the few rows a reader needs whole (stalls, failures). */
+  record(i: number): RequestRecord;
+}
+
+/** The columns over records held as objects, without copying them (`record(i)` is `records[i]`). */
+export function arrayColumns(records: readonly RequestRecord[]): RecordColumns {
+  let order: Uint32Array | undefined;
+  const at = (i: number): RequestRecord => {
+    const r = records[i];
+    if (!r) throw new RangeError(`row ${i} out of range (0..${records.length - 1})`);
+    return r;
+  };
+  return {
+    length: records.length,
+    atMs: (i) => at(i).atMs,
+    phase: (i, p) => at(i).phasesMs[p],
+    total: (i) => at(i).phasesMs.total,
+    bytes: (i) => at(i).bytes,
+    socketIdleMs: (i) => at(i).socketIdleMs,
+    idleGapMs: (i) => at(i).idleGapMs,
+    loopLagMs: (i) => at(i).loopLagMs,
+    seq: (i) => at(i).seq,
+    seriesSeq: (i) => at(i).seriesSeq,
+    api: (i) => at(i).api,
+    route: (i) => at(i).route,
+    endpoint: (i) => at(i).endpoint,
+    seriesId: (i) => {
+      const r = at(i);
+      return `${r.api}\u0000${r.route}\u0000${r.endpoint}`;
+    },
+    url: (i) => at(i).url,
+    remoteAddress: (i) => at(i).remoteAddress,
+    remoteFamily: (i) => at(i).remoteFamily,
+    status: (i) => at(i).status,
+    ok: (i) => at(i).ok,
+    reused: (i) => at(i).reused,
+    aborted: (i) => at(i).aborted === true,
+    tag: (i) => at(i).tag,
+    connection: (i) => at(i).connection,
+    failureCode: (i) => at(i).error?.code,
+    error: (i) => at(i).error,
+    hopHeader: (i, name) => at(i).hopHeaders[name],
+    tls: (i) => at(i).tls,
+    writer: (i) => at(i).writer,
+    resolvedAddresses: (i) => at(i).resolvedAddresses,
+    connectAttempts: (i) => at(i).connectAttempts,
+    inFlightAtSend: (i) => at(i).inFlightAtSend,
+    timestamps: () => undefined,
+    bySeq: () => {
+      order ??= seqOrder(records.length, (i) => at(i).seq);
+      return order;
+    },
+    record: at,
+  };
+}
+
+/** Columns of `records`: the store itself, or the array adapter. */
+export function columnsOf(records: readonly RequestRecord[] | RecordColumns): RecordColumns {
+  return Array.isArray(records)
+    ? arrayColumns(records as readonly RequestRecord[])
+    : (records as RecordColumns);
+}
+
+function seqOrder(n: number, seqOf: (i: number) => number): Uint32Array {
+  const order = new Uint32Array(n);
+  let sorted = true;
+  for (let i = 0; i < n; i++) {
+    order[i] = i;
+    if (sorted && i > 0 && seqOf(i) < seqOf(i - 1)) sorted = false;
+  }
+  if (!sorted) {
+    const seqs = new Float64Array(n);
+    for (let i = 0; i < n; i++) seqs[i] = seqOf(i);
+    order.sort((a, b) => seqs[a]! - seqs[b]! || a - b);
+  }
+  return order;
+}
+
+/** The columnar record store. Append with {@link RecordStore.add}; read with the accessors (row index `i`). */
+export class RecordStore implements RecordColumns {
+  private readonly chunks: Chunk[] = [];
+  private n = 0;
+  private readonly targets = new Intern<Target>();
+  private readonly remotes = new Intern<Remote>();
+  private readonly tlsInfos = new Intern<TlsInfo>();
+  private readonly assertionLists = new Intern<RequestRecord["assertions"]>();
+  private readonly hopHeaderSets = new Intern<Record<string, string>>();
+  private readonly requestIds = new Intern<string>();
+  private readonly traceIds = new Intern<string>();
+  private readonly errors = new Intern<ProbeFailure>();
+  private readonly writers = new Intern<string>();
+  private readonly dials = new Intern<Dial>();
+  private seqOrder: Uint32Array | undefined;
+  /** Rows materialized as objects by {@link record} so far (tests check a run materializes only a few). */
+  materialized = 0;
+
+  /** A store holding `records` (in their order), e.g. history read back or a test's fixture. */
+  static of(records: Iterable<RequestRecord>): RecordStore {
+    const s = new RecordStore();
+    for (const r of records) s.add(r);
+    return s;
+  }
+
+  get length(): number {
+    return this.n;
+  }
+
+  /** Adds one record (and its raw timestamps, when the prober kept them). Returns its row index. */
+  add(r: RequestRecord, t?: ProbeTimestamps): number {
+    const i = this.n;
+    const k = i >>> SHIFT;
+    const o = i & MASK;
+    let c = this.chunks[k];
+    if (!c) {
+      c = newChunk();
+      this.chunks.push(c);
+    }
+    const f = c.f64;
+    f[C_AT]![o] = r.atMs;
+    for (const p of PHASES) {
+      const v = r.phasesMs[p];
+      f[PHASE_COL[p]]![o] = v === undefined ? Number.NaN : v;
+    }
+    f[C_BYTES]![o] = r.bytes;
+    f[C_SOCKET_IDLE]![o] = r.socketIdleMs ?? Number.NaN;
+    f[C_IDLE_GAP]![o] = r.idleGapMs ?? Number.NaN;
+    f[C_LOOP_LAG]![o] = r.loopLagMs ?? Number.NaN;
+    if (t) {
+      f[C_TSTART]![o] = t.start;
+      for (let e = 0; e < OFFSET_EVENTS.length; e++) {
+        const v = t[OFFSET_EVENTS[e]!];
+        c.off[e]![o] = v === undefined ? Number.NaN : v - t.start;
+      }
+    } else {
+      f[C_TSTART]![o] = Number.NaN;
+    }
+    const u = c.u32;
+    u[U_SEQ]![o] = r.seq;
+    u[U_SERIES_SEQ]![o] = r.seriesSeq;
+    const tk = `${r.api}\u0000${r.route}\u0000${r.endpoint}\u0000${r.method}\u0000${r.url}`;
+    u[U_TARGET]![o] = this.targets.id(tk, {
+      api: r.api,
+      route: r.route,
+      endpoint: r.endpoint,
+      method: r.method,
+      url: r.url,
+      seriesId: `${r.api}\u0000${r.route}\u0000${r.endpoint}`,
+    });
+    u[U_REMOTE]![o] =
+      r.remoteAddress === undefined &&
+      r.remotePort === undefined &&
+      r.remoteFamily === undefined &&
+      r.localAddress === undefined
+        ? 0
+        : this.remotes.id(
+            JSON.stringify([r.remoteAddress, r.remotePort, r.remoteFamily, r.localAddress]),
+            remoteOf(r),
+          );
+    u[U_TLS]![o] = r.tls ? this.tlsInfos.id(JSON.stringify(r.tls), r.tls) : 0;
+    u[U_ASSERT]![o] = this.assertionLists.id(
+      r.assertions.length === 0 ? EMPTY_KEY : JSON.stringify(r.assertions),
+      r.assertions,
+    );
+    u[U_HOP]![o] = this.hopHeaderSets.id(
+      emptyObject(r.hopHeaders) ? EMPTY_KEY : JSON.stringify(r.hopHeaders),
+      r.hopHeaders,
+    );
+    u[U_REQ_ID]![o] = r.requestId === undefined ? 0 : this.requestIds.id(r.requestId, r.requestId);
+    u[U_TRACE_ID]![o] = r.traceId === undefined ? 0 : this.traceIds.id(r.traceId, r.traceId);
+    u[U_ERROR]![o] = r.error ? this.errors.id(JSON.stringify(r.error), r.error) : 0;
+    u[U_WRITER]![o] = r.writer === undefined ? 0 : this.writers.id(r.writer, r.writer);
+    // Both address lists in one entry: a run's lookups and fallbacks repeat the same few pairs.
+    u[U_DIAL]![o] =
+      r.resolvedAddresses === undefined && r.connectAttempts === undefined
+        ? 0
+        : this.dials.id(JSON.stringify([r.resolvedAddresses, r.connectAttempts]), dialOf(r));
+    u[U_IN_FLIGHT]![o] = r.inFlightAtSend === undefined ? 0 : r.inFlightAtSend + 1;
+    c.status[o] = r.status ?? 0;
+    c.localPort[o] = r.localPort ?? 0;
+    c.flags[o] =
+      (r.ok ? F_OK : 0) |
+      (r.reused ? F_REUSED : 0) |
+      (r.aborted ? F_ABORTED : 0) |
+      ((TAG_INDEX.get(r.tag) ?? 0) << F_TAG_SHIFT) |
+      ((r.connection === "reuse" ? 1 : 0) << F_CONN_SHIFT);
+    c.failure[o] = r.error ? (FAILURE_INDEX.get(r.error.code) ?? 0) : 0;
+    this.n++;
+    this.seqOrder = undefined;
+    return i;
+  }
+
+  private chunk(i: number): Chunk {
+    const c = this.chunks[i >>> SHIFT];
+    if (!c || i >= this.n || i < 0) throw new RangeError(`row ${i} out of range (0..${this.n - 1})`);
+    return c;
+  }
+
+  private f64(i: number, col: number): number {
+    return this.chunk(i).f64[col]![i & MASK]!;
+  }
+
+  private u32(i: number, col: number): number {
+    return this.chunk(i).u32[col]![i & MASK]!;
+  }
+
+  private flags(i: number): number {
+    return this.chunk(i).flags[i & MASK]!;
+  }
+
+  private target(i: number): Target {
+    return this.targets.get(this.u32(i, U_TARGET))!;
+  }
+
+  atMs(i: number): number {
+    return this.f64(i, C_AT);
+  }
+  /** Duration of `phase` in ms, or undefined when it did not happen. */
+  phase(i: number, p: Phase): number | undefined {
+    return num(this.f64(i, PHASE_COL[p]));
+  }
+  total(i: number): number | undefined {
+    return num(this.f64(i, PHASE_COL.total));
+  }
+  bytes(i: number): number {
+    return this.f64(i, C_BYTES);
+  }
+  socketIdleMs(i: number): number | undefined {
+    return num(this.f64(i, C_SOCKET_IDLE));
+  }
+  idleGapMs(i: number): number | undefined {
+    return num(this.f64(i, C_IDLE_GAP));
+  }
+  loopLagMs(i: number): number | undefined {
+    return num(this.f64(i, C_LOOP_LAG));
+  }
+  seq(i: number): number {
+    return this.u32(i, U_SEQ);
+  }
+  seriesSeq(i: number): number {
+    return this.u32(i, U_SERIES_SEQ);
+  }
+  api(i: number): string {
+    return this.target(i).api;
+  }
+  route(i: number): string {
+    return this.target(i).route;
+  }
+  endpoint(i: number): string {
+    return this.target(i).endpoint;
+  }
+  /** The series id (api \0 route \0 endpoint), as model.seriesId. */
+  seriesId(i: number): string {
+    return this.target(i).seriesId;
+  }
+  /** A small integer per distinct (api, route, endpoint, method, url): group rows by it without strings. */
+  targetIndex(i: number): number {
+    return this.u32(i, U_TARGET);
+  }
+  url(i: number): string {
+    return this.target(i).url;
+  }
+  remoteAddress(i: number): string | undefined {
+    return this.remotes.get(this.u32(i, U_REMOTE))?.remoteAddress;
+  }
+  remoteFamily(i: number): string | undefined {
+    return this.remotes.get(this.u32(i, U_REMOTE))?.remoteFamily;
+  }
+  status(i: number): number | undefined {
+    const s = this.chunk(i).status[i & MASK]!;
+    return s === 0 ? undefined : s;
+  }
+  ok(i: number): boolean {
+    return (this.flags(i) & F_OK) !== 0;
+  }
+  reused(i: number): boolean {
+    return (this.flags(i) & F_REUSED) !== 0;
+  }
+  aborted(i: number): boolean {
+    return (this.flags(i) & F_ABORTED) !== 0;
+  }
+  tag(i: number): RecordTag {
+    return RECORD_TAGS[(this.flags(i) >> F_TAG_SHIFT) & 3]!;
+  }
+  connection(i: number): ConnectionMode {
+    return CONNECTION_MODES[((this.flags(i) >> F_CONN_SHIFT) & 1) === 1 ? 1 : 0]!;
+  }
+  /** The failure class, or undefined for a request that did not fail. */
+  failureCode(i: number): FailureClass | undefined {
+    const f = this.chunk(i).failure[i & MASK]!;
+    return f === 0 ? undefined : FAILURE_CLASS_NAMES[f - 1];
+  }
+  error(i: number): ProbeFailure | undefined {
+    return this.errors.get(this.u32(i, U_ERROR));
+  }
+  /** One hop header (lower-case name), e.g. `x-amzn-errortype`. */
+  hopHeader(i: number, name: string): string | undefined {
+    return this.hopHeaderSets.get(this.u32(i, U_HOP))?.[name];
+  }
+  tls(i: number): TlsInfo | undefined {
+    return this.tlsInfos.get(this.u32(i, U_TLS));
+  }
+  writer(i: number): string | undefined {
+    return this.writers.get(this.u32(i, U_WRITER));
+  }
+  resolvedAddresses(i: number): readonly string[] | undefined {
+    return this.dials.get(this.u32(i, U_DIAL))?.resolvedAddresses;
+  }
+  connectAttempts(i: number): readonly string[] | undefined {
+    return this.dials.get(this.u32(i, U_DIAL))?.connectAttempts;
+  }
+  inFlightAtSend(i: number): number | undefined {
+    const v = this.u32(i, U_IN_FLIGHT);
+    return v === 0 ? undefined : v - 1;
+  }
+  /** The raw monotonic timestamps of the request, or undefined when none were kept (history, a crashed probe). */
+  timestamps(i: number): ProbeTimestamps | undefined {
+    const c = this.chunk(i);
+    const o = i & MASK;
+    const start = c.f64[C_TSTART]![o]!;
+    if (Number.isNaN(start)) return undefined;
+    const t: ProbeTimestamps = { start };
+    for (let e = 0; e < OFFSET_EVENTS.length; e++) {
+      const v = c.off[e]![o]!;
+      if (!Number.isNaN(v)) t[OFFSET_EVENTS[e]!] = start + v;
+    }
+    return t;
+  }
+
+  /** Row indexes in send order (ascending seq); rows with equal seq keep their order. */
+  bySeq(): Uint32Array {
+    this.seqOrder ??= seqOrder(this.n, (i) => this.seq(i));
+    return this.seqOrder;
+  }
+
+  /** Row `i` as a RequestRecord, equal to the one added. For the few rows a reader needs whole. */
+  record(i: number): RequestRecord {
+    this.materialized++;
+    const c = this.chunk(i);
+    const o = i & MASK;
+    const t = this.target(i);
+    const phasesMs: Partial<Record<Phase, number>> = {};
+    for (const p of PHASES) {
+      const v = c.f64[PHASE_COL[p]]![o]!;
+      if (!Number.isNaN(v)) phasesMs[p] = v;
+    }
+    const r: RequestRecord = {
+      atMs: c.f64[C_AT]![o]!,
+      seq: c.u32[U_SEQ]![o]!,
+      seriesSeq: c.u32[U_SERIES_SEQ]![o]!,
+      api: t.api,
+      route: t.route,
+      endpoint: t.endpoint,
+      method: t.method,
+      url: t.url,
+      tag: this.tag(i),
+      connection: this.connection(i),
+      phasesMs,
+      bytes: c.f64[C_BYTES]![o]!,
+      reused: this.reused(i),
+      assertions: this.assertionLists.get(c.u32[U_ASSERT]![o]!) ?? [],
+      hopHeaders: this.hopHeaderSets.get(c.u32[U_HOP]![o]!) ?? {},
+      ok: this.ok(i),
+    };
+    const status = this.status(i);
+    if (status !== undefined) r.status = status;
+    const remote = this.remotes.get(c.u32[U_REMOTE]![o]!);
+    if (remote) Object.assign(r, remote);
+    const localPort = c.localPort[o]!;
+    if (localPort !== 0) r.localPort = localPort;
+    const socketIdleMs = this.socketIdleMs(i);
+    if (socketIdleMs !== undefined) r.socketIdleMs = socketIdleMs;
+    const idleGapMs = this.idleGapMs(i);
+    if (idleGapMs !== undefined) r.idleGapMs = idleGapMs;
+    const tls = this.tls(i);
+    if (tls) r.tls = tls;
+    const requestId = this.requestIds.get(c.u32[U_REQ_ID]![o]!);
+    if (requestId !== undefined) r.requestId = requestId;
+    const traceId = this.traceIds.get(c.u32[U_TRACE_ID]![o]!);
+    if (traceId !== undefined) r.traceId = traceId;
+    const writer = this.writer(i);
+    if (writer !== undefined) r.writer = writer;
+    const loopLagMs = this.loopLagMs(i);
+    if (loopLagMs !== undefined) r.loopLagMs = loopLagMs;
+    const error = this.error(i);
+    if (error) r.error = error;
+    if (this.aborted(i)) r.aborted = true;
+    const dial = this.dials.get(c.u32[U_DIAL]![o]!);
+    if (dial) Object.assign(r, dial);
+    const inFlight = c.u32[U_IN_FLIGHT]![o]!;
+    if (inFlight !== 0) r.inFlightAtSend = inFlight - 1;
+    return r;
+  }
+
+  /** Distinct values held in the intern tables, per table (what the store costs beyond its rows). */
+  internSizes(): Record<string, number> {
+    return {
+      targets: this.targets.size,
+      remotes: this.remotes.size,
+      tls: this.tlsInfos.size,
+      assertions: this.assertionLists.size,
+      hopHeaders: this.hopHeaderSets.size,
+      requestIds: this.requestIds.size,
+      traceIds: this.traceIds.size,
+      errors: this.errors.size,
+      writers: this.writers.size,
+      dials: this.dials.size,
+    };
+  }
+}
+
+function emptyObject(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
+}
+
+type Dial = Pick<RequestRecord, "resolvedAddresses" | "connectAttempts">;
+
+function dialOf(r: RequestRecord): Dial {
+  const out: Dial = {};
+  if (r.resolvedAddresses !== undefined) out.resolvedAddresses = r.resolvedAddresses;
+  if (r.connectAttempts !== undefined) out.connectAttempts = r.connectAttempts;
+  return out;
+}
+
+function remoteOf(r: RequestRecord): Remote {
+  const out: Remote = {};
+  if (r.remoteAddress !== undefined) out.remoteAddress = r.remoteAddress;
+  if (r.remotePort !== undefined) out.remotePort = r.remotePort;
+  if (r.remoteFamily !== undefined) out.remoteFamily = r.remoteFamily;
+  if (r.localAddress !== undefined) out.localAddress = r.localAddress;
+  return out;
+}
