@@ -8,9 +8,12 @@
  * (scripts/install-system-deps.sh installs them). `netnsSupport()` says why
  * not when they are missing, so tests can skip with a clear message.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Report } from "../../src/model.js";
+
+const CLI = join(import.meta.dirname, "../../dist/cli/main.js");
 
 function has(cmd: string): boolean {
   try {
@@ -227,4 +230,25 @@ export function loseInARow(ns: Netns, chain: string, match: string[], plan: Plan
 
 function recent(name: string, ...args: string[]): string[] {
   return ["-m", "recent", "--name", name, ...args];
+}
+
+/**
+ * `stallwatch report … --json` run by the built CLI inside the namespace. Exit 1 is a report with failures or
+ * stalls over budget; anything else is a broken run and throws. `timeoutMs` bounds the child when given.
+ */
+export function reportInNetns(ns: Netns, args: string[], timeoutMs?: number): Report {
+  const r = spawnSync(
+    "ip",
+    ["netns", "exec", ns.name, process.execPath, CLI, "report", ...args, "--json", "--no-progress"],
+    { encoding: "utf8", maxBuffer: 64 << 20, ...(timeoutMs !== undefined ? { timeout: timeoutMs } : {}) },
+  );
+  if (r.status !== 0 && r.status !== 1) throw new Error(`report exited ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Report;
+}
+
+/** Stalls per cause in a report, for a test's log line. */
+export function stallCauses(report: Report): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of report.stalls) out[s.cause] = (out[s.cause] ?? 0) + 1;
+  return out;
 }

@@ -10,16 +10,23 @@
  * DNS answer and the host's settings as evidence; and on an IPv4-only name in the same namespace, lost SYNs
  * stay tcp-syn-retransmit. Skipped, with the reason, where namespaces, ip6tables or dnsmasq are missing.
  */
-import { type ChildProcess, execFileSync, spawnSync } from "node:child_process";
+import { type ChildProcess, execFileSync } from "node:child_process";
 import { getDefaultAutoSelectFamilyAttemptTimeout } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Report } from "../../src/model.js";
-import { createNetns, firstLine, loseInARow, type Netns, netnsSupport } from "../helpers/netns.js";
+import {
+  createNetns,
+  firstLine,
+  loseInARow,
+  type Netns,
+  netnsSupport,
+  reportInNetns,
+  stallCauses,
+} from "../helpers/netns.js";
 import { expectOneCount } from "../helpers/one-count.js";
 
 const root = join(import.meta.dirname, "../..");
-const cli = join(root, "dist/cli/main.js");
 const serverScript = join(root, "test/fixtures/netns-server.mjs");
 
 function ip6tablesMissing(): string | undefined {
@@ -38,28 +45,12 @@ const V4_ONLY = "v4.stallwatch.test";
 /** The CLI runs on this Node: its attempt timeout is the one the prober uses. */
 const ATTEMPT_MS = getDefaultAutoSelectFamilyAttemptTimeout();
 
-function runReport(ns: Netns, args: string[]): Report {
-  const r = spawnSync(
-    "ip",
-    ["netns", "exec", ns.name, process.execPath, cli, "report", ...args, "--json", "--no-progress"],
-    { encoding: "utf8", maxBuffer: 64 << 20, timeout: 60_000 },
-  );
-  if (r.status !== 0 && r.status !== 1) throw new Error(`report exited ${r.status}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as Report;
-}
-
 /** Packets the namespace's ip6tables rule dropped. */
 function droppedSyns(ns: Netns): number {
   const out = ns.exec("ip6tables", ["-w", "-L", "INPUT", "-v", "-n", "-x"]);
   const line = out.split("\n").find((l) => l.includes("DROP"));
   return Number(line?.trim().split(/\s+/)[0] ?? Number.NaN);
 }
-
-const causes = (r: Report) => {
-  const out: Record<string, number> = {};
-  for (const s of r.stalls) out[s.cause] = (out[s.cause] ?? 0) + 1;
-  return out;
-};
 
 describe.skipIf(whyNot !== undefined)("broken IPv6 path in a network namespace", () => {
   let ns: Netns | undefined;
@@ -88,18 +79,22 @@ describe.skipIf(whyNot !== undefined)("broken IPv6 path in a network namespace",
       "-j",
       "DROP",
     ]);
-    report = runReport(ns, [
-      "--url",
-      `http://${NAME}:${port}/`,
-      "--count",
-      "12",
-      "--connection",
-      "both",
-      "--concurrency",
-      "1",
-      "--timeout-ms",
-      "10000",
-    ]);
+    report = reportInNetns(
+      ns,
+      [
+        "--url",
+        `http://${NAME}:${port}/`,
+        "--count",
+        "12",
+        "--connection",
+        "both",
+        "--concurrency",
+        "1",
+        "--timeout-ms",
+        "10000",
+      ],
+      60_000,
+    );
     dropped = droppedSyns(ns);
     // IPv4-only name, same namespace and rules: 1 SYN lost on the 3rd and on the 7th IPv4 SYN to the port.
     loseInARow(
@@ -111,29 +106,33 @@ describe.skipIf(whyNot !== undefined)("broken IPv6 path in a network namespace",
         { position: 6, lost: 1 },
       ],
     );
-    v4 = runReport(ns, [
-      "--url",
-      `http://${V4_ONLY}:${port}/`,
-      "--count",
-      "10",
-      "--connection",
-      "fresh",
-      "--concurrency",
-      "1",
-      "--timeout-ms",
-      "10000",
-    ]);
+    v4 = reportInNetns(
+      ns,
+      [
+        "--url",
+        `http://${V4_ONLY}:${port}/`,
+        "--count",
+        "10",
+        "--connection",
+        "fresh",
+        "--concurrency",
+        "1",
+        "--timeout-ms",
+        "10000",
+      ],
+      60_000,
+    );
     const fresh = report.stalls.filter((s) => s.phasesMs.connect !== undefined);
     console.log(
       `broken IPv6 (netns): ${report.totals.requests} requests, ${report.stalls.length} stalls, ` +
         `${report.stalls.filter((s) => s.cause === "ipv6-fallback").length} attributed to ipv6-fallback; ` +
         `attempt timeout ${ATTEMPT_MS} ms, ip6tables dropped ${dropped} SYNs; connect ms ` +
-        `${fresh.map((s) => Math.round(s.phasesMs.connect ?? 0)).join(", ")}; causes ${JSON.stringify(causes(report))}; ` +
+        `${fresh.map((s) => Math.round(s.phasesMs.connect ?? 0)).join(", ")}; causes ${JSON.stringify(stallCauses(report))}; ` +
         `verdict ${report.verdict?.cause ?? "none"}`,
     );
     console.log(
       `IPv4-only name, 2 lost SYNs (netns): ${v4.totals.requests} requests, ${v4.stalls.length} stalls, ` +
-        `connect ms ${v4.stalls.map((s) => Math.round(s.phasesMs.connect ?? 0)).join(", ")}; causes ${JSON.stringify(causes(v4))}; ` +
+        `connect ms ${v4.stalls.map((s) => Math.round(s.phasesMs.connect ?? 0)).join(", ")}; causes ${JSON.stringify(stallCauses(v4))}; ` +
         `verdict ${v4.verdict?.cause ?? "none"}`,
     );
   }, 90_000);

@@ -14,7 +14,7 @@
  * exactly the stalls with that cause. Skipped, with the reason, where namespaces cannot be made (not root,
  * iptables, its `recent` match or dnsmasq missing: see scripts/install-system-deps.sh).
  */
-import { type ChildProcess, spawnSync } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,18 +27,16 @@ import {
   type Netns,
   netnsSupport,
   type PlannedLoss,
+  reportInNetns,
+  stallCauses,
 } from "../helpers/netns.js";
 
 const root = join(import.meta.dirname, "../..");
-const cli = join(root, "dist/cli/main.js");
 const serverScript = join(root, "test/fixtures/netns-server.mjs");
 const proxyScript = join(root, "test/fixtures/netns-proxy.mjs");
 
 const whyNot = netnsSupport({ dns: true, matches: ["recent", "statistic"] });
 if (whyNot) console.warn(`kernel-fault v2 tests skipped: ${whyNot}`);
-
-/** The report as the diagnosis v2 writes it: `verdict` names the cause on top, absent when healthy. */
-type ReportV2 = Report & { verdict?: { cause?: string } };
 
 /** A measured stall sits on a level when it is at most this much below it (clock reads) or above it (timer slack, load). */
 const BELOW_MS = 100;
@@ -47,17 +45,6 @@ const ABOVE_MS = 450;
 const GLIBC_TIMEOUT_MS = 5000;
 /** Not a stall: the quick phases of a fault stall stay under the stall rule's floor. */
 const QUICK_MS = 250;
-
-function runReport(ns: Netns, args: string[]): ReportV2 {
-  const r = spawnSync(
-    "ip",
-    ["netns", "exec", ns.name, process.execPath, cli, "report", ...args, "--json", "--no-progress"],
-    { encoding: "utf8", maxBuffer: 64 << 20 },
-  );
-  // Exit 1 is a report with failures or stalls over budget; anything else is a broken run.
-  if (r.status !== 0 && r.status !== 1) throw new Error(`report exited ${r.status}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as ReportV2;
-}
 
 async function start(
   ns: Netns,
@@ -147,7 +134,7 @@ function typicalTtfb(report: Report): number {
 }
 
 interface CaseRun {
-  report: ReportV2;
+  report: Report;
   faultStalls: StallReport[];
 }
 
@@ -163,15 +150,9 @@ function printCase(name: string, run: CaseRun, id: string): void {
   console.log(
     `${name}: ${run.report.totals.requests} requests, ${run.report.stalls.length} stalls, ` +
       `${right} of ${run.faultStalls.length} fault stalls attributed right (${id}); ` +
-      `causes ${JSON.stringify(causes(run.report))}, ` +
+      `causes ${JSON.stringify(stallCauses(run.report))}, ` +
       `top finding ${run.report.findings[0]?.id ?? "none"}, verdict ${run.report.verdict?.cause ?? "none"}`,
   );
-}
-
-function causes(report: Report): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const s of report.stalls) out[s.cause] = (out[s.cause] ?? 0) + 1;
-  return out;
 }
 
 /**
@@ -213,7 +194,7 @@ describe.skipIf(whyNot !== undefined)("kernel faults on the prober's hop and a h
       levels = nsSynLevels(ns);
       const { port } = await start(ns, serverScript, ["127.0.0.1"]);
       loseInARow(ns, "synloss", ["-p", "tcp", "--syn", "--dport", String(port)], plan);
-      const report = runReport(ns, [
+      const report = reportInNetns(ns, [
         "--url",
         `http://127.0.0.1:${port}/`,
         "--count",
@@ -322,7 +303,7 @@ describe.skipIf(whyNot !== undefined)("kernel faults on the prober's hop and a h
       const backend = await start(ns, serverScript, ["127.0.0.1"]);
       const proxyPort = await startProxy(ns, `http://127.0.0.1:${backend.port}`);
       loseInARow(ns, "synloss", ["-p", "tcp", "--syn", "--dport", String(backend.port)], plan);
-      const report = runReport(ns, [
+      const report = reportInNetns(ns, [
         "--url",
         `http://127.0.0.1:${proxyPort}/`,
         "--count",
@@ -375,7 +356,7 @@ describe.skipIf(whyNot !== undefined)("kernel faults on the prober's hop and a h
       await ns.startResolver(["api.stallwatch.test"], `timeout:${timeoutMs / 1000} attempts:3`);
       const { port } = await start(ns, serverScript, ["127.0.0.1"]);
       loseInARow(ns, "dnsloss", ["-p", "udp", "--dport", "53"], plan);
-      const report = runReport(ns, [
+      const report = reportInNetns(ns, [
         "--url",
         `http://api.stallwatch.test:${port}/`,
         "--count",
@@ -428,7 +409,7 @@ describe.skipIf(whyNot !== undefined)("kernel faults on the prober's hop and a h
       const proxyPort = await startProxy(ns, `http://backend.stallwatch.test:${backend.port}`);
       loseInARow(ns, "dnsloss", ["-p", "udp", "--dport", "53"], plan);
       // The prober talks to the proxy by address: every lookup in the namespace is the proxy's.
-      const report = runReport(ns, [
+      const report = reportInNetns(ns, [
         "--url",
         `http://127.0.0.1:${proxyPort}/`,
         "--count",
@@ -470,14 +451,14 @@ describe.skipIf(whyNot !== undefined)("kernel faults on the prober's hop and a h
 
   describe("the same stack without faults (names on both hops, through the proxy)", () => {
     let ns: Netns | undefined;
-    let report: ReportV2;
+    let report: Report;
 
     beforeAll(async () => {
       ns = createNetns();
       await ns.startResolver(["api.stallwatch.test", "backend.stallwatch.test"], "timeout:5 attempts:2");
       const backend = await start(ns, serverScript, ["127.0.0.1"]);
       const proxyPort = await startProxy(ns, `http://backend.stallwatch.test:${backend.port}`);
-      report = runReport(ns, [
+      report = reportInNetns(ns, [
         "--url",
         `http://api.stallwatch.test:${proxyPort}/`,
         "--count",
@@ -491,7 +472,7 @@ describe.skipIf(whyNot !== undefined)("kernel faults on the prober's hop and a h
       ]);
       console.log(
         `healthy stack: ${report.totals.requests} requests, ${report.stalls.length} stalls, ` +
-          `causes ${JSON.stringify(causes(report))}, findings ${JSON.stringify(report.findings.map((f) => f.id))}, ` +
+          `causes ${JSON.stringify(stallCauses(report))}, findings ${JSON.stringify(report.findings.map((f) => f.id))}, ` +
           `verdict ${report.verdict?.cause ?? "none"}`,
       );
     }, 90_000);
