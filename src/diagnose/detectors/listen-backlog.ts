@@ -27,6 +27,7 @@
  */
 import type { RecordColumns } from "../../record/columns.js";
 import { excessMs, remoteSynLevels, type SynLevel, timerWindowMs } from "../physics.js";
+import { SPLIT_MIN_RATE_RATIO, SPLIT_MIN_SAMPLES, SPLIT_MIN_SIDE, SPLIT_MIN_STALLS_ABOVE } from "../split.js";
 import type { Stall } from "../stalls.js";
 import { bonferroni, fisherExact, roundP } from "../stats.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
@@ -37,10 +38,8 @@ import { lostText } from "./tcp-syn-retransmit.js";
 export const ID = "listen-backlog";
 /** Split points: requests with ≥ this many others in flight against fewer. */
 export const IN_FLIGHT_BOUNDARIES = [1, 2, 4, 8, 16, 32, 64, 128, 256] as const;
-export const BACKLOG_MIN_SAMPLES = 20;
-const MIN_SIDE = 5;
-const MIN_STALLS_ABOVE = 3;
-const MIN_RATE_RATIO = 3;
+/** The split test's minimums are the idle split's (src/diagnose/split.ts): one set for every split by a covariate. */
+export const BACKLOG_MIN_SAMPLES = SPLIT_MIN_SAMPLES;
 
 interface Sample {
   seq: number;
@@ -71,7 +70,7 @@ export function loadSplit(samples: readonly Sample[], alpha: number): { split: S
     const above = samples.filter((s) => s.inFlight >= boundary);
     const nAbove = above.length;
     const nBelow = samples.length - nAbove;
-    if (nAbove < MIN_SIDE || nBelow < MIN_SIDE || seen.has(nAbove)) continue;
+    if (nAbove < SPLIT_MIN_SIDE || nBelow < SPLIT_MIN_SIDE || seen.has(nAbove)) continue;
     seen.add(nAbove);
     const stallsAbove = above.filter((s) => s.stall).length;
     const stallsBelow = samples.filter((s) => s.stall).length - stallsAbove;
@@ -85,7 +84,7 @@ export function loadSplit(samples: readonly Sample[], alpha: number): { split: S
   }
   if (!best)
     return {
-      reason: `${ID} test: the load did not vary (no split by requests in flight with ≥ ${MIN_SIDE} requests on each side)`,
+      reason: `${ID} test: the load did not vary (no split by requests in flight with ≥ ${SPLIT_MIN_SIDE} requests on each side)`,
     };
   const tests = seen.size;
   const pAdjusted = bonferroni(best.p, tests);
@@ -96,7 +95,7 @@ export function loadSplit(samples: readonly Sample[], alpha: number): { split: S
     return {
       reason: `${ID} test: ${shown}, p=${roundP(pAdjusted)} after ${tests} splits (need < ${roundP(alpha)})`,
     };
-  if (best.stallsAbove < MIN_STALLS_ABOVE || rateAbove < MIN_RATE_RATIO * rateBelow)
+  if (best.stallsAbove < SPLIT_MIN_STALLS_ABOVE || rateAbove < SPLIT_MIN_RATE_RATIO * rateBelow)
     return { reason: `${ID} test: ${shown}: too small an effect` };
   return { split: { ...best, pAdjusted, tests } };
 }
