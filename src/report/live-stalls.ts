@@ -5,7 +5,8 @@
  * so until then a request is held to the floor (or to `stallMs` when set).
  * Requests that hit their deadline count as stalls, as in the report.
  */
-import { quantile, type StallRule, TIMEOUT_CODES } from "../diagnose/stalls.js";
+import { RunningQuantile } from "../diagnose/running-quantile.js";
+import { type StallRule, TIMEOUT_CODES } from "../diagnose/stalls.js";
 import { type RequestRecord, seriesId } from "../model.js";
 
 /** Successful requests a series needs before its lower quartile is used. */
@@ -18,7 +19,7 @@ export interface LiveStallCounter {
 }
 
 export function createLiveStallCounter(rule: StallRule): LiveStallCounter {
-  const totals = new Map<string, number[]>();
+  const quartiles = new Map<string, RunningQuantile>();
   let stalls = 0;
   return {
     add(r) {
@@ -26,14 +27,14 @@ export function createLiveStallCounter(rule: StallRule): LiveStallCounter {
       const total = r.phasesMs.total;
       if (total === undefined) return false;
       const id = seriesId(r);
-      const list = totals.get(id) ?? [];
+      let q = quartiles.get(id);
       let threshold = rule.stallMs ?? rule.stallFloorMs;
-      if (rule.stallMs === undefined && list.length >= MIN_SAMPLES_FOR_QUARTILE) {
-        threshold = Math.max(rule.stallFloorMs, rule.stallFactor * quantile(list, 0.25));
+      if (rule.stallMs === undefined && q && q.count >= MIN_SAMPLES_FOR_QUARTILE) {
+        threshold = Math.max(rule.stallFloorMs, rule.stallFactor * q.value());
       }
       if (r.ok) {
-        list.push(total);
-        totals.set(id, list);
+        if (!q) quartiles.set(id, (q = new RunningQuantile(0.25)));
+        q.add(total);
       }
       const stall = (r.error !== undefined && TIMEOUT_CODES.has(r.error.code)) || total > threshold;
       if (stall) stalls++;
