@@ -33,7 +33,10 @@ export function createLiveStallCounter(rule: StallRule): LiveStallCounter {
         threshold = Math.max(rule.stallFloorMs, rule.stallFactor * q.value());
       }
       if (r.ok) {
-        if (!q) quartiles.set(id, (q = new RunningQuantile(0.25)));
+        if (!q) {
+          q = new RunningQuantile(0.25);
+          quartiles.set(id, q);
+        }
         q.add(total);
       }
       const stall = (r.error !== undefined && TIMEOUT_CODES.has(r.error.code)) || total > threshold;
