@@ -149,10 +149,38 @@ describe("RecordStore", () => {
       targets: 3,
       remotes: 4,
       errors: 1,
-      assertions: 1,
-      hopHeaders: 1,
+      // No assertions and no hop headers are row id 0, not a table entry.
+      assertions: 0,
+      hopHeaders: 0,
     });
     expect(BYTES_PER_ROW).toBeLessThan(200);
+  });
+
+  it("allocates a chunk's column only when a row uses it, and reads the default before that", () => {
+    const s = new RecordStore();
+    const n = 20_000; // two chunks: the first gets one failure late, the second none
+    for (let i = 0; i < n; i++) {
+      s.add(
+        minimal(
+          i,
+          i === 9_000
+            ? { ok: false, status: 502, error: { code: "reset", phase: "ttfb", message: "x" } }
+            : {},
+        ),
+      );
+    }
+    for (const i of [0, 8_999, 9_001, 16_384, n - 1]) {
+      expect(s.failureCode(i)).toBeUndefined();
+      expect(s.error(i)).toBeUndefined();
+      expect(s.status(i)).toBe(minimal(i).status);
+      expect(s.record(i)).toEqual(minimal(i));
+    }
+    expect(s.failureCode(9_000)).toBe("reset");
+    expect(s.status(9_000)).toBe(502);
+    // Only the columns these rows use: well under the dense layout.
+    const dense = 2 * 16_384 * BYTES_PER_ROW;
+    expect(s.columnBytes()).toBeLessThan(0.75 * dense);
+    expect(s.columnBytes()).toBeGreaterThan(0);
   });
 
   it("lists rows in send order whatever order they completed in", () => {
