@@ -1,5 +1,5 @@
 /** cold-start-after-idle: stall probability rises with the idle gap since the previous request to the series. */
-import { idleSplit } from "../split.js";
+import { GapSamples, idleSplit } from "../split.js";
 import { roundP } from "../stats.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
 import { fmtGap, pct, statisticalConfidence } from "../util.js";
@@ -20,12 +20,12 @@ export const coldStartAfterIdle: Detector = {
   id: "cold-start-after-idle",
   detect(input: DetectorInput): DetectorResult {
     const c = input.columns;
-    const samples: { seq: number; gapMs: number; stall: boolean }[] = [];
+    const samples = new GapSamples(input.rows.length);
     for (const i of input.rows) {
       const gapMs = c.idleGapMs(i);
       if (gapMs === undefined) continue;
       const seq = c.seq(i);
-      samples.push({ seq, gapMs, stall: input.stallSeqs.has(seq) });
+      samples.push(seq, gapMs, input.stallSeqs.has(seq));
     }
     const out = idleSplit(samples, input.settings.alpha, "cold-start");
     if (!out.ok) return { notes: [out.reason] };
@@ -35,7 +35,7 @@ export const coldStartAfterIdle: Detector = {
     const detailBySeq = new Map<number, string>();
     // Only the explained stalls' gaps: a map over every sample was a Map entry and a tuple per request.
     const explained = new Set(s.explained);
-    for (const x of samples)
+    for (const x of samples.stalls)
       if (explained.has(x.seq)) detailBySeq.set(x.seq, `after ${fmtGap(x.gapMs)} idle`);
     const candidate: Candidate = {
       summary: `${s.stallsAbove} of ${s.nAbove} requests after ≥ ${fmtGap(s.firstAboveMs)} idle stalled (${pct(s.stallsAbove, s.nAbove)}) against ${s.stallsBelow} of ${s.nBelow} after shorter gaps: stalls begin between ${fmtGap(s.lastQuietGapMs)} and ${fmtGap(s.stallsBeginMs)} idle (Fisher p=${roundP(s.pAdjusted)})`,

@@ -4,7 +4,7 @@
  */
 import type { ProbeFailure, RequestRecord } from "../../model.js";
 import type { RecordColumns } from "../../record/columns.js";
-import { idleSplit } from "../split.js";
+import { GapSamples, idleSplit } from "../split.js";
 import { fisherExact, roundP } from "../stats.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
 import { fmtGap, minOf, statisticalConfidence } from "../util.js";
@@ -38,16 +38,16 @@ export const staleConnection: Detector = {
     const c = input.columns;
     // Resets are failures: few. Rows are read by column; only the resets are materialized.
     const resets: RequestRecord[] = [];
-    const reused: { seq: number; gapMs: number; stall: boolean }[] = [];
     let reusedCount = 0;
     const sampleGaps = input.stalls.length > 0;
+    const reused = new GapSamples(sampleGaps ? input.rows.length : 1);
     for (const i of input.rows) {
       if (isResetAt(c, i)) resets.push(c.record(i));
       if (!c.reused(i)) continue;
       reusedCount++;
       // Without stalls the idle split cannot find any (and notes nothing): no sample object per reused request.
       const gapMs = sampleGaps ? c.socketIdleMs(i) : undefined;
-      if (gapMs !== undefined) reused.push({ seq: c.seq(i), gapMs, stall: input.stallSeqs.has(c.seq(i)) });
+      if (gapMs !== undefined) reused.push(c.seq(i), gapMs, input.stallSeqs.has(c.seq(i)));
     }
     const reusedResets = resets.filter((r) => r.reused);
     const split = idleSplit(reused, input.settings.alpha, "stale-connection stall");
