@@ -21,7 +21,7 @@
  * "2 lost SYNs" level), is not SYN loss: {@link levelMixConsistent}.
  */
 import { PHASES, type Phase, type RequestRecord } from "../model.js";
-import type { RecordColumns } from "../record/columns.js";
+import { keepRows, type RecordColumns } from "../record/columns.js";
 import {
   remoteSynSchedules,
   remoteSynSchedulesByName,
@@ -127,8 +127,8 @@ export function typicalPhases(
   // Rows per series × connection mode (one key string per group, none per row), then per phase one scratch
   // buffer sorted in place: no per-row key strings, value arrays or sorted copies (at 300,000 requests those
   // were tens of MB of garbage the report's peak RSS kept).
-  const ok: number[] = [];
-  for (const i of rows) if (columns.ok(i) && !stallSeqs.has(columns.seq(i))) ok.push(i);
+  const all = rows instanceof Uint32Array ? rows : Uint32Array.from(rows);
+  const ok = keepRows(all, (i) => columns.ok(i) && !stallSeqs.has(columns.seq(i)));
   const out: TypicalPhases = new Map();
   let scratch = new Float64Array(0);
   for (const [key, group] of rowsBySeriesConn(columns, ok)) {

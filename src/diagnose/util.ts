@@ -21,18 +21,6 @@ export function pct(num: number, den: number): string {
   return den === 0 ? "0%" : `${Math.round((100 * num) / den)}%`;
 }
 
-export function groupBy<T>(items: Iterable<T>, key: (t: T) => string | undefined): Map<string, T[]> {
-  const out = new Map<string, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    if (k === undefined) continue;
-    const list = out.get(k);
-    if (list) list.push(item);
-    else out.set(k, [item]);
-  }
-  return out;
-}
-
 /** How many of `items` pass `test`. */
 export function countWhere<T>(items: Iterable<T>, test: (t: T) => boolean): number {
   let n = 0;
@@ -121,10 +109,10 @@ export function seriesConnKeyOf(c: RecordColumns, i: number): string {
  * Rows grouped by {@link seriesConnKeyOf}, in the order of `rows`. The key string is built once per series ×
  * connection mode, not once per row (the store's series id is interned, so nothing is allocated per row).
  */
-export function rowsBySeriesConn(c: RecordColumns, rows: Iterable<number>): Map<string, number[]> {
+export function rowsBySeriesConn(c: RecordColumns, rows: ArrayLike<number>): Map<string, Uint32Array> {
+  // One key string per series × connection mode, none per row.
   const keys = new Map<string, { fresh?: string; reuse?: string }>();
-  const out = new Map<string, number[]>();
-  for (const i of rows) {
+  return groupRows(rows, (i) => {
     const id = c.seriesId(i);
     const conn = c.connection(i);
     let byConn = keys.get(id);
@@ -137,10 +125,46 @@ export function rowsBySeriesConn(c: RecordColumns, rows: Iterable<number>): Map<
       key = seriesConnKeyOf(c, i);
       byConn[conn] = key;
     }
-    const list = out.get(key);
-    if (list) list.push(i);
-    else out.set(key, [i]);
+    return key;
+  });
+}
+
+/**
+ * Row indexes grouped by `key` (rows without one are left out), each group a Uint32Array in the order of
+ * `rows`, groups in order of first appearance. One key call per row and exact-size arrays: grouping the
+ * 300,000 rows of a long report with growing number[] lists was tens of MB of garbage at its peak.
+ */
+export function groupRows(
+  rows: ArrayLike<number>,
+  key: (row: number) => string | undefined,
+): Map<string, Uint32Array> {
+  const ids = new Map<string, number>();
+  const counts: number[] = [];
+  const groupOf = new Int32Array(rows.length);
+  for (let k = 0; k < rows.length; k++) {
+    const name = key(rows[k]!);
+    if (name === undefined) {
+      groupOf[k] = -1;
+      continue;
+    }
+    let g = ids.get(name);
+    if (g === undefined) {
+      g = counts.length;
+      ids.set(name, g);
+      counts.push(0);
+    }
+    groupOf[k] = g;
+    counts[g]!++;
   }
+  const groups = counts.map((n) => new Uint32Array(n));
+  const filled = new Array<number>(counts.length).fill(0);
+  for (let k = 0; k < rows.length; k++) {
+    const g = groupOf[k]!;
+    if (g < 0) continue;
+    groups[g]![filled[g]!++] = rows[k]!;
+  }
+  const out = new Map<string, Uint32Array>();
+  for (const [name, g] of ids) out.set(name, groups[g]!);
   return out;
 }
 

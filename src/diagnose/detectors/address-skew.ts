@@ -6,7 +6,7 @@
  */
 import { bonferroni, fisherExact, roundP } from "../stats.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
-import { groupBy, isPrivateAddress, pct, statisticalConfidence } from "../util.js";
+import { groupRows, isPrivateAddress, pct, statisticalConfidence } from "../util.js";
 
 export const ADDRESS_MIN_PER_ADDRESS = 5;
 export const ADDRESS_MIN_SAMPLES = 20;
@@ -31,11 +31,21 @@ export const addressSkew: Detector = {
     const c = input.columns;
     const isStall = (i: number) => input.stallSeqs.has(c.seq(i));
     const tests: AddressTest[] = [];
-    for (const [scope, recs] of groupBy(input.rows, (i) =>
-      c.remoteAddress(i) ? `${c.api(i)} ${c.route(i)}` : undefined,
-    )) {
+    // One scope string per series, not one per row.
+    const scopeOf = new Map<string, string>();
+    const scopeKey = (i: number): string | undefined => {
+      if (!c.remoteAddress(i)) return undefined;
+      const id = c.seriesId(i);
+      let s = scopeOf.get(id);
+      if (s === undefined) {
+        s = `${c.api(i)} ${c.route(i)}`;
+        scopeOf.set(id, s);
+      }
+      return s;
+    };
+    for (const [scope, recs] of groupRows(input.rows, scopeKey)) {
       if (!recs.some(isStall)) continue;
-      const byAddr = groupBy(recs, (i) => c.remoteAddress(i));
+      const byAddr = groupRows(recs, (i) => c.remoteAddress(i));
       const big = [...byAddr].filter(([, list]) => list.length >= ADDRESS_MIN_PER_ADDRESS);
       if (recs.length < ADDRESS_MIN_SAMPLES || big.length < 2) {
         notes.push(
@@ -43,9 +53,11 @@ export const addressSkew: Detector = {
         );
         continue;
       }
-      const totalStalls = recs.filter(isStall).length;
+      let totalStalls = 0;
+      for (const i of recs) if (isStall(i)) totalStalls++;
       for (const [address, list] of big) {
-        const stalled = list.filter(isStall);
+        const stalled: number[] = [];
+        for (const i of list) if (isStall(i)) stalled.push(i);
         const othersN = recs.length - list.length;
         const othersStalls = totalStalls - stalled.length;
         const p = fisherExact({

@@ -103,11 +103,12 @@ export function loadSplit(samples: readonly Sample[], alpha: number): { split: S
 /** TTFB of the series' requests that did not stall: its 10th percentile and its largest, ms. */
 function ttfbRange(
   c: RecordColumns,
-  series: readonly number[],
+  series: ArrayLike<number>,
   stallSeqs: ReadonlySet<number>,
 ): { fast: number; slow: number } {
   const v: number[] = [];
-  for (const i of series) {
+  for (let k = 0; k < series.length; k++) {
+    const i = series[k]!;
     const ttfb = c.phase(i, "ttfb");
     if (c.ok(i) && !stallSeqs.has(c.seq(i)) && ttfb !== undefined) v.push(ttfb);
   }
@@ -161,7 +162,7 @@ export const listenBacklog: Detector = {
       const k = seriesConnKey(s.record);
       let q = rangeBySeries.get(k);
       if (q === undefined) {
-        q = ttfbRange(c, bySeries.get(k) ?? [], input.stallSeqs);
+        q = ttfbRange(c, bySeries.get(k) ?? new Uint32Array(0), input.stallSeqs);
         rangeBySeries.set(k, q);
       }
       const level = onLevel(s, input, levels, q);

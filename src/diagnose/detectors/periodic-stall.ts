@@ -7,7 +7,7 @@
  */
 import { binomialUpperTail, bonferroni, roundP } from "../stats.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
-import { groupBy, seriesConnKeyOf, statisticalConfidence } from "../util.js";
+import { rowsBySeriesConn, statisticalConfidence } from "../util.js";
 
 export const PERIOD_MIN = 2;
 export const PERIOD_MAX = 10;
@@ -37,26 +37,31 @@ export interface PeriodHit {
  */
 export function bestPeriod<T>(
   sequence: string,
-  recs: readonly T[],
+  recs: ArrayLike<T>,
   position: (r: T, i: number) => number,
   isStall: (r: T) => boolean,
   seqOf: (r: T) => number,
-  seriesOf?: (r: T) => string,
+  seriesOf?: (r: T) => string | number,
 ): PeriodHit | undefined {
   const n = recs.length;
-  const m = recs.filter(isStall).length;
-  const seriesShare = new Map<string, number>();
+  let m = 0;
+  for (let i = 0; i < n; i++) if (isStall(recs[i]!)) m++;
+  const seriesShare = new Map<string | number, number>();
   if (seriesOf)
-    for (const r of recs) seriesShare.set(seriesOf(r), (seriesShare.get(seriesOf(r)) ?? 0) + 1 / n);
+    for (let i = 0; i < n; i++) {
+      const s = seriesOf(recs[i]!);
+      seriesShare.set(s, (seriesShare.get(s) ?? 0) + 1 / n);
+    }
   let best: PeriodHit | undefined;
   for (let N = PERIOD_MIN; N <= PERIOD_MAX; N++) {
     const classN = new Array<number>(N).fill(0);
     const classStalls = new Array<number>(N).fill(0);
-    recs.forEach((r, i) => {
+    for (let i = 0; i < n; i++) {
+      const r = recs[i]!;
       const res = ((position(r, i) % N) + N) % N;
       classN[res]! += 1;
       if (isStall(r)) classStalls[res]! += 1;
-    });
+    }
     for (let res = 0; res < N; res++) {
       const nr = classN[res]!;
       const kr = classStalls[res]!;
@@ -83,9 +88,11 @@ export function bestPeriod<T>(
   }
   if (best) {
     const b = best;
-    best.explained = recs
-      .filter((r, i) => isStall(r) && ((position(r, i) % b.period) + b.period) % b.period === b.residue)
-      .map(seqOf);
+    for (let i = 0; i < n; i++) {
+      const r = recs[i]!;
+      if (isStall(r) && ((position(r, i) % b.period) + b.period) % b.period === b.residue)
+        b.explained.push(seqOf(r));
+    }
   }
   return best;
 }
@@ -96,20 +103,22 @@ export function bestPeriod<T>(
  * that to route-specific and the per-series test.
  */
 function confounded<T>(
-  recs: readonly T[],
+  recs: ArrayLike<T>,
   position: (r: T, i: number) => number,
   N: number,
   res: number,
-  seriesOf: (r: T) => string,
-  seriesShare: ReadonlyMap<string, number>,
+  seriesOf: (r: T) => string | number,
+  seriesShare: ReadonlyMap<string | number, number>,
 ): boolean {
-  const counts = new Map<string, number>();
+  const counts = new Map<string | number, number>();
   let total = 0;
-  recs.forEach((r, i) => {
-    if (((position(r, i) % N) + N) % N !== res) return;
+  for (let i = 0; i < recs.length; i++) {
+    const r = recs[i]!;
+    if (((position(r, i) % N) + N) % N !== res) continue;
     total += 1;
-    counts.set(seriesOf(r), (counts.get(seriesOf(r)) ?? 0) + 1);
-  });
+    const s = seriesOf(r);
+    counts.set(s, (counts.get(s) ?? 0) + 1);
+  }
   for (const [series, c] of counts) {
     const share = c / total;
     if (share >= 0.8 && share > (seriesShare.get(series) ?? 0) + 0.2) return true;
@@ -126,20 +135,32 @@ export const periodicStall: Detector = {
     const c = input.columns;
     const seqOf = (i: number) => c.seq(i);
     const isStall = (i: number) => input.stallSeqs.has(c.seq(i));
-    const seriesOf = (i: number) => seriesConnKeyOf(c, i);
-    // Rows, not records: a sequence is a list of row indexes into the columnar store.
-    const sequences: Array<{ name: string; recs: number[]; global: boolean }> = [];
-    const series = groupBy(input.rows, seriesOf);
+    // Rows, not records: a sequence is a list of row indexes into the columnar store. Series are told apart
+    // by their index (one per row in a typed array), not by a key string built per row.
+    const sequences: Array<{ name: string; recs: Uint32Array; global: boolean }> = [];
+    const series = rowsBySeriesConn(c, input.rows);
+    const seriesIndex = new Int32Array(c.length);
+    let k = 0;
     for (const [name, recs] of series) {
-      recs.sort((a, b) => c.seriesSeq(a) - c.seriesSeq(b) || c.seq(a) - c.seq(b));
+      for (const i of recs) seriesIndex[i] = k;
+      k++;
+      const before = (a: number, b: number) => c.seriesSeq(a) - c.seriesSeq(b) || c.seq(a) - c.seq(b);
+      // Rows come in send order, so a series is usually in order already: a comparator sort of a typed array
+      // copies it to the JS heap (MBs at 300,000 rows) for nothing.
+      let ordered = true;
+      for (let j = 1; j < recs.length && ordered; j++)
+        if (before(recs[j - 1]!, recs[j]!) > 0) ordered = false;
+      if (!ordered) recs.sort(before);
       sequences.push({ name, recs, global: false });
     }
+    const seriesOf = (i: number) => seriesIndex[i]!;
     if (series.size > 1) {
       // input.rows are in seq order already.
-      sequences.push({ name: "all series by send order", recs: Array.from(input.rows), global: true });
+      sequences.push({ name: "all series by send order", recs: input.rows, global: true });
     }
     const eligible = sequences.filter((s) => {
-      const m = s.recs.filter(isStall).length;
+      let m = 0;
+      for (const i of s.recs) if (isStall(i)) m++;
       if (m === 0) return false;
       if (s.recs.length < PERIODIC_MIN_SAMPLES) {
         notes.push(
