@@ -5,7 +5,7 @@
  * whether the target looks healthy. Pure: no I/O, no clock.
  */
 import type { Confidence, Finding, RequestRecord } from "../model.js";
-import { columnsOf } from "../record/columns.js";
+import { columnsOf, keepRows } from "../record/columns.js";
 import { DEFAULT_DETECTORS } from "./detectors/index.js";
 import { CLASSIC_LINUX, typicalPhases } from "./physics.js";
 import { findingSpec, roleOf, UNEXPLAINED } from "./registry.js";
@@ -56,7 +56,7 @@ export function diagnose(
   const alpha = (context.alpha ?? DEFAULT_ALPHA) / Math.max(1, statistical);
   // Keep-warm pings are kept out of every count alike: no statistics, no stalls, no attribution.
   const columns = columnsOf(input.records);
-  const rows = columns.bySeq().filter((i) => columns.tag(i) !== "keep-warm");
+  const rows = keepRows(columns.bySeq(), (i) => columns.tag(i) !== "keep-warm");
   const stalls = input.stalls.filter((s) => s.record.tag !== "keep-warm");
   const stallSeqs = new Set(stalls.map((s) => s.record.seq));
   let materialized: RequestRecord[] | undefined;

@@ -344,16 +344,43 @@ export function columnsOf(records: readonly RequestRecord[] | RecordColumns): Re
 function seqOrder(n: number, seqOf: (i: number) => number): Uint32Array {
   const order = new Uint32Array(n);
   let sorted = true;
+  let maxSeq = 0;
+  let integral = true;
   for (let i = 0; i < n; i++) {
     order[i] = i;
-    if (sorted && i > 0 && seqOf(i) < seqOf(i - 1)) sorted = false;
+    const seq = seqOf(i);
+    if (sorted && i > 0 && seq < seqOf(i - 1)) sorted = false;
+    if (seq > maxSeq) maxSeq = seq;
+    if (!Number.isInteger(seq) || seq < 0) integral = false;
   }
-  if (!sorted) {
-    const seqs = new Float64Array(n);
-    for (let i = 0; i < n; i++) seqs[i] = seqOf(i);
-    order.sort((a, b) => seqs[a]! - seqs[b]! || a - b);
+  if (sorted) return order;
+  if (integral && maxSeq < 4 * n + 1024) {
+    // Stable counting sort by seq: a run's seqs are 0..n−1 in completion order. A comparator sort of a
+    // typed array copies it to the JS heap first (~9 MB transient at 300,000 rows).
+    const starts = new Uint32Array(maxSeq + 2);
+    for (let i = 0; i < n; i++) starts[seqOf(i) + 1]!++;
+    for (let v = 1; v < starts.length; v++) starts[v]! += starts[v - 1]!;
+    for (let i = 0; i < n; i++) order[starts[seqOf(i)]!++] = i;
+    return order;
   }
+  const seqs = new Float64Array(n);
+  for (let i = 0; i < n; i++) seqs[i] = seqOf(i);
+  order.sort((a, b) => seqs[a]! - seqs[b]! || a - b);
   return order;
+}
+
+/**
+ * The rows of `rows` that pass `keep`, in order, in an exact-size Uint32Array. TypedArray.prototype.filter
+ * collects into a growing JS list first: ~8 MB transient for 300,000 rows at the report's peak.
+ */
+export function keepRows(rows: ArrayLike<number>, keep: (row: number) => boolean): Uint32Array {
+  const out = new Uint32Array(rows.length);
+  let n = 0;
+  for (let k = 0; k < rows.length; k++) {
+    const i = rows[k]!;
+    if (keep(i)) out[n++] = i;
+  }
+  return n === rows.length ? out : out.slice(0, n);
 }
 
 /** The columnar record store. Append with {@link RecordStore.add}; read with the accessors (row index `i`). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { RecordCollector } from "../../src/app/records.js";
 import type { ProbeTimestamps, RequestRecord } from "../../src/model.js";
-import { BYTES_PER_ROW, RecordStore } from "../../src/record/columns.js";
+import { BYTES_PER_ROW, keepRows, RecordStore } from "../../src/record/columns.js";
 
 /** Every field of RequestRecord set: a field added to the type and not to the store fails to compile here. */
 const full: Required<RequestRecord> = {
@@ -181,6 +181,23 @@ describe("RecordStore", () => {
     const dense = 2 * 16_384 * BYTES_PER_ROW;
     expect(s.columnBytes()).toBeLessThan(0.75 * dense);
     expect(s.columnBytes()).toBeGreaterThan(0);
+  });
+
+  it("orders equal seqs by row, whether the seqs are dense (counting sort) or far apart (comparison sort)", () => {
+    for (const base of [0, 2 ** 31]) {
+      const seqs = [base + 3, base + 1, base + 3, base + 0, base + 1];
+      const s = RecordStore.of(seqs.map((seq) => minimal(seq)));
+      expect([...s.bySeq()]).toEqual([3, 1, 4, 0, 2]);
+    }
+  });
+
+  it("keepRows keeps the rows that pass, in order, in an exact-size array", () => {
+    const rows = Uint32Array.from([5, 2, 9, 4, 7]);
+    const kept = keepRows(rows, (i) => i % 2 === 1);
+    expect([...kept]).toEqual([5, 9, 7]);
+    expect(kept.length).toBe(3);
+    expect([...keepRows(rows, () => true)]).toEqual([5, 2, 9, 4, 7]);
+    expect(keepRows(rows, () => false).length).toBe(0);
   });
 
   it("lists rows in send order whatever order they completed in", () => {
