@@ -12,7 +12,7 @@ import type { VerdictEvidence } from "../../model.js";
 import { excessMs } from "../physics.js";
 import { binomialUpperTail, bonferroni, roundP } from "../stats.js";
 import type { Detector, DetectorInput, DetectorResult } from "../types.js";
-import { countBy, fmtMs, seriesConnKey, statisticalConfidence, topCount } from "../util.js";
+import { countBy, fmtDuration, seriesConnKey, statisticalConfidence, topCount } from "../util.js";
 
 const MIN_TRACED = 3;
 const MIN_SHARE = 0.8;
@@ -83,16 +83,16 @@ export const slowTarget: Detector = {
     for (const s of mine)
       detailBySeq.set(
         s.record.seq,
-        `served by ${target} (X-Ray), +${fmtMs(excessMs(s, phase, input.typical))} in ${phase}`,
+        `served by ${target} (X-Ray), +${fmtDuration(excessMs(s, phase, input.typical))} in ${phase}`,
       );
     for (const s of alike)
       detailBySeq.set(
         s.record.seq,
-        `same fingerprint as ${target}'s stalls (+${fmtMs(excessMs(s, phase, input.typical))} in ${phase}, untraced)`,
+        `same fingerprint as ${target}'s stalls (+${fmtDuration(excessMs(s, phase, input.typical))} in ${phase}, untraced)`,
       );
     return {
       candidate: {
-        summary: `Target ${where} is slow: ${onTarget} of ${traced.length} traced stalls were served by it (1 target of ${targetsKnown ? nTargets : `≥ ${nTargets}`}), +${fmtMs(medianEx)} in ${phase}${alike.length > 0 ? `; ${alike.length} untraced stalls share the fingerprint` : ""}`,
+        summary: `Target ${where} is slow: ${onTarget} of ${traced.length} traced stalls were served by it (1 target of ${targetsKnown ? nTargets : `≥ ${nTargets}`}), +${fmtDuration(medianEx)} in ${phase}${alike.length > 0 ? `; ${alike.length} untraced stalls share the fingerprint` : ""}`,
         stalls: [...mine.map((s) => s.record.seq), ...alike.map((s) => s.record.seq)],
         confidence: targetsKnown ? statisticalConfidence(p, onTarget) : "medium",
         evidence: {
@@ -112,7 +112,7 @@ export const slowTarget: Detector = {
         detailBySeq,
         hop: "target",
         where,
-        mechanism: `one target answers +${fmtMs(medianEx)} late in ${phase}; the others are fast`,
+        mechanism: `one target answers +${fmtDuration(medianEx)} late in ${phase}; the others are fast`,
         corroboration,
       },
     };
