@@ -19,7 +19,7 @@ import type { RequestRecord } from "../../model.js";
 import type { RecordColumns } from "../../record/columns.js";
 import { NODE_DEFAULT_FAMILY_FALLBACK } from "../../system/happy-eyeballs.js";
 import { synGiveUpMs } from "../../system/tcp-syn.js";
-import type { Stall } from "../stalls.js";
+import { median, type Stall } from "../stalls.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
 import {
   countBy,
@@ -168,8 +168,8 @@ export const ipv6Fallback: Detector = {
     const allFallbacks = newConns.filter(
       (i) => fallbackOfAttempts(cols.connectAttempts(i))?.firstFamily === broken,
     ).length;
-    const connectMs = matched.map((s) => s.record.phasesMs.connect ?? 0).sort((x, y) => x - y);
-    const medianConnect = connectMs[connectMs.length >> 1] ?? 0;
+    const connectMs = matched.map((s) => s.record.phasesMs.connect ?? 0);
+    const medianConnect = median(connectMs);
     const where =
       topAddress && topAddress[1] / matched.length >= 0.8
         ? `${host ?? "the name"} → ${topAddress[0]} (${broken})`

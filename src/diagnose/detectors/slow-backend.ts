@@ -2,6 +2,7 @@
  * slow-backend: stalls in time-to-first-byte while DNS, connect and TLS were
  * quick. The fallback explanation: the time went after the request was sent.
  */
+import { median } from "../stalls.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
 import { countBy, fmtDuration, nearestLevel, signatureConfidence, stallIn } from "../util.js";
 
@@ -20,7 +21,7 @@ export const slowBackend: Detector = {
     });
     if (ttfbStalls.length === 0) return {};
     const ttfb = ttfbStalls.map((s) => s.record.phasesMs.ttfb ?? 0).sort((a, b) => a - b);
-    const medianMs = ttfb[ttfb.length >> 1] ?? 0;
+    const medianMs = median(ttfb);
     const apigw = ttfbStalls.filter(
       (s) =>
         Math.abs((s.record.phasesMs.ttfb ?? 0) - APIGW_TIMEOUT_MS) <= 1500 &&

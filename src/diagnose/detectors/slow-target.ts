@@ -10,6 +10,7 @@
  */
 import type { VerdictEvidence } from "../../model.js";
 import { excessMs } from "../physics.js";
+import { median } from "../stalls.js";
 import { binomialUpperTail, bonferroni, roundP } from "../stats.js";
 import type { Detector, DetectorInput, DetectorResult } from "../types.js";
 import { countBy, fmtDuration, seriesConnKey, statisticalConfidence, topCount } from "../util.js";
@@ -51,8 +52,8 @@ export const slowTarget: Detector = {
     const onSeqs = traced.filter((b) => b.backend?.host === target).map((b) => b.seq);
     const mine = onSeqs.map((seq) => stallBySeq.get(seq)).filter((s) => s !== undefined);
     const phase = mine[0]?.phase ?? "ttfb";
-    const ex = mine.map((s) => excessMs(s, phase, input.typical)).sort((a, b) => a - b);
-    const medianEx = ex[ex.length >> 1] ?? 0;
+    const ex = mine.map((s) => excessMs(s, phase, input.typical));
+    const medianEx = median(ex);
     const series = new Set(mine.map((s) => seriesConnKey(s.record)));
     const alike = input.stalls.filter(
       (s) =>

@@ -1,4 +1,5 @@
 /** tls-handshake-stall: stalls spent in the TLS handshake while DNS and connect were quick. */
+import { median } from "../stalls.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
 import { countBy, countWhere, fmtDuration, nearestLevel, signatureConfidence, stallIn } from "../util.js";
 
@@ -16,7 +17,7 @@ export const tlsHandshakeStall: Detector = {
     const detailBySeq = new Map<number, string>();
     for (const s of tlsStalls)
       detailBySeq.set(s.record.seq, `tls ${fmtDuration(s.record.phasesMs.tls ?? 0)}`);
-    const medianMs = tlsMs[tlsMs.length >> 1] ?? 0;
+    const medianMs = median(tlsMs);
     const retransmit = nearRto.length >= 0.7 * tlsStalls.length;
     const candidate: Candidate = {
       summary: `${tlsStalls.length} of ${handshakes} TLS handshakes stalled (median ${fmtDuration(medianMs)}, max ${fmtDuration(tlsMs[tlsMs.length - 1] ?? 0)}) while DNS and connect were quick${retransmit ? ": near 1/3 s, a lost handshake packet retransmitted" : ""}`,

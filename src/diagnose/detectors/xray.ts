@@ -20,6 +20,7 @@ import {
   type Stall,
   type StallBreakdown,
 } from "../../model.js";
+import { median } from "../stalls.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
 import { fmtDuration } from "../util.js";
 
@@ -53,11 +54,6 @@ function confidenceOf(n: number, medianShare: number, instrumented: boolean): Co
   if (n >= 3 && medianShare >= 0.7 && instrumented) return "high";
   if (n >= 1 && medianShare >= 0.6) return "medium";
   return "low";
-}
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length === 0 ? 0 : (s[(s.length - 1) >> 1] ?? 0);
 }
 
 /** One candidate per finding id that the breakdowns support. */
