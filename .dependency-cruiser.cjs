@@ -3,7 +3,7 @@
  * (`depcruise src`). CONTRIBUTING.md ("Layers") says the same in words.
  *
  * Bottom to top:
- *   model + base   src/model.ts, src/model/, clock, errors, redact, stall-rule-text, system/
+ *   model + base   src/model.ts, src/model/, clock, duration, errors, redact, stall-rule-text, system/
  *   config         schema, loading, targets
  *   record, probe  storage and histograms; the prober
  *   diagnose, aws  stall rule and detectors; AWS fetchers and senders (siblings: neither imports the other)
@@ -29,7 +29,8 @@ const layer = (name, comment, from, to) => ({
   to: { path: to },
 });
 
-const BASE = "^src/(model\\.ts|model/|clock\\.ts|errors\\.ts|redact\\.ts|stall-rule-text\\.ts|system/)";
+const BASE =
+  "^src/(model\\.ts|model/|clock\\.ts|duration\\.ts|errors\\.ts|redact\\.ts|stall-rule-text\\.ts|system/)";
 
 module.exports = {
   forbidden: [
@@ -43,7 +44,7 @@ module.exports = {
     {
       name: "model-is-the-bottom",
       comment:
-        "The model and the base utilities (clock, errors, redact, stall-rule-text, system/) import nothing above them.",
+        "The model and the base utilities (clock, duration, errors, redact, stall-rule-text, system/) import nothing above them.",
       severity: "error",
       from: { path: BASE },
       to: { path: "^src/", pathNot: BASE },

@@ -5,9 +5,8 @@
  * Gateway's own latency next to the client's.
  */
 import type { EvidenceSeries } from "../aws/elbv2/metric-queries.js";
+import { fmtDuration } from "../duration.js";
 import type { TargetHealthEvidence } from "../model.js";
-
-const fmtMs = (ms: number): string => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`);
 
 function where(s: EvidenceSeries): string {
   const d = s.dimensions;
@@ -44,7 +43,7 @@ export function summariseEvidenceSeries(series: readonly EvidenceSeries[], max =
         break;
       case "Latency":
       case "IntegrationLatency":
-        if (s.stat === "p99") lines.push(`${head} p99${where(s)}: up to ${fmtMs(hi)} (${n} minutes)`);
+        if (s.stat === "p99") lines.push(`${head} p99${where(s)}: up to ${fmtDuration(hi)} (${n} minutes)`);
         break;
       default: {
         const sum = s.values.reduce((a, b) => a + b, 0);

@@ -18,7 +18,7 @@ import type {
   RuledOut,
   StallExplanation,
 } from "./types.js";
-import { fmtMs } from "./util.js";
+import { fmtDuration } from "./util.js";
 import { buildVerdict } from "./verdict.js";
 
 export const DEFAULT_RESOLVER_TIMEOUT_MS = 5000;
@@ -115,7 +115,7 @@ export function diagnose(
       title: first ? (findingSpec(cause)?.title ?? cause) : UNEXPLAINED,
       detail:
         first?.[1].detailBySeq?.get(seq) ??
-        `${s.phase} ${phaseMs === undefined ? "?" : fmtMs(phaseMs)} of ${fmtMs(s.totalMs)}${s.record.error ? ` (${s.record.error.code})` : ""}`,
+        `${s.phase} ${phaseMs === undefined ? "?" : fmtDuration(phaseMs)} of ${fmtDuration(s.totalMs)}${s.record.error ? ` (${s.record.error.code})` : ""}`,
       alsoMatched: matching.slice(1).map(([id]) => id),
     });
   }

@@ -34,7 +34,12 @@ export const TIMEOUT_CODES: ReadonlySet<string> = new Set([
   "body-timeout",
 ]);
 
-export function median(values: number[]): number {
+/**
+ * The median: the middle of the sorted values, the mean of the two middle ones when their count is even
+ * ([1, 2, 10, 20] → 6); NaN for none. The one median of the diagnosis: every "median" a finding states or
+ * compares with is this one. Percentiles by nearest rank are {@link quantile}.
+ */
+export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
   const s = [...values].sort((a, b) => a - b);
   const mid = s.length >> 1;

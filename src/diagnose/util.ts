@@ -3,12 +3,8 @@ import type { Confidence, Phase, RequestRecord } from "../model.js";
 import type { RecordColumns } from "../record/columns.js";
 import type { Stall } from "./stalls.js";
 
-/** "250 ms", "1.0 s", "12 s". */
-export function fmtMs(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
-  return `${Math.round(ms / 1000)} s`;
-}
+/** Durations read the same in every output: the one formatter, from the base layer. */
+export { fmtDuration } from "../duration.js";
 
 /** A gap or interval: "30 s", "2 min", "2.5 min", "1 h". */
 export function fmtGap(ms: number): string {

@@ -13,7 +13,7 @@ import { excessMs } from "./physics.js";
 import { findingSpec, type Hop } from "./registry.js";
 import { median, type Stall } from "./stalls.js";
 import type { Candidate, DetectorInput, RuledOut } from "./types.js";
-import { fmtMs, seriesConnKey } from "./util.js";
+import { fmtDuration, seriesConnKey } from "./util.js";
 
 export interface VerdictInput {
   top: Finding;
@@ -77,7 +77,7 @@ export function buildVerdict(v: VerdictInput): Verdict {
     );
     lines.push({
       source: "timing",
-      text: `${stalls.length} of ${v.stalls.length} stalls lost their time in ${phase}: median +${fmtMs(ex)} over the series' typical ${fmtMs(Math.max(0, typicalMs))}`,
+      text: `${stalls.length} of ${v.stalls.length} stalls lost their time in ${phase}: median +${fmtDuration(ex)} over the series' typical ${fmtDuration(Math.max(0, typicalMs))}`,
     });
   }
   if (failedRecords.length > 0) {

@@ -59,7 +59,11 @@ export function truncate(s: string, width: number): string {
   return width <= 1 ? chars.slice(0, width).join("") : `${chars.slice(0, width - 1).join("")}…`;
 }
 
-/** Milliseconds for a table cell: 3 significant-ish digits, thousands grouped. */
+/**
+ * Milliseconds as a bare number for a table cell or a gate value whose unit is said beside it ("8.50", "12.3",
+ * "1,032"): 3 significant-ish digits, thousands grouped, "-" for none. Not for prose: a duration in words is
+ * {@link fmtDuration}.
+ */
 export function fmtMs(ms: number | undefined): string {
   if (ms === undefined || !Number.isFinite(ms)) return "-";
   const a = Math.abs(ms);
@@ -76,17 +80,8 @@ export function fmtNum(v: number): string {
   return String(Number(v.toPrecision(a < 1 ? 2 : 3)));
 }
 
-/** A duration for prose: "850 ms", "12.3 s", "4 min 5 s", "2 h 3 min". */
-export function fmtDuration(ms: number): string {
-  if (ms < 1000) return `${fmtMs(ms)} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s < 10 ? s.toFixed(2) : s.toFixed(1)} s`;
-  const min = Math.floor(s / 60);
-  if (min < 60) return `${min} min ${Math.round(s - min * 60)} s`;
-  const h = Math.floor(min / 60);
-  if (h < 48) return `${h} h ${min - h * 60} min`;
-  return `${Math.floor(h / 24)} d ${h % 24} h`;
-}
+/** Durations in prose (headers, progress): the one formatter every output shares. */
+export { fmtDuration } from "../duration.js";
 
 export function fmtCount(n: number): string {
   return n.toLocaleString("en-US");

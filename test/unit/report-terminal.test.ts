@@ -209,7 +209,7 @@ describe("progress", () => {
 
   it("fits its line to the terminal width", () => {
     expect(progressLine(30, 120, 2, 4200, 80)).toBe(
-      "[████████░░░░░░░░░░░░░░░░░░░░░░] 30/120 · 2 stalls · 4.20 s",
+      "[████████░░░░░░░░░░░░░░░░░░░░░░] 30/120 · 2 stalls · 4.2 s",
     );
     expect(progressLine(30, 120, 2, 4200, 30).length).toBeLessThanOrEqual(30);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { detectStalls, quantile } from "../../src/diagnose/stalls.js";
+import { detectStalls, median, quantile } from "../../src/diagnose/stalls.js";
 import type { RequestRecord } from "../../src/model.js";
 import { makeRecord } from "../helpers/records.js";
 
@@ -48,6 +48,13 @@ describe("stall rule", () => {
       rec(3, { ok: false, status: 500, error: { code: "http-5xx", phase: "ttfb", message: "500" } }),
     ];
     expect(detectStalls(records, rule).map((s) => s.record.error?.code)).toEqual(["headers-timeout"]);
+  });
+
+  it("median: the middle value, the mean of the two middle ones for an even count", () => {
+    expect(median([5, 1, 3])).toBe(3);
+    expect(median([20, 1, 10, 2])).toBe(6);
+    expect(median([7])).toBe(7);
+    expect(Number.isNaN(median([]))).toBe(true);
   });
 
   it("quantile by nearest rank", () => {

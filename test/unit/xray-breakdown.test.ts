@@ -1,12 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { breakdownStall, breakdownStalls } from "../../src/aws/xray/breakdown.js";
 import { isTraceComplete, parseTrace } from "../../src/aws/xray/segments.js";
-import { XRAY_FINDING_IDS, xrayDetectors, xrayFindings } from "../../src/diagnose/detectors/xray.js";
+import {
+  XRAY_FINDING_IDS,
+  xrayCandidates,
+  xrayDetectors,
+  xrayFindings,
+} from "../../src/diagnose/detectors/xray.js";
 import { CLASSIC_LINUX } from "../../src/diagnose/physics.js";
 import { FINDINGS } from "../../src/diagnose/registry.js";
 import { detectStalls } from "../../src/diagnose/stalls.js";
 import type { DetectorInput } from "../../src/diagnose/types.js";
-import type { RequestRecord } from "../../src/model.js";
+import type { RequestRecord, StallBreakdown } from "../../src/model.js";
 import { arrayColumns } from "../../src/record/columns.js";
 
 const T0 = 1_750_000_000;
@@ -250,6 +255,23 @@ describe("X-Ray findings", () => {
       ["outside-gateway", undefined],
     ]);
     expect(xrayDetectors[0]!.detect({ ...input, context: {} }).candidate).toBeUndefined();
+  });
+
+  it("states the median of an even count as the mean of the two middle stalls, like every other finding", () => {
+    const part = (seq: number, ms: number): StallBreakdown => ({
+      seq,
+      traceId: ROOT,
+      clientTotalMs: ms + 100,
+      clientPhasesMs: { ttfb: ms + 90 },
+      gateway: { name: "orders-api/prod", durationMs: ms + 50 },
+      partsMs: { integration: ms, insideGateway: 20, outsideGateway: 50 },
+      dominant: "integration",
+      notes: [],
+    });
+    const breakdowns = [part(1, 3400), part(2, 1000), part(3, 3000), part(4, 1200)];
+    const c = xrayCandidates(new Set([1, 2, 3, 4]), breakdowns).get("integration-latency");
+    expect(c?.summary).toMatch(/\(median 2\.1 s of the stall\)$/);
+    expect(c?.evidence).toMatchObject({ matchedStalls: 4, medianPartMs: 2100 });
   });
 
   it("has one registry spec per detector, each evidence (never a cause)", () => {

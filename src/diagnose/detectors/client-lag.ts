@@ -4,7 +4,7 @@
  * network explanation: stallwatch must never blame the network for its pauses.
  */
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
-import { fmtMs, signatureConfidence } from "../util.js";
+import { fmtDuration, signatureConfidence } from "../util.js";
 
 /** Loop lag below this never explains a stall. */
 export const MIN_LOOP_LAG_MS = 100;
@@ -22,7 +22,10 @@ export const clientLag: Detector = {
       // would have been under the threshold without it.
       if (lagMs >= 0.5 * s.totalMs || s.totalMs - lagMs <= s.thresholdMs) {
         matched.push(s.record.seq);
-        detailBySeq.set(s.record.seq, `event loop blocked ${fmtMs(lagMs)} of ${fmtMs(s.totalMs)}`);
+        detailBySeq.set(
+          s.record.seq,
+          `event loop blocked ${fmtDuration(lagMs)} of ${fmtDuration(s.totalMs)}`,
+        );
         maxLagMs = Math.max(maxLagMs, lagMs);
       }
     }
@@ -30,7 +33,7 @@ export const clientLag: Detector = {
     const share = matched.length / input.stalls.length;
     const lag = input.lag;
     const candidate: Candidate = {
-      summary: `${matched.length} of ${input.stalls.length} stalls happened while stallwatch's own event loop was blocked (up to ${fmtMs(maxLagMs)}): the prober, not the network`,
+      summary: `${matched.length} of ${input.stalls.length} stalls happened while stallwatch's own event loop was blocked (up to ${fmtDuration(maxLagMs)}): the prober, not the network`,
       stalls: matched,
       confidence: signatureConfidence(matched.length, Math.max(share, 0.7)),
       evidence: {

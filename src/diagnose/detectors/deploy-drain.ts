@@ -24,7 +24,7 @@
 import type { DegradedWindow, RequestRecord, TargetGroupTopology, VerdictEvidence } from "../../model.js";
 import { fisherExact, roundP } from "../stats.js";
 import type { Detector, DetectorInput, DetectorResult } from "../types.js";
-import { fmtMs, statisticalConfidence } from "../util.js";
+import { fmtDuration, statisticalConfidence } from "../util.js";
 
 /** The target states a deploy puts a target in (DescribeTargetHealth). */
 export const DEPLOY_STATES: ReadonlySet<string> = new Set(["draining", "initial"]);
@@ -289,7 +289,7 @@ export const deployDrain: Detector = {
           failuresInDraining: failDraining,
           stallsOnOtherTargets: otherTarget,
           tracedToDeployingTarget: tracedOnSpanTarget,
-          longestSpanObserved: fmtMs(Math.max(0, ...spanMs)),
+          longestSpanObserved: fmtDuration(Math.max(0, ...spanMs)),
           ...(topo
             ? {
                 deregistrationDelayS: topo.deregistrationDelayS,

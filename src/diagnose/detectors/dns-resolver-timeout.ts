@@ -3,7 +3,7 @@ import type { Candidate, Detector, DetectorInput, DetectorResult } from "../type
 import {
   countBy,
   countWhere,
-  fmtMs,
+  fmtDuration,
   levelToleranceMs,
   nearestLevel,
   signatureConfidence,
@@ -31,13 +31,13 @@ export const dnsResolverTimeout: Detector = {
       byLevel[String(level)] = (byLevel[String(level)] ?? 0) + 1;
       detailBySeq.set(
         s.record.seq,
-        `dns ${fmtMs(dnsMs)} ≈ ${level / timeoutMs} × ${fmtMs(timeoutMs)} resolver timeout`,
+        `dns ${fmtDuration(dnsMs)} ≈ ${level / timeoutMs} × ${fmtDuration(timeoutMs)} resolver timeout`,
       );
     }
     if (matched.length === 0) {
       return {
         notes: [
-          `${dnsStalls.length} DNS stalls, none near a multiple of the ${fmtMs(timeoutMs)} resolver timeout`,
+          `${dnsStalls.length} DNS stalls, none near a multiple of the ${fmtDuration(timeoutMs)} resolver timeout`,
         ],
       };
     }
@@ -45,10 +45,10 @@ export const dnsResolverTimeout: Detector = {
     const matchedSet = new Set(matched);
     const lookups = countWhere(input.rows, (i) => input.columns.phase(i, "dns") !== undefined);
     const levelsText = Object.keys(byLevel)
-      .map((l) => fmtMs(Number(l)))
+      .map((l) => fmtDuration(Number(l)))
       .join(" / ");
     const candidate: Candidate = {
-      summary: `${matched.length} of ${lookups} DNS lookups stalled ~${levelsText}: resolver timeout (${fmtMs(timeoutMs)}) and retry, a lost UDP query`,
+      summary: `${matched.length} of ${lookups} DNS lookups stalled ~${levelsText}: resolver timeout (${fmtDuration(timeoutMs)}) and retry, a lost UDP query`,
       stalls: matched,
       confidence: signatureConfidence(matched.length, share),
       evidence: {

@@ -17,7 +17,7 @@ import type { Candidate, Detector, DetectorInput, DetectorResult } from "../type
 import {
   countBy,
   countWhere,
-  fmtMs,
+  fmtDuration,
   seriesConnKey,
   seriesConnKeyOf,
   signatureConfidence,
@@ -107,7 +107,7 @@ export const hiddenHopDnsTimeout: Detector = {
       matched.push(s);
       detailBySeq.set(
         s.record.seq,
-        `ttfb +${fmtMs(ex)} ≈ ${level.k} × 5 s resolver timeout behind the first hop`,
+        `ttfb +${fmtDuration(ex)} ≈ ${level.k} × 5 s resolver timeout behind the first hop`,
       );
     }
     if (matched.length === 0) return {};
@@ -115,7 +115,7 @@ export const hiddenHopDnsTimeout: Detector = {
     if (noCluster) return { notes: [noCluster] };
     return {
       candidate: {
-        summary: `${matched.length} requests waited ~${fmtMs(REMOTE_RESOLVER_TIMEOUT_MS)} (or a multiple) for the first byte while their own DNS, connect and TLS were quick: a DNS lookup behind the first hop timed out and was retried`,
+        summary: `${matched.length} requests waited ~${fmtDuration(REMOTE_RESOLVER_TIMEOUT_MS)} (or a multiple) for the first byte while their own DNS, connect and TLS were quick: a DNS lookup behind the first hop timed out and was retried`,
         stalls: matched.map((s) => s.record.seq),
         confidence: signatureConfidence(matched.length, matched.length / cands.length),
         evidence: {
@@ -150,7 +150,7 @@ export const hiddenHopSynRetransmit: Detector = {
       byLost.set(level.lost, (byLost.get(level.lost) ?? 0) + 1);
       detailBySeq.set(
         s.record.seq,
-        `ttfb +${fmtMs(ex)} ≈ ${fmtMs(level.ms)}: ${lostText(level.lost)} behind the first hop`,
+        `ttfb +${fmtDuration(ex)} ≈ ${fmtDuration(level.ms)}: ${lostText(level.lost)} behind the first hop`,
       );
     }
     if (matched.length === 0) return {};

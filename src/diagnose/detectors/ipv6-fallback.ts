@@ -19,11 +19,11 @@ import type { RequestRecord } from "../../model.js";
 import type { RecordColumns } from "../../record/columns.js";
 import { NODE_DEFAULT_FAMILY_FALLBACK } from "../../system/happy-eyeballs.js";
 import { synGiveUpMs } from "../../system/tcp-syn.js";
-import type { Stall } from "../stalls.js";
+import { median, type Stall } from "../stalls.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
 import {
   countBy,
-  fmtMs,
+  fmtDuration,
   seriesConnKey,
   seriesConnKeyOf,
   signatureConfidence,
@@ -102,8 +102,8 @@ export const ipv6Fallback: Detector = {
     const ff = input.context.familyFallback ?? NODE_DEFAULT_FAMILY_FALLBACK;
     const perAttemptMs = ff.autoSelectFamily ? ff.attemptTimeoutMs : synGiveUpMs(input.settings.synSchedule);
     const timerText = ff.autoSelectFamily
-      ? `its ${fmtMs(ff.attemptTimeoutMs)} Happy Eyeballs attempt timeout`
-      : `the kernel's ${fmtMs(perAttemptMs)} SYN budget (autoSelectFamily off)`;
+      ? `its ${fmtDuration(ff.attemptTimeoutMs)} Happy Eyeballs attempt timeout`
+      : `the kernel's ${fmtDuration(perAttemptMs)} SYN budget (autoSelectFamily off)`;
     const fellBack = connectStalls.filter((s) => familyFallbackOf(s.record) !== undefined);
     if (fellBack.length === 0) return {};
     const matched: Stall[] = [];
@@ -119,13 +119,13 @@ export const ipv6Fallback: Detector = {
         above: Math.max(100, 4 * spread) + 40 * level.fired + 0.03 * level.ms,
       };
       if (excess < level.ms - w.below || excess > level.ms + w.above) {
-        off.push(`#${s.record.seq} +${fmtMs(excess)}`);
+        off.push(`#${s.record.seq} +${fmtDuration(excess)}`);
         continue;
       }
       matched.push(s);
       detailBySeq.set(
         s.record.seq,
-        `connect ${fmtMs(s.record.phasesMs.connect ?? 0)}: ${fb.firstFamily} ${fb.first} unanswered, ${fb.connectedFamily} after ${fmtMs(level.ms)}`,
+        `connect ${fmtDuration(s.record.phasesMs.connect ?? 0)}: ${fb.firstFamily} ${fb.first} unanswered, ${fb.connectedFamily} after ${fmtDuration(level.ms)}`,
       );
     }
     if (matched.length === 0) {
@@ -168,8 +168,8 @@ export const ipv6Fallback: Detector = {
     const allFallbacks = newConns.filter(
       (i) => fallbackOfAttempts(cols.connectAttempts(i))?.firstFamily === broken,
     ).length;
-    const connectMs = matched.map((s) => s.record.phasesMs.connect ?? 0).sort((x, y) => x - y);
-    const medianConnect = connectMs[connectMs.length >> 1] ?? 0;
+    const connectMs = matched.map((s) => s.record.phasesMs.connect ?? 0);
+    const medianConnect = median(connectMs);
     const where =
       topAddress && topAddress[1] / matched.length >= 0.8
         ? `${host ?? "the name"} → ${topAddress[0]} (${broken})`
@@ -179,7 +179,7 @@ export const ipv6Fallback: Detector = {
         ? `${host ?? "the name"} answered ${aaaa} AAAA and ${a} A record${a === 1 ? "" : "s"} (${answer.join(", ")})`
         : undefined;
     const candidate: Candidate = {
-      summary: `${matched.length} stalls in connect: new connections${host ? ` to ${host}` : ""} tried ${broken} first, got no answer and connected over ${other} after ${timerText} (connect median ${fmtMs(medianConnect)}); ${allFallbacks} of ${newConns.length} new connections fell back this way`,
+      summary: `${matched.length} stalls in connect: new connections${host ? ` to ${host}` : ""} tried ${broken} first, got no answer and connected over ${other} after ${timerText} (connect median ${fmtDuration(medianConnect)}); ${allFallbacks} of ${newConns.length} new connections fell back this way`,
       stalls: matched.map((s) => s.record.seq),
       confidence: signatureConfidence(matched.length, matched.length / connectStalls.length),
       evidence: {
@@ -214,8 +214,8 @@ export const ipv6Fallback: Detector = {
         {
           source: "host",
           text: ff.autoSelectFamily
-            ? `this host's client falls back to the other address family after ${fmtMs(ff.attemptTimeoutMs)} (autoSelectFamily on, ${ff.source})`
-            : `autoSelectFamily is off here (${ff.source}): a fallback waits the kernel's whole SYN budget, ${fmtMs(perAttemptMs)}`,
+            ? `this host's client falls back to the other address family after ${fmtDuration(ff.attemptTimeoutMs)} (autoSelectFamily on, ${ff.source})`
+            : `autoSelectFamily is off here (${ff.source}): a fallback waits the kernel's whole SYN budget, ${fmtDuration(perAttemptMs)}`,
         },
         ...(dnsText ? [{ source: "pattern" as const, text: `DNS: ${dnsText}` }] : []),
         {

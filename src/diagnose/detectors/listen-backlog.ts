@@ -31,7 +31,14 @@ import { SPLIT_MIN_RATE_RATIO, SPLIT_MIN_SAMPLES, SPLIT_MIN_SIDE, SPLIT_MIN_STAL
 import type { Stall } from "../stalls.js";
 import { bonferroni, fisherExact, roundP } from "../stats.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
-import { countBy, fmtMs, pct, rowsBySeriesConn, seriesConnKey, statisticalConfidence } from "../util.js";
+import {
+  countBy,
+  fmtDuration,
+  pct,
+  rowsBySeriesConn,
+  seriesConnKey,
+  statisticalConfidence,
+} from "../util.js";
 import { hiddenCandidates } from "./hidden-hop.js";
 import { lostText } from "./tcp-syn-retransmit.js";
 
@@ -198,7 +205,7 @@ export const listenBacklog: Detector = {
       const l = levelBySeq.get(s.record.seq);
       detailBySeq.set(
         s.record.seq,
-        `ttfb +${fmtMs(excessMs(s, "ttfb", input.typical))} ≈ ${fmtMs(l?.ms ?? 0)} (${lostText(l?.lost ?? 1)}) with ${s.record.inFlightAtSend} other requests in flight`,
+        `ttfb +${fmtDuration(excessMs(s, "ttfb", input.typical))} ≈ ${fmtDuration(l?.ms ?? 0)} (${lostText(l?.lost ?? 1)}) with ${s.record.inFlightAtSend} other requests in flight`,
       );
     }
     const rates = Object.entries(byInFlight)

@@ -2,8 +2,9 @@
  * slow-backend: stalls in time-to-first-byte while DNS, connect and TLS were
  * quick. The fallback explanation: the time went after the request was sent.
  */
+import { median } from "../stalls.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
-import { countBy, fmtMs, nearestLevel, signatureConfidence, stallIn } from "../util.js";
+import { countBy, fmtDuration, nearestLevel, signatureConfidence, stallIn } from "../util.js";
 
 /** API Gateway's integration timeout (29 s) and CloudFront's origin attempts (3 × 10 s). */
 const APIGW_TIMEOUT_MS = 29_000;
@@ -20,7 +21,7 @@ export const slowBackend: Detector = {
     });
     if (ttfbStalls.length === 0) return {};
     const ttfb = ttfbStalls.map((s) => s.record.phasesMs.ttfb ?? 0).sort((a, b) => a - b);
-    const medianMs = ttfb[ttfb.length >> 1] ?? 0;
+    const medianMs = median(ttfb);
     const apigw = ttfbStalls.filter(
       (s) =>
         Math.abs((s.record.phasesMs.ttfb ?? 0) - APIGW_TIMEOUT_MS) <= 1500 &&
@@ -31,7 +32,7 @@ export const slowBackend: Detector = {
     );
     const detailBySeq = new Map<number, string>();
     for (const s of ttfbStalls)
-      detailBySeq.set(s.record.seq, `ttfb ${fmtMs(s.record.phasesMs.ttfb ?? 0)}, set-up quick`);
+      detailBySeq.set(s.record.seq, `ttfb ${fmtDuration(s.record.phasesMs.ttfb ?? 0)}, set-up quick`);
     let nextStep =
       "The time went after the request was sent: compare API Gateway's Latency with IntegrationLatency around the stalls and enable X-Ray (xray.enabled) to split it into API Gateway, VPC link/NLB and the backend.";
     let why = "the time went to API Gateway, the VPC link/NLB or the backend";
@@ -45,7 +46,7 @@ export const slowBackend: Detector = {
         "CloudFront retries its origin connection every 10 s: compare with the execute-api route at the same time; check the distribution's origin settings (connection timeout and attempts).";
     }
     const candidate: Candidate = {
-      summary: `${ttfbStalls.length} stalls waited for the first byte (median ${fmtMs(medianMs)}, max ${fmtMs(ttfb[ttfb.length - 1] ?? 0)}) while DNS, connect and TLS were quick: ${why}`,
+      summary: `${ttfbStalls.length} stalls waited for the first byte (median ${fmtDuration(medianMs)}, max ${fmtDuration(ttfb[ttfb.length - 1] ?? 0)}) while DNS, connect and TLS were quick: ${why}`,
       stalls: ttfbStalls.map((s) => s.record.seq),
       confidence: signatureConfidence(ttfbStalls.length, 1),
       evidence: {

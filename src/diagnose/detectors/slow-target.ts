@@ -10,9 +10,10 @@
  */
 import type { VerdictEvidence } from "../../model.js";
 import { excessMs } from "../physics.js";
+import { median } from "../stalls.js";
 import { binomialUpperTail, bonferroni, roundP } from "../stats.js";
 import type { Detector, DetectorInput, DetectorResult } from "../types.js";
-import { countBy, fmtMs, seriesConnKey, statisticalConfidence, topCount } from "../util.js";
+import { countBy, fmtDuration, seriesConnKey, statisticalConfidence, topCount } from "../util.js";
 
 const MIN_TRACED = 3;
 const MIN_SHARE = 0.8;
@@ -51,8 +52,8 @@ export const slowTarget: Detector = {
     const onSeqs = traced.filter((b) => b.backend?.host === target).map((b) => b.seq);
     const mine = onSeqs.map((seq) => stallBySeq.get(seq)).filter((s) => s !== undefined);
     const phase = mine[0]?.phase ?? "ttfb";
-    const ex = mine.map((s) => excessMs(s, phase, input.typical)).sort((a, b) => a - b);
-    const medianEx = ex[ex.length >> 1] ?? 0;
+    const ex = mine.map((s) => excessMs(s, phase, input.typical));
+    const medianEx = median(ex);
     const series = new Set(mine.map((s) => seriesConnKey(s.record)));
     const alike = input.stalls.filter(
       (s) =>
@@ -83,16 +84,16 @@ export const slowTarget: Detector = {
     for (const s of mine)
       detailBySeq.set(
         s.record.seq,
-        `served by ${target} (X-Ray), +${fmtMs(excessMs(s, phase, input.typical))} in ${phase}`,
+        `served by ${target} (X-Ray), +${fmtDuration(excessMs(s, phase, input.typical))} in ${phase}`,
       );
     for (const s of alike)
       detailBySeq.set(
         s.record.seq,
-        `same fingerprint as ${target}'s stalls (+${fmtMs(excessMs(s, phase, input.typical))} in ${phase}, untraced)`,
+        `same fingerprint as ${target}'s stalls (+${fmtDuration(excessMs(s, phase, input.typical))} in ${phase}, untraced)`,
       );
     return {
       candidate: {
-        summary: `Target ${where} is slow: ${onTarget} of ${traced.length} traced stalls were served by it (1 target of ${targetsKnown ? nTargets : `≥ ${nTargets}`}), +${fmtMs(medianEx)} in ${phase}${alike.length > 0 ? `; ${alike.length} untraced stalls share the fingerprint` : ""}`,
+        summary: `Target ${where} is slow: ${onTarget} of ${traced.length} traced stalls were served by it (1 target of ${targetsKnown ? nTargets : `≥ ${nTargets}`}), +${fmtDuration(medianEx)} in ${phase}${alike.length > 0 ? `; ${alike.length} untraced stalls share the fingerprint` : ""}`,
         stalls: [...mine.map((s) => s.record.seq), ...alike.map((s) => s.record.seq)],
         confidence: targetsKnown ? statisticalConfidence(p, onTarget) : "medium",
         evidence: {
@@ -112,7 +113,7 @@ export const slowTarget: Detector = {
         detailBySeq,
         hop: "target",
         where,
-        mechanism: `one target answers +${fmtMs(medianEx)} late in ${phase}; the others are fast`,
+        mechanism: `one target answers +${fmtDuration(medianEx)} late in ${phase}; the others are fast`,
         corroboration,
       },
     };

@@ -8,7 +8,7 @@ import type { Candidate, Detector, DetectorInput, DetectorResult } from "../type
 import {
   countBy,
   countWhere,
-  fmtMs,
+  fmtDuration,
   isPrivateAddress,
   pct,
   signatureConfidence,
@@ -37,10 +37,10 @@ export const tcpSynRetransmit: Detector = {
       byLost.set(level.lost, (byLost.get(level.lost) ?? 0) + 1);
       detailBySeq.set(
         s.record.seq,
-        `connect ${fmtMs(connectMs)} ≈ ${fmtMs(level.ms)}: ${lostText(level.lost)}`,
+        `connect ${fmtDuration(connectMs)} ≈ ${fmtDuration(level.ms)}: ${lostText(level.lost)}`,
       );
     }
-    const levelsText = levels.map((l) => fmtMs(l.ms)).join(", ");
+    const levelsText = levels.map((l) => fmtDuration(l.ms)).join(", ");
     if (matched.length === 0) {
       return {
         notes: [

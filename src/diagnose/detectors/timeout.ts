@@ -1,7 +1,7 @@
 /** timeout: requests that never completed within their deadline (*-timeout failure classes). */
 import type { FailureClass } from "../../model.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
-import { countBy, fmtMs, maxOf, topCount } from "../util.js";
+import { countBy, fmtDuration, maxOf, topCount } from "../util.js";
 
 export const TIMEOUT_CLASSES: ReadonlySet<FailureClass> = new Set<FailureClass>([
   "dns-timeout",
@@ -39,10 +39,10 @@ export const timeout: Detector = {
     const deadlineMs = input.settings.timeoutMs ?? maxOf(timedOut.map((s) => s.totalMs));
     const detailBySeq = new Map<number, string>();
     for (const s of timedOut) {
-      detailBySeq.set(s.record.seq, `${s.record.error?.code} after ${fmtMs(s.totalMs)}`);
+      detailBySeq.set(s.record.seq, `${s.record.error?.code} after ${fmtDuration(s.totalMs)}`);
     }
     const candidate: Candidate = {
-      summary: `${timedOut.length} request${timedOut.length === 1 ? "" : "s"} never completed within the ${fmtMs(deadlineMs)} deadline: ${classes}`,
+      summary: `${timedOut.length} request${timedOut.length === 1 ? "" : "s"} never completed within the ${fmtDuration(deadlineMs)} deadline: ${classes}`,
       stalls: timedOut.map((s) => s.record.seq),
       confidence: "high",
       evidence: {

@@ -1,6 +1,7 @@
 /** tls-handshake-stall: stalls spent in the TLS handshake while DNS and connect were quick. */
+import { median } from "../stalls.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
-import { countBy, countWhere, fmtMs, nearestLevel, signatureConfidence, stallIn } from "../util.js";
+import { countBy, countWhere, fmtDuration, nearestLevel, signatureConfidence, stallIn } from "../util.js";
 
 export const tlsHandshakeStall: Detector = {
   id: "tls-handshake-stall",
@@ -14,11 +15,12 @@ export const tlsHandshakeStall: Detector = {
       (s) => nearestLevel(s.record.phasesMs.tls ?? 0, [1000, 3000, 7000]) !== undefined,
     );
     const detailBySeq = new Map<number, string>();
-    for (const s of tlsStalls) detailBySeq.set(s.record.seq, `tls ${fmtMs(s.record.phasesMs.tls ?? 0)}`);
-    const medianMs = tlsMs[tlsMs.length >> 1] ?? 0;
+    for (const s of tlsStalls)
+      detailBySeq.set(s.record.seq, `tls ${fmtDuration(s.record.phasesMs.tls ?? 0)}`);
+    const medianMs = median(tlsMs);
     const retransmit = nearRto.length >= 0.7 * tlsStalls.length;
     const candidate: Candidate = {
-      summary: `${tlsStalls.length} of ${handshakes} TLS handshakes stalled (median ${fmtMs(medianMs)}, max ${fmtMs(tlsMs[tlsMs.length - 1] ?? 0)}) while DNS and connect were quick${retransmit ? ": near 1/3 s, a lost handshake packet retransmitted" : ""}`,
+      summary: `${tlsStalls.length} of ${handshakes} TLS handshakes stalled (median ${fmtDuration(medianMs)}, max ${fmtDuration(tlsMs[tlsMs.length - 1] ?? 0)}) while DNS and connect were quick${retransmit ? ": near 1/3 s, a lost handshake packet retransmitted" : ""}`,
       stalls: tlsStalls.map((s) => s.record.seq),
       confidence: signatureConfidence(tlsStalls.length, 1),
       evidence: {

@@ -2,7 +2,7 @@
 import { excessMs } from "../physics.js";
 import { median } from "../stalls.js";
 import type { Detector, DetectorInput, DetectorResult } from "../types.js";
-import { countBy, fmtMs, signatureConfidence, stallIn } from "../util.js";
+import { countBy, fmtDuration, signatureConfidence, stallIn } from "../util.js";
 
 export const transferStall: Detector = {
   id: "transfer-stall",
@@ -13,12 +13,12 @@ export const transferStall: Detector = {
     const detailBySeq = new Map(
       matched.map((s) => [
         s.record.seq,
-        `transfer ${fmtMs(s.record.phasesMs.transfer ?? 0)} after the first byte`,
+        `transfer ${fmtDuration(s.record.phasesMs.transfer ?? 0)} after the first byte`,
       ]),
     );
     return {
       candidate: {
-        summary: `${matched.length} stalls received their headers on time, then waited for the body (median +${fmtMs(medianExcessMs)} in transfer)`,
+        summary: `${matched.length} stalls received their headers on time, then waited for the body (median +${fmtDuration(medianExcessMs)} in transfer)`,
         stalls: matched.map((s) => s.record.seq),
         confidence: signatureConfidence(matched.length, 1),
         evidence: {

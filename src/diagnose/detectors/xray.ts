@@ -20,7 +20,9 @@ import {
   type Stall,
   type StallBreakdown,
 } from "../../model.js";
+import { median } from "../stalls.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
+import { fmtDuration } from "../util.js";
 
 export const XRAY_FINDING_IDS = [
   "integration-latency",
@@ -48,17 +50,10 @@ const NEXT_STEP: Record<XrayFindingId, string> = {
     "The time went outside API Gateway: compare the client's DNS/connect/TLS phases, the custom domain (CloudFront) against the execute-api route, and the network between the prober and the region.",
 };
 
-const fmtMs = (ms: number): string => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
-
 function confidenceOf(n: number, medianShare: number, instrumented: boolean): Confidence {
   if (n >= 3 && medianShare >= 0.7 && instrumented) return "high";
   if (n >= 1 && medianShare >= 0.6) return "medium";
   return "low";
-}
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length === 0 ? 0 : (s[(s.length - 1) >> 1] ?? 0);
 }
 
 /** One candidate per finding id that the breakdowns support. */
@@ -84,12 +79,12 @@ export function xrayCandidates(
     for (const b of matched) {
       detailBySeq.set(
         b.seq,
-        `X-Ray: ${fmtMs(b.partsMs[b.dominant] ?? 0)} of ${fmtMs(b.clientTotalMs)} ${BREAKDOWN_PART_LABELS[b.dominant]}`,
+        `X-Ray: ${fmtDuration(b.partsMs[b.dominant] ?? 0)} of ${fmtDuration(b.clientTotalMs)} ${BREAKDOWN_PART_LABELS[b.dominant]}`,
       );
     }
     const label = BREAKDOWN_PART_LABELS[parts[0] ?? "integration"];
     out.set(id, {
-      summary: `${matched.length} stall${matched.length === 1 ? "" : "s"} spent most of their time ${label} per X-Ray (median ${fmtMs(median(partMs))} of the stall)`,
+      summary: `${matched.length} stall${matched.length === 1 ? "" : "s"} spent most of their time ${label} per X-Ray (median ${fmtDuration(median(partMs))} of the stall)`,
       stalls: matched.map((b) => b.seq),
       confidence: confidenceOf(matched.length, median(shares), uninstrumented === 0),
       evidence: {
