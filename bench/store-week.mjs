@@ -98,7 +98,11 @@ async function generate() {
   );
 }
 
-/** What the modes must agree on: every merged series × phase (count, p50, p99, max) and the interval totals. */
+/**
+ * What the modes must agree on: every merged series × phase (count, min, p50, p99, p99.9) and the interval totals
+ * and stalls. Not the max: an encoded histogram keeps the max's bucket, so `.hlog` histograms hold the top of that
+ * bucket where the records path holds the value itself (`maxDigest` tells the two .hlog builds apart).
+ */
 function digest(h) {
   const parts = [];
   for (const { key, phases } of h.histograms.series()) {
@@ -106,17 +110,30 @@ function digest(h) {
       const x = phases.get(phase);
       if (x)
         parts.push(
-          `${key.endpoint}/${key.connection}/${phase}:${x.totalCount},${x.getValueAtPercentile(50)},${x.getValueAtPercentile(99)},${x.maxValue}`,
+          `${key.endpoint}/${key.connection}/${phase}:${x.totalCount},${x.minNonZeroValue},${x.getValueAtPercentile(50)},${x.getValueAtPercentile(99)},${x.getValueAtPercentile(99.9)}`,
         );
     }
   }
   let count = 0;
   let p99 = 0;
+  let stalls = 0;
   for (const iv of h.intervals) {
     count += iv.count;
     p99 += iv.p99Ms;
+    stalls += iv.stalls;
   }
-  parts.push(`intervals:${h.intervals.length},${count},${p99.toFixed(3)}`);
+  parts.push(`intervals:${h.intervals.length},${count},${p99.toFixed(3)},${stalls}`);
+  return hash(parts);
+}
+
+function maxDigest(h) {
+  const parts = [];
+  for (const { phases } of h.histograms.series())
+    for (const x of phases.values()) parts.push(String(x.maxValue));
+  return hash(parts);
+}
+
+function hash(parts) {
   let x = 0;
   for (const c of parts.join("\n")) x = (Math.imul(x, 31) + c.charCodeAt(0)) | 0;
   return (x >>> 0).toString(16);
@@ -138,7 +155,7 @@ for (const mode of modes) {
   const stalled = h.intervals.filter((iv) => iv.stalls > 0).length;
   console.log(
     `read [${mode}]: ${h.rounds.length} rounds, ${h.records.length} records kept, ${h.intervals.length} intervals ` +
-      `(${stalls} stalls in ${stalled} intervals), digest ${digest(h)}, ` +
+      `(${stalls} stalls in ${stalled} intervals), digest ${digest(h)} (max ${maxDigest(h)}), ` +
       `${h.histograms.size} merged series, ${h.warnings.length} warnings in ${readS.toFixed(1)} s; ` +
       `peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (before ${(before / 2 ** 20).toFixed(0)} MiB)`,
   );
