@@ -116,6 +116,11 @@ export class HistogramSet {
     addEncodedInto(this.histogram(this.entry(key), phase), hist);
   }
 
+  /** The histogram of a key and phase, created empty when the set has none yet. */
+  histogramOf(key: HistKey, phase: Phase): Histogram {
+    return this.histogram(this.entry(key), phase);
+  }
+
   encode(): EncodedHistogram[] {
     const out: EncodedHistogram[] = [];
     for (const { key, phases } of this.series()) {
