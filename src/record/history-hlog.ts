@@ -35,9 +35,21 @@ export async function mergeHlogFile(
   // The round being read: its lines' tags and histograms, side by side (reused from round to round).
   const pendingTags: TagEntry[] = [];
   const pendingHists: string[] = [];
+  // The tags of the round before, by position: a writer writes its series in the same order every round, so
+  // comparing with the tag at the same place settles most lines without hashing the tag.
+  const lastTags: string[] = [];
+  const lastEntries: TagEntry[] = [];
   let bad = 0;
-  const entryOf = (text: string): TagEntry | undefined => {
-    if (tags.has(text)) return tags.get(text);
+  const entryOf = (text: string, at: number): TagEntry | undefined => {
+    if (lastTags[at] === text) return lastEntries[at];
+    const known = tags.get(text);
+    if (known !== undefined || tags.has(text)) {
+      if (known) {
+        lastTags[at] = text;
+        lastEntries[at] = known;
+      }
+      return known;
+    }
     const tag = decodeTag(text);
     let entry: TagEntry | undefined;
     if (tag) {
@@ -45,12 +57,16 @@ export async function mergeHlogFile(
       entry = { key, phase };
     }
     tags.set(text, entry);
+    if (entry) {
+      lastTags[at] = text;
+      lastEntries[at] = entry;
+    }
     return entry;
   };
   const { tornBytes, unreadable } = await source.forEach(({ text, lineNo }) => {
     const line = parseHlogLine(text);
     if (line.kind === "interval") {
-      const entry = line.tag === undefined ? undefined : entryOf(line.tag);
+      const entry = line.tag === undefined ? undefined : entryOf(line.tag, pendingTags.length);
       if (entry) {
         pendingTags.push(entry);
         pendingHists.push(line.hist);
