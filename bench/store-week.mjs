@@ -1,10 +1,16 @@
 // Benchmark (not a test): a week of one-minute rounds for 8 series
 // (10,080 rounds × 8 series × SAMPLES records) written through the built store,
 // then read back into intervals and merged histograms. Prints time and peak RSS.
+// Intervals count stalls with the stall rule `report --from` uses (detectStalls, the default rule), so the
+// read is the one a user's `report --from DIR --since 7d` does (first pass: no records kept).
 // Usage: npm run build && node bench/store-week.mjs [samplesPerSeries=3] [mode=all|slim|hlog]
-import { mkdtempSync, rmSync } from "node:fs";
+// STORE_WEEK_DIR=DIR keeps the generated week in DIR and reuses it when DIR already holds one (time each mode
+// in its own process without writing the week again).
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DEFAULT_STALL_RULE, detectStalls } from "../dist/diagnose/stalls.js";
+import { PHASES } from "../dist/model.js";
 import { readHistory } from "../dist/record/history.js";
 import { openStore } from "../dist/record/store.js";
 
@@ -12,7 +18,10 @@ const samples = Number(process.argv[2] ?? 3);
 const modes = process.argv[3] ? [process.argv[3]] : ["all", "slim", "hlog"];
 const ROUNDS = 7 * 24 * 60;
 const SERIES = Array.from({ length: 8 }, (_, i) => `endpoint-${i}`);
-const dir = mkdtempSync(join(tmpdir(), "sw-week-"));
+const keepDir = process.env.STORE_WEEK_DIR;
+if (keepDir) mkdirSync(keepDir, { recursive: true });
+const dir = keepDir ?? mkdtempSync(join(tmpdir(), "sw-week-"));
+const reuse = keepDir !== undefined && existsSync(keepDir) && readdirSync(keepDir).length > 0;
 let peakRss = 0;
 const sample = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
 const timer = setInterval(sample, 20);
@@ -20,55 +29,115 @@ const timer = setInterval(sample, 20);
 const start = Date.UTC(2026, 10, 1);
 let seq = 0;
 const t0 = performance.now();
-const store = await openStore({
-  dir,
-  fsync: false,
-  clock: { now: () => performance.now(), wallMs: () => start },
-});
-for (let id = 1; id <= ROUNDS; id++) {
-  const at = start + (id - 1) * 60_000;
-  const recs = [];
-  for (const endpoint of SERIES) {
-    for (let i = 0; i < samples; i++) {
-      const stall = seq % 997 === 0;
-      const total = stall ? 3000 + (seq % 100) : 20 + (seq % 17);
-      recs.push({
-        atMs: at + i * 50,
-        seq,
-        seriesSeq: i,
-        api: "shop",
-        route: "execute-api",
-        endpoint,
-        method: "GET",
-        url: `https://api.example.invalid/${endpoint}`,
-        tag: "probe",
-        connection: i === 0 ? "fresh" : "reuse",
-        phasesMs: { dns: 1.2, connect: stall ? 3001 : 2.1, tls: 6.3, ttfb: total - 10, transfer: 0.4, total },
-        status: 200,
-        bytes: 512,
-        remoteAddress: "10.0.1.17",
-        remotePort: 443,
-        reused: i > 0,
-        assertions: [{ name: "status", ok: true, expected: 200, actual: 200 }],
-        hopHeaders: { "x-amzn-requestid": `r-${seq}`, "x-amz-apigw-id": `a${seq}` },
-        requestId: `r-${seq}`,
-        ok: true,
-      });
-      seq++;
+if (reuse) console.log(`reusing the week in ${dir}`);
+else await generate();
+async function generate() {
+  const store = await openStore({
+    dir,
+    fsync: false,
+    clock: { now: () => performance.now(), wallMs: () => start },
+  });
+  for (let id = 1; id <= ROUNDS; id++) {
+    const at = start + (id - 1) * 60_000;
+    const recs = [];
+    for (const endpoint of SERIES) {
+      for (let i = 0; i < samples; i++) {
+        const stall = seq % 997 === 0;
+        const total = stall ? 3000 + (seq % 100) : 20 + (seq % 17);
+        recs.push({
+          atMs: at + i * 50,
+          seq,
+          seriesSeq: i,
+          api: "shop",
+          route: "execute-api",
+          endpoint,
+          method: "GET",
+          url: `https://api.example.invalid/${endpoint}`,
+          tag: "probe",
+          connection: i === 0 ? "fresh" : "reuse",
+          phasesMs: {
+            dns: 1.2,
+            connect: stall ? 3001 : 2.1,
+            tls: 6.3,
+            ttfb: total - 10,
+            transfer: 0.4,
+            total,
+          },
+          status: 200,
+          bytes: 512,
+          remoteAddress: "10.0.1.17",
+          remotePort: 443,
+          reused: i > 0,
+          assertions: [{ name: "status", ok: true, expected: 200, actual: 200 }],
+          hopHeaders: { "x-amzn-requestid": `r-${seq}`, "x-amz-apigw-id": `a${seq}` },
+          requestId: `r-${seq}`,
+          ok: true,
+        });
+        seq++;
+      }
     }
+    await store.writeRound(
+      {
+        id,
+        kind: "probe",
+        scheduledAtMs: at,
+        startedAtMs: at,
+        endedAtMs: at + 700,
+        latenessMs: 2,
+        skipped: 0,
+      },
+      recs,
+    );
   }
-  await store.writeRound(
-    { id, kind: "probe", scheduledAtMs: at, startedAtMs: at, endedAtMs: at + 700, latenessMs: 2, skipped: 0 },
-    recs,
+  await store.close();
+  const writeS = (performance.now() - t0) / 1000;
+  const { execSync } = await import("node:child_process");
+  const size = execSync(`du -sh ${dir}`).toString().split("\t")[0];
+  console.log(
+    `generated ${ROUNDS} rounds × ${SERIES.length} series × ${samples} samples = ${seq} records in ${writeS.toFixed(1)} s (no fsync); on disk ${size}`,
   );
 }
-await store.close();
-const writeS = (performance.now() - t0) / 1000;
-const { execSync } = await import("node:child_process");
-const size = execSync(`du -sh ${dir}`).toString().split("\t")[0];
-console.log(
-  `generated ${ROUNDS} rounds × ${SERIES.length} series × ${samples} samples = ${seq} records in ${writeS.toFixed(1)} s (no fsync); on disk ${size}`,
-);
+
+/**
+ * What the modes must agree on: every merged series × phase (count, min, p50, p99, p99.9) and the interval totals
+ * and stalls. Not the max: an encoded histogram keeps the max's bucket, so `.hlog` histograms hold the top of that
+ * bucket where the records path holds the value itself (`maxDigest` tells the two .hlog builds apart).
+ */
+function digest(h) {
+  const parts = [];
+  for (const { key, phases } of h.histograms.series()) {
+    for (const phase of PHASES) {
+      const x = phases.get(phase);
+      if (x)
+        parts.push(
+          `${key.endpoint}/${key.connection}/${phase}:${x.totalCount},${x.minNonZeroValue},${x.getValueAtPercentile(50)},${x.getValueAtPercentile(99)},${x.getValueAtPercentile(99.9)}`,
+        );
+    }
+  }
+  let count = 0;
+  let p99 = 0;
+  let stalls = 0;
+  for (const iv of h.intervals) {
+    count += iv.count;
+    p99 += iv.p99Ms;
+    stalls += iv.stalls;
+  }
+  parts.push(`intervals:${h.intervals.length},${count},${p99.toFixed(3)},${stalls}`);
+  return hash(parts);
+}
+
+function maxDigest(h) {
+  const parts = [];
+  for (const { phases } of h.histograms.series())
+    for (const x of phases.values()) parts.push(String(x.maxValue));
+  return hash(parts);
+}
+
+function hash(parts) {
+  let x = 0;
+  for (const c of parts.join("\n")) x = (Math.imul(x, 31) + c.charCodeAt(0)) | 0;
+  return (x >>> 0).toString(16);
+}
 
 for (const mode of modes) {
   global.gc?.();
@@ -78,14 +147,18 @@ for (const mode of modes) {
   const h = await readHistory(dir, {
     includeRecords: mode === "all",
     histogramSource: mode === "hlog" ? "hlog" : "records",
+    stalls: (records) => detectStalls(records, DEFAULT_STALL_RULE),
   });
   sample();
   const readS = (performance.now() - t1) / 1000;
+  const stalls = h.intervals.reduce((n, iv) => n + iv.stalls, 0);
+  const stalled = h.intervals.filter((iv) => iv.stalls > 0).length;
   console.log(
-    `read [${mode}]: ${h.rounds.length} rounds, ${h.records.length} records kept, ${h.intervals.length} intervals, ` +
+    `read [${mode}]: ${h.rounds.length} rounds, ${h.records.length} records kept, ${h.intervals.length} intervals ` +
+      `(${stalls} stalls in ${stalled} intervals), digest ${digest(h)} (max ${maxDigest(h)}), ` +
       `${h.histograms.size} merged series, ${h.warnings.length} warnings in ${readS.toFixed(1)} s; ` +
       `peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (before ${(before / 2 ** 20).toFixed(0)} MiB)`,
   );
 }
 clearInterval(timer);
-rmSync(dir, { recursive: true, force: true });
+if (!keepDir) rmSync(dir, { recursive: true, force: true });

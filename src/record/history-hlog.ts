@@ -3,41 +3,92 @@
  * only for the rounds the records file committed (so histograms and records
  * always describe the same requests). Interval lines not followed by their
  * round's commit comment are the round in flight at a crash: skipped.
+ *
+ * A line is only split and held until its round's commit comment; its
+ * histogram is decoded only when that round is one of `wantedRounds` (rounds
+ * outside the time range cost no inflate). Each distinct tag is parsed once
+ * per read ({@link HlogTags}), and its merged histogram looked up once.
  */
-import type { HistogramSet } from "./histograms.js";
-import { decodeTag, type IntervalTag, parseHlogLine } from "./hlog.js";
+import type { Phase } from "../model.js";
+import { addEncodedInto, type HistKey, type Histogram, type HistogramSet } from "./histograms.js";
+import { decodeTag, parseHlogLine } from "./hlog.js";
 import type { LineSource } from "./line-reader.js";
+
+/** A parsed tag (series key and phase) and, once a wanted round used it, the merged histogram its lines add into. */
+interface TagEntry {
+  key: HistKey;
+  phase: Phase;
+  hist?: Histogram;
+}
+
+/** Tag text → its entry (undefined: not one of ours), for one HistogramSet: share it across that set's files. */
+export type HlogTags = Map<string, TagEntry | undefined>;
 
 export async function mergeHlogFile(
   source: LineSource,
   wantedRounds: ReadonlySet<number>,
   into: HistogramSet,
   warnings: string[],
+  tags: HlogTags = new Map(),
 ): Promise<void> {
   const path = source.label;
-  let pending: { tag: IntervalTag; hist: string }[] = [];
+  // The round being read: its lines' tags and histograms, side by side (reused from round to round).
+  const pendingTags: TagEntry[] = [];
+  const pendingHists: string[] = [];
+  // The tags of the round before, by position: a writer writes its series in the same order every round, so
+  // comparing with the tag at the same place settles most lines without hashing the tag.
+  const lastTags: string[] = [];
+  const lastEntries: TagEntry[] = [];
   let bad = 0;
+  const entryOf = (text: string, at: number): TagEntry | undefined => {
+    if (lastTags[at] === text) return lastEntries[at];
+    const known = tags.get(text);
+    if (known !== undefined || tags.has(text)) {
+      if (known) {
+        lastTags[at] = text;
+        lastEntries[at] = known;
+      }
+      return known;
+    }
+    const tag = decodeTag(text);
+    let entry: TagEntry | undefined;
+    if (tag) {
+      const { phase, ...key } = tag;
+      entry = { key, phase };
+    }
+    tags.set(text, entry);
+    if (entry) {
+      lastTags[at] = text;
+      lastEntries[at] = entry;
+    }
+    return entry;
+  };
   const { tornBytes, unreadable } = await source.forEach(({ text, lineNo }) => {
     const line = parseHlogLine(text);
     if (line.kind === "interval") {
-      const tag = line.tag === undefined ? undefined : decodeTag(line.tag);
-      if (tag) pending.push({ tag, hist: line.hist });
-      else bad++;
+      const entry = line.tag === undefined ? undefined : entryOf(line.tag, pendingTags.length);
+      if (entry) {
+        pendingTags.push(entry);
+        pendingHists.push(line.hist);
+      } else bad++;
     } else if (line.kind === "commit") {
-      if (pending.length !== line.intervals) {
+      if (pendingTags.length !== line.intervals) {
         warnings.push(
-          `${path}:${lineNo}: round ${line.roundId} commits ${line.intervals} interval(s), found ${pending.length}; skipped`,
+          `${path}:${lineNo}: round ${line.roundId} commits ${line.intervals} interval(s), found ${pendingTags.length}; skipped`,
         );
       } else if (wantedRounds.has(line.roundId)) {
-        for (const { tag, hist } of pending) {
+        for (let i = 0; i < pendingTags.length; i++) {
+          const entry = pendingTags[i]!;
+          entry.hist ??= into.histogramOf(entry.key, entry.phase);
           try {
-            into.addEncoded({ ...tag, hist });
+            addEncodedInto(entry.hist, pendingHists[i]!);
           } catch {
             bad++;
           }
         }
       }
-      pending = [];
+      pendingTags.length = 0;
+      pendingHists.length = 0;
     } else if (line.kind === "bad") {
       bad++;
     }
@@ -45,7 +96,7 @@ export async function mergeHlogFile(
   if (unreadable !== undefined) warnings.push(`${path}: skipped, ${unreadable}`);
   if (bad > 0) warnings.push(`${path}: ${bad} malformed interval line(s) skipped`);
   if (tornBytes > 0) warnings.push(`${path}: torn last line (${tornBytes} bytes, no newline) skipped`);
-  if (pending.length > 0) {
-    warnings.push(`${path}: ${pending.length} interval line(s) after the last committed round skipped`);
+  if (pendingTags.length > 0) {
+    warnings.push(`${path}: ${pendingTags.length} interval line(s) after the last committed round skipped`);
   }
 }

@@ -14,7 +14,7 @@ import {
   type StallDetector,
 } from "../model.js";
 import { HistogramSet, histKeyId, histKeyOf } from "./histograms.js";
-import { mergeHlogFile } from "./history-hlog.js";
+import { type HlogTags, mergeHlogFile } from "./history-hlog.js";
 import { type CommittedRound, readRecordsFile } from "./history-records.js";
 import { dirSource, type HistorySource } from "./source.js";
 import type { RoundDiagnosis, RoundFooterLine } from "./store.js";
@@ -164,6 +164,7 @@ export async function readHistory(
   };
 
   const histograms = new HistogramSet();
+  const hlogTags: HlogTags = new Map();
   const committed: CommittedRound[] = [];
   for await (const unit of source.units(sinceMs, untilMs)) {
     const rounds = await readRecordsFile(unit.records, inRange, warnings, (r) => {
@@ -174,7 +175,7 @@ export async function readHistory(
     committed.push(...rounds);
     if (fromHlog && rounds.length > 0 && unit.hlog) {
       const wanted = new Set(rounds.map((r) => r.footer.id));
-      await mergeHlogFile(unit.hlog, wanted, histograms, warnings);
+      await mergeHlogFile(unit.hlog, wanted, histograms, warnings, hlogTags);
     }
   }
   if (duplicates > 0)

@@ -143,15 +143,25 @@ export function parseHlogLine(line: string): HlogLine {
     return { kind: "ignore" };
   }
   if (line.startsWith('"') || line.trim() === "") return { kind: "ignore" };
-  const tokens = line.split(",");
+  // [Tag=…,]start,length,max,histogram: commas found in place (a tag never holds one), no array of tokens.
+  let from = 0;
   let tag: string | undefined;
-  if (tokens[0]?.startsWith("Tag=")) tag = tokens.shift()?.slice(4);
-  if (tokens.length !== 4) return { kind: "bad", reason: `expected 4 fields, found ${tokens.length}` };
-  const startSec = Number(tokens[0]);
-  const lengthSec = Number(tokens[1]);
-  const hist = tokens[3] ?? "";
-  if (!Number.isFinite(startSec) || !Number.isFinite(lengthSec) || !hist.startsWith("HISTF")) {
+  if (line.startsWith("Tag=")) {
+    const c = line.indexOf(",");
+    tag = line.slice(4, c === -1 ? line.length : c);
+    from = c === -1 ? line.length + 1 : c + 1;
+  }
+  const c1 = line.indexOf(",", from);
+  const c2 = c1 === -1 ? -1 : line.indexOf(",", c1 + 1);
+  const c3 = c2 === -1 ? -1 : line.indexOf(",", c2 + 1);
+  if (c3 === -1 || line.indexOf(",", c3 + 1) !== -1) {
+    const fields = from > line.length ? 0 : line.slice(from).split(",").length;
+    return { kind: "bad", reason: `expected 4 fields, found ${fields}` };
+  }
+  const startSec = Number(line.slice(from, c1));
+  const lengthSec = Number(line.slice(c1 + 1, c2));
+  if (!Number.isFinite(startSec) || !Number.isFinite(lengthSec) || !line.startsWith("HISTF", c3 + 1)) {
     return { kind: "bad", reason: "malformed interval line" };
   }
-  return { kind: "interval", tag, startSec, lengthSec, hist };
+  return { kind: "interval", tag, startSec, lengthSec, hist: line.slice(c3 + 1) };
 }

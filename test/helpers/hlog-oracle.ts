@@ -3,11 +3,12 @@
  * record into a HistogramSet and write each series × phase histogram. The
  * store writes the same bytes with one scratch histogram
  * (src/record/hlog.ts hlogRoundBlockOf); the tests hold the two equal.
+ * And the straightforward way to read them back (mergeHlogOracle).
  */
 import * as hdr from "hdr-histogram-js";
 import { PHASES } from "../../src/model.js";
-import type { HistogramSet } from "../../src/record/histograms.js";
-import { encodeTag } from "../../src/record/hlog.js";
+import { type Histogram, type HistogramSet, histKeyId, newHistogram } from "../../src/record/histograms.js";
+import { decodeTag, encodeTag } from "../../src/record/hlog.js";
 
 /** The lines of one round: one interval per series × phase, then the commit comment. */
 export function hlogRoundBlock(
@@ -34,5 +35,49 @@ export function hlogRoundBlock(
     }
   }
   w.outputComment(`[Round ${roundId} committed: ${n} intervals]`);
+  return out;
+}
+
+/**
+ * The straightforward way to read .hlog files back: split each line into its fields, parse its tag,
+ * decode its histogram with hdr-histogram-js (a histogram of the writer's range), re-home it into ours
+ * and add it; only rounds whose commit comment follows their lines and that `wanted` picks. What
+ * readHistory's `.hlog` path must equal. Keys: `histKeyId(key)` + "|" + phase.
+ */
+export function mergeHlogOracle(
+  texts: readonly string[],
+  wanted: ReadonlySet<number>,
+): Map<string, Histogram> {
+  const out = new Map<string, Histogram>();
+  for (const text of texts) {
+    let pending: { id: string; hist: string }[] = [];
+    for (const line of text.split("\n")) {
+      const commit = /^#\[Round (\d+) committed: (\d+) intervals\]$/.exec(line);
+      if (commit) {
+        if (pending.length === Number(commit[2]) && wanted.has(Number(commit[1]))) {
+          for (const { id, hist } of pending) {
+            let h: Histogram;
+            try {
+              h = newHistogram();
+              h.add(hdr.decodeFromCompressedBase64(hist));
+            } catch {
+              continue;
+            }
+            const into = out.get(id) ?? newHistogram();
+            into.add(h);
+            out.set(id, into);
+          }
+        }
+        pending = [];
+        continue;
+      }
+      if (!line.startsWith("Tag=")) continue;
+      const fields = line.split(",");
+      const tag = decodeTag(fields[0]!.slice(4));
+      if (!tag || fields.length !== 5) continue;
+      const { phase, ...key } = tag;
+      pending.push({ id: `${histKeyId(key)}|${phase}`, hist: fields[4]! });
+    }
+  }
   return out;
 }

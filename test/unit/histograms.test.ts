@@ -1,3 +1,4 @@
+import { inflateSync } from "node:zlib";
 import * as hdr from "hdr-histogram-js";
 import { describe, expect, it } from "vitest";
 import {
@@ -118,6 +119,65 @@ describe("histograms", () => {
     reference(b, hdr.encodeIntoCompressedBase64(other));
     expect(encodeHistogram(a)).toBe(encodeHistogram(b));
     expect(() => addEncodedInto(newHistogram(), "HISTFAAAAnot-a-histogram")).toThrow();
+  });
+
+  it("decodes a histogram whose payload outgrows the reused buffer, and never adds a corrupt one", () => {
+    // ~20,000 distinct buckets with large counts: an inflated payload of well over 16 KB.
+    const big = newHistogram();
+    for (let i = 0; i < 20_000; i++) big.recordValueWithCount(1 + i * 1_511, 1 + ((i * 7_919) % 3_000_000));
+    const b64 = encodeHistogram(big);
+    const into = newHistogram();
+    addEncodedInto(into, b64);
+    const ref = newHistogram();
+    ref.add(hdr.decodeFromCompressedBase64(b64));
+    expect(encodeHistogram(into)).toBe(encodeHistogram(ref));
+    // A small one after the big one: the reused buffers hold no leftovers.
+    const small = newHistogram();
+    small.recordValue(1_234);
+    const after = newHistogram();
+    addEncodedInto(after, encodeHistogram(small));
+    expect(after.totalCount).toBe(1);
+    expect(encodeHistogram(after)).toBe(encodeHistogram(small));
+
+    // Corrupt payloads: every single-byte change in the deflate stream, and every cut, throws or
+    // decodes to exactly what zlib itself accepts; none leaves a partial add behind.
+    const one = newHistogram();
+    for (const v of [2_100, 6_300, 28_015, 3_001_000]) one.recordValue(v);
+    const raw = Buffer.from(encodeHistogram(one), "base64");
+    let rejected = 0;
+    for (let i = 8; i < raw.length; i++) {
+      for (const flip of [0x01, 0x80]) {
+        const bad = Buffer.from(raw);
+        bad[i]! ^= flip;
+        const target = newHistogram();
+        target.recordValue(5);
+        let zlibAccepts: boolean;
+        try {
+          inflateSync(bad.subarray(8, 8 + bad.readInt32BE(4)));
+          zlibAccepts = true;
+        } catch {
+          zlibAccepts = false;
+        }
+        let threw = false;
+        try {
+          addEncodedInto(target, bad.toString("base64"));
+        } catch {
+          threw = true;
+        }
+        if (threw) {
+          rejected++;
+          expect(target.totalCount).toBe(1);
+          expect(target.maxValue).toBe(5);
+        }
+        if (!zlibAccepts) expect(threw).toBe(true);
+      }
+    }
+    expect(rejected).toBeGreaterThan(0);
+    for (let cut = 8; cut < raw.length; cut++) {
+      const target = newHistogram();
+      expect(() => addEncodedInto(target, raw.subarray(0, cut).toString("base64"))).toThrow();
+      expect(target.totalCount).toBe(0);
+    }
   });
 
   it("corrects for coordinated omission when a fixed rate was intended", () => {

@@ -1,4 +1,12 @@
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as hdr from "hdr-histogram-js";
@@ -6,13 +14,13 @@ import { afterEach, describe, expect, test } from "vitest";
 import { storedDiagnosis } from "../../src/app/round.js";
 import { diagnose } from "../../src/diagnose/index.js";
 import { DEFAULT_STALL_RULE, detectStalls } from "../../src/diagnose/stalls.js";
-import { HistogramSet, statsOf } from "../../src/record/histograms.js";
+import { encodeHistogram, HistogramSet, histKeyId, statsOf } from "../../src/record/histograms.js";
 import { readHistory } from "../../src/record/history.js";
-import { decodeTag, encodeTag, hlogRoundBlockOf } from "../../src/record/hlog.js";
+import { decodeTag, encodeTag, hlogRoundBlockOf, parseHlogLine } from "../../src/record/hlog.js";
 import { openStore, type RoundMeta } from "../../src/record/store.js";
 import { DAY_MS, dayOf, histFile, recordsFile } from "../../src/record/store-layout.js";
 import { Redactor } from "../../src/redact.js";
-import { hlogRoundBlock } from "../helpers/hlog-oracle.js";
+import { hlogRoundBlock, mergeHlogOracle } from "../helpers/hlog-oracle.js";
 import { fakeRecord, fakeRound } from "../helpers/store-records.js";
 
 const dirs: string[] = [];
@@ -252,6 +260,110 @@ describe("crash leftovers", () => {
   });
 });
 
+describe("reading histograms from the .hlog", () => {
+  test("equals the straightforward decode (oracle) over two days, a time window, changing series, a corrupt line and a crash's leftovers; and the records path but for the max", async () => {
+    const dir = tmp();
+    const start = Date.UTC(2026, 10, 20, 23, 45); // the rounds cross midnight: two .hlog files
+    const store = await openStore({ dir, clock: fixedClock, writerId: "w1" });
+    let seed = 11;
+    const rand = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    let seq = 0;
+    for (let id = 1; id <= 40; id++) {
+      const at = start + (id - 1) * 60_000;
+      const kind = id % 7 === 0 ? "keep-warm" : "probe";
+      const records = [];
+      // A different set of series each round, in a shuffled order: a line's series is not where it was before.
+      for (const endpoint of ["a", "b", "c", "d"].filter((_, i) => (id + i) % 3 !== 0)) {
+        for (let i = 0; i < 1 + (id % 3); i++) {
+          const r = fakeRecord({
+            atMs: at + i,
+            seq: seq++,
+            endpoint,
+            tag: kind,
+            totalMs: 5 + rand() ** 4 * 4000,
+          });
+          r.phasesMs.connect = rand() * 50;
+          if (rand() < 0.3) delete r.phasesMs.tls;
+          if (rand() < 0.2) r.connection = "reuse";
+          records.push(r);
+        }
+      }
+      records.sort(() => rand() - 0.5);
+      await store.writeRound(meta(id, at, kind), records);
+    }
+    await store.close();
+    const window = { sinceMs: start + 5 * 60_000, untilMs: start + 33 * 60_000 };
+    const days = [dayOf(start), dayOf(start + DAY_MS)];
+    const hlogs = days.map((d) => histFile(dir, d, "w1"));
+
+    const byRecords = await readHistory(dir, { ...window, includeRecords: false });
+    const clean = await readHistory(dir, { ...window, includeRecords: false, histogramSource: "hlog" });
+    expect(clean.warnings).toEqual([]);
+    expect(clean.intervals).toEqual(byRecords.intervals);
+    expect(clean.histograms.size).toBe(byRecords.histograms.size);
+    for (const { key: k, phases } of byRecords.histograms.series()) {
+      for (const [phase, h] of phases) {
+        const other = clean.histograms.get(k, phase);
+        expect(other?.totalCount, `${k.endpoint}/${k.connection}/${k.tag}/${phase}`).toBe(h.totalCount);
+        if (other) expect({ ...statsOf(other), max: 0 }).toEqual({ ...statsOf(h), max: 0 });
+      }
+    }
+
+    // A corrupt histogram in a round of the window; a crash's complete but uncommitted lines at the end.
+    const first = readFileSync(hlogs[0]!, "utf8").split("\n");
+    const victim = first.findIndex((l) => l.startsWith("#[Round 8 committed")) - 1; // round 8: in the window
+    expect(victim).toBeGreaterThan(0);
+    first[victim] = `${first[victim]!.slice(0, -12)}AAAAAAAAAAA=`;
+    writeFileSync(hlogs[0]!, first.join("\n"));
+    const leftovers = first.filter((l) => l.startsWith("Tag=")).slice(0, 3);
+    appendFileSync(hlogs[1]!, `${leftovers.join("\n")}\n`);
+
+    const h = await readHistory(dir, { ...window, includeRecords: false, histogramSource: "hlog" });
+    const wanted = new Set(h.rounds.map((r) => r.id));
+    expect(wanted.size).toBe(29);
+    const oracle = mergeHlogOracle(
+      hlogs.map((f) => readFileSync(f, "utf8")),
+      wanted,
+    );
+    const got = new Map<string, ReturnType<typeof h.histograms.get>>();
+    for (const { key: k, phases } of h.histograms.series()) {
+      expect(Object.keys(k).sort()).toEqual(["api", "connection", "endpoint", "route", "tag"]);
+      for (const [phase, x] of phases) got.set(`${histKeyId(k)}|${phase}`, x);
+    }
+    expect([...got.keys()].sort()).toEqual([...oracle.keys()].sort());
+    for (const [id, want] of oracle) {
+      const x = got.get(id)!;
+      expect({
+        id,
+        n: x.totalCount,
+        min: x.minNonZeroValue,
+        max: x.maxValue,
+        enc: encodeHistogram(x),
+      }).toEqual({
+        id,
+        n: want.totalCount,
+        min: want.minNonZeroValue,
+        max: want.maxValue,
+        enc: encodeHistogram(want),
+      });
+    }
+    // The corrupt line is one histogram fewer than the clean read; said once, like the leftovers.
+    let cleanCount = 0;
+    let count = 0;
+    for (const { phases } of clean.histograms.series())
+      for (const x of phases.values()) cleanCount += x.totalCount;
+    for (const x of got.values()) count += x?.totalCount ?? 0;
+    expect(count).toBeLessThan(cleanCount);
+    expect(h.warnings).toEqual([
+      `${hlogs[0]}: 1 malformed interval line(s) skipped`,
+      `${hlogs[1]}: 3 interval line(s) after the last committed round skipped`,
+    ]);
+  });
+});
+
 describe("hlog format", () => {
   test("the round block built with one scratch histogram equals the one built from a HistogramSet, byte for byte", () => {
     const records = [
@@ -269,6 +381,38 @@ describe("hlog format", () => {
     const want = hlogRoundBlock(set, 4, T0, T0 + 400, T0 - 60_000);
     expect(hlogRoundBlockOf(records, 4, T0, T0 + 400, T0 - 60_000)).toBe(want);
     expect(want).toMatch(/#\[Round 4 committed: \d+ intervals\]\n$/);
+  });
+
+  test("interval lines parse into their fields; a wrong number of fields or a bad value is a bad line", () => {
+    const h = "HISTFAAAACJ4nJNpmSzMwMDAzMDAwAilGaBsBuXDbgww/n0hJgBJCgNv";
+    expect(parseHlogLine(`Tag=a=1;b=2,0.000,0.700,1.200,${h}`)).toEqual({
+      kind: "interval",
+      tag: "a=1;b=2",
+      startSec: 0,
+      lengthSec: 0.7,
+      hist: h,
+    });
+    expect(parseHlogLine(`12.5,60,3.1,${h}`)).toEqual({
+      kind: "interval",
+      tag: undefined,
+      startSec: 12.5,
+      lengthSec: 60,
+      hist: h,
+    });
+    const bad = (line: string) => parseHlogLine(line);
+    expect(bad(`Tag=x,0,1,${h}`)).toEqual({ kind: "bad", reason: "expected 4 fields, found 3" });
+    expect(bad(`Tag=x,0,1,2,3,${h}`)).toEqual({ kind: "bad", reason: "expected 4 fields, found 5" });
+    expect(bad("Tag=x")).toEqual({ kind: "bad", reason: "expected 4 fields, found 0" });
+    expect(bad("Tag=x,")).toEqual({ kind: "bad", reason: "expected 4 fields, found 1" });
+    expect(bad(`0,1,${h}`)).toEqual({ kind: "bad", reason: "expected 4 fields, found 3" });
+    expect(bad("Tag=x,0,1,2,NOTHIST")).toEqual({ kind: "bad", reason: "malformed interval line" });
+    expect(bad(`Tag=x,zero,1,2,${h}`)).toEqual({ kind: "bad", reason: "malformed interval line" });
+    expect(parseHlogLine("#[Round 12 committed: 30 intervals]")).toEqual({
+      kind: "commit",
+      roundId: 12,
+      intervals: 30,
+    });
+    expect(parseHlogLine('"StartTimestamp","Interval_Length"')).toEqual({ kind: "ignore" });
   });
 
   test("tags survive any series name and never hold ',' or whitespace", () => {
