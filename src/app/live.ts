@@ -37,6 +37,10 @@ export interface ProbeRunOptions {
   traceHeaderFor?: (t: ProbeTarget) => string | undefined;
   /** Idle gaps before each request, cycled (see RunOptions.idleGapsMs). */
   idleGapsMs?: readonly number[];
+  /** One uncounted request per series before the run (see RunOptions.primeEachSeries). */
+  primeEachSeries?: boolean;
+  /** Keep reused connections idle this long (see ProberOptions.keepAliveTimeoutMs); the prober's default otherwise. */
+  keepAliveTimeoutMs?: number;
   /** Concurrency sweep (see RunOptions.concurrencySteps). */
   concurrencySteps?: readonly number[];
   /** Keep the records in the result (default true); false hands them only to `onRecord` (and `collector`). */
@@ -71,7 +75,11 @@ export async function probeRun(loaded: LoadedConfig, opts: ProbeRunOptions = {})
   const p = loaded.config.probe;
   const clock = opts.clock ?? systemClock;
   const lag = createLagMonitor({ clock });
-  const prober = proberFor(loaded, { clock, lagMonitor: lag });
+  const prober = proberFor(loaded, {
+    clock,
+    lagMonitor: lag,
+    ...(opts.keepAliveTimeoutMs !== undefined ? { keepAliveTimeoutMs: opts.keepAliveTimeoutMs } : {}),
+  });
   try {
     if (opts.warmUp !== false) await warmUpProber(prober);
     return await runProbes(
@@ -85,6 +93,7 @@ export async function probeRun(loaded: LoadedConfig, opts: ProbeRunOptions = {})
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.traceHeaderFor ? { traceHeaderFor: opts.traceHeaderFor } : {}),
         ...(opts.idleGapsMs ? { idleGapsMs: opts.idleGapsMs } : {}),
+        ...(opts.primeEachSeries ? { primeEachSeries: true } : {}),
         ...(opts.concurrencySteps ? { concurrencySteps: opts.concurrencySteps } : {}),
         ...(opts.retainRecords === false || opts.collector ? { retainRecords: false } : {}),
       },
