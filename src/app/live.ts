@@ -53,7 +53,7 @@ export interface ProbeRunOptions {
 }
 
 /** A prober set up from the config's probe options, reporting to `lagMonitor`. */
-export function proberFor(
+function proberFor(
   loaded: LoadedConfig,
   deps: { clock: Clock; lagMonitor: LagMonitor; keepAliveTimeoutMs?: number },
 ): Prober {
