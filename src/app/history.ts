@@ -12,6 +12,7 @@
  */
 
 import { MIN_LOOP_LAG_MS } from "../diagnose/detectors/client-lag.js";
+import { diagnose } from "../diagnose/index.js";
 import { detectStalls, type StallRule } from "../diagnose/stalls.js";
 import type { DiagnoseContext } from "../diagnose/types.js";
 import { type IntervalSummary, type LagStats, type Report, type RequestRecord, seriesId } from "../model.js";
@@ -25,7 +26,6 @@ import {
 import { dirSource, type HistorySource } from "../record/source.js";
 import { buildReport } from "../report/build.js";
 import { writerReports } from "../report/writers.js";
-import { analyse } from "./live.js";
 
 export const DAY_RANGE_MS = 86_400_000;
 
@@ -100,12 +100,13 @@ export async function historyReport(o: HistoryReportOptions): Promise<HistoryRep
         },
       }
     : o.context;
-  const analysis = analyse(probes, o.stallRule, lag, context);
+  const stalls = detectStalls(probes, o.stallRule);
+  const diagnosis = diagnose({ records: probes, stalls, lag, context });
   const keepWarmStalls = detectStalls(records, o.stallRule).filter((s) => s.record.tag === "keep-warm");
   const report = buildReport({
     records,
-    stalls: [...analysis.stalls, ...keepWarmStalls],
-    diagnosis: analysis.diagnosis,
+    stalls: [...stalls, ...keepWarmStalls],
+    diagnosis,
     lag,
     source: o.source,
     options: { ...o.options, rounds: history.rounds.length },

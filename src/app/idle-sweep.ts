@@ -4,29 +4,34 @@
  * stalls begin. It answers "would keep-warm pings every five minutes help?"
  * with data rather than a guess, and says when the data cannot tell.
  *
- * Each repeat walks the gaps in ascending order; before each step every
- * target is left idle for the gap, then sent one request per connection
- * mode, after one uncounted priming request per series (the gap before a
- * series' first request is unknown). In `reuse` mode the pooled connection is kept across gaps (up to the
- * prober's 300 s cap, below an NLB's 350 s idle timeout), so a gap that kills
- * idle connections shows up as a stall or reset on the reused socket.
+ * It is a plan and a sink of the one pipeline (app/pipeline.ts), not a loop
+ * of its own. The plan: each repeat walks the gaps in ascending order; each
+ * step leaves every target idle for the gap, then sends one request per
+ * target and connection mode, one after the other (the runner's `idleGapsMs`:
+ * the step's gap before its first request, none before the others), after
+ * one uncounted priming request per series (`primeEachSeries`: the gap before
+ * a series' first request is unknown). In `reuse` mode the pooled connection
+ * is kept across gaps (up to the prober's 300 s cap, below an NLB's 350 s
+ * idle timeout), so a gap that kills idle connections shows up as a stall or
+ * reset on the reused socket. The stall threshold comes from the shortest
+ * gap's median (or probe.stallMs); the diagnosis skips periodicity.
  *
- * The statistics (idle-sweep-stats.ts) look at each series on its own: the
- * series of a step follow each other within milliseconds, so only the first
- * one sees a shared backend after the full gap.
+ * The sink (summarise): the statistics (idle-sweep-stats.ts) look at each
+ * series on its own: the series of a step follow each other within
+ * milliseconds, so only the first one sees a shared backend after the full
+ * gap. The verdict is idle-sweep-verdict.ts's.
  */
 import type { Clock } from "../clock.js";
-import { sleep as realSleep, systemClock } from "../clock.js";
 import type { LoadedConfig } from "../config/load.js";
-import { type Diagnosis, diagnose } from "../diagnose/index.js";
-import { median } from "../diagnose/stalls.js";
+import type { Diagnosis } from "../diagnose/index.js";
+import { median, type StallRule } from "../diagnose/stalls.js";
 import type { ConnectionMode, RequestRecord } from "../model.js";
-import { seriesConnectionId } from "../model.js";
-import { createLagMonitor } from "../probe/lag.js";
+import { countable, seriesConnectionId } from "../model.js";
+import { columnsOf, type RecordColumns } from "../record/columns.js";
 import { analyseSweep, type Conclusion, type GapStats, type SeriesStats } from "./idle-sweep-stats.js";
 import { sweepVerdict } from "./idle-sweep-verdict.js";
-import { machineContext, proberFor, stallRuleOf } from "./live.js";
-import { warmUpProber } from "./warmup.js";
+import { stallRuleOf } from "./live.js";
+import { type PipelineOptions, type PipelineResult, runPipeline } from "./pipeline.js";
 
 export interface IdleSweepOptions {
   /** Idle gaps to test, ms; sorted ascending before use. */
@@ -35,8 +40,6 @@ export interface IdleSweepOptions {
   repeats: number;
   signal?: AbortSignal;
   clock?: Clock;
-  /** Waits `ms` (or until aborted). Injected so tests can shorten nothing but still observe. */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   onRecord?: (r: RequestRecord) => void;
 }
 
@@ -88,6 +91,7 @@ export interface IdleSweepResult {
   verdict: string;
   /** Lines that qualify the verdict (which series, how it was tested). */
   notes: string[];
+  /** The measured requests in send order (a clean stop's aborted ones left out). */
   records: RequestRecord[];
   diagnosis: Diagnosis;
 }
@@ -95,85 +99,83 @@ export interface IdleSweepResult {
 const SWEEP_TEST =
   "Fisher's exact test, one-sided: each gap's stalled-or-failed requests against all shorter gaps of the same series, Bonferroni over every test of the sweep";
 
-export async function idleSweep(loaded: LoadedConfig, opts: IdleSweepOptions): Promise<IdleSweepResult> {
-  const clock = opts.clock ?? systemClock;
-  const sleep = opts.sleep ?? realSleep;
-  const gapsMs = [...new Set(opts.gapsMs)].sort((a, b) => a - b);
-  const p = loaded.config.probe;
-  const modes: ConnectionMode[] = p.connection === "both" ? ["fresh", "reuse"] : [p.connection];
-  const lag = createLagMonitor({ clock });
-  // Reused connections are kept across the longest gap (the prober caps this below an NLB's 350 s idle timeout).
-  const prober = proberFor(loaded, {
-    clock,
-    lagMonitor: lag,
-    keepAliveTimeoutMs: Math.min(300_000, (gapsMs.at(-1) ?? 0) + 10_000),
-  });
-  const records: RequestRecord[] = [];
-  const gapOfSeq = new Map<number, number>();
-  const lastEnd = new Map<string, number>();
-  const seriesSeq = new Map<string, number>();
-  lag.start();
-  try {
-    await warmUpProber(prober);
-    // The gap before a series' first request is unknown (it may have been idle for hours), so one
-    // priming request per series opens the experiment and is not counted.
-    for (const target of loaded.targets) {
-      for (const mode of modes) {
-        await prober.probe(target, { connection: mode, ...(opts.signal ? { signal: opts.signal } : {}) });
-        lastEnd.set(seriesConnectionId(target, mode), clock.now());
-      }
-    }
-    for (let rep = 0; rep < opts.repeats && !opts.signal?.aborted; rep++) {
-      for (const gapMs of gapsMs) {
-        await sleep(gapMs, opts.signal);
-        if (opts.signal?.aborted) break;
-        for (const target of loaded.targets) {
-          for (const mode of modes) {
-            const key = seriesConnectionId(target, mode);
-            const before = lastEnd.get(key);
-            const startedAt = clock.now();
-            const outcome = await prober.probe(target, {
-              connection: mode,
-              ...(opts.signal ? { signal: opts.signal } : {}),
-            });
-            const n = seriesSeq.get(key) ?? 0;
-            seriesSeq.set(key, n + 1);
-            const record: RequestRecord = {
-              ...outcome,
-              seq: records.length,
-              seriesSeq: n,
-              tag: "idle-sweep",
-              ...(before !== undefined ? { idleGapMs: startedAt - before } : {}),
-            };
-            lastEnd.set(key, clock.now());
-            gapOfSeq.set(record.seq, gapMs);
-            records.push(record);
-            opts.onRecord?.(record);
-          }
-        }
-      }
-    }
-  } finally {
-    lag.stop();
-    await prober.close();
-  }
-  return summarise(loaded, gapsMs, records, gapOfSeq, lag.stats());
+/** The sweep as a probe plan of the pipeline, and the gap each request (by seq) was sent after. */
+export interface SweepPlan {
+  probe: NonNullable<PipelineOptions["probe"]>;
+  gapOf(seq: number): number | undefined;
 }
 
-function summarise(
+export function sweepPlan(loaded: LoadedConfig, gapsMs: readonly number[], repeats: number): SweepPlan {
+  const modes = loaded.config.probe.connection === "both" ? 2 : 1;
+  // One step: every target × mode in the runner's slot order, the step's gap before the first only.
+  const perStep = loaded.targets.length * modes;
+  const idleGapsMs = gapsMs.flatMap((g) => Array.from({ length: perStep }, (_, i) => (i === 0 ? g : 0)));
+  return {
+    probe: {
+      tag: "idle-sweep",
+      count: repeats * gapsMs.length,
+      idleGapsMs,
+      primeEachSeries: true,
+      // Reused connections are kept across the longest gap (the prober caps this below an NLB's 350 s idle timeout).
+      keepAliveTimeoutMs: Math.min(300_000, (gapsMs.at(-1) ?? 0) + 10_000),
+    },
+    gapOf: (seq) => (perStep > 0 ? gapsMs[Math.floor(seq / perStep) % gapsMs.length] : undefined),
+  };
+}
+
+/** The stall rule of a sweep: probe.stallMs, else stallFactor × the shortest gap's median (at least the floor). */
+export function sweepStallRule(
   loaded: LoadedConfig,
-  gapsMs: number[],
-  records: RequestRecord[],
-  gapOfSeq: Map<number, number>,
-  lagSnap: { p50Ms: number; p99Ms: number; maxMs: number; utilization: number },
-): IdleSweepResult {
+  measured: readonly RequestRecord[] | RecordColumns,
+  shortestGap: (seq: number) => boolean,
+): StallRule {
   const rule = stallRuleOf(loaded);
-  const shortest = records.filter((r) => gapOfSeq.get(r.seq) === gapsMs[0] && r.ok);
-  const baseline = median(shortest.map((r) => r.phasesMs.total ?? 0));
-  const thresholdMs =
-    rule.stallMs ?? Math.max(rule.stallFloorMs, rule.stallFactor * (Number.isNaN(baseline) ? 0 : baseline));
-  const isStall = (r: RequestRecord) =>
-    (r.phasesMs.total ?? 0) > thresholdMs || (r.error?.code.endsWith("timeout") ?? false);
+  if (rule.stallMs !== undefined) return rule;
+  const c = columnsOf(measured);
+  const totals: number[] = [];
+  for (let i = 0; i < c.length; i++) if (c.ok(i) && shortestGap(c.seq(i))) totals.push(c.total(i) ?? 0);
+  const baseline = median(totals);
+  return {
+    ...rule,
+    stallMs: Math.max(rule.stallFloorMs, rule.stallFactor * (Number.isNaN(baseline) ? 0 : baseline)),
+  };
+}
+
+export async function idleSweep(loaded: LoadedConfig, opts: IdleSweepOptions): Promise<IdleSweepResult> {
+  const gapsMs = [...new Set(opts.gapsMs)].sort((a, b) => a - b);
+  const plan = sweepPlan(loaded, gapsMs, opts.repeats);
+  let thresholdMs = Number.NaN;
+  const result = await runPipeline({
+    loaded,
+    probe: {
+      ...plan.probe,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.clock ? { clock: opts.clock } : {}),
+    },
+    ...(opts.onRecord ? { onRecord: opts.onRecord } : {}),
+    stallRule: (measured) => {
+      const rule = sweepStallRule(loaded, measured, (seq) => plan.gapOf(seq) === gapsMs[0]);
+      thresholdMs = rule.stallMs ?? rule.stallFloorMs;
+      return rule;
+    },
+    // The sweep sends in a fixed order per repeat (the gap's first request is always the same series), which
+    // makes periods of its own: the idle split, not periodicity, is what a sweep tests.
+    skip: { "periodic-stall": "an idle sweep sends in a fixed order, which makes periods of its own" },
+  });
+  return summarise(result, gapsMs, plan.gapOf, thresholdMs);
+}
+
+/** The sweep's sink: statistics per series and gap, and the verdict, from what the pipeline measured. */
+function summarise(
+  result: PipelineResult,
+  gapsMs: number[],
+  gapOf: (seq: number) => number | undefined,
+  thresholdMs: number,
+): IdleSweepResult {
+  const records = result.records.filter(countable);
+  const stallSeqs = new Set(result.stalls.map((s) => s.record.seq));
+  const isStall = (r: RequestRecord) => stallSeqs.has(r.seq);
+  const gapOfSeq = new Map(records.map((r) => [r.seq, gapOf(r.seq)]));
 
   const gaps = gapsMs.map((gapMs) => gapResult(gapMs, records, gapOfSeq, isStall));
 
@@ -209,32 +211,9 @@ function summarise(
     };
   });
 
-  const stallSet = records.filter(isStall).map((r) => ({
-    index: r.seq,
-    record: r,
-    phase: "total" as const,
-    totalMs: r.phasesMs.total ?? 0,
-    thresholdMs,
-  }));
-  const lag = {
-    p50: lagSnap.p50Ms,
-    p99: lagSnap.p99Ms,
-    max: lagSnap.maxMs,
-    utilization: lagSnap.utilization,
-    affectedRequests: 0,
-  };
-  const diagnosis = diagnose({
-    records,
-    stalls: stallSet,
-    lag,
-    context: {
-      ...machineContext(loaded),
-      // The sweep sends in a fixed order per repeat (the gap's first request is always the same series), which
-      // makes periods of its own: the idle split, not periodicity, is what a sweep tests.
-      skip: { "periodic-stall": "an idle sweep sends in a fixed order, which makes periods of its own" },
-    },
-  });
-
+  const diagnosis = result.diagnosis;
+  // The pipeline diagnoses unless told not to, and throws what the diagnosis throws.
+  if (!diagnosis) throw new Error("idle-sweep: the pipeline returned no diagnosis");
   const verdict = sweepVerdict(stats, series.length);
   const c = stats.conclusion;
   return {
@@ -260,7 +239,7 @@ function summarise(
 function gapResult(
   gapMs: number,
   records: readonly RequestRecord[],
-  gapOfSeq: Map<number, number>,
+  gapOfSeq: ReadonlyMap<number, number | undefined>,
   isStall: (r: RequestRecord) => boolean,
 ): GapResult {
   const at = records.filter((r) => gapOfSeq.get(r.seq) === gapMs);

@@ -1,25 +1,25 @@
 /**
- * One live probe run, end to end, as a library call: probe every target,
- * detect stalls, diagnose them, build the report. The `report`, `run` and
- * `daemon` commands and the lab demo all go through here.
+ * The live side of the pipeline (app/pipeline.ts): the probe step (a prober
+ * set up from the config, one run of the runner into the record collector)
+ * and what the config and this host hand the later steps (the stall rule,
+ * the diagnosis context, the options a report states). The wiring itself,
+ * probe → records → stalls → evidence → diagnose → report, is runPipeline's
+ * alone: `report`, `run`, `daemon` and `idle-sweep` all go through it.
  */
 import type { Clock } from "../clock.js";
 import { systemClock } from "../clock.js";
 import type { LoadedConfig } from "../config/load.js";
-import { type Diagnosis, diagnose } from "../diagnose/index.js";
-import { detectStalls, type Stall, type StallRule } from "../diagnose/stalls.js";
+import type { StallRule } from "../diagnose/stalls.js";
 import type { DiagnoseContext } from "../diagnose/types.js";
-import type { AwsEvidence, LagStats, RecordTag, Report, RequestRecord } from "../model.js";
+import type { AwsEvidence, RecordTag, RequestRecord } from "../model.js";
 import { createLagMonitor, type LagMonitor } from "../probe/lag.js";
 import { createProber } from "../probe/prober.js";
 import { type RunDeps, type RunResult, runProbes } from "../probe/runner.js";
 import type { Prober, ProbeTarget } from "../probe/types.js";
-import type { RecordColumns, RecordStore } from "../record/columns.js";
-import { buildReport } from "../report/build.js";
 import { hostFamilyFallback } from "../system/happy-eyeballs.js";
 import { readResolverSettings } from "../system/resolv-conf.js";
 import { hostSynSchedule } from "../system/tcp-syn.js";
-import { RecordCollector } from "./records.js";
+import type { RecordCollector } from "./records.js";
 import { warmUpProber } from "./warmup.js";
 
 export interface ProbeRunOptions {
@@ -37,6 +37,10 @@ export interface ProbeRunOptions {
   traceHeaderFor?: (t: ProbeTarget) => string | undefined;
   /** Idle gaps before each request, cycled (see RunOptions.idleGapsMs). */
   idleGapsMs?: readonly number[];
+  /** One uncounted request per series before the run (see RunOptions.primeEachSeries). */
+  primeEachSeries?: boolean;
+  /** Keep reused connections idle this long (see ProberOptions.keepAliveTimeoutMs); the prober's default otherwise. */
+  keepAliveTimeoutMs?: number;
   /** Concurrency sweep (see RunOptions.concurrencySteps). */
   concurrencySteps?: readonly number[];
   /** Keep the records in the result (default true); false hands them only to `onRecord` (and `collector`). */
@@ -49,7 +53,7 @@ export interface ProbeRunOptions {
 }
 
 /** A prober set up from the config's probe options, reporting to `lagMonitor`. */
-export function proberFor(
+function proberFor(
   loaded: LoadedConfig,
   deps: { clock: Clock; lagMonitor: LagMonitor; keepAliveTimeoutMs?: number },
 ): Prober {
@@ -71,7 +75,11 @@ export async function probeRun(loaded: LoadedConfig, opts: ProbeRunOptions = {})
   const p = loaded.config.probe;
   const clock = opts.clock ?? systemClock;
   const lag = createLagMonitor({ clock });
-  const prober = proberFor(loaded, { clock, lagMonitor: lag });
+  const prober = proberFor(loaded, {
+    clock,
+    lagMonitor: lag,
+    ...(opts.keepAliveTimeoutMs !== undefined ? { keepAliveTimeoutMs: opts.keepAliveTimeoutMs } : {}),
+  });
   try {
     if (opts.warmUp !== false) await warmUpProber(prober);
     return await runProbes(
@@ -85,6 +93,7 @@ export async function probeRun(loaded: LoadedConfig, opts: ProbeRunOptions = {})
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.traceHeaderFor ? { traceHeaderFor: opts.traceHeaderFor } : {}),
         ...(opts.idleGapsMs ? { idleGapsMs: opts.idleGapsMs } : {}),
+        ...(opts.primeEachSeries ? { primeEachSeries: true } : {}),
         ...(opts.concurrencySteps ? { concurrencySteps: opts.concurrencySteps } : {}),
         ...(opts.retainRecords === false || opts.collector ? { retainRecords: false } : {}),
       },
@@ -122,22 +131,6 @@ export function machineContext(loaded: LoadedConfig, evidence?: AwsEvidence): Di
   };
 }
 
-export interface Analysis {
-  stalls: Stall[];
-  diagnosis: Diagnosis;
-}
-
-export function analyse(
-  records: readonly RequestRecord[] | RecordColumns,
-  rule: StallRule,
-  lag: LagStats | undefined,
-  context: DiagnoseContext,
-): Analysis {
-  const stalls = detectStalls(records, rule);
-  const diagnosis = diagnose({ records, stalls, ...(lag ? { lag } : {}), context });
-  return { stalls, diagnosis };
-}
-
 /** The options a report states it ran with. */
 export function reportOptions(loaded: LoadedConfig): Record<string, unknown> {
   const p = loaded.config.probe;
@@ -152,67 +145,4 @@ export function reportOptions(loaded: LoadedConfig): Record<string, unknown> {
         ? { stallMs: p.stallMs }
         : { stallFactor: p.stallFactor, stallFloorMs: p.stallFloorMs },
   };
-}
-
-export interface LiveReportOptions extends ProbeRunOptions {
-  source: Report["source"];
-  includeHistograms?: boolean;
-  /** Diagnosis evidence from AWS (target health, X-Ray, CloudWatch). */
-  evidence?: AwsEvidence;
-}
-
-export interface LiveReport {
-  report: Report;
-  /** The run; its `records` are empty: they are in `store`. */
-  run: RunResult;
-  /** Every record of the run, columnar, in send order. */
-  store: RecordStore;
-  analysis: Analysis;
-}
-
-/** Probes, then analyses and reports, in constant memory per request: records stream into a columnar store. */
-export async function liveReport(loaded: LoadedConfig, opts: LiveReportOptions): Promise<LiveReport> {
-  const collector = opts.collector ?? new RecordCollector({ streamHistograms: true });
-  const run = await probeRun(loaded, { ...opts, collector });
-  const store = collector.finish();
-  return { ...reportFromRun(loaded, run, { ...opts, collected: collector }), run, store };
-}
-
-export interface ReportFromRunOptions {
-  source: Report["source"];
-  includeHistograms?: boolean;
-  /** Diagnosis evidence from AWS (target health, X-Ray, CloudWatch). */
-  evidence?: AwsEvidence;
-  /** Lines put before the report's notes (e.g. what the AWS calls found or why they failed). */
-  notes?: readonly string[];
-  /** The collector the run streamed into (ProbeRunOptions.collector): read instead of `run.records`. */
-  collected?: RecordCollector;
-}
-
-/**
- * The analyse → report half of {@link liveReport}, for callers that gather
- * evidence between the probe run and the diagnosis (probeRun → detectStalls →
- * AWS evidence for those stalls → reportFromRun).
- */
-export function reportFromRun(
-  loaded: LoadedConfig,
-  run: RunResult,
-  opts: ReportFromRunOptions,
-): { report: Report; analysis: Analysis } {
-  const records = opts.collected ? opts.collected.finish() : run.records;
-  const analysis = analyse(records, stallRuleOf(loaded), run.lag, machineContext(loaded, opts.evidence));
-  const report = buildReport({
-    records,
-    ...(opts.collected ? { histograms: opts.collected.histograms() } : {}),
-    stalls: analysis.stalls,
-    diagnosis: analysis.diagnosis,
-    lag: run.lag,
-    source: opts.source,
-    options: reportOptions(loaded),
-    expectedIntervalMs: run.expectedIntervalMs,
-    includeHistograms: opts.includeHistograms,
-  });
-  // First: what the AWS calls found reads before the skipped-test notes.
-  if (opts.notes?.length) report.notes = [...opts.notes, ...(report.notes ?? [])];
-  return { report, analysis };
 }

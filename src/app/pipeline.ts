@@ -8,16 +8,18 @@
  *
  * The caller chooses the sources and sinks (`report`: all the config enables
  * plus its reporters; `run` / `daemon`: the same per round, then the store;
- * a keep-warm round: no diagnosis). The Report goes to the reporters
- * (app/sinks/reporters.ts) or, for a round, the diagnosis and evidence go to
- * the store with the records (schedule/round.ts).
+ * a keep-warm round: no diagnosis; `idle-sweep`: its probe plan, gaps per
+ * step, and its stall rule, no source, its statistics and verdict as the
+ * sink). The Report goes to the reporters (app/sinks/reporters.ts) or, for a
+ * round, the diagnosis and evidence go to the store with the records
+ * (schedule/round.ts).
  */
 
 import type { AwsFailure } from "../aws/errors.js";
 import type { PublishResult } from "../aws/metrics/index.js";
 import type { LoadedConfig } from "../config/load.js";
 import { type Diagnosis, diagnose } from "../diagnose/index.js";
-import { detectStalls, type Stall } from "../diagnose/stalls.js";
+import { detectStalls, type Stall, type StallRule } from "../diagnose/stalls.js";
 import type { Report } from "../model.js";
 import { countable, type RequestRecord } from "../model.js";
 import type { RunResult } from "../probe/runner.js";
@@ -46,6 +48,13 @@ export interface PipelineOptions {
   pollMs?: number;
   /** Diagnose the stalls (default true). Off for keep-warm rounds: their stalls go to no source or metric either. */
   diagnose?: boolean;
+  /**
+   * The stall rule, from the measured records (default: the config's). An idle sweep takes its threshold from
+   * its shortest gap's median.
+   */
+  stallRule?: (measured: readonly RequestRecord[] | RecordColumns) => StallRule;
+  /** Detectors the diagnosis skips, with the reason (e.g. periodicity, for an idle sweep's fixed send order). */
+  skip?: Readonly<Record<string, string>>;
   /** Publish the run's metrics here. */
   metrics?: MetricsSink;
   /** The metrics' timestamp, epoch ms (a round's scheduled time). Default now. */
@@ -126,7 +135,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     measuredArray ??= Array.isArray(measured) ? measured : collector.records();
     return measuredArray;
   };
-  const stalls = detectStalls(measured, stallRuleOf(loaded));
+  const stalls = detectStalls(measured, o.stallRule ? o.stallRule(measured) : stallRuleOf(loaded));
   const diagnosed = o.diagnose !== false;
   const shown = diagnosed ? stalls : [];
   const signal = o.probe?.signal;
@@ -142,7 +151,10 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
           records: measured,
           stalls,
           lag: run.lag,
-          context: machineContext(loaded, sources.length > 0 ? evidence : undefined),
+          context: {
+            ...machineContext(loaded, sources.length > 0 ? evidence : undefined),
+            ...(o.skip ? { skip: o.skip } : {}),
+          },
         })
       : undefined;
   } catch (err) {

@@ -29,6 +29,13 @@ export interface RunOptions {
    */
   idleGapsMs?: readonly number[];
   /**
+   * Before the run, one uncounted request per target × connection mode, in slot order (no record, no seq): the
+   * idle gap before a series' first request is otherwise unknown (it may have been idle for hours), and a reused
+   * connection is then open from the first counted request on. With `idleGapsMs`, the first request waits its gap
+   * after the priming ends. For idle experiments (`idle-sweep`).
+   */
+  primeEachSeries?: boolean;
+  /**
    * Concurrency sweep: the run's requests split into equal consecutive parts, part i run with
    * `concurrencySteps[i]` in flight (`concurrency` is then ignored). For faults whose rate grows with load (a
    * full accept queue). Ignored with `idleGapsMs` or `ratePerS`.
@@ -134,6 +141,19 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
   let lagAffected = 0;
   let callbackError: unknown;
   let inFlightNow = 0;
+
+  if (opts.primeEachSeries) {
+    for (const job of slots) {
+      if (opts.signal?.aborted) break;
+      try {
+        await prober.probe(job.target, job.ro);
+      } catch {
+        // A prober never rejects; if one does, the priming request is lost, not the run.
+      }
+      job.series.lastEnd = clock.now();
+      lastEnd = job.series.lastEnd;
+    }
+  }
 
   const runOne = async (job: Job): Promise<void> => {
     const s = job.series;

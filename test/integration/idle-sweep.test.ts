@@ -82,6 +82,12 @@ describe("idle-sweep", () => {
     );
     expect(result.verdict).toMatch(/would avoid them; the 5-minute default is too far apart/);
     for (const r of result.records) expect(r.tag).toBe("idle-sweep");
+    // The diagnosis (the one pipeline's) attributes only the sweep's stalls, each to one cause at most.
+    const stalled = new Set(result.records.filter((r) => (r.idleGapMs ?? 0) >= 900).map((r) => r.seq));
+    expect(stalled.size).toBe(8);
+    const attributed = result.diagnosis.findings.flatMap((f) => f.stalls);
+    expect(new Set(attributed).size).toBe(attributed.length);
+    for (const seq of attributed) expect(stalled.has(seq), `stall ${seq}`).toBe(true);
   }, 90_000);
 
   it("says 'inconclusive' rather than 'would not avoid' when the sample is too small, then decides with the repeats it asked for", async () => {

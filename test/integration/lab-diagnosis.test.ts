@@ -7,7 +7,7 @@
  */
 
 import { afterEach, describe, expect, it } from "vitest";
-import { liveReport } from "../../src/app/live.js";
+import { runPipeline } from "../../src/app/pipeline.js";
 import { applyProbeOverrides, type ProbeFlags } from "../../src/config/flags.js";
 import { type LoadedConfig, parseConfig } from "../../src/config/load.js";
 import type { ScenarioName, ScenarioTimings } from "../../src/lab/index.js";
@@ -59,8 +59,8 @@ async function diagnoseLab(
   keep?: (t: ProbeTarget) => boolean,
 ): Promise<{ report: Report; ids: string[]; causes: Record<string, number> }> {
   const loaded = await labLoaded(scenario, timings, flags, keep);
-  const { report } = await liveReport(loaded, { source: { kind: "lab", scenario } });
-  return { report, ...tally(report) };
+  const { report } = await runPipeline({ loaded, report: { source: { kind: "lab", scenario } } });
+  return { report: report!, ...tally(report!) };
 }
 
 const rootAndHeader = (t: ProbeTarget) => t.endpoint === "/" || t.endpoint === "/header";

@@ -1,7 +1,8 @@
 /**
  * The runner's concurrency sweep and the load each request met: `concurrencySteps` runs equal consecutive parts
  * of the run at their own concurrency, and every record says how many others were in flight when it was sent.
- * A real loopback server that holds each request 60 ms, so requests of a part overlap.
+ * A real loopback server that holds each request 60 ms, so requests of a part overlap. And the idle plan of
+ * `idle-sweep`: one uncounted priming request per series (`primeEachSeries`), then gaps per request.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { systemClock } from "../../src/clock.js";
@@ -19,6 +20,7 @@ let maxInFlight = 0;
 beforeAll(async () => {
   srv = await startServer({
     routes: {
+      "/quick": behaviors.json({ ok: true }),
       "/held": (req, res, tools) => {
         inFlight++;
         maxInFlight = Math.max(maxInFlight, inFlight);
@@ -63,5 +65,65 @@ describe("runProbes concurrency sweep", () => {
     // Parts do not overlap: each part's first request starts after the previous part's last one ended.
     const end = (i: number) => res.records[i]!.atMs + (res.records[i]!.phasesMs.total ?? 0);
     expect(res.records[12]!.atMs).toBeGreaterThanOrEqual(Math.max(...[6, 7, 8, 9, 10, 11].map(end)) - 1);
+  });
+});
+
+describe("runProbes idle plan", () => {
+  const plan = async (primeEachSeries: boolean, signal?: AbortSignal) => {
+    prober = createProber({
+      maxBodyBytes: 65536,
+      insecureTls: false,
+      userAgent: "t",
+      lagMonitor: createLagMonitor(),
+    });
+    const before = srv.requests;
+    const res = await runProbes(
+      [targetFor(srv.url("/quick"))],
+      {
+        count: 2,
+        concurrency: 4,
+        connection: "both",
+        tag: "idle-sweep",
+        // One step per repeat: 80 ms idle, then the series one after the other.
+        idleGapsMs: [80, 0],
+        primeEachSeries,
+        ...(signal ? { signal } : {}),
+      },
+      { prober, clock: systemClock, lag: createLagMonitor() },
+    );
+    return { res, sent: srv.requests - before };
+  };
+
+  test("primes each series once, uncounted: the first counted request has its gap and reuses the primed socket", async () => {
+    const { res, sent } = await plan(true);
+    // 2 priming requests (fresh, reuse) + 2 repeats × 2 series; only the counted ones are records.
+    expect(sent).toBe(6);
+    expect(res.records.map((r) => `${r.seq}:${r.connection}`)).toEqual([
+      "0:fresh",
+      "1:reuse",
+      "2:fresh",
+      "3:reuse",
+    ]);
+    expect(res.records.every((r) => r.tag === "idle-sweep")).toBe(true);
+    // The first request waited its gap after the priming ended (less the event loop's timer granularity, a ms or two).
+    expect(res.records[0]!.idleGapMs).toBeGreaterThanOrEqual(75);
+    expect(res.records[2]!.idleGapMs).toBeGreaterThanOrEqual(75);
+    // The reuse series' socket was opened by its priming request.
+    expect(res.records.filter((r) => r.connection === "reuse").map((r) => r.reused)).toEqual([true, true]);
+  });
+
+  test("without priming the first request has no gap and opens the reuse socket itself", async () => {
+    const { res, sent } = await plan(false);
+    expect(sent).toBe(4);
+    expect(res.records[0]!.idleGapMs).toBeUndefined();
+    expect(res.records[1]!.reused).toBe(false);
+  });
+
+  test("an aborted run sends no priming request", async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const { res, sent } = await plan(true, ac.signal);
+    expect(sent).toBe(0);
+    expect(res.records).toEqual([]);
   });
 });

@@ -9,16 +9,20 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { liveReport, reportFromRun } from "../../src/app/live.js";
+import { machineContext, reportOptions, stallRuleOf } from "../../src/app/live.js";
+import { runPipeline } from "../../src/app/pipeline.js";
 import { warmUpProber } from "../../src/app/warmup.js";
 import { systemClock } from "../../src/clock.js";
 import { configFromFlags } from "../../src/config/flags.js";
 import type { LoadedConfig } from "../../src/config/load.js";
-import type { Report, StallReport } from "../../src/model.js";
+import { diagnose } from "../../src/diagnose/index.js";
+import { detectStalls } from "../../src/diagnose/stalls.js";
+import type { Report, RequestRecord, StallReport } from "../../src/model.js";
 import { createLagMonitor } from "../../src/probe/lag.js";
 import { createProber } from "../../src/probe/prober.js";
 import { type LookupFunction, systemLookup } from "../../src/probe/resolve.js";
-import { runProbes } from "../../src/probe/runner.js";
+import { type RunResult, runProbes } from "../../src/probe/runner.js";
+import { buildReport } from "../../src/report/build.js";
 import { blockEventLoop } from "../helpers/block-loop.js";
 import { behaviors, startServer } from "../helpers/servers.js";
 import { startTlsDelayProxy } from "../helpers/tls-delay-proxy.js";
@@ -99,6 +103,29 @@ async function serversOnOnePort(
   throw new Error(`could not bind ${hosts.join(", ")} on one port`);
 }
 
+/** What `report` runs: the one pipeline (probe → records → stalls → diagnose → Report), without reporters. */
+async function liveReport(
+  loaded: LoadedConfig,
+  o: { onRecord?: (r: RequestRecord) => void } = {},
+): Promise<Report> {
+  const res = await runPipeline({ loaded, ...o, report: { source: { kind: "live" } } });
+  return res.report!;
+}
+
+/** The same steps after the probing, for a run made with a prober of the test's own (the library path). */
+function reportOfRun(loaded: LoadedConfig, run: RunResult): Report {
+  const stalls = detectStalls(run.records, stallRuleOf(loaded));
+  const diagnosis = diagnose({ records: run.records, stalls, lag: run.lag, context: machineContext(loaded) });
+  return buildReport({
+    records: run.records,
+    stalls,
+    diagnosis,
+    lag: run.lag,
+    source: { kind: "live" },
+    options: reportOptions(loaded),
+  });
+}
+
 describe("stall signatures produced for real", () => {
   it("tls-handshake-stall: a proxy holds every 4th ServerHello for 600 ms", async () => {
     const upstream = await startServer({ tls: true, routes: { "/": behaviors.json({ status: "OK" }) } });
@@ -106,12 +133,12 @@ describe("stall signatures produced for real", () => {
     const proxy = await startTlsDelayProxy({ upstreamPort: upstream.port, holdMs: 600, every: 4 });
     cleanups.push(() => proxy.close());
     const base = configFromFlags({ url: `https://127.0.0.1:${proxy.port}/`, count: 24, connection: "fresh" });
-    // liveReport builds its prober from config.probe, which carries no CA: the self-signed cert is accepted instead.
+    // The pipeline builds its prober from config.probe, which carries no CA: the self-signed cert is accepted instead.
     const loaded: LoadedConfig = {
       ...base,
       config: { ...base.config, probe: { ...base.config.probe, insecureTls: true } },
     };
-    const { report } = await liveReport(loaded, { source: { kind: "live" } });
+    const report = await liveReport(loaded);
 
     const held = report.stalls.filter((s) => s.phase === "tls" && (s.phasesMs.tls ?? 0) >= 550);
     const ids = tally("tls-handshake-stall", report, held, "tls-handshake-stall");
@@ -187,7 +214,7 @@ describe("stall signatures produced for real", () => {
       { count: p.count, concurrency: 1, connection: "fresh", tag: "probe" },
       { prober, clock: systemClock, lag },
     );
-    const { report } = reportFromRun(loaded, run, { source: { kind: "live" } });
+    const report = reportOfRun(loaded, run);
 
     const onSlow = run.records.filter((r) => r.remoteAddress === slow);
     const slowStalls = report.stalls.filter((s) => s.remoteAddress === slow);
@@ -219,7 +246,7 @@ describe("stall signatures produced for real", () => {
     cleanups.push(() => srv.close());
     const loaded = configFromFlags({ url: srv.url("/"), count: 25, connection: "fresh", timeoutMs: 300 });
     expect(loaded.targets[0]?.timeoutMs).toBe(300);
-    const { report } = await liveReport(loaded, { source: { kind: "live" } });
+    const report = await liveReport(loaded);
 
     const timedOut = report.stalls.filter((s) => s.error === "headers-timeout");
     const ids = tally("timeout", report, timedOut, "timeout");
@@ -244,8 +271,7 @@ describe("stall signatures produced for real", () => {
     const blockAfter = new Set([10, 30, 50]);
     const blockedSeqs: number[] = [];
     const loaded = configFromFlags({ url: srv.url("/"), count: 70, connection: "reuse" });
-    const { report } = await liveReport(loaded, {
-      source: { kind: "live" },
+    const report = await liveReport(loaded, {
       // 5 ms after record k completes, request k+1 is waiting on the server's 20 ms delay: block the loop then.
       onRecord: (r) => {
         if (!blockAfter.has(r.seq)) return;
