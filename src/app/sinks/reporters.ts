@@ -116,9 +116,11 @@ export function csvReporter(file: string): Reporter {
     async write({ redactor, run }) {
       if (!run) return;
       const { renderCsv } = await import("../../report/csv.js");
-      const stallIdx = new Set(run.stalls.map((x) => x.index));
+      // By seq, not by stall index: a stall's index counts the rows the stall rule saw (aborted requests of a
+      // stopped run left out), the CSV has a row for every request.
+      const stallSeqs = new Set(run.stalls.map((x) => x.record.seq));
       const cols = columnsOf(run.records);
-      await writeOutput(file, redactor.redact(renderCsv(cols, (i) => stallIdx.has(i))), "--csv");
+      await writeOutput(file, redactor.redact(renderCsv(cols, (i) => stallSeqs.has(cols.seq(i)))), "--csv");
       process.stderr.write(`stallwatch: CSV (${cols.length} requests) written to ${file}\n`);
     },
   };
