@@ -134,7 +134,29 @@ export function groupRows(
   rows: ArrayLike<number>,
   key: (row: number) => string | undefined,
 ): Map<string, Uint32Array> {
+  const { names, groupOf, counts } = indexGroups(rows, key);
+  const groups = counts.map((n) => new Uint32Array(n));
+  const filled = new Array<number>(counts.length).fill(0);
+  for (let k = 0; k < rows.length; k++) {
+    const g = groupOf[k]!;
+    if (g < 0) continue;
+    groups[g]![filled[g]!++] = rows[k]!;
+  }
+  const out = new Map<string, Uint32Array>();
+  names.forEach((name, g) => out.set(name, groups[g]!));
+  return out;
+}
+
+/**
+ * The group of each of `rows` by `key`, as an index into `names` (−1: no key), with each group's size; groups
+ * in order of first appearance. One key call per row.
+ */
+export function indexGroups(
+  rows: ArrayLike<number>,
+  key: (row: number) => string | undefined,
+): { names: string[]; groupOf: Int32Array; counts: number[] } {
   const ids = new Map<string, number>();
+  const names: string[] = [];
   const counts: number[] = [];
   const groupOf = new Int32Array(rows.length);
   for (let k = 0; k < rows.length; k++) {
@@ -145,23 +167,15 @@ export function groupRows(
     }
     let g = ids.get(name);
     if (g === undefined) {
-      g = counts.length;
+      g = names.length;
       ids.set(name, g);
+      names.push(name);
       counts.push(0);
     }
     groupOf[k] = g;
     counts[g]!++;
   }
-  const groups = counts.map((n) => new Uint32Array(n));
-  const filled = new Array<number>(counts.length).fill(0);
-  for (let k = 0; k < rows.length; k++) {
-    const g = groupOf[k]!;
-    if (g < 0) continue;
-    groups[g]![filled[g]!++] = rows[k]!;
-  }
-  const out = new Map<string, Uint32Array>();
-  for (const [name, g] of ids) out.set(name, groups[g]!);
-  return out;
+  return { names, groupOf, counts };
 }
 
 /** Smallest value (no spread: safe for arrays of any length); Infinity when empty. */

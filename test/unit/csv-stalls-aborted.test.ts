@@ -7,26 +7,18 @@ import { detectStalls } from "../../src/diagnose/stalls.js";
 import type { Report, RequestRecord } from "../../src/model.js";
 import { RecordStore } from "../../src/record/columns.js";
 import { Redactor } from "../../src/redact.js";
+import { makeRecord } from "../helpers/records.js";
 
-const rec = (seq: number, totalMs: number, over: Partial<RequestRecord> = {}): RequestRecord => ({
-  atMs: 1_700_000_000_000 + seq,
-  seq,
-  seriesSeq: seq,
-  api: "a",
-  route: "r",
-  endpoint: "/",
-  method: "GET",
-  url: "http://127.0.0.1/",
-  tag: "probe",
-  connection: "reuse",
-  phasesMs: { total: totalMs, ttfb: totalMs },
-  bytes: 2,
-  reused: true,
-  assertions: [],
-  hopHeaders: {},
-  ok: true,
-  ...over,
-});
+const rec = (seq: number, totalMs: number, over: Partial<RequestRecord> = {}): RequestRecord =>
+  makeRecord({
+    atMs: 1_700_000_000_000 + seq,
+    seq,
+    seriesSeq: seq,
+    connection: "reuse",
+    reused: true,
+    phasesMs: { total: totalMs, ttfb: totalMs },
+    ...over,
+  });
 
 const dir = mkdtempSync(join(tmpdir(), "sw-csv-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -6,7 +6,7 @@
  */
 import { bonferroni, fisherExact } from "../stats.js";
 import type { DetectorInput } from "../types.js";
-import { groupRows } from "../util.js";
+import { groupRows, indexGroups } from "../util.js";
 
 export const CONTRAST_MIN_SAMPLES = 20;
 export const CONTRAST_MIN_STALLS = 3;
@@ -43,23 +43,7 @@ export function contrastGroups(
   // Counted per group in passes over each API's rows: no filtered copy of the rows per group (at 300,000
   // requests those copies were ~20 MB of garbage at the report's peak).
   for (const [api, all] of groupRows(input.rows, (i) => c.api(i))) {
-    const names: string[] = [];
-    const index = new Map<string, number>();
-    const groupAt = new Int32Array(all.length);
-    for (let k = 0; k < all.length; k++) {
-      const g = groupOf(all[k]!);
-      if (g === undefined) {
-        groupAt[k] = -1;
-        continue;
-      }
-      let gi = index.get(g);
-      if (gi === undefined) {
-        gi = names.length;
-        index.set(g, gi);
-        names.push(g);
-      }
-      groupAt[k] = gi;
-    }
+    const { names, groupOf: groupAt } = indexGroups(all, groupOf);
     if (names.length < 2) continue;
     const from = new Float64Array(names.length).fill(Number.POSITIVE_INFINITY);
     const to = new Float64Array(names.length).fill(Number.NEGATIVE_INFINITY);
