@@ -143,7 +143,7 @@ export function groupRows(
     groups[g]![filled[g]!++] = rows[k]!;
   }
   const out = new Map<string, Uint32Array>();
-  names.forEach((name, g) => out.set(name, groups[g]!));
+  for (let g = 0; g < names.length; g++) out.set(names[g]!, groups[g]!);
   return out;
 }
 
