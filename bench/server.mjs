@@ -5,6 +5,11 @@
 //
 // GET /d/<ms>  waits <ms> before sending headers, then a small JSON body.
 // Any other path answers at once with the same body.
+//
+// --apigw: every answer carries the per-request headers a REST API behind
+// CloudFront sends (x-amzn-RequestId, x-amz-apigw-id, X-Amzn-Trace-Id,
+// X-Amz-Cf-Id: unique per request; Via, X-Cache, X-Amz-Cf-Pop: repeating), so a
+// memory benchmark holds what a real API's records hold.
 import { readFileSync } from "node:fs";
 import { createServer as createHttp } from "node:http";
 import { createServer as createHttps } from "node:https";
@@ -14,8 +19,29 @@ const tlsAt = process.argv.indexOf("--tls");
 const body = JSON.stringify({ status: "OK", service: "stallwatch-bench" });
 const len = Buffer.byteLength(body);
 
+const apigw = process.argv.includes("--apigw");
+let n = 0;
+const hex = (k, w) => (k >>> 0).toString(16).padStart(w, "0");
+function apigwHeaders() {
+  n++;
+  const id = `${hex(n * 2654435761, 8)}-${hex(n, 4)}-4${hex(n >> 4, 3)}-8${hex(n >> 8, 3)}-${hex(n * 40503, 8)}${hex(n, 4)}`;
+  return {
+    "x-amzn-requestid": id,
+    "x-amz-apigw-id": `${hex(n * 2246822519, 8).slice(0, 6)}FdHcEF${hex(n, 4)}=`,
+    "x-amzn-trace-id": `Root=1-${hex(Math.floor(Date.now() / 1000), 8)}-${hex(n * 3266489917, 8)}${hex(n, 16)}`,
+    via: `1.1 ${hex(n % 4, 32)}.cloudfront.net (CloudFront)`,
+    "x-cache": "Miss from cloudfront",
+    "x-amz-cf-pop": "FRA56-P5",
+    "x-amz-cf-id": `${hex(n * 668265263, 8)}${hex(n, 12)}Aq1bLQ7cXz-${hex(n * 374761393, 8)}w==`,
+  };
+}
+
 function answer(res) {
-  res.writeHead(200, { "content-type": "application/json", "content-length": len });
+  res.writeHead(200, {
+    "content-type": "application/json",
+    "content-length": len,
+    ...(apigw ? apigwHeaders() : {}),
+  });
   res.end(body);
 }
 

@@ -106,6 +106,18 @@ export const HOP_HEADERS = [
   "x-amz-cf-pop",
   "x-amz-cf-id",
 ] as const;
+/** `x-amzn-RequestId`, else `x-amz-apigw-id`. */
+export function requestIdOf(headers: Record<string, string>): string | undefined {
+  return headers["x-amzn-requestid"] ?? headers["x-amz-apigw-id"];
+}
+
+/** The X-Ray trace id (`Root=` value) of an `X-Amzn-Trace-Id` header; the whole value when it has no Root. */
+export function traceIdOf(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /(?:^|;)\s*Root=([^;]+)/i.exec(header);
+  return (m?.[1] ?? header).trim();
+}
+
 /** Prefix of the backend headers API Gateway renames. */
 export const REMAPPED_HEADER_PREFIX = "x-amzn-remapped-";
 

@@ -69,15 +69,3 @@ export function pickHopHeaders(headers: Record<string, string>): Record<string, 
   }
   return out ?? NO_HOP_HEADERS;
 }
-
-/** `x-amzn-RequestId`, else `x-amz-apigw-id`. */
-export function requestIdOf(headers: Record<string, string>): string | undefined {
-  return headers["x-amzn-requestid"] ?? headers["x-amz-apigw-id"];
-}
-
-/** The X-Ray trace id (`Root=` value) of an `X-Amzn-Trace-Id` header; the whole value when it has no Root. */
-export function traceIdOf(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const m = /(?:^|;)\s*Root=([^;]+)/i.exec(header);
-  return (m?.[1] ?? header).trim();
-}

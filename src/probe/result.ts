@@ -3,16 +3,15 @@
  * and the failure class they imply) and the record fields.
  */
 import type { Expect } from "../config/schema.js";
-import type { AssertionResult, ProbeFailure, ProbeTimestamps } from "../model.js";
-import { checkResponse } from "./assertions.js";
 import {
-  derivePhases,
-  flattenHeaders,
-  type HeaderBag,
-  pickHopHeaders,
+  type AssertionResult,
+  type ProbeFailure,
+  type ProbeTimestamps,
   requestIdOf,
   traceIdOf,
-} from "./outcome.js";
+} from "../model.js";
+import { checkResponse } from "./assertions.js";
+import { derivePhases, flattenHeaders, type HeaderBag, pickHopHeaders } from "./outcome.js";
 import type { ProbeContext } from "./timing.js";
 import type { ProbeOutcome, ProbeRequestOptions, ProbeTarget } from "./types.js";
 

@@ -44,8 +44,11 @@ import {
   RECORD_TAGS,
   type RecordTag,
   type RequestRecord,
+  requestIdOf,
   type TlsInfo,
+  traceIdOf,
 } from "../model.js";
+import { HopHeaderStore, StringArena } from "./per-request-strings.js";
 
 const SHIFT = 14;
 const CHUNK = 1 << SHIFT;
@@ -79,6 +82,7 @@ const U32 = [
   "writer",
   "dial",
   "inFlight",
+  "hopFirst",
 ] as const;
 
 /** Bytes per row in the typed arrays when every column is in use (intern tables come on top, per distinct value). */
@@ -110,12 +114,18 @@ const U_WRITER = 10;
 const U_DIAL = 11;
 /** In-flight count at send + 1 (0 = absent). */
 const U_IN_FLIGHT = 12;
+/** The row's per-request hop-header strings: their group in the arena + 1 (0 = none). */
+const U_HOP_FIRST = 13;
 
 const F_OK = 1;
 const F_REUSED = 2;
 const F_ABORTED = 4;
 const F_TAG_SHIFT = 3; // two bits
 const F_CONN_SHIFT = 5; // one bit
+/** requestId is the one its hop headers name (requestIdOf): not stored twice. */
+const F_REQ_ID_FROM_HOP = 64;
+/** traceId is the Root of its `x-amzn-trace-id` hop header (traceIdOf): not stored twice. */
+const F_TRACE_ID_FROM_HOP = 128;
 
 /**
  * One chunk's columns. A column is allocated on the first row of the chunk
@@ -391,9 +401,10 @@ export class RecordStore implements RecordColumns {
   private readonly remotes = new Intern<Remote>();
   private readonly tlsInfos = new Intern<TlsInfo>();
   private readonly assertionLists = new Intern<RequestRecord["assertions"]>();
-  private readonly hopHeaderSets = new Intern<Record<string, string>>();
-  private readonly requestIds = new Intern<string>();
-  private readonly traceIds = new Intern<string>();
+  /** Hop headers: the repeating shape interned, per-request values (ids) in an arena. */
+  private readonly hops = new HopHeaderStore();
+  /** Request and trace ids not derivable from the hop headers: one per request, never interned. */
+  private readonly ids = new StringArena();
   private readonly errors = new Intern<ProbeFailure>();
   private readonly writers = new Intern<string>();
   private readonly dials = new Intern<Dial>();
@@ -470,11 +481,20 @@ export class RecordStore implements RecordColumns {
     // No assertions and no hop headers are the common case: id 0, which reads back as [] and {}.
     if (r.assertions.length > 0)
       putInt(u, U_ASSERT, o, this.assertionLists.id(JSON.stringify(r.assertions), r.assertions), newU32);
-    if (!emptyObject(r.hopHeaders))
-      putInt(u, U_HOP, o, this.hopHeaderSets.id(JSON.stringify(r.hopHeaders), r.hopHeaders), newU32);
-    if (r.requestId !== undefined)
-      putInt(u, U_REQ_ID, o, this.requestIds.id(r.requestId, r.requestId), newU32);
-    if (r.traceId !== undefined) putInt(u, U_TRACE_ID, o, this.traceIds.id(r.traceId, r.traceId), newU32);
+    if (!emptyObject(r.hopHeaders)) {
+      const { shape, first } = this.hops.add(r.hopHeaders);
+      putInt(u, U_HOP, o, shape, newU32);
+      putInt(u, U_HOP_FIRST, o, first, newU32);
+    }
+    let idFlags = 0;
+    if (r.requestId !== undefined) {
+      if (r.requestId === requestIdOf(r.hopHeaders)) idFlags |= F_REQ_ID_FROM_HOP;
+      else putInt(u, U_REQ_ID, o, this.ids.add([r.requestId]) + 1, newU32);
+    }
+    if (r.traceId !== undefined) {
+      if (r.traceId === traceIdOf(r.hopHeaders["x-amzn-trace-id"])) idFlags |= F_TRACE_ID_FROM_HOP;
+      else putInt(u, U_TRACE_ID, o, this.ids.add([r.traceId]) + 1, newU32);
+    }
     if (r.error) putInt(u, U_ERROR, o, this.errors.id(JSON.stringify(r.error), r.error), newU32);
     if (r.writer !== undefined) putInt(u, U_WRITER, o, this.writers.id(r.writer, r.writer), newU32);
     // Both address lists in one entry: a run's lookups and fallbacks repeat the same few pairs.
@@ -490,7 +510,8 @@ export class RecordStore implements RecordColumns {
       (r.reused ? F_REUSED : 0) |
       (r.aborted ? F_ABORTED : 0) |
       ((TAG_INDEX.get(r.tag) ?? 0) << F_TAG_SHIFT) |
-      ((r.connection === "reuse" ? 1 : 0) << F_CONN_SHIFT);
+      ((r.connection === "reuse" ? 1 : 0) << F_CONN_SHIFT) |
+      idFlags;
     if (r.error) c.failure = putOne(c.failure, o, FAILURE_INDEX.get(r.error.code) ?? 0, newU8);
     this.n++;
     this.seqOrder = undefined;
@@ -604,7 +625,7 @@ export class RecordStore implements RecordColumns {
   }
   /** One hop header (lower-case name), e.g. `x-amzn-errortype`. */
   hopHeader(i: number, name: string): string | undefined {
-    return this.hopHeaderSets.get(this.u32(i, U_HOP))?.[name];
+    return this.hops.get(this.u32(i, U_HOP), this.u32(i, U_HOP_FIRST), name);
   }
   tls(i: number): TlsInfo | undefined {
     return this.tlsInfos.get(this.u32(i, U_TLS));
@@ -668,7 +689,7 @@ export class RecordStore implements RecordColumns {
       bytes: this.f64(i, C_BYTES),
       reused: this.reused(i),
       assertions: this.assertionLists.get(this.u32(i, U_ASSERT)) ?? [],
-      hopHeaders: this.hopHeaderSets.get(this.u32(i, U_HOP)) ?? {},
+      hopHeaders: this.hops.object(this.u32(i, U_HOP), this.u32(i, U_HOP_FIRST)),
       ok: this.ok(i),
     };
     const status = this.status(i);
@@ -683,9 +704,9 @@ export class RecordStore implements RecordColumns {
     if (idleGapMs !== undefined) r.idleGapMs = idleGapMs;
     const tls = this.tls(i);
     if (tls) r.tls = tls;
-    const requestId = this.requestIds.get(this.u32(i, U_REQ_ID));
+    const requestId = this.requestId(i, r.hopHeaders);
     if (requestId !== undefined) r.requestId = requestId;
-    const traceId = this.traceIds.get(this.u32(i, U_TRACE_ID));
+    const traceId = this.traceId(i, r.hopHeaders);
     if (traceId !== undefined) r.traceId = traceId;
     const writer = this.writer(i);
     if (writer !== undefined) r.writer = writer;
@@ -699,6 +720,23 @@ export class RecordStore implements RecordColumns {
     const inFlight = this.u32(i, U_IN_FLIGHT);
     if (inFlight !== 0) r.inFlightAtSend = inFlight - 1;
     return r;
+  }
+
+  private requestId(i: number, hopHeaders: Record<string, string>): string | undefined {
+    if ((this.flags(i) & F_REQ_ID_FROM_HOP) !== 0) return requestIdOf(hopHeaders);
+    const id = this.u32(i, U_REQ_ID);
+    return id === 0 ? undefined : this.ids.get(id - 1, 0);
+  }
+
+  private traceId(i: number, hopHeaders: Record<string, string>): string | undefined {
+    if ((this.flags(i) & F_TRACE_ID_FROM_HOP) !== 0) return traceIdOf(hopHeaders["x-amzn-trace-id"]);
+    const id = this.u32(i, U_TRACE_ID);
+    return id === 0 ? undefined : this.ids.get(id - 1, 0);
+  }
+
+  /** Bytes the per-request strings hold (ids and per-request hop-header values, with their index). */
+  stringBytes(): number {
+    return this.hops.arena.bytes + this.ids.bytes;
   }
 
   /** Bytes the chunks' typed arrays hold (columns no row of a chunk uses are not allocated). */
@@ -718,9 +756,9 @@ export class RecordStore implements RecordColumns {
       remotes: this.remotes.size,
       tls: this.tlsInfos.size,
       assertions: this.assertionLists.size,
-      hopHeaders: this.hopHeaderSets.size,
-      requestIds: this.requestIds.size,
-      traceIds: this.traceIds.size,
+      hopHeaders: this.hops.shapeCount,
+      // Request and trace ids kept as strings of their own (not derivable from the hop headers).
+      ids: this.ids.length,
       errors: this.errors.size,
       writers: this.writers.size,
       dials: this.dials.size,

@@ -1,11 +1,6 @@
 import { describe, expect, test } from "vitest";
-import {
-  derivePhases,
-  flattenHeaders,
-  pickHopHeaders,
-  requestIdOf,
-  traceIdOf,
-} from "../../src/probe/outcome.js";
+import { requestIdOf, traceIdOf } from "../../src/model.js";
+import { derivePhases, flattenHeaders, pickHopHeaders } from "../../src/probe/outcome.js";
 
 describe("derivePhases", () => {
   test("a fresh https request has every phase", () => {

@@ -1,0 +1,202 @@
+/**
+ * The strings a request carries that no other request shares: request ids,
+ * trace ids, CloudFront ids. Interning them (a Map entry, a JS string and a
+ * table slot each) cost more than the rest of the row: a 300,000-request
+ * report against a server sending API Gateway's and CloudFront's headers
+ * peaked at 512 MB, against 152 MB without those headers.
+ *
+ * {@link StringArena} keeps them as UTF-8 bytes in 1 MiB chunks, a row's
+ * strings side by side behind their lengths; {@link HopHeaderStore} splits each
+ * response's hop headers into a shape that repeats (names in order, and the
+ * values that repeat, e.g. `via`, `x-cache`, `x-amz-cf-pop`) and the values
+ * that do not, kept in the arena. A header counts as per-request once it has
+ * shown more than {@link PER_REQUEST_AFTER} distinct values: decided from the
+ * data, so any API's own id headers are kept compactly too.
+ */
+
+const CHUNK_BYTES = 1 << 20;
+/** Chunks a handle can address (a handle is chunk × CHUNK_BYTES + offset, kept in a Uint32 column as handle + 1). */
+const MAX_CHUNKS = 4095;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Append-only groups of UTF-8 strings (a row's ids), each string behind a
+ * varint of its byte length, a group's strings side by side in one chunk. A
+ * group is addressed by the handle `add` returns: its position, so there is
+ * no index per string (an offset and a length per string were 48 of the ~190
+ * bytes a row of API Gateway ids cost).
+ */
+export class StringArena {
+  private readonly chunks: Uint8Array[] = [];
+  private used = 0;
+  private groups = 0;
+
+  /** Groups added. */
+  get length(): number {
+    return this.groups;
+  }
+
+  /** Bytes held. */
+  get bytes(): number {
+    let n = 0;
+    for (const c of this.chunks) n += c.byteLength;
+    return n;
+  }
+
+  add(values: readonly string[]): number {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; a length varint at most 5.
+    let most = 0;
+    for (const v of values) most += v.length * 3 + 5;
+    if (this.chunks.length === 0 || this.used + most > CHUNK_BYTES) {
+      if (this.chunks.length >= MAX_CHUNKS) throw new RangeError("per-request strings: more than 4 GiB");
+      this.chunks.push(new Uint8Array(Math.max(CHUNK_BYTES, most)));
+      this.used = 0;
+    }
+    const chunkIndex = this.chunks.length - 1;
+    const chunk = this.chunks[chunkIndex]!;
+    const handle = chunkIndex * CHUNK_BYTES + this.used;
+    let at = this.used;
+    for (const v of values) {
+      // Encode after a one-byte length; move the bytes right in the rare case the length needs more.
+      const { written } = encoder.encodeInto(v, chunk.subarray(at + 1));
+      const width = varintWidth(written);
+      if (width > 1) chunk.copyWithin(at + width, at + 1, at + 1 + written);
+      writeVarint(chunk, at, written);
+      at += width + written;
+    }
+    this.used = at;
+    this.groups++;
+    return handle;
+  }
+
+  /** The `k`-th string of the group at `handle`. */
+  get(handle: number, k: number): string {
+    const chunk = this.chunks[Math.floor(handle / CHUNK_BYTES)];
+    if (!chunk) throw new RangeError(`no string group at ${handle}`);
+    let at = handle % CHUNK_BYTES;
+    for (let j = 0; ; j++) {
+      let len = 0;
+      let shift = 0;
+      for (;;) {
+        const b = chunk[at++]!;
+        len += (b & 0x7f) * 2 ** shift;
+        if (b < 0x80) break;
+        shift += 7;
+      }
+      if (j === k) return decoder.decode(chunk.subarray(at, at + len));
+      at += len;
+    }
+  }
+}
+
+function varintWidth(n: number): number {
+  let w = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    w++;
+  }
+  return w;
+}
+
+function writeVarint(buf: Uint8Array, at: number, n: number): void {
+  while (n >= 0x80) {
+    buf[at++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  buf[at] = n;
+}
+
+/** Distinct values a header may show before its values are kept per request. */
+export const PER_REQUEST_AFTER = 32;
+
+/** One shape of hop headers: the names in order, each with its value or, when per-request, a slot. */
+interface Shape {
+  names: string[];
+  /** The value of each name; undefined: the value is the row's next string in the arena. */
+  values: (string | undefined)[];
+  slots: number;
+}
+
+/**
+ * Hop-header objects as (shape id, the row's string group in the arena + 1).
+ * `add` returns both (0 = none); `get` and `object` read them back exactly.
+ */
+export class HopHeaderStore {
+  readonly arena = new StringArena();
+  private readonly shapeIds = new Map<string, number>();
+  private readonly shapes: Shape[] = [];
+  /** Per header name: the distinct values seen, until there are too many (then `true`: per-request). */
+  private readonly seen = new Map<string, Set<string> | true>();
+
+  /** Shapes held (the repeating part). */
+  get shapeCount(): number {
+    return this.shapes.length;
+  }
+
+  add(headers: Record<string, string>): { shape: number; first: number } {
+    const names = Object.keys(headers);
+    if (names.length === 0) return { shape: 0, first: 0 };
+    const values: (string | undefined)[] = [];
+    const perRequest: string[] = [];
+    let key = "";
+    for (const name of names) {
+      const value = headers[name]!;
+      if (this.isPerRequest(name, value)) {
+        values.push(undefined);
+        perRequest.push(value);
+        key += `${name}\u0000\u0001`;
+      } else {
+        values.push(value);
+        key += `${name}\u0000\u0002${value}\u0000`;
+      }
+    }
+    let shape = this.shapeIds.get(key);
+    if (shape === undefined) {
+      this.shapes.push({ names, values, slots: perRequest.length });
+      shape = this.shapes.length;
+      this.shapeIds.set(key, shape);
+    }
+    const first = perRequest.length === 0 ? 0 : this.arena.add(perRequest) + 1;
+    return { shape, first };
+  }
+
+  get(shape: number, first: number, name: string): string | undefined {
+    const s = this.shapes[shape - 1];
+    if (!s) return undefined;
+    let slot = 0;
+    for (let k = 0; k < s.names.length; k++) {
+      const literal = s.values[k];
+      if (s.names[k] === name) return literal ?? this.arena.get(first - 1, slot);
+      if (literal === undefined) slot++;
+    }
+    return undefined;
+  }
+
+  object(shape: number, first: number): Record<string, string> {
+    const out: Record<string, string> = {};
+    const s = this.shapes[shape - 1];
+    if (!s) return out;
+    let slot = 0;
+    for (let k = 0; k < s.names.length; k++) {
+      const literal = s.values[k];
+      out[s.names[k]!] = literal ?? this.arena.get(first - 1, slot++);
+    }
+    return out;
+  }
+
+  private isPerRequest(name: string, value: string): boolean {
+    const seen = this.seen.get(name);
+    if (seen === true) return true;
+    if (!seen) {
+      this.seen.set(name, new Set([value]));
+      return false;
+    }
+    seen.add(value);
+    if (seen.size > PER_REQUEST_AFTER) {
+      this.seen.set(name, true);
+      return true;
+    }
+    return false;
+  }
+}
