@@ -5,7 +5,7 @@
  *
  * Two other forms remain, each for its own kind of number: the bare millisecond cells of tables and gate
  * values (`fmtMs` in src/report/style.ts: "1,032", "8.50", precise enough to compare with a limit) and idle
- * gaps chosen from round boundaries (`fmtGap` in src/diagnose/util.ts: "30 s", "2.5 min").
+ * gaps ({@link fmtGap} below: "30 s", "2.5 min"), which the diagnosis and the idle sweep both name.
  */
 
 /**
@@ -34,4 +34,16 @@ export function fmtDuration(ms: number): string {
   if (min < 48 * 60) return `${Math.floor(min / 60)} h ${min % 60} min`;
   const h = Math.round(ms / 3_600_000);
   return `${Math.floor(h / 24)} d ${h % 24} h`;
+}
+
+/**
+ * An idle gap, two significant digits in the largest unit that fits: "0.5 s", "3.5 s", "30 s", "2.5 min",
+ * "1.5 h". Gaps are chosen from round boundaries (keep-warm intervals, sweep steps) and measured idle times
+ * are compared with them, so two digits say all there is; the cold-start finding and the idle sweep's verdict
+ * name the same gap the same way.
+ */
+export function fmtGap(ms: number): string {
+  if (ms < 60_000) return `${Number((ms / 1000).toPrecision(2))} s`;
+  if (ms < 3_600_000) return `${Number((ms / 60_000).toPrecision(2))} min`;
+  return `${Number((ms / 3_600_000).toPrecision(2))} h`;
 }

@@ -4,6 +4,8 @@
  * sweep could have seen, or "inconclusive" with the repeats that would
  * decide. Pure: statistics in, text out.
  */
+
+import { fmtGap } from "../duration.js";
 import { REFERENCE_RISE, SWEEP_POWER, type SweepStats } from "./idle-sweep-stats.js";
 
 const FIVE_MIN_MS = 300_000;
@@ -18,13 +20,6 @@ export interface SweepVerdict {
   notes: string[];
   keepWarmIntervalMs?: number;
   fiveMinuteKeepWarmHelps?: boolean;
-}
-
-/** "0 s", "2.5 s", "1.5 min", "2 h". */
-export function fmtGap(ms: number): string {
-  if (ms < 60_000) return `${Number((ms / 1000).toPrecision(3))} s`;
-  if (ms < 3_600_000) return `${Number((ms / 60_000).toPrecision(3))} min`;
-  return `${Number((ms / 3_600_000).toPrecision(3))} h`;
 }
 
 export function fmtRate(rate: number): string {

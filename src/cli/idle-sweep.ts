@@ -1,8 +1,9 @@
 /** `stallwatch idle-sweep`: stall rate per idle gap, and whether keep-warm pings would help. */
 import { type IdleSweepResult, idleSweep, parseGaps, type SeriesResult } from "../app/idle-sweep.js";
-import { fmtGap, fmtRate } from "../app/idle-sweep-verdict.js";
+import { fmtRate } from "../app/idle-sweep-verdict.js";
 import { applyProbeOverrides, configFromFlags } from "../config/flags.js";
 import { type LoadedConfig, loadConfig, parseConfig } from "../config/load.js";
+import { fmtGap } from "../duration.js";
 import { UsageError } from "../errors.js";
 import type { RemoteLab } from "../lab/remote.js";
 import { startDemoLab } from "./lab-demo.js";

@@ -4,14 +4,7 @@ import type { RecordColumns } from "../record/columns.js";
 import type { Stall } from "./stalls.js";
 
 /** Durations read the same in every output: the one formatter, from the base layer. */
-export { fmtDuration } from "../duration.js";
-
-/** A gap or interval: "30 s", "2 min", "2.5 min", "1 h". */
-export function fmtGap(ms: number): string {
-  if (ms < 60_000) return `${Number((ms / 1000).toPrecision(2))} s`;
-  if (ms < 3_600_000) return `${Number((ms / 60_000).toPrecision(2))} min`;
-  return `${Number((ms / 3_600_000).toPrecision(2))} h`;
-}
+export { fmtDuration, fmtGap } from "../duration.js";
 
 export function pct(num: number, den: number): string {
   return den === 0 ? "0%" : `${Math.round((100 * num) / den)}%`;

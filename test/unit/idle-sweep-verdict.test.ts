@@ -1,7 +1,8 @@
 /** The idle sweep's verdict in words, from statistics built on counts whose answer is known. */
 import { describe, expect, it } from "vitest";
 import { analyseSweep } from "../../src/app/idle-sweep-stats.js";
-import { fmtGap, keepWarmInterval, sweepVerdict } from "../../src/app/idle-sweep-verdict.js";
+import { keepWarmInterval, sweepVerdict } from "../../src/app/idle-sweep-verdict.js";
+import { fmtGap } from "../../src/duration.js";
 
 const MIN = 60_000;
 
