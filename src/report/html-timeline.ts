@@ -7,6 +7,7 @@
  * latency. Every mark has a `<title>` (tooltip and accessible name).
  */
 
+import { median } from "../diagnose/stalls.js";
 import type { IntervalSummary, StallReport } from "../model.js";
 import { axisMs, esc, logScale, ms, n1, seriesKey, seriesLabel, svgTitle, timeScale } from "./html-util.js";
 import { fmtCount, fmtUtc, plural } from "./style.js";
@@ -183,7 +184,7 @@ function merge(list: IntervalSummary[]): IntervalSummary[] {
       ...chunk[0]!,
       endMs: chunk[chunk.length - 1]!.endMs,
       count: chunk.reduce((n, c) => n + c.count, 0),
-      p50Ms: p50s[(p50s.length - 1) >> 1] ?? 0,
+      p50Ms: p50s.length === 0 ? 0 : median(p50s),
       p99Ms: Math.max(0, ...timed.map((c) => c.p99Ms)),
       maxMs: Math.max(0, ...timed.map((c) => c.maxMs)),
       stalls: chunk.reduce((n, c) => n + c.stalls, 0),

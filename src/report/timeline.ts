@@ -6,6 +6,7 @@
  * marked with `!` (red when colour is on) in both.
  */
 import Table from "cli-table3";
+import { median as medianOf } from "../diagnose/stalls.js";
 import type { IntervalSummary } from "../model.js";
 import { BARS, fmtCount, fmtMs, fmtUtc, type Paint, painter, plural } from "./style.js";
 
@@ -192,7 +193,7 @@ function sparklines(list: readonly IntervalSummary[], paint: Paint, width: numbe
       failures: chunk.reduce((n, c) => n + c.failures, 0),
     });
   }
-  const median = (b: Bin): number => b.p50[(b.p50.length - 1) >> 1] ?? 0;
+  const median = (b: Bin): number => (b.p50.length === 0 ? 0 : medianOf(b.p50));
   const live = bins.filter((b) => b.count > 0);
   const lo = Math.max(0.001, Math.min(...live.map(median)));
   const hi = Math.max(lo, ...live.map((b) => b.max));
