@@ -8,6 +8,7 @@
  */
 import { type Clock, systemClock } from "../clock.js";
 import { DEFAULT_STALL_RULE, detectStalls, type Stall, type StallRule } from "../diagnose/stalls.js";
+import { fmtDuration } from "../duration.js";
 import { countable, type RequestRecord } from "../model.js";
 import type { RoundDiagnosis, RoundKind, RoundMeta, Store } from "../record/store.js";
 import type { Logger } from "./logger.js";
@@ -181,7 +182,7 @@ function logRound(
   });
   for (const s of stalls) {
     const rec = s.record;
-    logger.warn(`stall: ${rec.api} ${rec.route} ${rec.endpoint} ${Math.round(s.totalMs)} ms in ${s.phase}`, {
+    logger.warn(`stall: ${rec.api} ${rec.route} ${rec.endpoint} ${fmtDuration(s.totalMs)} in ${s.phase}`, {
       event: "stall",
       round: meta.id,
       api: rec.api,

@@ -12,6 +12,7 @@ import { traceStalls } from "../../aws/xray/investigate.js";
 import { traceHeaderFor } from "../../aws/xray/trace-id.js";
 import { type Clock, systemClock } from "../../clock.js";
 import type { Config } from "../../config/schema.js";
+import { fmtDuration } from "../../duration.js";
 import { type EvidenceSource, type EvidenceStep, failureText, noEvidence } from "./source.js";
 
 export interface XraySourceOptions {
@@ -54,9 +55,7 @@ export function xraySource(
         const missing = res.evidence.missingTraces?.length ?? 0;
         out.notes.push(
           `X-Ray: ${res.evidence.breakdowns.length} of ${traced} traced stalls broken down` +
-            (missing
-              ? `, ${missing} traces not found within ${Math.round(res.fetch.elapsedMs / 1000)} s`
-              : "") +
+            (missing ? `, ${missing} traces not found within ${fmtDuration(res.fetch.elapsedMs)}` : "") +
             (res.failed.length ? `, ${res.failed.length} traces without an API Gateway segment` : ""),
         );
         const fails = res.fetch.fatal ? [res.fetch.fatal] : res.fetch.failures.slice(0, 3);
