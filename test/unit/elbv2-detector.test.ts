@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TargetHealthTracker } from "../../src/aws/elbv2/tracker.js";
 import {
+  targetUnhealthyCandidate,
   targetUnhealthyDetector,
   targetUnhealthyFindings,
 } from "../../src/diagnose/detectors/target-unhealthy.js";
@@ -135,6 +136,43 @@ describe("target-unhealthy", () => {
       targets: [{ targetId: "b", state: "unhealthy", reason: "Target.FailedHealthChecks", az: "az2" }],
     });
     expect(["medium", "high"]).toContain(f?.confidence);
+  });
+
+  it("does not claim a stall whose trace names a healthy target as the one that served it", () => {
+    // Targets registered by IP; 10.0.9.2 is unhealthy in rounds 8–11; every request in those rounds stalls.
+    const tracker = new TargetHealthTracker();
+    tracker.setZones(TG, ["az1", "az2"]);
+    const records: RequestRecord[] = [];
+    let seq = 0;
+    for (let r = 0; r < 20; r++) {
+      const at = T0 + r * 10_000;
+      const bad = r >= 8 && r < 12;
+      tracker.observe({
+        targetGroupArn: TG,
+        atMs: at,
+        targets: [tgt("10.0.9.1", "az1", "healthy"), tgt("10.0.9.2", "az2", bad ? "unhealthy" : "healthy")],
+      });
+      for (let k = 0; k < 4; k++)
+        records.push(rec(seq++, at + 2000 + k * 1500, bad ? 3005 : 10 + k, "198.51.100.7"));
+    }
+    const stalls = detectStalls(records);
+    expect(stalls).toHaveLength(16);
+    const ev = { history: tracker.history(), topologies: [topo(true)] };
+    // X-Ray names the serving target of 12 stalls: 4 on the healthy one, 4 on the bad one, 4 by instance id
+    // (not comparable with IP-registered targets); 4 stalls untraced.
+    const servedBy = new Map<number, string>();
+    stalls.forEach((st, k) => {
+      if (k % 4 === 0) servedBy.set(st.record.seq, "10.0.9.1");
+      else if (k % 4 === 1) servedBy.set(st.record.seq, "10.0.9.2");
+      else if (k % 4 === 2) servedBy.set(st.record.seq, "i-0123456789abcdef0");
+    });
+    const { candidate } = targetUnhealthyCandidate(records, stalls, ev, new Set(), servedBy);
+    const healthyServed = stalls.filter((_, k) => k % 4 === 0).map((st) => st.record.seq);
+    expect(candidate?.stalls).toHaveLength(12);
+    for (const seqServedByHealthy of healthyServed)
+      expect(candidate?.stalls).not.toContain(seqServedByHealthy);
+    // Without the traces every stall of the span is the degraded target's.
+    expect(targetUnhealthyCandidate(records, stalls, ev).candidate?.stalls).toHaveLength(16);
   });
 
   it("raises nothing on a healthy history or without evidence", () => {

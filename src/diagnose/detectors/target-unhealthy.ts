@@ -15,6 +15,7 @@
  * degraded spans is not above the rate outside them, the finding is withheld.
  */
 
+import { isIP } from "node:net";
 import type {
   Confidence,
   DegradedWindow,
@@ -54,6 +55,12 @@ function spanOf(w: DegradedWindow | ZoneWindow, leadMs: number, observedToMs: nu
   return { startMs: (w.sinceMs ?? w.fromMs) - lead, endMs: w.toMs ?? observedToMs + OPEN_TAIL_MS };
 }
 
+/** Both are IP addresses, or both EC2 instance ids: ids of the same kind, equal exactly when the same target. */
+function comparableTargetIds(a: string, b: string): boolean {
+  const instance = /^i-[0-9a-f]+$/;
+  return (isIP(a) !== 0 && isIP(b) !== 0) || (instance.test(a) && instance.test(b));
+}
+
 const overlaps = (r: RequestRecord, s: Span): boolean =>
   r.atMs <= s.endMs && r.atMs + (r.phasesMs.total ?? 0) >= s.startMs;
 const iso = (ms: number | undefined): string | undefined =>
@@ -85,6 +92,13 @@ export function targetUnhealthyCandidate(
    * that is slow inside its handler is slow-target's, whatever its reported health.
    */
   inBackend: ReadonlySet<number> = new Set(),
+  /**
+   * The target that served a stalled request, by seq, where its X-Ray trace names it. A request the NLB sent
+   * to a healthy target is not explained by another target's degradation: a degraded span matches it only
+   * when that target served it, where the two ids can be compared (both IPs or both instance ids; an ECS
+   * container name cannot, and still matches).
+   */
+  servedBy: ReadonlyMap<number, string> = new Map(),
 ): { candidate?: Candidate; note?: string } {
   const h = ev.history;
   if (h.observedFromMs === undefined || h.observedToMs === undefined) return {};
@@ -106,8 +120,11 @@ export function targetUnhealthyCandidate(
   const matchOf = (r: RequestRecord): Match => {
     const nodeAz = r.remoteAddress === undefined ? undefined : nodes.get(r.remoteAddress);
     const zones = zoneSpans.filter((z) => overlaps(r, z.s)).map((z) => z.w);
+    const served = servedBy.get(r.seq);
+    const couldServe = (w: DegradedWindow) =>
+      served === undefined || !comparableTargetIds(w.targetId, served) || w.targetId === served;
     return {
-      targets: targetSpans.filter((t) => overlaps(r, t.s)).map((t) => t.w),
+      targets: targetSpans.filter((t) => overlaps(r, t.s) && couldServe(t.w)).map((t) => t.w),
       // A request through another AZ's node is not explained by this AZ being dark.
       zones: nodeAz === undefined ? zones : zones.filter((z) => z.az === nodeAz),
       viaNode: nodeAz === undefined ? [] : zones.filter((z) => z.az === nodeAz),
@@ -255,7 +272,15 @@ export const targetUnhealthyDetector: Detector = {
     const inBackend = new Set(
       (xray?.breakdowns ?? []).filter((b) => b.dominant === "backend").map((b) => b.seq),
     );
-    const { candidate, note } = targetUnhealthyCandidate(input.records, input.stalls, ev, inBackend);
+    const servedBy = new Map<number, string>();
+    for (const b of xray?.breakdowns ?? []) if (b.backend?.host) servedBy.set(b.seq, b.backend.host);
+    const { candidate, note } = targetUnhealthyCandidate(
+      input.records,
+      input.stalls,
+      ev,
+      inBackend,
+      servedBy,
+    );
     return { ...(candidate ? { candidate } : {}), ...(note ? { notes: [note] } : {}) };
   },
 };
