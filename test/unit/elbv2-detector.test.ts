@@ -45,11 +45,15 @@ function rec(seq: number, atMs: number, totalMs: number, remoteAddress: string):
   });
 }
 
-/** 20 rounds 10 s apart; `bad(round)` says whether az2's only target is unhealthy; requests alternate between the nodes. */
+/**
+ * 20 rounds 10 s apart; `bad(round)` says whether az2's only target is unhealthy; requests alternate between the
+ * nodes. `ids`: the two targets' ids (az1's, az2's).
+ */
 function scenario(
   bad: (round: number) => boolean,
   stalled: (round: number, addr: string) => boolean,
   crossZone = false,
+  ids: [string, string] = ["a", "b"],
 ) {
   const tracker = new TargetHealthTracker();
   tracker.setZones(TG, ["az1", "az2"]);
@@ -60,7 +64,7 @@ function scenario(
     tracker.observe({
       targetGroupArn: TG,
       atMs: at,
-      targets: [tgt("a", "az1", "healthy"), tgt("b", "az2", bad(r) ? "unhealthy" : "healthy")],
+      targets: [tgt(ids[0], "az1", "healthy"), tgt(ids[1], "az2", bad(r) ? "unhealthy" : "healthy")],
     });
     for (let k = 0; k < 4; k++) {
       const addr = k % 2 ? "10.0.2.10" : "10.0.1.10";
@@ -140,24 +144,10 @@ describe("target-unhealthy", () => {
 
   it("does not claim a stall whose trace names a healthy target as the one that served it", () => {
     // Targets registered by IP; 10.0.9.2 is unhealthy in rounds 8–11; every request in those rounds stalls.
-    const tracker = new TargetHealthTracker();
-    tracker.setZones(TG, ["az1", "az2"]);
-    const records: RequestRecord[] = [];
-    let seq = 0;
-    for (let r = 0; r < 20; r++) {
-      const at = T0 + r * 10_000;
-      const bad = r >= 8 && r < 12;
-      tracker.observe({
-        targetGroupArn: TG,
-        atMs: at,
-        targets: [tgt("10.0.9.1", "az1", "healthy"), tgt("10.0.9.2", "az2", bad ? "unhealthy" : "healthy")],
-      });
-      for (let k = 0; k < 4; k++)
-        records.push(rec(seq++, at + 2000 + k * 1500, bad ? 3005 : 10 + k, "198.51.100.7"));
-    }
-    const stalls = detectStalls(records);
+    const bad = (r: number) => r >= 8 && r < 12;
+    const { records, stalls, ev } = scenario(bad, bad, true, ["10.0.9.1", "10.0.9.2"]);
+    for (const r of records) r.remoteAddress = "198.51.100.7";
     expect(stalls).toHaveLength(16);
-    const ev = { history: tracker.history(), topologies: [topo(true)] };
     // X-Ray names the serving target of 12 stalls: 4 on the healthy one, 4 on the bad one, 4 by instance id
     // (not comparable with IP-registered targets); 4 stalls untraced.
     const servedBy = new Map<number, string>();
