@@ -24,19 +24,9 @@ export { type Clock, systemClock } from "./clock.js";
 export { type LoadedConfig, loadConfig, type ParseOptions, parseConfig } from "./config/load.js";
 export type { Config, ConfigInput } from "./config/schema.js";
 export type { ProbeTarget } from "./config/targets.js";
-export { DEFAULT_DETECTORS } from "./diagnose/detectors/index.js";
-export { DEFAULT_ALPHA, DEFAULT_RESOLVER_TIMEOUT_MS, diagnose, explainStall } from "./diagnose/diagnose.js";
-export { FINDING_IDS, FINDINGS, type FindingSpec, findingSpec, UNEXPLAINED } from "./diagnose/registry.js";
+// The diagnosis engine's public surface, as diagnose/index.ts defines it (detectors, registry, types).
+export * from "./diagnose/index.js";
 export { DEFAULT_STALL_RULE, detectStalls } from "./diagnose/stalls.js";
-export type {
-  Detector,
-  DetectorInput,
-  DetectorResult,
-  DiagnoseContext,
-  DiagnoseInput,
-  Diagnosis,
-  StallExplanation,
-} from "./diagnose/types.js";
 export { ConfigError, StallwatchError, UsageError } from "./errors.js";
 export * from "./model.js";
 export { createLagMonitor, type LagMonitor, type LagMonitorOptions } from "./probe/lag.js";
