@@ -226,6 +226,12 @@ export async function blackholePort(): Promise<{ port: number; close(): Promise<
 }
 
 /** Canned handlers. */
+/** Requests a `behaviors.held` route holds now, and the most it held at once. */
+export interface InFlightCount {
+  now: number;
+  max: number;
+}
+
 export const behaviors = {
   /** A JSON response. */
   json(body: unknown, status = 200, headers: Record<string, string> = {}): Handler {
@@ -240,6 +246,20 @@ export const behaviors = {
     return (_req, res) => {
       res.writeHead(code, headers);
       res.end();
+    };
+  },
+  /**
+   * Hold each request `ms`, counted in `count` meanwhile (the server's view of the client's concurrency:
+   * `count.max` is the most held at once), then run `next` (default: JSON {"ok":true}).
+   */
+  held(ms: number, count: InFlightCount, next: Handler = behaviors.json({ ok: true })): Handler {
+    return (req, res, tools) => {
+      count.now++;
+      count.max = Math.max(count.max, count.now);
+      tools.later(ms, () => {
+        count.now--;
+        next(req, res, tools);
+      });
     };
   },
   /** Hold the response headers for `ms`, then run `next` (default: JSON {"status":"OK"}). */

@@ -10,25 +10,23 @@ import { createLagMonitor } from "../../src/probe/lag.js";
 import { createProber } from "../../src/probe/prober.js";
 import { runProbes } from "../../src/probe/runner.js";
 import type { Prober } from "../../src/probe/types.js";
-import { behaviors, startServer, type TestServer, targetFor } from "../helpers/servers.js";
+import {
+  behaviors,
+  type InFlightCount,
+  startServer,
+  type TestServer,
+  targetFor,
+} from "../helpers/servers.js";
 
 let srv: TestServer;
 let prober: Prober | undefined;
-let inFlight = 0;
-let maxInFlight = 0;
+const held: InFlightCount = { now: 0, max: 0 };
 
 beforeAll(async () => {
   srv = await startServer({
     routes: {
       "/quick": behaviors.json({ ok: true }),
-      "/held": (req, res, tools) => {
-        inFlight++;
-        maxInFlight = Math.max(maxInFlight, inFlight);
-        tools.later(60, () => {
-          inFlight--;
-          behaviors.json({ ok: true })(req, res, tools);
-        });
-      },
+      "/held": behaviors.held(60, held),
     },
   });
 });
@@ -61,7 +59,7 @@ describe("runProbes concurrency sweep", () => {
     expect(loads.slice(6, 9)).toEqual([0, 1, 2]);
     // Six at a time: the part starts with 0 … 5 others, after the previous part drained.
     expect(loads.slice(12, 18)).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(maxInFlight).toBe(6);
+    expect(held.max).toBe(6);
     // Parts do not overlap: each part's first request starts after the previous part's last one ended.
     const end = (i: number) => res.records[i]!.atMs + (res.records[i]!.phasesMs.total ?? 0);
     expect(res.records[12]!.atMs).toBeGreaterThanOrEqual(Math.max(...[6, 7, 8, 9, 10, 11].map(end)) - 1);

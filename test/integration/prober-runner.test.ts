@@ -10,26 +10,24 @@ import { createProber } from "../../src/probe/prober.js";
 import { runProbes } from "../../src/probe/runner.js";
 import type { Prober } from "../../src/probe/types.js";
 import { blockEventLoop } from "../helpers/block-loop.js";
-import { behaviors, startServer, type TestServer, targetFor } from "../helpers/servers.js";
+import {
+  behaviors,
+  type InFlightCount,
+  startServer,
+  type TestServer,
+  targetFor,
+} from "../helpers/servers.js";
 
 let srv: TestServer;
 let prober: Prober;
-let inFlight = 0;
-let maxInFlight = 0;
+const held: InFlightCount = { now: 0, max: 0 };
 
 beforeAll(async () => {
   srv = await startServer({
     routes: {
       "/a": behaviors.json({ status: "OK" }),
       "/b": behaviors.json({ status: "OK" }),
-      "/held": (req, res, tools) => {
-        inFlight++;
-        maxInFlight = Math.max(maxInFlight, inFlight);
-        tools.later(80, () => {
-          inFlight--;
-          behaviors.json({ ok: true })(req, res, tools);
-        });
-      },
+      "/held": behaviors.held(80, held),
     },
   });
 });
@@ -77,14 +75,14 @@ describe("runProbes", () => {
 
   test("at most `concurrency` requests in flight", async () => {
     const deps = newProber();
-    maxInFlight = 0;
+    held.max = 0;
     const res = await runProbes(
       [targetFor(srv.url("/held"))],
       { count: 9, concurrency: 3, connection: "reuse", tag: "probe" },
       deps,
     );
     expect(res.records).toHaveLength(9);
-    expect(maxInFlight).toBe(3);
+    expect(held.max).toBe(3);
     // a request sent while another of its series is in flight has no idle gap
     expect(res.records.filter((r) => r.idleGapMs === 0).length).toBeGreaterThan(0);
   });
