@@ -18,7 +18,7 @@
  */
 import { setFlagsFromString } from "node:v8";
 
-export const STALLWATCH_V8_FLAGS = ["--optimize-for-size", "--liftoff-only"] as const;
+const STALLWATCH_V8_FLAGS = ["--optimize-for-size", "--liftoff-only"] as const;
 
 if (process.env.STALLWATCH_V8_DEFAULTS !== "0") {
   for (const flag of STALLWATCH_V8_FLAGS) setFlagsFromString(flag);

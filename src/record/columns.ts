@@ -734,11 +734,6 @@ export class RecordStore implements RecordColumns {
     return id === 0 ? undefined : this.ids.get(id - 1, 0);
   }
 
-  /** Bytes the per-request strings hold (ids and per-request hop-header values, with their index). */
-  stringBytes(): number {
-    return this.hops.arena.bytes + this.ids.bytes;
-  }
-
   /** Bytes the chunks' typed arrays hold (columns no row of a chunk uses are not allocated). */
   columnBytes(): number {
     let n = 0;

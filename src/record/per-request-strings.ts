@@ -37,13 +37,6 @@ export class StringArena {
     return this.groups;
   }
 
-  /** Bytes held. */
-  get bytes(): number {
-    let n = 0;
-    for (const c of this.chunks) n += c.byteLength;
-    return n;
-  }
-
   add(values: readonly string[]): number {
     // UTF-8 takes at most 3 bytes per UTF-16 unit; a length varint at most 5.
     let most = 0;
