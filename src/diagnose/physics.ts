@@ -121,14 +121,13 @@ export type TypicalPhases = Map<string, Typical>;
 /** Median and spread of each phase per series × connection over `rows` of `columns` that succeeded without a stall. */
 export function typicalPhases(
   columns: RecordColumns,
-  rows: Iterable<number>,
+  rows: ArrayLike<number>,
   stallSeqs: ReadonlySet<number>,
 ): TypicalPhases {
   // Rows per series × connection mode (one key string per group, none per row), then per phase one scratch
   // buffer sorted in place: no per-row key strings, value arrays or sorted copies (at 300,000 requests those
   // were tens of MB of garbage the report's peak RSS kept).
-  const all = rows instanceof Uint32Array ? rows : Uint32Array.from(rows);
-  const ok = keepRows(all, (i) => columns.ok(i) && !stallSeqs.has(columns.seq(i)));
+  const ok = keepRows(rows, (i) => columns.ok(i) && !stallSeqs.has(columns.seq(i)));
   const out: TypicalPhases = new Map();
   let scratch = new Float64Array(0);
   for (const [key, group] of rowsBySeriesConn(columns, ok)) {
