@@ -86,12 +86,7 @@ export interface SplitResult {
 
 export type SplitOutcome = { ok: true; split: SplitResult } | { ok: false; reason: string };
 
-export function idleSplit(
-  input: GapSamples | readonly GapSample[],
-  alpha: number,
-  label: string,
-): SplitOutcome {
-  const samples = input instanceof GapSamples ? input : GapSamples.of(input);
+export function idleSplit(samples: GapSamples, alpha: number, label: string): SplitOutcome {
   const n = samples.length;
   if (n < SPLIT_MIN_SAMPLES) {
     return { ok: false, reason: `too few samples for ${label} test: n=${n} < ${SPLIT_MIN_SAMPLES}` };

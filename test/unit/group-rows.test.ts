@@ -19,7 +19,7 @@ describe("groupRows", () => {
 });
 
 describe("idleSplit over GapSamples", () => {
-  it("gives the same split from typed samples as from sample objects, ties included", () => {
+  it("splits by gap with ties kept in push order, whether the samples came at once or grew past their capacity", () => {
     // 60 short gaps (1 stall), 30 long gaps (12 stalls), several equal gaps on both sides.
     const list = [];
     for (let k = 0; k < 90; k++) {
@@ -30,7 +30,7 @@ describe("idleSplit over GapSamples", () => {
         stall: long ? k % 5 < 2 : k === 7,
       });
     }
-    const fromObjects = idleSplit(list, 0.01, "t");
+    const fromObjects = idleSplit(GapSamples.of(list), 0.01, "t");
     const typed = new GapSamples(4); // grows past its capacity
     for (const x of list) typed.push(x.seq, x.gapMs, x.stall);
     const fromTyped = idleSplit(typed, 0.01, "t");
