@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { RecordCollector } from "../../src/app/records.js";
 import type { ProbeTimestamps, RequestRecord } from "../../src/model.js";
 import { BYTES_PER_ROW, keepRows, RecordStore } from "../../src/record/columns.js";
+import { makeRecord } from "../helpers/records.js";
 
 /** Every field of RequestRecord set: a field added to the type and not to the store fails to compile here. */
 const full: Required<RequestRecord> = {
@@ -41,25 +42,15 @@ const full: Required<RequestRecord> = {
   inFlightAtSend: 0,
 };
 
-const minimal = (seq: number, over: Partial<RequestRecord> = {}): RequestRecord => ({
-  atMs: 1000 + seq,
-  seq,
-  seriesSeq: seq,
-  api: "a",
-  route: "r",
-  endpoint: "/",
-  method: "GET",
-  url: "http://127.0.0.1/",
-  tag: "probe",
-  connection: "fresh",
-  phasesMs: { total: 1 + seq / 7 },
-  bytes: 0,
-  reused: false,
-  assertions: [],
-  hopHeaders: {},
-  ok: true,
-  ...over,
-});
+const minimal = (seq: number, over: Partial<RequestRecord> = {}): RequestRecord =>
+  makeRecord({
+    atMs: 1000 + seq,
+    seq,
+    seriesSeq: seq,
+    url: "http://127.0.0.1/",
+    phasesMs: { total: 1 + seq / 7 },
+    ...over,
+  });
 
 describe("RecordStore", () => {
   it("gives back every field of a record exactly, absent fields absent", () => {
