@@ -179,21 +179,9 @@ function putF32(cols: (Float32Array | undefined)[], col: number, o: number, v: n
   a[o] = v;
 }
 
-/** Writes an integer into a column of a chunk; 0 (the default) allocates nothing. */
-function putInt<A extends Uint32Array | Uint16Array | Uint8Array>(
-  cols: (A | undefined)[],
-  col: number,
-  o: number,
-  v: number,
-  make: () => A,
-): void {
-  if (v === 0) return;
-  let a = cols[col];
-  if (!a) {
-    a = make();
-    cols[col] = a;
-  }
-  a[o] = v;
+/** Writes an integer into a Uint32 column of a chunk; 0 (the default) allocates nothing. */
+function putU32(cols: (Uint32Array | undefined)[], col: number, o: number, v: number): void {
+  cols[col] = putOne(cols[col], o, v, newU32);
 }
 
 const newU32 = (): Uint32Array => new Uint32Array(CHUNK);
@@ -451,10 +439,10 @@ export class RecordStore implements RecordColumns {
       }
     }
     const u = c.u32;
-    putInt(u, U_SEQ, o, r.seq, newU32);
-    putInt(u, U_SERIES_SEQ, o, r.seriesSeq, newU32);
+    putU32(u, U_SEQ, o, r.seq);
+    putU32(u, U_SERIES_SEQ, o, r.seriesSeq);
     const tk = `${r.api}\u0000${r.route}\u0000${r.endpoint}\u0000${r.method}\u0000${r.url}`;
-    putInt(
+    putU32(
       u,
       U_TARGET,
       o,
@@ -466,7 +454,6 @@ export class RecordStore implements RecordColumns {
         url: r.url,
         seriesId: `${r.api}\u0000${r.route}\u0000${r.endpoint}`,
       }),
-      newU32,
     );
     if (
       r.remoteAddress !== undefined ||
@@ -475,34 +462,34 @@ export class RecordStore implements RecordColumns {
       r.localAddress !== undefined
     ) {
       const key = JSON.stringify([r.remoteAddress, r.remotePort, r.remoteFamily, r.localAddress]);
-      putInt(u, U_REMOTE, o, this.remotes.id(key, remoteOf(r)), newU32);
+      putU32(u, U_REMOTE, o, this.remotes.id(key, remoteOf(r)));
     }
-    if (r.tls) putInt(u, U_TLS, o, this.tlsInfos.id(JSON.stringify(r.tls), r.tls), newU32);
+    if (r.tls) putU32(u, U_TLS, o, this.tlsInfos.id(JSON.stringify(r.tls), r.tls));
     // No assertions and no hop headers are the common case: id 0, which reads back as [] and {}.
     if (r.assertions.length > 0)
-      putInt(u, U_ASSERT, o, this.assertionLists.id(JSON.stringify(r.assertions), r.assertions), newU32);
+      putU32(u, U_ASSERT, o, this.assertionLists.id(JSON.stringify(r.assertions), r.assertions));
     if (!emptyObject(r.hopHeaders)) {
       const { shape, first } = this.hops.add(r.hopHeaders);
-      putInt(u, U_HOP, o, shape, newU32);
-      putInt(u, U_HOP_FIRST, o, first, newU32);
+      putU32(u, U_HOP, o, shape);
+      putU32(u, U_HOP_FIRST, o, first);
     }
     let idFlags = 0;
     if (r.requestId !== undefined) {
       if (r.requestId === requestIdOf(r.hopHeaders)) idFlags |= F_REQ_ID_FROM_HOP;
-      else putInt(u, U_REQ_ID, o, this.ids.add([r.requestId]) + 1, newU32);
+      else putU32(u, U_REQ_ID, o, this.ids.add([r.requestId]) + 1);
     }
     if (r.traceId !== undefined) {
       if (r.traceId === traceIdOf(r.hopHeaders["x-amzn-trace-id"])) idFlags |= F_TRACE_ID_FROM_HOP;
-      else putInt(u, U_TRACE_ID, o, this.ids.add([r.traceId]) + 1, newU32);
+      else putU32(u, U_TRACE_ID, o, this.ids.add([r.traceId]) + 1);
     }
-    if (r.error) putInt(u, U_ERROR, o, this.errors.id(JSON.stringify(r.error), r.error), newU32);
-    if (r.writer !== undefined) putInt(u, U_WRITER, o, this.writers.id(r.writer, r.writer), newU32);
+    if (r.error) putU32(u, U_ERROR, o, this.errors.id(JSON.stringify(r.error), r.error));
+    if (r.writer !== undefined) putU32(u, U_WRITER, o, this.writers.id(r.writer, r.writer));
     // Both address lists in one entry: a run's lookups and fallbacks repeat the same few pairs.
     if (r.resolvedAddresses !== undefined || r.connectAttempts !== undefined) {
       const key = JSON.stringify([r.resolvedAddresses, r.connectAttempts]);
-      putInt(u, U_DIAL, o, this.dials.id(key, dialOf(r)), newU32);
+      putU32(u, U_DIAL, o, this.dials.id(key, dialOf(r)));
     }
-    if (r.inFlightAtSend !== undefined) putInt(u, U_IN_FLIGHT, o, r.inFlightAtSend + 1, newU32);
+    if (r.inFlightAtSend !== undefined) putU32(u, U_IN_FLIGHT, o, r.inFlightAtSend + 1);
     if (r.status !== undefined) c.status = putOne(c.status, o, r.status, newU16);
     if (r.localPort !== undefined) c.localPort = putOne(c.localPort, o, r.localPort, newU16);
     c.flags[o] =
@@ -761,8 +748,8 @@ export class RecordStore implements RecordColumns {
   }
 }
 
-/** Writes an integer into a single-array column, allocating it on the first non-zero value. */
-function putOne<A extends Uint16Array | Uint8Array>(
+/** Writes an integer into a column, allocating it on the first non-zero value; returns the column. */
+function putOne<A extends Uint32Array | Uint16Array | Uint8Array>(
   a: A | undefined,
   o: number,
   v: number,
