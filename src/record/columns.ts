@@ -159,25 +159,27 @@ function newChunk(): Chunk {
 }
 
 /** Writes a float into a column of a chunk; NaN (the default) allocates nothing. */
-function putF64(cols: (Float64Array | undefined)[], col: number, o: number, v: number): void {
+function putFloat<A extends Float64Array | Float32Array>(
+  cols: (A | undefined)[],
+  col: number,
+  o: number,
+  v: number,
+  make: () => A,
+): void {
   if (Number.isNaN(v)) return;
   let a = cols[col];
   if (!a) {
-    a = new Float64Array(CHUNK).fill(Number.NaN);
+    a = make();
+    a.fill(Number.NaN);
     cols[col] = a;
   }
   a[o] = v;
 }
 
-function putF32(cols: (Float32Array | undefined)[], col: number, o: number, v: number): void {
-  if (Number.isNaN(v)) return;
-  let a = cols[col];
-  if (!a) {
-    a = new Float32Array(CHUNK).fill(Number.NaN);
-    cols[col] = a;
-  }
-  a[o] = v;
-}
+const putF64 = (cols: (Float64Array | undefined)[], col: number, o: number, v: number): void =>
+  putFloat(cols, col, o, v, () => new Float64Array(CHUNK));
+const putF32 = (cols: (Float32Array | undefined)[], col: number, o: number, v: number): void =>
+  putFloat(cols, col, o, v, () => new Float32Array(CHUNK));
 
 /** Writes an integer into a Uint32 column of a chunk; 0 (the default) allocates nothing. */
 function putU32(cols: (Uint32Array | undefined)[], col: number, o: number, v: number): void {
