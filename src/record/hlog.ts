@@ -5,14 +5,17 @@
  *
  * Each round appends one block: one interval line per series × phase, tagged
  * `Tag=api=…;route=…;endpoint=…;conn=…;tag=…;phase=…` (each value
- * percent-encoded, so a tag never holds ',' or whitespace), then a comment
+ * percent-encoded, so a tag never holds ',' or whitespace), then the round's
+ * failures comment (see {@link failuresComment}), then a comment
  * `#[Round <id> committed: <n> intervals]`. Interval lines not followed by
  * their commit comment belong to a round that was in flight at a crash.
+ * Requests a clean stop aborted are no measurement: they are in no line.
  */
 import * as hdr from "hdr-histogram-js";
 import {
   CONNECTION_MODES,
   type ConnectionMode,
+  countable,
   PHASES,
   type Phase,
   RECORD_TAGS,
@@ -87,6 +90,7 @@ export function hlogRoundBlockOf(
 ): string {
   const groups = new Map<string, RequestRecord[]>();
   for (const r of records) {
+    if (!countable(r)) continue;
     const id = histKeyId(histKeyOf(r));
     const g = groups.get(id);
     if (g) g.push(r);
@@ -115,7 +119,79 @@ export function hlogRoundBlockOf(
       n++;
     }
   }
+  w.outputComment(failuresComment(roundId, groups.values()));
   w.outputComment(`[Round ${roundId} committed: ${n} intervals]`);
+  return out;
+}
+
+/**
+ * What a histogram cannot say about a round: which requests failed. One comment per round,
+ * `[Round <id> failures: {"keys":[…],"failed":[[k, totalUs|null, code|null], …]}]` (`keys`: the
+ * tags, without phase, of the series that had failures; `k` indexes them; the total in µs as the
+ * histograms hold it). Written for every round, `"failed":[]` when none failed: its presence says
+ * the round's failures are known, so its interval summaries and stall counts can come from the
+ * histograms alone. HdrHistogram's tools (and readers before it) ignore comments.
+ */
+export function failuresComment(roundId: number, groups: Iterable<readonly RequestRecord[]>): string {
+  const keys: string[] = [];
+  const failed: Array<[number, number | null, string | null]> = [];
+  for (const group of groups) {
+    let k = -1;
+    for (const r of group) {
+      if (r.ok) continue;
+      if (k === -1) {
+        k = keys.length;
+        keys.push(keyTag(histKeyOf(r)));
+      }
+      const total = r.phasesMs.total;
+      const us = total === undefined || !Number.isFinite(total) || total < 0 ? null : msToUs(total);
+      failed.push([k, us, r.error?.code ?? null]);
+    }
+  }
+  return `[Round ${roundId} failures: ${JSON.stringify({ keys, failed })}]`;
+}
+
+/** The tag of a series without its phase (the failures comment names series by it). */
+function keyTag(k: HistKey): string {
+  const e = encodeURIComponent;
+  return `api=${e(k.api)};route=${e(k.route)};endpoint=${e(k.endpoint)};conn=${e(k.connection)};tag=${e(k.tag)}`;
+}
+
+/** One failed request of a round, as its failures comment says. */
+export interface HlogFailure {
+  key: HistKey;
+  /** Its total in µs as the histograms hold it (undefined: it has none). */
+  totalUs?: number;
+  code?: string;
+}
+
+/** Parses a failures comment's JSON; undefined when it is not one of ours. */
+export function parseFailures(json: string): HlogFailure[] | undefined {
+  let o: unknown;
+  try {
+    o = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  const { keys, failed } = (o ?? {}) as { keys?: unknown; failed?: unknown };
+  if (!Array.isArray(keys) || !Array.isArray(failed)) return undefined;
+  const decoded: HistKey[] = [];
+  for (const k of keys) {
+    const t = typeof k === "string" ? decodeTag(`${k};phase=total`) : undefined;
+    if (!t) return undefined;
+    const { phase: _phase, ...key } = t;
+    decoded.push(key);
+  }
+  const out: HlogFailure[] = [];
+  for (const f of failed) {
+    if (!Array.isArray(f) || f.length !== 3) return undefined;
+    const [k, us, code] = f as unknown[];
+    const key = typeof k === "number" ? decoded[k] : undefined;
+    if (!key) return undefined;
+    if (us !== null && (typeof us !== "number" || !Number.isFinite(us))) return undefined;
+    if (code !== null && typeof code !== "string") return undefined;
+    out.push({ key, ...(us === null ? {} : { totalUs: us }), ...(code === null ? {} : { code }) });
+  }
   return out;
 }
 
@@ -124,17 +200,23 @@ export type HlogLine =
   | { kind: "start"; startSec: number }
   | { kind: "base"; baseSec: number }
   | { kind: "commit"; roundId: number; intervals: number }
+  | { kind: "failures"; roundId: number; json: string }
   | { kind: "interval"; tag: string | undefined; startSec: number; lengthSec: number; hist: string }
   | { kind: "ignore" }
   | { kind: "bad"; reason: string };
 
 const COMMIT_RE = /^#\[Round (\d+) committed: (\d+) intervals\]$/;
+const FAILURES_PREFIX = /^#\[Round (\d+) failures: /;
 const TIME_RE = /^#\[(StartTime|BaseTime): ([0-9.]+) /;
 
 export function parseHlogLine(line: string): HlogLine {
   if (line.startsWith("#")) {
     const c = COMMIT_RE.exec(line);
     if (c) return { kind: "commit", roundId: Number(c[1]), intervals: Number(c[2]) };
+    const f = FAILURES_PREFIX.exec(line);
+    if (f && line.endsWith("]")) {
+      return { kind: "failures", roundId: Number(f[1]), json: line.slice(f[0].length, -1) };
+    }
     const t = TIME_RE.exec(line);
     if (t) {
       const sec = Number(t[2]);

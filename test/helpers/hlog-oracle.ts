@@ -6,13 +6,23 @@
  * And the straightforward way to read them back (mergeHlogOracle).
  */
 import * as hdr from "hdr-histogram-js";
-import { PHASES } from "../../src/model.js";
-import { type Histogram, type HistogramSet, histKeyId, newHistogram } from "../../src/record/histograms.js";
+import { PHASES, type RequestRecord } from "../../src/model.js";
+import {
+  type Histogram,
+  HistogramSet,
+  histKeyId,
+  histKeyOf,
+  newHistogram,
+} from "../../src/record/histograms.js";
 import { decodeTag, encodeTag } from "../../src/record/hlog.js";
 
-/** The lines of one round: one interval per series × phase, then the commit comment. */
+/**
+ * The lines of one round: one interval per series × phase of the measured (not aborted) records, the
+ * failures comment (the failed records' series tags, totals in µs and failure codes, series in the
+ * order the set lists them), then the commit comment.
+ */
 export function hlogRoundBlock(
-  set: HistogramSet,
+  records: readonly RequestRecord[],
   roundId: number,
   startMs: number,
   endMs: number,
@@ -25,6 +35,20 @@ export function hlogRoundBlock(
   });
   const startSec = (startMs - baseMs) / 1000;
   const endSec = Math.max(endMs, startMs) / 1000 - baseMs / 1000;
+  const measured = records.filter((r) => r.aborted !== true);
+  const set = new HistogramSet();
+  for (const r of measured) set.recordRecord(r);
+  const keys: string[] = [];
+  const failed: unknown[] = [];
+  for (const { key } of set.series()) {
+    const bad = measured.filter((r) => !r.ok && histKeyId(histKeyOf(r)) === histKeyId(key));
+    if (bad.length === 0) continue;
+    keys.push(encodeTag({ ...key, phase: "total" }).replace(/;phase=total$/, ""));
+    for (const r of bad) {
+      const t = r.phasesMs.total;
+      failed.push([keys.length - 1, t === undefined ? null : Math.round(t * 1000), r.error?.code ?? null]);
+    }
+  }
   for (const { key, phases } of set.series()) {
     for (const phase of PHASES) {
       const h = phases.get(phase);
@@ -34,6 +58,7 @@ export function hlogRoundBlock(
       n++;
     }
   }
+  w.outputComment(`[Round ${roundId} failures: ${JSON.stringify({ keys, failed })}]`);
   w.outputComment(`[Round ${roundId} committed: ${n} intervals]`);
   return out;
 }

@@ -14,7 +14,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { storedDiagnosis } from "../../src/app/round.js";
 import { diagnose } from "../../src/diagnose/index.js";
 import { DEFAULT_STALL_RULE, detectStalls } from "../../src/diagnose/stalls.js";
-import { encodeHistogram, HistogramSet, histKeyId, statsOf } from "../../src/record/histograms.js";
+import { encodeHistogram, histKeyId, statsOf } from "../../src/record/histograms.js";
 import { readHistory } from "../../src/record/history.js";
 import { decodeTag, encodeTag, hlogRoundBlockOf, parseHlogLine } from "../../src/record/hlog.js";
 import { openStore, type RoundMeta } from "../../src/record/store.js";
@@ -314,7 +314,10 @@ describe("reading histograms from the .hlog", () => {
 
     // A corrupt histogram in a round of the window; a crash's complete but uncommitted lines at the end.
     const first = readFileSync(hlogs[0]!, "utf8").split("\n");
-    const victim = first.findIndex((l) => l.startsWith("#[Round 8 committed")) - 1; // round 8: in the window
+    // round 8: in the window; its last interval line (before its failures and commit comments)
+    const victim = first.findLastIndex(
+      (l, i) => l.startsWith("Tag=") && i < first.findIndex((c) => c.startsWith("#[Round 8 committed")),
+    );
     expect(victim).toBeGreaterThan(0);
     first[victim] = `${first[victim]!.slice(0, -12)}AAAAAAAAAAA=`;
     writeFileSync(hlogs[0]!, first.join("\n"));
@@ -375,12 +378,35 @@ describe("hlog format", () => {
         connection: "reuse" as const,
         phasesMs: { ttfb: 2, total: 2.5 },
       },
+      {
+        ...fakeRecord({ atMs: T0 + 8, seq: 12, endpoint: "c", totalMs: 5000 }),
+        ok: false,
+        error: { code: "headers-timeout" as const, phase: "ttfb" as const, message: "headers timed out" },
+      },
+      {
+        ...fakeRecord({ atMs: T0 + 9, seq: 13, endpoint: "a" }),
+        ok: false,
+        phasesMs: {},
+        error: { code: "dns" as const, phase: "dns" as const, message: "ENOTFOUND" },
+      },
+      { ...fakeRecord({ atMs: T0 + 10, seq: 14, endpoint: "e", totalMs: 900 }), aborted: true as const },
     ];
-    const set = new HistogramSet();
-    for (const r of records) set.recordRecord(r);
-    const want = hlogRoundBlock(set, 4, T0, T0 + 400, T0 - 60_000);
+    const want = hlogRoundBlock(records, 4, T0, T0 + 400, T0 - 60_000);
     expect(hlogRoundBlockOf(records, 4, T0, T0 + 400, T0 - 60_000)).toBe(want);
     expect(want).toMatch(/#\[Round 4 committed: \d+ intervals\]\n$/);
+    // The aborted request (endpoint e) is in no line; the two failures are in the failures comment.
+    expect(want).not.toContain("endpoint=e;");
+    const failures = /^#\[Round 4 failures: (.*)\]$/m.exec(want);
+    expect(JSON.parse(failures![1]!)).toEqual({
+      keys: [
+        "api=shop;route=execute-api;endpoint=a;conn=fresh;tag=probe",
+        "api=shop;route=execute-api;endpoint=c;conn=fresh;tag=probe",
+      ],
+      failed: [
+        [0, null, "dns"],
+        [1, 5_000_000, "headers-timeout"],
+      ],
+    });
   });
 
   test("interval lines parse into their fields; a wrong number of fields or a bad value is a bad line", () => {
