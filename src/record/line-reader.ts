@@ -57,12 +57,20 @@ export async function forEachLineOf(
   let rest: Buffer | undefined;
   let lineNo = 0;
   for await (const chunk of chunks) {
-    let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-    if (rest) {
-      buf = Buffer.concat([rest, buf]);
-      rest = undefined;
-    }
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
     let start = 0;
+    if (rest) {
+      // The line cut at the last chunk's end: joined with its end only, not with the whole new chunk.
+      const nl = buf.indexOf(10);
+      if (nl === -1) {
+        rest = Buffer.concat([rest, buf]);
+        continue;
+      }
+      lineNo++;
+      onLine({ text: Buffer.concat([rest, buf.subarray(0, nl)]).toString("utf8"), lineNo });
+      rest = undefined;
+      start = nl + 1;
+    }
     for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
       lineNo++;
       onLine({ text: buf.toString("utf8", start, nl), lineNo });
