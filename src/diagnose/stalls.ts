@@ -18,7 +18,14 @@
  * Requests that failed on their deadline are stalls too (they took at least
  * the deadline); other failures are not (a fast 500 is a failure, not a stall).
  */
-import { PART_PHASES, type Phase, type RequestRecord, type Stall, type StallRule } from "../model.js";
+import {
+  PART_PHASES,
+  type Phase,
+  type RequestRecord,
+  type Stall,
+  type StallCounter,
+  type StallRule,
+} from "../model.js";
 import { columnsOf, type RecordColumns } from "../record/columns.js";
 
 export type { Stall, StallRule };
@@ -68,6 +75,26 @@ export function quantile(values: number[], p: number): number {
   return s[rank]!;
 }
 
+/** The typical total a threshold derives from: the lower quartile (see the header). */
+const TYPICAL_QUANTILE = 0.25;
+
+/** A series' threshold from its typical (lower-quartile) successful total; undefined: it had none. */
+function thresholdOf(rule: StallRule, typicalMs: number | undefined): number {
+  if (rule.stallMs !== undefined) return rule.stallMs;
+  return typicalMs === undefined
+    ? rule.stallFloorMs
+    : Math.max(rule.stallFloorMs, rule.stallFactor * typicalMs);
+}
+
+/** The rule for readers that count stalls from histograms (record/history.ts's `.hlog` path). */
+export function stallCounter(rule: StallRule = DEFAULT_STALL_RULE): StallCounter {
+  return {
+    typicalQuantile: TYPICAL_QUANTILE,
+    thresholdMs: (typicalMs) => thresholdOf(rule, typicalMs),
+    timedOut: (code) => code !== undefined && TIMEOUT_CODES.has(code),
+  };
+}
+
 /** Threshold per series id, from the lower quartile of that series' successful requests. */
 export function stallThresholds(
   records: readonly RequestRecord[] | RecordColumns,
@@ -104,8 +131,8 @@ export function stallThresholds(
   for (const [id, n] of counts) {
     const from = start.get(id)!;
     const sorted = totals.subarray(from, from + n).sort();
-    const rank = Math.min(n - 1, Math.max(0, Math.ceil(0.25 * n) - 1));
-    out.set(id, rule.stallMs ?? Math.max(rule.stallFloorMs, rule.stallFactor * sorted[rank]!));
+    const rank = Math.min(n - 1, Math.max(0, Math.ceil(TYPICAL_QUANTILE * n) - 1));
+    out.set(id, thresholdOf(rule, sorted[rank]!));
   }
   return out;
 }
@@ -126,7 +153,7 @@ export function detectStalls(
     if (total === undefined) continue;
     const code = cols.failureCode(index);
     const timedOut = code !== undefined && TIMEOUT_CODES.has(code);
-    const thresholdMs = thresholds.get(cols.seriesId(index)) ?? rule.stallMs ?? rule.stallFloorMs;
+    const thresholdMs = thresholds.get(cols.seriesId(index)) ?? thresholdOf(rule, undefined);
     if (timedOut || total > thresholdMs) {
       const r = cols.record(index);
       stalls.push({ index, record: r, phase: dominantPhase(r.phasesMs), totalMs: total, thresholdMs });

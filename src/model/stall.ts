@@ -18,6 +18,21 @@ export interface StallRule {
  */
 export type StallDetector = (records: readonly RequestRecord[]) => readonly Pick<Stall, "index">[];
 
+/**
+ * The stall rule as counting from histograms needs it (no records): src/diagnose/stalls.ts `stallCounter`
+ * builds it from a rule, so the rule's formula stays in one place. A series' threshold derives from one
+ * quantile of its successful probe totals; a request is a stall when its total is above it, or when it
+ * failed on a deadline.
+ */
+export interface StallCounter {
+  /** The quantile (0..1, nearest rank) of a series' successful probe totals its threshold derives from. */
+  typicalQuantile: number;
+  /** The series threshold from that quantile (undefined: the series had no successful probe request). */
+  thresholdMs(typicalMs: number | undefined): number;
+  /** A failure that is a stall whatever its total: it hit a deadline. */
+  timedOut(code: string | undefined): boolean;
+}
+
 export interface Stall {
   /** Row of the stall in the records (array index, or row of the columnar store) it was detected in. */
   index: number;
