@@ -203,18 +203,21 @@ const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
  * Adler-32 is checked, as zlib does: a corrupt payload throws, never adds.
  * The result is the same as `into.add(decodeHistogram(b64))` was (counts,
  * total, min and max); any histogram not written in our shape (other lowest
- * value, precision or range) takes hdr-histogram-js's path.
+ * value, precision or range) takes hdr-histogram-js's path. With `keep`, the
+ * decoded counts are also handed back, sparse (one decode for both).
  */
-export function addEncodedInto(into: Histogram, b64: string): void {
+export function addEncodedInto(into: Histogram, b64: string, keep?: SparseCounts): void {
   const n = decodeCounts(b64);
   if (n < 0) {
     const decoded = hdr.decodeFromCompressedBase64(b64);
     const h = newHistogram();
     h.add(decoded);
     into.add(h);
+    if (keep) keepSparse(h, keep);
     return;
   }
   const target = into as unknown as CountsAccess;
+  if (keep) for (let k = 0; k < n; k++) keep.push(bucketValueAt(scratch.indexes[k]!), scratch.counts[k]!);
   const { counts, indexes } = scratch;
   if (n > 0 && indexes[n - 1]! >= target.countsArrayLength) {
     throw new Error("The other histogram includes values that do not fit in this histogram's range.");
@@ -234,6 +237,67 @@ export function addEncodedInto(into: Histogram, b64: string): void {
   target.updatedMaxValue(Math.max(target.maxValue, otherMax));
   const otherMin = minIndex >= 0 ? target.valueFromIndex(minIndex) : Number.MAX_VALUE;
   target.updateMinNonZeroValue(Math.min(target.minNonZeroValue, otherMin));
+}
+
+/**
+ * Histograms' non-zero counts, sparse, appended one histogram after another (a histogram's entries are
+ * ascending): `values[k]` is the value (µs) of a non-empty bucket as HdrHistogram reports values, the
+ * highest value equivalent to those it holds (exact below 2,048 µs, at most 0.1% above the values it holds
+ * above that), `counts[k]` how many values it holds. What a reader needs of many interval histograms
+ * (counts, percentiles, the values above a threshold) without a full histogram's 86 KB each.
+ */
+export class SparseCounts {
+  values = new Float64Array(1024);
+  counts = new Float64Array(1024);
+  length = 0;
+
+  push(value: number, count: number): void {
+    if (this.length === this.values.length) {
+      const values = new Float64Array(this.length * 2);
+      values.set(this.values);
+      this.values = values;
+      const counts = new Float64Array(this.length * 2);
+      counts.set(this.counts);
+      this.counts = counts;
+    }
+    this.values[this.length] = value;
+    this.counts[this.length] = count;
+    this.length++;
+  }
+}
+
+/** The sparse counts of a histogram of our shape (the decode's fallback for other shapes). */
+function keepSparse(h: Histogram, keep: SparseCounts): void {
+  const access = h as unknown as CountsAccess & { getCountAtIndex(i: number): number };
+  for (let i = 0; i < access.countsArrayLength; i++) {
+    const c = access.getCountAtIndex(i);
+    if (c > 0) keep.push(access.highestEquivalentValue(access.valueFromIndex(i)), c);
+  }
+}
+
+/** The value a sparse reader files `us` under: its bucket's (see {@link SparseCounts}). */
+export function bucketValueUs(us: number): number {
+  return reference().highestEquivalentValue(us);
+}
+
+let referenceHist: CountsAccess | undefined;
+const reference = (): CountsAccess => {
+  referenceHist ??= newHistogram() as unknown as CountsAccess;
+  return referenceHist;
+};
+/** Bucket values by counts index, filled as indexes are met (0: not yet). */
+let bucketValues: Float64Array | undefined;
+
+/** The value (µs) of the bucket at a counts index of our shape, as {@link SparseCounts} holds it. */
+function bucketValueAt(index: number): number {
+  const ref = reference();
+  bucketValues ??= new Float64Array(ref.countsArrayLength);
+  let v = bucketValues[index]!;
+  if (v === 0) {
+    v = ref.highestEquivalentValue(ref.valueFromIndex(index));
+    bucketValues[index] = v;
+  }
+  return v;
 }
 
 /** A big-endian signed 32-bit integer. */

@@ -8,10 +8,20 @@
  * histogram is decoded only when that round is one of `wantedRounds` (rounds
  * outside the time range cost no inflate). Each distinct tag is parsed once
  * per read ({@link HlogTags}), and its merged histogram looked up once.
+ *
+ * With `onRound`, each wanted round is also handed on as what the timeline
+ * needs of it: its series' total-phase counts (sparse) and its failures
+ * comment (undefined for a round written before rounds had one).
  */
 import type { Phase } from "../model.js";
-import { addEncodedInto, type HistKey, type Histogram, type HistogramSet } from "./histograms.js";
-import { decodeTag, parseHlogLine } from "./hlog.js";
+import {
+  addEncodedInto,
+  type HistKey,
+  type Histogram,
+  type HistogramSet,
+  type SparseCounts,
+} from "./histograms.js";
+import { decodeTag, type HlogFailure, parseFailures, parseHlogLine } from "./hlog.js";
 import type { LineSource } from "./line-reader.js";
 
 /** A parsed tag (series key and phase) and, once a wanted round used it, the merged histogram its lines add into. */
@@ -19,6 +29,15 @@ interface TagEntry {
   key: HistKey;
   phase: Phase;
   hist?: Histogram;
+}
+
+/** One committed round of a `.hlog` file, as the timeline reads it. */
+export interface HlogRound {
+  roundId: number;
+  /** Each series' total-phase histogram, in the block's order: entries [from, to) of the reader's pool. */
+  totals: Array<{ key: HistKey; from: number; to: number }>;
+  /** The round's failed requests (undefined: its block has no failures comment, or an unreadable one). */
+  failures: HlogFailure[] | undefined;
 }
 
 /** Tag text → its entry (undefined: not one of ours), for one HistogramSet: share it across that set's files. */
@@ -30,6 +49,7 @@ export async function mergeHlogFile(
   into: HistogramSet,
   warnings: string[],
   tags: HlogTags = new Map(),
+  timeline?: { pool: SparseCounts; onRound: (round: HlogRound) => void },
 ): Promise<void> {
   const path = source.label;
   // The round being read: its lines' tags and histograms, side by side (reused from round to round).
@@ -39,6 +59,8 @@ export async function mergeHlogFile(
   // comparing with the tag at the same place settles most lines without hashing the tag.
   const lastTags: string[] = [];
   const lastEntries: TagEntry[] = [];
+  // The failures comment of the round being read, if it had one.
+  let pendingFailures: { roundId: number; json: string } | undefined;
   let bad = 0;
   const entryOf = (text: string, at: number): TagEntry | undefined => {
     if (lastTags[at] === text) return lastEntries[at];
@@ -77,18 +99,32 @@ export async function mergeHlogFile(
           `${path}:${lineNo}: round ${line.roundId} commits ${line.intervals} interval(s), found ${pendingTags.length}; skipped`,
         );
       } else if (wantedRounds.has(line.roundId)) {
+        const totals: HlogRound["totals"] = [];
         for (let i = 0; i < pendingTags.length; i++) {
           const entry = pendingTags[i]!;
           entry.hist ??= into.histogramOf(entry.key, entry.phase);
+          const pool = entry.phase === "total" ? timeline?.pool : undefined;
+          const from = pool?.length ?? 0;
           try {
-            addEncodedInto(entry.hist, pendingHists[i]!);
+            addEncodedInto(entry.hist, pendingHists[i]!, pool);
+            if (pool) totals.push({ key: entry.key, from, to: pool.length });
           } catch {
+            if (pool) pool.length = from; // a decode cut short keeps nothing of that line
             bad++;
           }
+        }
+        if (timeline) {
+          const json = pendingFailures?.roundId === line.roundId ? pendingFailures.json : undefined;
+          const failures = json === undefined ? undefined : parseFailures(json);
+          if (json !== undefined && failures === undefined) bad++;
+          timeline.onRound({ roundId: line.roundId, totals, failures });
         }
       }
       pendingTags.length = 0;
       pendingHists.length = 0;
+      pendingFailures = undefined;
+    } else if (line.kind === "failures") {
+      pendingFailures = { roundId: line.roundId, json: line.json };
     } else if (line.kind === "bad") {
       bad++;
     }

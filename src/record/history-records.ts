@@ -32,26 +32,38 @@ function isRecord(o: Parsed): o is RequestRecord {
   return r.type === undefined && typeof r.atMs === "number" && typeof r.api === "string";
 }
 
+/** Round lines (header, footer, diagnosis) begin so; record lines never do (a record has no `type`). */
+const ROUND_LINE = '{"type":';
+
 /**
  * @param inRange which committed rounds to return (by footer)
- * @param keep called once per record of a returned round; returns what to keep of it
+ * @param keep called once per record of a returned round; returns what to keep of it. `null`: the
+ *   rounds only (their footers and diagnoses): record lines are counted, not parsed, and every
+ *   round's `records` is empty (a reader that has the histograms from the `.hlog`).
  */
 export async function readRecordsFile(
   source: LineSource,
   inRange: (footer: RoundFooterLine) => boolean,
   warnings: string[],
-  keep: (r: RequestRecord) => RequestRecord,
+  keep: ((r: RequestRecord) => RequestRecord) | null,
 ): Promise<CommittedRound[]> {
   const path = source.label;
   const out: CommittedRound[] = [];
   let open:
-    | { header: RoundHeaderLine; lineNo: number; records: RequestRecord[]; diagnosis?: RoundDiagnosis }
+    | {
+        header: RoundHeaderLine;
+        lineNo: number;
+        records: RequestRecord[];
+        /** Record lines seen (parsed or, with `keep` null, only counted). */
+        count: number;
+        diagnosis?: RoundDiagnosis;
+      }
     | undefined;
   let orphans = 0;
   const dropOpen = (why: string): void => {
     if (open) {
       warnings.push(
-        `${path}:${open.lineNo}: round ${open.header.id} has no footer (${why}); its ${open.records.length} record(s) skipped`,
+        `${path}:${open.lineNo}: round ${open.header.id} has no footer (${why}); its ${open.count} record(s) skipped`,
       );
     }
     open = undefined;
@@ -59,6 +71,11 @@ export async function readRecordsFile(
 
   const { tornBytes, unreadable } = await source.forEach(({ text, lineNo }) => {
     if (text.length === 0) return;
+    if (keep === null && !text.startsWith(ROUND_LINE)) {
+      if (open) open.count++;
+      else orphans++;
+      return;
+    }
     let o: Parsed;
     try {
       o = JSON.parse(text) as Parsed;
@@ -70,22 +87,22 @@ export async function readRecordsFile(
       warnings.push(`${path}:${lineNo}: corrupt line skipped (not an object)`);
     } else if (isHeader(o)) {
       dropOpen("a new round started after it");
-      open = { header: o, lineNo, records: [] };
+      open = { header: o, lineNo, records: [], count: 0 };
     } else if (isFooter(o)) {
       if (!open || open.header.id !== o.id) {
         warnings.push(`${path}:${lineNo}: footer of round ${o.id} without its header; skipped`);
         open = undefined;
         return;
       }
-      if (open.records.length !== o.records) {
+      if (open.count !== o.records) {
         warnings.push(
-          `${path}:${lineNo}: round ${o.id} footer counts ${o.records} record(s), found ${open.records.length}`,
+          `${path}:${lineNo}: round ${o.id} footer counts ${o.records} record(s), found ${open.count}`,
         );
       }
       if (inRange(o))
         out.push({
           footer: o,
-          records: open.records.map(keep),
+          records: keep === null ? [] : open.records.map(keep),
           ...(open.diagnosis ? { diagnosis: open.diagnosis } : {}),
         });
       open = undefined;
@@ -95,8 +112,10 @@ export async function readRecordsFile(
         open.diagnosis = diagnosis;
       } else warnings.push(`${path}:${lineNo}: diagnosis of round ${o.id} outside its round; skipped`);
     } else if (isRecord(o)) {
-      if (open) open.records.push(o);
-      else orphans++;
+      if (open) {
+        open.records.push(o);
+        open.count++;
+      } else orphans++;
     } else {
       warnings.push(`${path}:${lineNo}: unknown line skipped`);
     }

@@ -6,18 +6,15 @@
  * torn or corrupt line, it skips it and says so in `warnings`.
  */
 
-import {
-  countable,
-  type IntervalSummary,
-  type RecordTag,
-  type RequestRecord,
-  type StallDetector,
-} from "../model.js";
-import { HistogramSet, histKeyId, histKeyOf } from "./histograms.js";
-import { type HlogTags, mergeHlogFile } from "./history-hlog.js";
+import { countable, type RequestRecord, type StallCounter, type StallDetector } from "../model.js";
+import { HistogramSet, SparseCounts } from "./histograms.js";
+import { type HlogRound, type HlogTags, mergeHlogFile } from "./history-hlog.js";
+import { hlogIntervals, recordIntervals, type TaggedIntervalSummary } from "./history-intervals.js";
 import { type CommittedRound, readRecordsFile } from "./history-records.js";
 import { dirSource, type HistorySource } from "./source.js";
 import type { RoundDiagnosis, RoundFooterLine } from "./store.js";
+
+export type { TaggedIntervalSummary };
 
 export interface ReadHistoryOptions {
   /** Rounds that started at or after this epoch ms. */
@@ -30,22 +27,25 @@ export interface ReadHistoryOptions {
    */
   includeRecords?: boolean;
   /**
-   * Where merged histograms come from: the records (default; exact and fast)
-   * or the `.hlog` interval logs (what HdrHistogram's tools see).
+   * Where merged histograms come from: the records (default; exact) or the
+   * `.hlog` interval logs (what HdrHistogram's tools see). With `hlog` and
+   * `includeRecords: false` no record is parsed: the timeline and its stall
+   * counts come from the `.hlog` too (see history-intervals.ts for what that
+   * changes: percentiles and the threshold to the histograms' 3 significant
+   * digits), and the records files are only scanned for their rounds. A
+   * range with a round whose `.hlog` block cannot say its failures (written
+   * before blocks had a failures comment, or damaged) is read from the
+   * records instead, with a warning.
    */
   histogramSource?: "records" | "hlog";
   /**
-   * How the per-interval stall counts are found: `(records) => detectStalls(records, rule)` from
-   * src/diagnose/stalls.ts (the stall rule is the diagnosis', passed in). Without it intervals count no stalls.
+   * How the per-interval stall counts are found from records: `(records) => detectStalls(records, rule)`
+   * from src/diagnose/stalls.ts (the stall rule is the diagnosis', passed in). Without it (and without
+   * `stallCounter` on the `.hlog` path) intervals count no stalls.
    */
   stalls?: StallDetector;
-}
-
-/** An interval summary that says which record tag it covers. */
-export interface TaggedIntervalSummary extends IntervalSummary {
-  tag: RecordTag;
-  /** The writer (prober) whose round this interval is. */
-  writer: string;
+  /** The same rule for counting from histograms (`stallCounter(rule)` from src/diagnose/stalls.ts). */
+  stallCounter?: StallCounter;
 }
 
 /** One committed round as recorded (its footer line), with the diagnosis stored with it (diagnosed rounds). */
@@ -63,15 +63,9 @@ export interface History {
   keepWarmIntervals: TaggedIntervalSummary[];
   /** Torn lines, uncommitted rounds, corrupt lines: skipped, each said once here. */
   warnings: string[];
+  /** Where the intervals were counted from: the records (exact), or the `.hlog` alone (see histogramSource). */
+  timelineFrom: "records" | "hlog";
 }
-
-/** Nearest-rank percentile of ascending values (HdrHistogram's definition). */
-function pct(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1] ?? 0;
-}
-const roundUs = (ms: number): number => Math.round(ms * 1000) / 1000;
 
 /** What stall detection needs of a record, when full records are not kept. */
 function slim(r: RequestRecord): RequestRecord {
@@ -88,45 +82,6 @@ function slim(r: RequestRecord): RequestRecord {
     ...(r.aborted ? { aborted: r.aborted } : {}),
   };
   return s as RequestRecord; // detectStalls and the interval grouping read only these fields
-}
-
-function intervalsOf(round: CommittedRound, into: TaggedIntervalSummary[], indexOf: number[]): void {
-  const groups = new Map<string, { iv: TaggedIntervalSummary; totals: number[]; index: number }>();
-  for (const r of round.records) {
-    const id = histKeyId(histKeyOf(r));
-    let g = groups.get(id);
-    if (!g) {
-      const iv: TaggedIntervalSummary = {
-        api: r.api,
-        route: r.route,
-        endpoint: r.endpoint,
-        connection: r.connection,
-        tag: r.tag,
-        writer: round.footer.writerId,
-        startMs: round.footer.startedAtMs,
-        endMs: round.footer.endedAtMs,
-        count: 0,
-        p50Ms: 0,
-        p99Ms: 0,
-        maxMs: 0,
-        stalls: 0,
-        failures: 0,
-      };
-      g = { iv, totals: [], index: into.length };
-      groups.set(id, g);
-      into.push(iv);
-    }
-    g.iv.count++;
-    if (!r.ok) g.iv.failures++;
-    if (r.phasesMs.total !== undefined) g.totals.push(r.phasesMs.total);
-    indexOf.push(g.index);
-  }
-  for (const { iv, totals } of groups.values()) {
-    totals.sort((a, b) => a - b);
-    iv.p50Ms = roundUs(pct(totals, 50));
-    iv.p99Ms = roundUs(pct(totals, 99));
-    iv.maxMs = roundUs(totals[totals.length - 1] ?? 0);
-  }
 }
 
 /** Identity of a committed round across sources (the same round read twice counts once). */
@@ -166,17 +121,51 @@ export async function readHistory(
   const histograms = new HistogramSet();
   const hlogTags: HlogTags = new Map();
   const committed: CommittedRound[] = [];
+  // The .hlog timeline: each committed round's block, and the pool its total-phase counts are in.
+  const timeline =
+    fromHlog && !includeRecords
+      ? { pool: new SparseCounts(), of: new Map<CommittedRound, HlogRound>() }
+      : undefined;
+  let unknownFailures = 0;
   for await (const unit of source.units(sinceMs, untilMs)) {
-    const rounds = await readRecordsFile(unit.records, inRange, warnings, (r) => {
-      if (!fromHlog) histograms.recordRecord(r);
-      return includeRecords ? r : slim(r);
-    });
+    const keep = timeline
+      ? null
+      : (r: RequestRecord): RequestRecord => {
+          if (!fromHlog) histograms.recordRecord(r);
+          return includeRecords ? r : slim(r);
+        };
+    const rounds = await readRecordsFile(unit.records, inRange, warnings, keep);
     for (const round of rounds) for (const r of round.records) r.writer = round.footer.writerId;
     committed.push(...rounds);
     if (fromHlog && rounds.length > 0 && unit.hlog) {
-      const wanted = new Set(rounds.map((r) => r.footer.id));
-      await mergeHlogFile(unit.hlog, wanted, histograms, warnings, hlogTags);
+      const byId = new Map(rounds.map((r) => [r.footer.id, r]));
+      await mergeHlogFile(
+        unit.hlog,
+        new Set(byId.keys()),
+        histograms,
+        warnings,
+        hlogTags,
+        timeline && {
+          pool: timeline.pool,
+          onRound: (block) => {
+            const round = byId.get(block.roundId);
+            if (round) timeline.of.set(round, block);
+          },
+        },
+      );
     }
+    if (timeline) for (const r of rounds) if (timeline.of.get(r)?.failures === undefined) unknownFailures++;
+  }
+  if (timeline && unknownFailures > 0) {
+    const { warnings: more, ...rest } = await readHistory(source, { ...opts, histogramSource: "records" });
+    return {
+      ...rest,
+      warnings: [
+        `${unknownFailures} round(s) in range have no .hlog block saying their failures (written before blocks ` +
+          "had one, or damaged): read from the records instead",
+        ...more,
+      ],
+    };
   }
   if (duplicates > 0)
     warnings.push(`${duplicates} round(s) found in more than one source; each counted once`);
@@ -186,17 +175,36 @@ export async function readHistory(
       a.footer.writerId.localeCompare(b.footer.writerId) ||
       a.footer.id - b.footer.id,
   );
+  const rounds: RecordedRound[] = committed.map(({ footer: { type: _t, v: _v, ...meta }, diagnosis }) =>
+    diagnosis ? { ...meta, diagnosis } : meta,
+  );
+  const spanOf = ({ footer: f }: CommittedRound) => ({
+    writer: f.writerId,
+    startMs: f.startedAtMs,
+    endMs: f.endedAtMs,
+  });
+
+  if (timeline) {
+    const blocks = committed.map((c) => ({ round: timeline.of.get(c)!, span: spanOf(c) }));
+    const intervals = hlogIntervals(blocks, timeline.pool, opts.stallCounter);
+    return {
+      records: [],
+      rounds,
+      histograms,
+      intervals: intervals.filter((iv) => iv.tag === "probe"),
+      keepWarmIntervals: intervals.filter((iv) => iv.tag !== "probe"),
+      warnings,
+      timelineFrom: "hlog",
+    };
+  }
 
   const all: RequestRecord[] = [];
   const allIntervals: TaggedIntervalSummary[] = [];
   const intervalOfRecord: number[] = [];
-  const rounds: RecordedRound[] = [];
   for (const round of committed) {
-    const { type: _t, v: _v, ...meta } = round.footer;
-    rounds.push(round.diagnosis ? { ...meta, diagnosis: round.diagnosis } : meta);
     // Requests a clean stop aborted are no measurement: no failure, stall or interval count.
     const measured = round.records.filter(countable);
-    intervalsOf({ ...round, records: measured }, allIntervals, intervalOfRecord);
+    recordIntervals(measured, spanOf(round), allIntervals, intervalOfRecord);
     for (const r of measured) all.push(r);
   }
   for (const s of opts.stalls?.(all) ?? []) {
@@ -210,6 +218,7 @@ export async function readHistory(
     intervals: allIntervals.filter((iv) => iv.tag === "probe"),
     keepWarmIntervals: allIntervals.filter((iv) => iv.tag !== "probe"),
     warnings,
+    timelineFrom: "records",
   };
 }
 

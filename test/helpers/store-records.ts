@@ -1,4 +1,5 @@
 /** Builds plausible RequestRecords for store tests and benchmarks (no network). */
+import { expect } from "vitest";
 import type { RecordTag, RequestRecord } from "../../src/model.js";
 
 export interface FakeRecordOptions {
@@ -54,4 +55,24 @@ export function fakeRound(atMs: number, n: number, series: readonly string[], fi
     for (let i = 0; i < n; i++) out.push(fakeRecord({ atMs: atMs + i, seq: seq++, endpoint }));
   }
   return out;
+}
+
+type Timeline = ReadonlyArray<{ p50Ms: number; p99Ms: number; maxMs: number }>;
+
+/**
+ * Intervals read from the `.hlog` against the same intervals read from the records: the same series,
+ * times, counts, failures and stalls, in the same order; p50, p99 and max are their histogram bucket's
+ * highest equivalent value (src/record/history-intervals.ts), so never below the exact value and within
+ * 0.1% (plus the µs rounding) above it.
+ */
+export function expectSameTimeline(fromHlog: Timeline, fromRecords: Timeline): void {
+  const exact = (t: Timeline) => t.map(({ p50Ms: _a, p99Ms: _b, maxMs: _c, ...rest }) => rest);
+  expect(exact(fromHlog)).toEqual(exact(fromRecords));
+  fromHlog.forEach((got, i) => {
+    const want = fromRecords[i]!;
+    for (const k of ["p50Ms", "p99Ms", "maxMs"] as const) {
+      expect(got[k], `interval ${i} ${k}`).toBeGreaterThanOrEqual(want[k] - 0.0005);
+      expect(got[k], `interval ${i} ${k}`).toBeLessThanOrEqual(want[k] * 1.001 + 0.001);
+    }
+  });
 }
