@@ -36,7 +36,11 @@ function isRecord(o: Parsed): o is RequestRecord {
 const ROUND_LINE = '{"type":';
 
 /**
- * @param inRange which committed rounds to return (by footer)
+ * A record line is parsed only when its round turns out to be wanted: its lines are held as text until
+ * the footer commits the round, so a reader that wants a few rounds of a long file (readRoundRecords)
+ * parses no other record. Corrupt lines of a wanted round are reported when it commits.
+ *
+ * @param inRange which committed rounds to return (by footer; called once per committed round)
  * @param keep called once per record of a returned round; returns what to keep of it. `null`: the
  *   rounds only (their footers and diagnoses): record lines are counted, not parsed, and every
  *   round's `records` is empty (a reader that has the histograms from the `.hlog`).
@@ -53,9 +57,9 @@ export async function readRecordsFile(
     | {
         header: RoundHeaderLine;
         lineNo: number;
-        records: RequestRecord[];
-        /** Record lines seen (parsed or, with `keep` null, only counted). */
-        count: number;
+        /** Its record lines, unparsed, and their line numbers. */
+        lines: string[];
+        lineNos: number[];
         diagnosis?: RoundDiagnosis;
       }
     | undefined;
@@ -63,48 +67,65 @@ export async function readRecordsFile(
   const dropOpen = (why: string): void => {
     if (open) {
       warnings.push(
-        `${path}:${open.lineNo}: round ${open.header.id} has no footer (${why}); its ${open.count} record(s) skipped`,
+        `${path}:${open.lineNo}: round ${open.header.id} has no footer (${why}); its ${open.lines.length} record(s) skipped`,
       );
     }
     open = undefined;
   };
-
-  const { tornBytes, unreadable } = await source.forEach(({ text, lineNo }) => {
-    if (text.length === 0) return;
-    if (keep === null && !text.startsWith(ROUND_LINE)) {
-      if (open) open.count++;
-      else orphans++;
-      return;
-    }
-    let o: Parsed;
+  /** The line as JSON, or undefined with a warning. */
+  const parse = (text: string, lineNo: number): Parsed | undefined => {
+    let o: unknown;
     try {
-      o = JSON.parse(text) as Parsed;
+      o = JSON.parse(text);
     } catch {
       warnings.push(`${path}:${lineNo}: corrupt line skipped (not JSON)`);
-      return;
+      return undefined;
     }
     if (o === null || typeof o !== "object") {
       warnings.push(`${path}:${lineNo}: corrupt line skipped (not an object)`);
-    } else if (isHeader(o)) {
+      return undefined;
+    }
+    return o as Parsed;
+  };
+
+  const { tornBytes, unreadable } = await source.forEach(({ text, lineNo }) => {
+    if (text.length === 0) return;
+    if (open && !text.startsWith(ROUND_LINE)) {
+      open.lines.push(text);
+      open.lineNos.push(lineNo);
+      return;
+    }
+    const o = parse(text, lineNo);
+    if (o === undefined) return;
+    if (isHeader(o)) {
       dropOpen("a new round started after it");
-      open = { header: o, lineNo, records: [], count: 0 };
+      open = { header: o, lineNo, lines: [], lineNos: [] };
     } else if (isFooter(o)) {
       if (!open || open.header.id !== o.id) {
         warnings.push(`${path}:${lineNo}: footer of round ${o.id} without its header; skipped`);
         open = undefined;
         return;
       }
-      if (open.count !== o.records) {
+      const wanted = inRange(o);
+      const records: RequestRecord[] = [];
+      let count = open.lines.length;
+      if (wanted && keep !== null) {
+        count = 0;
+        open.lines.forEach((line, i) => {
+          const r = parse(line, open!.lineNos[i]!);
+          if (r === undefined) return;
+          if (isRecord(r)) {
+            records.push(keep(r));
+            count++;
+          } else warnings.push(`${path}:${open!.lineNos[i]}: unknown line skipped`);
+        });
+      }
+      if (count !== o.records) {
         warnings.push(
-          `${path}:${lineNo}: round ${o.id} footer counts ${o.records} record(s), found ${open.count}`,
+          `${path}:${lineNo}: round ${o.id} footer counts ${o.records} record(s), found ${count}`,
         );
       }
-      if (inRange(o))
-        out.push({
-          footer: o,
-          records: keep === null ? [] : open.records.map(keep),
-          ...(open.diagnosis ? { diagnosis: open.diagnosis } : {}),
-        });
+      if (wanted) out.push({ footer: o, records, ...(open.diagnosis ? { diagnosis: open.diagnosis } : {}) });
       open = undefined;
     } else if (isDiagnosis(o)) {
       if (open && open.header.id === o.id) {
@@ -112,10 +133,7 @@ export async function readRecordsFile(
         open.diagnosis = diagnosis;
       } else warnings.push(`${path}:${lineNo}: diagnosis of round ${o.id} outside its round; skipped`);
     } else if (isRecord(o)) {
-      if (open) {
-        open.records.push(o);
-        open.count++;
-      } else orphans++;
+      orphans++;
     } else {
       warnings.push(`${path}:${lineNo}: unknown line skipped`);
     }
