@@ -1,15 +1,16 @@
 // Benchmark (not a test): a week of one-minute rounds for 8 series
 // (10,080 rounds × 8 series × SAMPLES records) written through the built store,
 // then read back into intervals and merged histograms. Prints time and peak RSS.
-// Intervals count stalls with the stall rule `report --from` uses (detectStalls, the default rule), so the
-// read is the one a user's `report --from DIR --since 7d` does (first pass: no records kept).
+// Intervals count stalls with the stall rule `report --from` uses (the default rule; detectStalls over records,
+// stallCounter over histograms). Mode `hlog` is the first pass of a user's `report --from DIR --since 7d`: the
+// .hlog alone, no record parsed; `slim` is the same read from the records (what that pass did before).
 // Usage: npm run build && node bench/store-week.mjs [samplesPerSeries=3] [mode=all|slim|hlog]
 // STORE_WEEK_DIR=DIR keeps the generated week in DIR and reuses it when DIR already holds one (time each mode
 // in its own process without writing the week again).
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_STALL_RULE, detectStalls } from "../dist/diagnose/stalls.js";
+import { DEFAULT_STALL_RULE, detectStalls, stallCounter } from "../dist/diagnose/stalls.js";
 import { PHASES } from "../dist/model.js";
 import { readHistory } from "../dist/record/history.js";
 import { openStore } from "../dist/record/store.js";
@@ -99,9 +100,11 @@ async function generate() {
 }
 
 /**
- * What the modes must agree on: every merged series × phase (count, min, p50, p99, p99.9) and the interval totals
- * and stalls. Not the max: an encoded histogram keeps the max's bucket, so `.hlog` histograms hold the top of that
- * bucket where the records path holds the value itself (`maxDigest` tells the two .hlog builds apart).
+ * What the modes must agree on: every merged series × phase (count, min, p50, p99, p99.9), and every interval's
+ * series, count, failures and stalls (`timelineDigest`). Not the max: an encoded histogram keeps the max's bucket,
+ * so `.hlog` histograms hold the top of that bucket where the records path holds the value itself (`maxDigest`
+ * tells the two .hlog builds apart). Nor the intervals' percentiles: the `.hlog` timeline takes them from the
+ * histograms (the bucket's highest equivalent value, ≤0.1% above); their sum is printed to compare.
  */
 function digest(h) {
   const parts = [];
@@ -114,16 +117,15 @@ function digest(h) {
         );
     }
   }
-  let count = 0;
-  let p99 = 0;
-  let stalls = 0;
-  for (const iv of h.intervals) {
-    count += iv.count;
-    p99 += iv.p99Ms;
-    stalls += iv.stalls;
-  }
-  parts.push(`intervals:${h.intervals.length},${count},${p99.toFixed(3)},${stalls}`);
   return hash(parts);
+}
+
+function timelineDigest(h) {
+  return hash(
+    h.intervals.map(
+      (iv) => `${iv.endpoint}/${iv.connection}@${iv.startMs}:${iv.count},${iv.failures},${iv.stalls}`,
+    ),
+  );
 }
 
 function maxDigest(h) {
@@ -148,14 +150,17 @@ for (const mode of modes) {
     includeRecords: mode === "all",
     histogramSource: mode === "hlog" ? "hlog" : "records",
     stalls: (records) => detectStalls(records, DEFAULT_STALL_RULE),
+    stallCounter: stallCounter(DEFAULT_STALL_RULE),
   });
   sample();
   const readS = (performance.now() - t1) / 1000;
   const stalls = h.intervals.reduce((n, iv) => n + iv.stalls, 0);
   const stalled = h.intervals.filter((iv) => iv.stalls > 0).length;
+  const p99Sum = h.intervals.reduce((n, iv) => n + iv.p99Ms, 0);
   console.log(
     `read [${mode}]: ${h.rounds.length} rounds, ${h.records.length} records kept, ${h.intervals.length} intervals ` +
-      `(${stalls} stalls in ${stalled} intervals), digest ${digest(h)} (max ${maxDigest(h)}), ` +
+      `(${stalls} stalls in ${stalled} intervals; timeline from ${h.timelineFrom}, digest ${timelineDigest(h)}, ` +
+      `p99 sum ${p99Sum.toFixed(1)} ms), histograms digest ${digest(h)} (max ${maxDigest(h)}), ` +
       `${h.histograms.size} merged series, ${h.warnings.length} warnings in ${readS.toFixed(1)} s; ` +
       `peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (before ${(before / 2 ** 20).toFixed(0)} MiB)`,
   );

@@ -6,14 +6,16 @@
  *
  * Memory: full records of a week of one-minute rounds for 8 series peak at
  * ~355 MiB. Over ranges longer than `fullRecordsMaxRangeMs` (24 h) the store
- * is read twice: first without records (histograms, intervals, per-interval
- * stall counts over every round), then the full records of only the rounds
- * that had a stall or a failure, for the stall list and the diagnosis.
+ * is read twice: first the `.hlog` alone (histograms, intervals, per-interval
+ * stall counts over every round, to the histograms' precision; the records
+ * files are only scanned for their rounds), then the full records of only
+ * the rounds that had a stall or a failure, for the stall list and the
+ * diagnosis.
  */
 
 import { MIN_LOOP_LAG_MS } from "../diagnose/detectors/client-lag.js";
 import { diagnose } from "../diagnose/index.js";
-import { detectStalls, type StallRule } from "../diagnose/stalls.js";
+import { detectStalls, type StallRule, stallCounter } from "../diagnose/stalls.js";
 import type { DiagnoseContext } from "../diagnose/types.js";
 import { type IntervalSummary, type LagStats, type Report, type RequestRecord, seriesId } from "../model.js";
 import {
@@ -61,11 +63,15 @@ export interface HistoryReport {
 export async function historyReport(o: HistoryReportOptions): Promise<HistoryReport> {
   const partial = o.untilMs - o.sinceMs > (o.fullRecordsMaxRangeMs ?? DAY_RANGE_MS);
   const source = o.from ?? dirSource(o.dir ?? ".");
+  // A long range is read first from the .hlog alone (no record parsed): histograms, the timeline and its stall
+  // counts; the records of the rounds that matter are read afterwards.
   const history = await readHistory(source, {
     sinceMs: o.sinceMs,
     untilMs: o.untilMs,
     stalls: (r) => detectStalls(r, o.stallRule),
+    stallCounter: stallCounter(o.stallRule),
     includeRecords: !partial,
+    histogramSource: partial ? "hlog" : "records",
   });
   const warnings = [...history.warnings];
   let records = history.records;
@@ -78,10 +84,14 @@ export async function historyReport(o: HistoryReportOptions): Promise<HistoryRep
       wanted: (f) => wanted.has(roundKey(f.startedAtMs, f.endedAtMs)),
     });
     renumberAt(rounds, positionsOf(history));
+    const fromHlog =
+      history.timelineFrom === "hlog"
+        ? " (read from the .hlog: the timeline's percentiles and stall counts to the histograms' 3 significant digits)"
+        : "";
     records = rounds.flatMap((r) => r.records);
     notes.push(
       `range over ${Math.round((o.fullRecordsMaxRangeMs ?? DAY_RANGE_MS) / 3_600_000)} h: series statistics and ` +
-        `the timeline cover all ${history.rounds.length} rounds; the stall list and the diagnosis cover the ` +
+        `the timeline cover all ${history.rounds.length} rounds${fromHlog}; the stall list and the diagnosis cover the ` +
         `${wanted.size} round(s) with a stall or a failure (their stall threshold is computed from those rounds)`,
     );
   }
