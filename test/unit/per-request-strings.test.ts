@@ -38,6 +38,76 @@ describe("StringArena", () => {
   });
 });
 
+describe("StringArena packed forms", () => {
+  const forms: Array<[string, string]> = [
+    ["UUID", "c0a8f4e2-1b3d-4f5e-9a7b-2c4d6e8f0a1b"],
+    ["UUID in capitals (not canonical: kept as text)", "C0A8F4E2-1B3D-4F5E-9A7B-2C4D6E8F0A1B"],
+    ["UUID without a dash (plain hex)", "c0a8f4e21b3d4f5e9a7b2c4d6e8f0a1b"],
+    ["X-Ray root", "Root=1-69355f2c-0a1b2c3d4e5f60718293a4b5"],
+    [
+      "X-Ray header with Parent and Sampled (text)",
+      "Root=1-69355f2c-0a1b2c3d4e5f60718293a4b5;Parent=53995c3f42cd8ad8;Sampled=1",
+    ],
+    ["odd hex (text)", "0a1b2c3d4"],
+    ["base64 with padding", "KTY5uIbpCdWWVbQUvB1AvSSQr2yyT2Udo+Rq3SYqvRL2YS4QaJsHhA=="],
+    ["base64url with padding", "lSs6X3ed5Kfq3D5jNF-3rbf4uzFtFdJvyUSnQH7FGjJnAqQf-HI0YA=="],
+    ["base64 whose last character carries stray bits (not canonical: text)", "QUJDRA=="],
+    ["base64 with stray bits", "QUJDRB=="],
+    ["apigw id", "Kq3SYFdHcEFw1A="],
+    ["digits", "1234567890123456"],
+    ["short", "ab"],
+    ["empty", ""],
+    ["non-ASCII", "ünïcödé-ïd-0001"],
+  ];
+  it.each(forms)("gives back %s exactly", (_name, v) => {
+    const a = new StringArena();
+    const h = a.add(["before", v, "after"]);
+    expect([a.get(h, 0), a.get(h, 1), a.get(h, 2)]).toEqual(["before", v, "after"]);
+  });
+
+  it("holds API Gateway's ids in fewer bytes than their text", () => {
+    const a = new StringArena();
+    const ids = [
+      "c0a8f4e2-1b3d-4f5e-9a7b-2c4d6e8f0a1b",
+      "Root=1-69355f2c-0a1b2c3d4e5f60718293a4b5",
+      "lSs6X3ed5Kfq3D5jNF-3rbf4uzFtFdJvyUSnQH7FGjJnAqQf-HI0YA==",
+    ];
+    const first = a.add(ids);
+    const next = a.add(ids);
+    const text = ids.reduce((n, v) => n + v.length + 1, 0);
+    expect(next - first).toBe(2 + 16 + 2 + 16 + 2 + 40); // a 2-byte header (length × 8 + form) and the bytes
+    expect(next - first).toBeLessThan(text * 0.6);
+  });
+
+  it("random strings of every alphabet come back exactly", () => {
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const alphabets = [
+      "0123456789abcdef",
+      "0123456789abcdef-",
+      "ABCDEFabcdef0123456789+/=",
+      "A-Za_z09=",
+      "Root=1-0a",
+    ];
+    const a = new StringArena();
+    const want: string[] = [];
+    const handles: number[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const abc = alphabets[i % alphabets.length]!;
+      let v = "";
+      for (let n = rand(60); n > 0; n--) v += abc[rand(abc.length)];
+      want.push(v);
+      handles.push(a.add([v]));
+    }
+    handles.forEach((h, i) => {
+      expect(a.get(h, 0)).toBe(want[i]);
+    });
+  });
+});
+
 describe("HopHeaderStore", () => {
   it("reads back every header object exactly, in order, while the ids move to the arena", () => {
     const h = new HopHeaderStore();
