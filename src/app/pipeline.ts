@@ -46,7 +46,10 @@ export interface PipelineOptions {
   before?: boolean;
   /** Poll the sources' during() hooks every this many ms while probing; absent: no polling. */
   pollMs?: number;
-  /** Diagnose the stalls (default true). Off for keep-warm rounds: their stalls go to no source or metric either. */
+  /**
+   * Diagnose the stalls (default true). Off for keep-warm rounds: their stalls still go to the sources (a stalled
+   * ping's X-Ray trace says where its time went) but to no finding or metric.
+   */
   diagnose?: boolean;
   /**
    * The stall rule, from the measured records (default: the config's). An idle sweep takes its threshold from
@@ -137,10 +140,11 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   };
   const stalls = detectStalls(measured, o.stallRule ? o.stallRule(measured) : stallRuleOf(loaded));
   const diagnosed = o.diagnose !== false;
-  const shown = diagnosed ? stalls : [];
+  // The metrics count the stalls of diagnosed (probe) requests only; the sources look at every stall.
+  const counted = diagnosed ? stalls : [];
   const signal = o.probe?.signal;
   const after = await eachSource(sources, (s) =>
-    s.after?.({ records: measuredRecords(), stalls: shown, ...(signal ? { signal } : {}) }),
+    s.after?.({ records: measuredRecords(), stalls, ...(signal ? { signal } : {}) }),
   );
   notes.push(...after.notes);
   const evidence = after.evidence ?? {};
@@ -167,7 +171,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     try {
       const p = await o.metrics.publish({
         records: measuredRecords(),
-        stalls: shown,
+        stalls: counted,
         histograms: collector.histograms(),
         ...(o.timestampMs !== undefined ? { timestampMs: o.timestampMs } : {}),
       });

@@ -4,9 +4,11 @@
  * probe round probes every target `schedule.samplesPerRound` times (per
  * connection mode) and is diagnosed with the evidence the sources bring; a
  * keep-warm round sends one request to each keep-warm target and is not
- * diagnosed. The runner returns the records, the stalls (detected once) and
- * the diagnosis with its evidence; the scheduler (src/schedule/round.ts)
- * stores them together and logs the round.
+ * diagnosed, but the sources look at its stalls (a stalled ping's X-Ray trace
+ * says where its time went). The runner returns the records, the stalls
+ * (detected once) and the diagnosis with its evidence (a keep-warm round: the
+ * evidence alone, see {@link storedKeepWarm}); the scheduler
+ * (src/schedule/round.ts) stores them together and logs the round.
  *
  * Keep-warm requests go out on a fresh connection (DNS, TCP, TLS, request),
  * whatever `probe.connection` says: every round has its own prober, so a
@@ -19,8 +21,10 @@ import { setMaxListeners } from "node:events";
 import type { LoadedConfig } from "../config/load.js";
 import { joinUrl } from "../config/targets.js";
 import type { Diagnosis } from "../diagnose/index.js";
+import type { Stall } from "../diagnose/stalls.js";
 import type { ProbeTarget } from "../probe/types.js";
 import type { RoundDiagnosis, RoundKind } from "../record/store.js";
+import { NOT_DIAGNOSED } from "../report/build.js";
 import type { RoundRequest, RoundRun, RoundRunner } from "../schedule/round.js";
 import { type Evidence, type EvidenceSource, evidenceWithin } from "./evidence/source.js";
 import type { ProbeRunOptions } from "./live.js";
@@ -93,6 +97,29 @@ export function storedDiagnosis(d: Diagnosis, evidence: Evidence, notes: readonl
   };
 }
 
+/**
+ * What the store keeps of a keep-warm round: no finding, verdict or cause (keep-warm pings are not
+ * diagnosed: each stall is `not-diagnosed`), the evidence the sources brought for the round's span (X-Ray
+ * traces of its stalled pings, target health) and their notes. Undefined when there is nothing to keep.
+ */
+export function storedKeepWarm(
+  stalls: readonly Stall[],
+  evidence: Evidence,
+  notes: readonly string[],
+): RoundDiagnosis | undefined {
+  const sources = Object.fromEntries(Object.entries(evidence).filter(([, v]) => v !== undefined)) as Evidence;
+  if (stalls.length === 0 && Object.keys(sources).length === 0 && notes.length === 0) return undefined;
+  return {
+    findings: [],
+    evidence: [],
+    causes: stalls.map((s) => [s.record.seq, NOT_DIAGNOSED]),
+    healthy: stalls.length === 0,
+    notes: ["keep-warm pings are not diagnosed: the evidence of the round's span is kept"],
+    ...(Object.keys(sources).length > 0 ? { sources } : {}),
+    ...(notes.length > 0 ? { sourceNotes: [...notes] } : {}),
+  };
+}
+
 export function createRoundRunner(loaded: LoadedConfig, opts: RoundRunnerOptions = {}): RoundRunner {
   const warmTargets = keepWarmTargets(loaded);
   const warmLoaded = freshOnly(loaded);
@@ -125,18 +152,12 @@ export function createRoundRunner(loaded: LoadedConfig, opts: RoundRunnerOptions
       result,
     });
     const endMs = result.run.startedAtMs + result.run.durationMs;
-    return {
-      records: result.records,
-      stalls: result.stalls,
-      ...(result.diagnosis
-        ? {
-            diagnosis: storedDiagnosis(
-              result.diagnosis,
-              evidenceWithin(result.evidence, result.run.startedAtMs, endMs),
-              result.notes,
-            ),
-          }
-        : {}),
-    };
+    const spanEvidence = evidenceWithin(result.evidence, result.run.startedAtMs, endMs);
+    const stored = result.diagnosis
+      ? storedDiagnosis(result.diagnosis, spanEvidence, result.notes)
+      : keepWarm
+        ? storedKeepWarm(result.stalls, spanEvidence, result.notes)
+        : undefined;
+    return { records: result.records, stalls: result.stalls, ...(stored ? { diagnosis: stored } : {}) };
   };
 }

@@ -249,8 +249,52 @@ describe("AWS integration against the lab's endpoints", () => {
     expect(probeRound.diagnosis?.sources?.xray).toBeDefined();
     expect(probeRound.diagnosis?.sources?.targetHealth).toBeDefined();
     expect(outcomes[1]!.diagnosis).toBeUndefined();
-    expect(warmRound.diagnosis).toBeUndefined();
+    // A keep-warm round is not diagnosed (no finding, verdict or cause: each stalled ping is `not-diagnosed`);
+    // the store keeps the evidence of its span.
+    const warmStalls = (warmRound.stalls ?? []).map((x) => x.record.seq);
+    expect(warmRound.diagnosis).toMatchObject({
+      findings: [],
+      evidence: [],
+      causes: warmStalls.map((seq) => [seq, "not-diagnosed"]),
+      healthy: warmStalls.length === 0,
+    });
+    expect(warmRound.diagnosis?.verdict).toBeUndefined();
+    expect(warmRound.diagnosis?.sources?.targetHealth).toBeDefined();
     expect(warmRound.records.every((r) => r.tag === "keep-warm")).toBe(true);
     expect(outcomes[0]!.result.publish?.sentDatums).toBeGreaterThan(0);
+  });
+
+  it("a keep-warm ping that stalls is traced: its X-Ray breakdown is stored with the round", async () => {
+    // The slow target (600 ms, over the 400 ms stall line) stays in rotation: a fresh ping lands on it 1 time in 3.
+    const loaded = await setUp(quietProbe);
+    const parts = awsParts(loaded, { log, endpointUrl: labAws!.url, traceInitialDelayMs: 100 });
+    aws = parts;
+    await eachSource(parts.sources, (x) => x.before?.());
+    const runner = createRoundRunner(loaded, {
+      sources: parts.sources,
+      ...(parts.metrics ? { metrics: parts.metrics } : {}),
+      probe: { warmUp: false },
+    });
+    const signal = new AbortController().signal;
+    let stalled: Exclude<Awaited<ReturnType<typeof runner>>, unknown[]> | undefined;
+    const tried: number[] = [];
+    for (let id = 1; id <= 12 && !stalled; id++) {
+      const got = await runner({ id, kind: "keep-warm", signal, scheduledAtMs: Date.now() });
+      if (Array.isArray(got)) throw new Error("the runner returns a round run");
+      tried.push(got.records.length);
+      if ((got.stalls?.length ?? 0) > 0) stalled = got;
+    }
+    expect(
+      stalled,
+      `no keep-warm ping stalled in ${tried.length} rounds of ${tried.join("/")} pings`,
+    ).toBeDefined();
+    const kept = stalled!.diagnosis!;
+    const seqs = stalled!.stalls!.map((x) => x.record.seq);
+    expect(kept.causes).toEqual(seqs.map((seq) => [seq, "not-diagnosed"]));
+    expect(kept.findings).toEqual([]);
+    expect(kept.healthy).toBe(false);
+    // The stalled ping's own trace, broken down by hop, is what the store keeps.
+    expect(kept.sources?.xray?.breakdowns.length).toBe(seqs.length);
+    expect(kept.sourceNotes?.join("\n")).toMatch(/X-Ray: \d+ of \d+ traced stalls broken down/);
   });
 });
