@@ -8,7 +8,7 @@
  * (scripts/install-system-deps.sh installs them). `netnsSupport()` says why
  * not when they are missing, so tests can skip with a clear message.
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Report } from "../../src/model.js";
@@ -62,6 +62,8 @@ export interface Netns {
   name: string;
   /** Runs a command inside the namespace, synchronously; returns stdout. */
   exec(cmd: string, args: string[]): string;
+  /** The same without blocking the event loop (other namespaces' work goes on meanwhile); resolves to stdout. */
+  execAsync(cmd: string, args: string[]): Promise<string>;
   /** Starts a long-running process inside the namespace. Killed on destroy(). */
   spawn(cmd: string, args: string[]): ChildProcess;
   iptables(args: string[]): void;
@@ -89,6 +91,13 @@ export function createNetns(): Netns {
     name,
     exec(cmd, args) {
       return execFileSync("ip", ["netns", "exec", name, cmd, ...args], { encoding: "utf8" });
+    },
+    execAsync(cmd, args) {
+      return new Promise((resolve, reject) => {
+        execFile("ip", ["netns", "exec", name, cmd, ...args], { encoding: "utf8" }, (err, stdout) =>
+          err ? reject(err) : resolve(stdout),
+        );
+      });
     },
     spawn(cmd, args) {
       const child = spawn("ip", ["netns", "exec", name, cmd, ...args], { stdio: ["ignore", "pipe", "pipe"] });
@@ -244,6 +253,32 @@ export function reportInNetns(ns: Netns, args: string[], timeoutMs?: number): Re
   );
   if (r.status !== 0 && r.status !== 1) throw new Error(`report exited ${r.status}: ${r.stderr}`);
   return JSON.parse(r.stdout) as Report;
+}
+
+/**
+ * reportInNetns without blocking the event loop, so several namespaces' runs (each waiting on its own kernel's
+ * timers) can go on at once. Same contract: exit 0 or 1 is a report, anything else throws.
+ */
+export function reportInNetnsAsync(ns: Netns, args: string[], timeoutMs?: number): Promise<Report> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      "ip",
+      ["netns", "exec", ns.name, process.execPath, CLI, "report", ...args, "--json", "--no-progress"],
+      { encoding: "utf8", maxBuffer: 64 << 20, ...(timeoutMs !== undefined ? { timeout: timeoutMs } : {}) },
+      (err, stdout, stderr) => {
+        const code = err ? (err as { code?: unknown }).code : 0;
+        if (code !== 0 && code !== 1) {
+          reject(new Error(`report exited ${String(code)}${err?.killed ? " (killed)" : ""}: ${stderr}`));
+          return;
+        }
+        try {
+          resolve(JSON.parse(stdout) as Report);
+        } catch (e) {
+          reject(e);
+        }
+      },
+    );
+  });
 }
 
 /** Stalls per cause in a report, for a test's log line. */

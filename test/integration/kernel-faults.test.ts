@@ -27,7 +27,7 @@ import {
   type Netns,
   netnsSupport,
   type PlannedLoss,
-  reportInNetns,
+  reportInNetnsAsync,
   stallCauses,
 } from "../helpers/netns.js";
 
@@ -62,7 +62,7 @@ async function start(
 async function startProxy(ns: Netns, upstream: string): Promise<number> {
   const { port } = await start(ns, proxyScript, [upstream, "127.0.0.1"]);
   const get = `require("http").get("http://127.0.0.1:${port}/", (r) => { r.resume(); r.on("end", next); })`;
-  ns.exec(process.execPath, ["-e", `let n = 2; const next = () => n-- > 0 && ${get}; next();`]);
+  await ns.execAsync(process.execPath, ["-e", `let n = 2; const next = () => n-- > 0 && ${get}; next();`]);
   return port;
 }
 
@@ -180,7 +180,10 @@ function expectDiagnosed(run: CaseRun, id: string): void {
   }
 }
 
-describe.skipIf(whyNot !== undefined)("kernel faults on the prober's hop and a hidden hop (netns)", () => {
+// The cases run concurrently, each in a namespace of its own (its own kernel network stack, timers and iptables
+// counters): they wait on retransmission and resolver timers, not on the CPU (~19 s of CPU in ~95 s one after another).
+const SUITE = "kernel faults on the prober's hop and a hidden hop (netns)";
+describe.skipIf(whyNot !== undefined)(SUITE, { concurrent: true }, () => {
   describe("1, 2 and 3 SYNs lost in a row on the prober's own hop", () => {
     const id = "tcp-syn-retransmit";
     let ns: Netns | undefined;
@@ -194,7 +197,7 @@ describe.skipIf(whyNot !== undefined)("kernel faults on the prober's hop and a h
       levels = nsSynLevels(ns);
       const { port } = await start(ns, serverScript, ["127.0.0.1"]);
       loseInARow(ns, "synloss", ["-p", "tcp", "--syn", "--dport", String(port)], plan);
-      const report = reportInNetns(ns, [
+      const report = await reportInNetnsAsync(ns, [
         "--url",
         `http://127.0.0.1:${port}/`,
         "--count",
@@ -239,18 +242,20 @@ describe.skipIf(whyNot !== undefined)("kernel faults on the prober's hop and a h
   });
 
   describe("the SYN levels src/system/tcp-syn.ts computes are the kernel's", () => {
-    let ns: Netns | undefined;
-    afterAll(() => ns?.destroy());
+    const namespaces: Netns[] = [];
+    afterAll(() => {
+      for (const ns of namespaces) ns.destroy();
+    });
 
     /**
-     * Sets the namespace's own SYN sysctls, loses `lost[i]` SYNs of the i-th of sequential connects and returns
-     * each connect's time beside the level the module computes for it. Where the two readings of
+     * In a namespace of its own, sets its SYN sysctls, loses `lost[i]` SYNs of the i-th of sequential connects and
+     * returns each connect's time beside the level the module computes for it. Where the two readings of
      * tcp_syn_linear_timeouts part (N + 1 timeouts of 1 s before doubling, as measured, or N), the levels differ by
      * a second or more: N = 1, 2 lost → 2 s (3 s if N); N = 4, 5 lost → 5 s (6 s if N).
      */
     async function connectTimes(linear: number, lost: number[]): Promise<{ ms: number; level: number }[]> {
-      ns?.destroy();
-      ns = createNetns();
+      const ns = createNetns();
+      namespaces.push(ns);
       ns.exec("sh", ["-c", `echo ${linear} > /proc/sys/net/ipv4/tcp_syn_linear_timeouts`]);
       const levels = nsSynLevels(ns);
       const { port } = await start(ns, serverScript, ["127.0.0.1"]);
@@ -264,17 +269,23 @@ describe.skipIf(whyNot !== undefined)("kernel faults on the prober's hop and a h
         `const net = require("net"); const out = []; const one = (i) => { if (i === ${lost.length}) ` +
         `return console.log(JSON.stringify(out)); const t = performance.now(); ` +
         `const s = net.connect(${port}, "127.0.0.1", () => { out.push(performance.now() - t); s.destroy(); one(i + 1); }); }; one(0);`;
-      const times = JSON.parse(ns.exec(process.execPath, ["-e", script])) as number[];
+      const times = JSON.parse(await ns.execAsync(process.execPath, ["-e", script])) as number[];
       return times.map((ms, i) => ({ ms, level: levels[(lost[i] as number) - 1] as number }));
     }
 
     it.skipIf(!existsSync("/proc/sys/net/ipv4/tcp_syn_linear_timeouts"))(
       "with and without linear timeouts, a connect that lost k SYNs takes the k-th level",
       async () => {
+        // Three namespaces at once: each kernel's timers run on their own.
+        const [n0, n1, n4] = await Promise.all([
+          connectTimes(0, [2]),
+          connectTimes(1, [2, 3]),
+          connectTimes(4, [5]),
+        ]);
         const measured = [
-          ...(await connectTimes(0, [2])).map((m) => ({ ...m, linear: 0, lost: 2 })),
-          ...(await connectTimes(1, [2, 3])).map((m, i) => ({ ...m, linear: 1, lost: i + 2 })),
-          ...(await connectTimes(4, [5])).map((m) => ({ ...m, linear: 4, lost: 5 })),
+          ...n0.map((m) => ({ ...m, linear: 0, lost: 2 })),
+          ...n1.map((m, i) => ({ ...m, linear: 1, lost: i + 2 })),
+          ...n4.map((m) => ({ ...m, linear: 4, lost: 5 })),
         ];
         console.log(
           `SYN levels: ${measured.map((m) => `N=${m.linear} ${m.lost} lost: ${round(m.ms)} ms (level ${m.level})`).join("; ")}`,
@@ -303,7 +314,7 @@ describe.skipIf(whyNot !== undefined)("kernel faults on the prober's hop and a h
       const backend = await start(ns, serverScript, ["127.0.0.1"]);
       const proxyPort = await startProxy(ns, `http://127.0.0.1:${backend.port}`);
       loseInARow(ns, "synloss", ["-p", "tcp", "--syn", "--dport", String(backend.port)], plan);
-      const report = reportInNetns(ns, [
+      const report = await reportInNetnsAsync(ns, [
         "--url",
         `http://127.0.0.1:${proxyPort}/`,
         "--count",
@@ -356,7 +367,7 @@ describe.skipIf(whyNot !== undefined)("kernel faults on the prober's hop and a h
       await ns.startResolver(["api.stallwatch.test"], `timeout:${timeoutMs / 1000} attempts:3`);
       const { port } = await start(ns, serverScript, ["127.0.0.1"]);
       loseInARow(ns, "dnsloss", ["-p", "udp", "--dport", "53"], plan);
-      const report = reportInNetns(ns, [
+      const report = await reportInNetnsAsync(ns, [
         "--url",
         `http://api.stallwatch.test:${port}/`,
         "--count",
@@ -409,7 +420,7 @@ describe.skipIf(whyNot !== undefined)("kernel faults on the prober's hop and a h
       const proxyPort = await startProxy(ns, `http://backend.stallwatch.test:${backend.port}`);
       loseInARow(ns, "dnsloss", ["-p", "udp", "--dport", "53"], plan);
       // The prober talks to the proxy by address: every lookup in the namespace is the proxy's.
-      const report = reportInNetns(ns, [
+      const report = await reportInNetnsAsync(ns, [
         "--url",
         `http://127.0.0.1:${proxyPort}/`,
         "--count",
@@ -458,7 +469,7 @@ describe.skipIf(whyNot !== undefined)("kernel faults on the prober's hop and a h
       await ns.startResolver(["api.stallwatch.test", "backend.stallwatch.test"], "timeout:5 attempts:2");
       const backend = await start(ns, serverScript, ["127.0.0.1"]);
       const proxyPort = await startProxy(ns, `http://backend.stallwatch.test:${backend.port}`);
-      report = reportInNetns(ns, [
+      report = await reportInNetnsAsync(ns, [
         "--url",
         `http://api.stallwatch.test:${proxyPort}/`,
         "--count",
