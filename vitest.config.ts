@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 /**
  * Files whose assertions depend on timing or on a schedule (kernel retransmission timers, cron rounds, kill -9 at
@@ -15,8 +16,49 @@ const SERIAL = [
   "test/integration/real-signatures.test.ts",
 ];
 
+/**
+ * The slowest files, longest first (measured on 2 cores: ~20-60 s each; most of it waiting on injected delays, idle
+ * gaps and kernel timers). Without timings of its own (a fresh clone, as in CI) vitest starts the largest files
+ * first, and a 30-60 s file that happens to be small started late, running alone at the end while the other
+ * worker had nothing left. Started first, the two workers finish together. With a local timing cache this only
+ * moves these files ahead of the others; the rest keep vitest's order.
+ */
+const SLOW_FIRST = [
+  "test/integration/lab-verdict.test.ts",
+  "test/integration/idle-sweep.test.ts",
+  "test/integration/lab-verdict-idle.test.ts",
+  "test/integration/s3-store.test.ts",
+  "test/integration/kernel-faults.test.ts",
+  "test/integration/lab-diagnosis.test.ts",
+  "test/integration/lab-backlog.test.ts",
+  "test/integration/lab-verdict-deploy.test.ts",
+  "test/integration/cli-report-flags.test.ts",
+];
+
+class SlowFirstSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const rank = (f: TestSpecification): number => {
+      const i = SLOW_FIRST.findIndex((p) => f.moduleId.endsWith(`/${p}`));
+      return i === -1 ? SLOW_FIRST.length : i;
+    };
+    const at = new Map(sorted.map((f, i) => [f, i]));
+    // vitest's own order decides between projects (groupOrder: the parallel batch before the serial one).
+    const group = (f: TestSpecification) => `${f.project.config.sequence.groupOrder}:${f.project.name}`;
+    const firstOfGroup = new Map<string, number>();
+    for (const [i, f] of sorted.entries()) if (!firstOfGroup.has(group(f))) firstOfGroup.set(group(f), i);
+    return [...sorted].sort(
+      (a, b) =>
+        (firstOfGroup.get(group(a)) ?? 0) - (firstOfGroup.get(group(b)) ?? 0) ||
+        rank(a) - rank(b) ||
+        (at.get(a) ?? 0) - (at.get(b) ?? 0),
+    );
+  }
+}
+
 export default defineConfig({
   test: {
+    sequence: { sequencer: SlowFirstSequencer },
     globalSetup: ["test/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
