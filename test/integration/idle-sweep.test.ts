@@ -154,6 +154,7 @@ describe.concurrent("idle-sweep", () => {
     // `idle-sweep --lab` runs without flags (test/unit/idle-sweep-cli-settings.test.ts) and decide on the same
     // threshold (the same file, with the sweep's statistics).
     const threshold = resolveTimings("cold-start").idleThresholdMs;
+    // execFile rejects, with the child's stderr in its message, unless the CLI exits 0.
     const run = await promisify(execFile)(
       process.execPath,
       [
@@ -167,7 +168,7 @@ describe.concurrent("idle-sweep", () => {
         "--repeats",
         "4",
       ],
-      { encoding: "utf8", timeout: 150_000, maxBuffer: 16 << 20 },
+      { encoding: "utf8", timeout: 100_000, maxBuffer: 16 << 20 },
     );
     expect(run.stderr).not.toMatch(/MaxListenersExceededWarning/);
     const out = JSON.parse(run.stdout) as {
