@@ -17,18 +17,18 @@ const SERIAL = [
 ];
 
 /**
- * The slowest files, longest first (measured on 2 cores: ~20-60 s each; most of it waiting on injected delays, idle
+ * The slowest files, longest first (measured on 2 cores: ~20-90 s each; most of it waiting on injected delays, idle
  * gaps and kernel timers). Without timings of its own (a fresh clone, as in CI) vitest starts the largest files
  * first, and a 30-60 s file that happens to be small started late, running alone at the end while the other
  * worker had nothing left. Started first, the two workers finish together. With a local timing cache this only
  * moves these files ahead of the others; the rest keep vitest's order.
  */
 const SLOW_FIRST = [
+  "test/integration/kernel-faults.test.ts",
   "test/integration/lab-verdict.test.ts",
   "test/integration/idle-sweep.test.ts",
   "test/integration/lab-verdict-idle.test.ts",
   "test/integration/s3-store.test.ts",
-  "test/integration/kernel-faults.test.ts",
   "test/integration/lab-diagnosis.test.ts",
   "test/integration/lab-backlog.test.ts",
   "test/integration/lab-verdict-deploy.test.ts",

@@ -255,32 +255,6 @@ export function reportInNetns(ns: Netns, args: string[], timeoutMs?: number): Re
   return JSON.parse(r.stdout) as Report;
 }
 
-/**
- * reportInNetns without blocking the event loop, so several namespaces' runs (each waiting on its own kernel's
- * timers) can go on at once. Same contract: exit 0 or 1 is a report, anything else throws.
- */
-export function reportInNetnsAsync(ns: Netns, args: string[], timeoutMs?: number): Promise<Report> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      "ip",
-      ["netns", "exec", ns.name, process.execPath, CLI, "report", ...args, "--json", "--no-progress"],
-      { encoding: "utf8", maxBuffer: 64 << 20, ...(timeoutMs !== undefined ? { timeout: timeoutMs } : {}) },
-      (err, stdout, stderr) => {
-        const code = err ? (err as { code?: unknown }).code : 0;
-        if (code !== 0 && code !== 1) {
-          reject(new Error(`report exited ${String(code)}${err?.killed ? " (killed)" : ""}: ${stderr}`));
-          return;
-        }
-        try {
-          resolve(JSON.parse(stdout) as Report);
-        } catch (e) {
-          reject(e);
-        }
-      },
-    );
-  });
-}
-
 /** Stalls per cause in a report, for a test's log line. */
 export function stallCauses(report: Report): Record<string, number> {
   const out: Record<string, number> = {};
