@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 /**
  * Files whose assertions depend on timing or on a schedule (kernel retransmission timers, cron rounds, kill -9 at
@@ -15,8 +16,47 @@ const SERIAL = [
   "test/integration/real-signatures.test.ts",
 ];
 
+/**
+ * Slow files that mostly wait (on kernel timers, idle gaps, injected delays: ~10-20 s of CPU each in 35-90 s),
+ * longest first. Without timings of its own (a fresh clone, as in CI) vitest starts the largest files first, and
+ * idle-sweep and lab-verdict-idle, small files of ~35 s, started late and ran alone at the end while the other
+ * worker had nothing left. Started first, they pair with each other rather than with CPU-heavy files, and the two
+ * workers finish closer together. Files that are slow because they use the CPU (s3-store, cli-report-flags,
+ * lab-backlog) or whose verdicts are sensitive to a busy machine (lab-verdict, lab-diagnosis) are deliberately not
+ * listed: moved to the front they paired with each other (in one CI run so ordered, on a machine loaded by other
+ * work, lab-diagnosis's healthy lab, running beside s3-store, had a stall). With a local timing cache this only
+ * moves these files ahead of the others; the rest keep vitest's order.
+ */
+const SLOW_FIRST = [
+  "test/integration/kernel-faults.test.ts",
+  "test/integration/idle-sweep.test.ts",
+  "test/integration/lab-verdict-idle.test.ts",
+];
+
+class SlowFirstSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const rank = (f: TestSpecification): number => {
+      const i = SLOW_FIRST.findIndex((p) => f.moduleId.endsWith(`/${p}`));
+      return i === -1 ? SLOW_FIRST.length : i;
+    };
+    const at = new Map(sorted.map((f, i) => [f, i]));
+    // vitest's own order decides between projects (groupOrder: the parallel batch before the serial one).
+    const group = (f: TestSpecification) => `${f.project.config.sequence.groupOrder}:${f.project.name}`;
+    const firstOfGroup = new Map<string, number>();
+    for (const [i, f] of sorted.entries()) if (!firstOfGroup.has(group(f))) firstOfGroup.set(group(f), i);
+    return [...sorted].sort(
+      (a, b) =>
+        (firstOfGroup.get(group(a)) ?? 0) - (firstOfGroup.get(group(b)) ?? 0) ||
+        rank(a) - rank(b) ||
+        (at.get(a) ?? 0) - (at.get(b) ?? 0),
+    );
+  }
+}
+
 export default defineConfig({
   test: {
+    sequence: { sequencer: SlowFirstSequencer },
     globalSetup: ["test/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,

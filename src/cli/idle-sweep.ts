@@ -29,7 +29,11 @@ export const DEFAULT_REPEATS = 3;
 export const LAB_GAPS = "0s,1s,2s,2.5s,3.5s";
 export const LAB_REPEATS = 5;
 
-export async function idleSweepCommand(flags: IdleSweepFlags): Promise<void> {
+/**
+ * The gaps and repeats a sweep runs with: the flags', else the lab's (with --lab) or the production defaults.
+ * Bad values are a UsageError.
+ */
+export function sweepSettings(flags: IdleSweepFlags): { gapsMs: number[]; repeats: number } {
   const useLab = labScenarioOf(flags.lab, "cold-start") !== undefined;
   const repeats =
     flags.repeats === undefined ? (useLab ? LAB_REPEATS : DEFAULT_REPEATS) : Number(flags.repeats);
@@ -44,6 +48,11 @@ export async function idleSweepCommand(flags: IdleSweepFlags): Promise<void> {
   } catch (err) {
     throw new UsageError(`--gaps: ${(err as Error).message}`);
   }
+  return { gapsMs, repeats };
+}
+
+export async function idleSweepCommand(flags: IdleSweepFlags): Promise<void> {
+  const { gapsMs, repeats } = sweepSettings(flags);
   let lab: RemoteLab | undefined;
   try {
     let loaded: LoadedConfig;

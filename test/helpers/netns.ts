@@ -8,7 +8,7 @@
  * (scripts/install-system-deps.sh installs them). `netnsSupport()` says why
  * not when they are missing, so tests can skip with a clear message.
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Report } from "../../src/model.js";
@@ -62,6 +62,8 @@ export interface Netns {
   name: string;
   /** Runs a command inside the namespace, synchronously; returns stdout. */
   exec(cmd: string, args: string[]): string;
+  /** The same without blocking the event loop (other namespaces' work goes on meanwhile); resolves to stdout. */
+  execAsync(cmd: string, args: string[]): Promise<string>;
   /** Starts a long-running process inside the namespace. Killed on destroy(). */
   spawn(cmd: string, args: string[]): ChildProcess;
   iptables(args: string[]): void;
@@ -89,6 +91,13 @@ export function createNetns(): Netns {
     name,
     exec(cmd, args) {
       return execFileSync("ip", ["netns", "exec", name, cmd, ...args], { encoding: "utf8" });
+    },
+    execAsync(cmd, args) {
+      return new Promise((resolve, reject) => {
+        execFile("ip", ["netns", "exec", name, cmd, ...args], { encoding: "utf8" }, (err, stdout) =>
+          err ? reject(err) : resolve(stdout),
+        );
+      });
     },
     spawn(cmd, args) {
       const child = spawn("ip", ["netns", "exec", name, cmd, ...args], { stdio: ["ignore", "pipe", "pipe"] });

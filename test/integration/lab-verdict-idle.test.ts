@@ -2,12 +2,14 @@
  * `stallwatch report --lab NAME --json` as a user runs it, with the lab's AWS evidence on (the default): the
  * top verdict names each scenario's true cause and the count invariant holds, for the scenarios whose faults show
  * only under their probing plan (idle gaps) or as failures (429s). Split from lab-verdict.test.ts so both run side by side.
+ * The three runs are concurrent (separate CLI processes, each with its own lab): they wait on the scenarios' idle
+ * gaps, not on the CPU (~11 s of CPU in ~63 s one after another).
  */
 import { describe, expect, it } from "vitest";
 import { labReport, verdictLine } from "../helpers/lab-report.js";
 import { expectOneCount } from "../helpers/one-count.js";
 
-describe("lab verdicts with AWS evidence on: idle gaps and failures", { timeout: 120_000 }, () => {
+describe.concurrent("lab verdicts with AWS evidence on: idle gaps and failures", { timeout: 120_000 }, () => {
   it("cold-start: probed with idle gaps as the scenario declares, cold-start-after-idle", async () => {
     const r = await labReport("cold-start", ["--count", "24"]);
     console.log(verdictLine("cold-start", r));
