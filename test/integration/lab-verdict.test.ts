@@ -13,6 +13,11 @@ describe("lab verdicts with AWS evidence on", { timeout: 120_000 }, () => {
   it.each([1, 2, 3])("bad-target run %i: slow-target names 127.0.0.13 in us-west-2c", async () => {
     const r = await labReport("bad-target", ["--count", "4"]);
     console.log(verdictLine("bad-target", r));
+    // The stalls the verdict does not cover, for the record: when the ratio below fails, these say why.
+    for (const s of r.stalls.filter((x) => x.cause !== r.verdict?.cause))
+      console.log(
+        `  other stall seq ${s.seq} ${s.route}${s.endpoint} ${s.connection}: ${Math.round(s.totalMs)} ms (${s.phase}) → ${s.cause}${s.detail ? `: ${s.detail}` : ""}`,
+      );
     expectOneCount(r);
     expect(r.verdict?.cause).toBe("slow-target");
     expect(r.verdict?.where).toBe("127.0.0.13 in us-west-2c");
