@@ -10,6 +10,9 @@
  * simulation, ./aws/feed.ts) runs here too, so serving the SDK's calls and
  * building segments stays off the prober's loop. The config the worker sends
  * back turns every AWS feature on and points it at the lab.
+ *
+ * Before the lab starts, its code is warmed on a throwaway lab (./warm-up.ts): the stack it stands for is
+ * a long-running, warm service, and the first requests through a fresh isolate's hops are not.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -19,11 +22,14 @@ import type { ConfigInput } from "../config/schema.js";
 import { type LabAws, type LabAwsInfo, startLabAws, withLabAws } from "./aws/feed.js";
 import { describeLab, labConfig } from "./describe.js";
 import { type LabOptions, startLab } from "./lab.js";
+import { warmUpLab } from "./warm-up.js";
 
 /** What the worker is started with: the lab's options, and whether to start its AWS side. */
 export interface LabWorkerOptions extends LabOptions {
   /** Start the lab's local AWS endpoints and enable the AWS features in `config`. Default true. */
   aws?: boolean;
+  /** Warm the lab's code on a throwaway lab before starting this one (./warm-up.ts). Default true. */
+  warmUp?: boolean;
 }
 
 /** What the worker reports once the lab is listening. */
@@ -43,7 +49,9 @@ export interface LabWorkerReady {
 export type LabWorkerMessage = LabWorkerReady | { type: "error"; message: string } | { type: "closed" };
 
 async function start(opts: LabWorkerOptions): Promise<{ ready: LabWorkerReady; close(): Promise<void> }> {
-  const { aws: withAws = true, ...labOpts } = opts;
+  const { aws: withAws = true, warmUp = true, ...labOpts } = opts;
+  // Best effort: a lab that cannot start says so below, in its own words.
+  if (warmUp) await warmUpLab(labOpts.host ? { host: labOpts.host } : {}).catch(() => {});
   const lab = await startLab(labOpts);
   let aws: LabAws | undefined;
   let spoolDir: string | undefined;

@@ -13,11 +13,23 @@ describe("lab verdicts with AWS evidence on", { timeout: 120_000 }, () => {
   it.each([1, 2, 3])("bad-target run %i: slow-target names 127.0.0.13 in us-west-2c", async () => {
     const r = await labReport("bad-target", ["--count", "4"]);
     console.log(verdictLine("bad-target", r));
+    // The stalls the verdict does not cover, for the record: when the ratio below fails, these say why.
+    for (const s of r.stalls.filter((x) => x.cause !== r.verdict?.cause))
+      console.log(
+        `  other stall seq ${s.seq} ${s.route}${s.endpoint} ${s.connection}: ${Math.round(s.totalMs)} ms (${s.phase}) → ${s.cause}${s.detail ? `: ${s.detail}` : ""}`,
+      );
     expectOneCount(r);
     expect(r.verdict?.cause).toBe("slow-target");
     expect(r.verdict?.where).toBe("127.0.0.13 in us-west-2c");
     expect(r.verdict?.headline).toContain("127.0.0.13");
-    expect(r.verdict?.stalls).toBeGreaterThanOrEqual(0.9 * r.totals.stalls);
+    // Stalls the diagnosis shows are stallwatch's own (client-lag: the prober's event loop was blocked for at
+    // least half of the request, or long enough that without the block it was under the stall threshold) say
+    // nothing about the lab's API: on a loaded machine they come and go with the load (0-6 per run, 250-600 ms,
+    // 115-430 ms of loop lag each, measured with 4 CPU burners on 2 cores). The verdict must cover the others.
+    // None of them may be one of the bad target's: those take at least its 2 s delay (slowMs).
+    const own = r.stalls.filter((s) => s.cause === "client-lag");
+    for (const s of own) expect(s.totalMs, `client-lag took seq ${s.seq}`).toBeLessThan(2000);
+    expect(r.verdict?.stalls).toBeGreaterThanOrEqual(0.9 * (r.totals.stalls - own.length));
     expect(r.verdict?.evidence.map((e) => e.source)).toEqual(
       expect.arrayContaining(["x-ray", "target-health"]),
     );

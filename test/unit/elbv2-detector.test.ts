@@ -9,7 +9,12 @@ import { CLASSIC_LINUX } from "../../src/diagnose/physics.js";
 import { findingSpec } from "../../src/diagnose/registry.js";
 import { detectStalls } from "../../src/diagnose/stalls.js";
 import type { DetectorInput } from "../../src/diagnose/types.js";
-import type { RequestRecord, TargetGroupTopology, TargetHealthEntry } from "../../src/model.js";
+import type {
+  RequestRecord,
+  StallBreakdown,
+  TargetGroupTopology,
+  TargetHealthEntry,
+} from "../../src/model.js";
 import { arrayColumns } from "../../src/record/columns.js";
 import { makeRecord } from "../helpers/records.js";
 
@@ -163,6 +168,75 @@ describe("target-unhealthy", () => {
       expect(candidate?.stalls).not.toContain(seqServedByHealthy);
     // Without the traces every stall of the span is the degraded target's.
     expect(targetUnhealthyCandidate(records, stalls, ev).candidate?.stalls).toHaveLength(16);
+  });
+
+  it("does not blame a dark AZ for a stall served in another AZ without a detour's SYN retransmission", () => {
+    // Cross-zone off; az2's only target (10.0.9.2) is unhealthy in rounds 8-11, so az2 is dark; every request of
+    // those rounds stalls, all through API Gateway (no NLB node address to map).
+    const s = scenario(
+      (r) => r >= 8 && r < 12,
+      (r) => r >= 8 && r < 12,
+      false,
+      ["10.0.9.1", "10.0.9.2"],
+    );
+    for (const r of s.records) r.remoteAddress = "198.51.100.7";
+    expect(s.stalls).toHaveLength(16);
+    const breakdown = (
+      seq: number,
+      host: string,
+      beforeBackendMs: number,
+      availabilityZone?: string,
+    ): StallBreakdown => ({
+      seq,
+      traceId: `1-00000000-${String(seq).padStart(24, "0")}`,
+      clientTotalMs: 3005,
+      clientPhasesMs: { total: 3005 },
+      gateway: { name: "api/prod", durationMs: 3000 },
+      backend: { name: "app", durationMs: 2, host, ...(availabilityZone ? { availabilityZone } : {}) },
+      partsMs: { outsideGateway: 3003 - beforeBackendMs, gatewayToBackend: beforeBackendMs, backend: 2 },
+      dominant: beforeBackendMs > 1500 ? "gatewayToBackend" : "outsideGateway",
+      notes: [],
+    });
+    // X-Ray, by k % 8: 0-1 served by az1's target with the AZ in the segment and 5 ms before the backend; 2-3 the
+    // same without the AZ (it comes from the target-health history); 4-5 served in az1 after 1003 ms before the
+    // backend (a SYN lost at az2's dark node, the connection retried: the dark AZ's); 6 served by az2's own
+    // target; 7 untraced.
+    const breakdowns = s.stalls.flatMap((st, k): StallBreakdown[] => {
+      const seq = st.record.seq;
+      switch (k % 8) {
+        case 0:
+        case 1:
+          return [breakdown(seq, "10.0.9.1", 5, "az1")];
+        case 2:
+        case 3:
+          return [breakdown(seq, "10.0.9.1", 5)];
+        case 4:
+        case 5:
+          return [breakdown(seq, "10.0.9.1", 1003, "az1")];
+        case 6:
+          return [breakdown(seq, "10.0.9.2", 5, "az2")];
+        default:
+          return [];
+      }
+    });
+    const input = (xray?: { breakdowns: StallBreakdown[] }) =>
+      ({
+        records: s.records,
+        columns: arrayColumns(s.records),
+        rows: arrayColumns(s.records).bySeq(),
+        stalls: s.stalls,
+        stallSeqs: new Set(s.stalls.map((x) => x.record.seq)),
+        lag: undefined,
+        settings: { resolverTimeoutMs: 5000, alpha: 0.01, timeoutMs: undefined, synSchedule: CLASSIC_LINUX },
+        typical: new Map(),
+        context: { targetHealth: s.ev, ...(xray ? { xray } : {}) },
+      }) as DetectorInput;
+    const servedInAz1Directly = s.stalls.filter((_, k) => k % 8 < 4).map((st) => st.record.seq);
+    const claimed = targetUnhealthyDetector.detect(input({ breakdowns })).candidate?.stalls ?? [];
+    expect(claimed).toHaveLength(8);
+    for (const seq of servedInAz1Directly) expect(claimed).not.toContain(seq);
+    // Without the traces every stall of the dark span is az2's.
+    expect(targetUnhealthyDetector.detect(input()).candidate?.stalls).toHaveLength(16);
   });
 
   it("raises nothing on a healthy history or without evidence", () => {

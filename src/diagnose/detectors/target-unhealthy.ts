@@ -9,7 +9,10 @@
  * capped at 90 s): a failing target takes flows before the NLB marks it.
  * A stall's remote address is mapped to an NLB node's AZ when it is one of
  * the node addresses (probing the NLB directly); through API Gateway it is
- * the gateway's address and maps to nothing.
+ * the gateway's address and maps to nothing. A stall whose X-Ray trace names
+ * the target that served it matches only that target's degraded spans, and a
+ * dark AZ only when that target is in it, or when the time before the backend
+ * covers the SYN retransmission a detour from the dark node costs.
  *
  * No false alarms: when both sides have ≥ 5 requests and the stall rate during
  * degraded spans is not above the rate outside them, the finding is withheld.
@@ -26,8 +29,10 @@ import type {
   TargetHealthEvidence,
   ZoneWindow,
 } from "../../model.js";
+import { CLASSIC_LINUX, remoteSynLevels, type SynSchedule } from "../physics.js";
 import { bonferroni, fisherExact, roundP } from "../stats.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
+import { levelToleranceMs } from "../util.js";
 
 const ID = "target-unhealthy";
 
@@ -53,6 +58,12 @@ const NO_LEAD_STATES: ReadonlySet<string> = new Set(["draining", "initial"]);
 function spanOf(w: DegradedWindow | ZoneWindow, leadMs: number, observedToMs: number): Span {
   const lead = "state" in w && NO_LEAD_STATES.has(w.state) ? 0 : leadMs;
   return { startMs: (w.sinceMs ?? w.fromMs) - lead, endMs: w.toMs ?? observedToMs + OPEN_TAIL_MS };
+}
+
+/** The first SYN retransmission level a hop in front of the targets may use, less the level tolerance. */
+function minDetourMsFor(host: SynSchedule): number {
+  const first = remoteSynLevels(host)[0]?.ms ?? 1000;
+  return first - levelToleranceMs(first);
 }
 
 /** Both are IP addresses, or both EC2 instance ids: ids of the same kind, equal exactly when the same target. */
@@ -99,6 +110,21 @@ export function targetUnhealthyCandidate(
    * container name cannot, and still matches).
    */
   servedBy: ReadonlyMap<number, string> = new Map(),
+  /**
+   * What a stalled request's X-Ray trace says of how it reached its target, by seq: the target's AZ
+   * (`aws.ec2.availability_zone`, `aws.ecs.availability_zone`; without it, the AZ the target-health history
+   * gives the target `servedBy` names) and the time before the backend's segment (integration minus backend).
+   * A flow through a dark AZ's node has nowhere to go (cross-zone off); one that was served by a target in
+   * another AZ either never met that node, or got away from it only by retrying its connection, which costs at
+   * least one SYN retransmission timeout. So a dark AZ explains a stall served in another AZ only when the
+   * time before the backend reaches `minDetourMs`.
+   */
+  served: ReadonlyMap<number, { az?: string; beforeBackendMs?: number }> = new Map(),
+  /**
+   * The least a detour through a dark node costs: the first SYN retransmission level of any schedule the hop
+   * in front may run (1 s), less the level tolerance (max(300 ms, 15 %)).
+   */
+  minDetourMs: number = minDetourMsFor(CLASSIC_LINUX),
 ): { candidate?: Candidate; note?: string } {
   const h = ev.history;
   if (h.observedFromMs === undefined || h.observedToMs === undefined) return {};
@@ -115,11 +141,30 @@ export function targetUnhealthyCandidate(
     .map((w) => ({ w, s: spanOf(w, leadMsFor(topoByArn.get(w.targetGroupArn)), observedTo) }));
   if (targetSpans.length === 0 && zoneSpans.length === 0) return {};
 
+  // Target id → AZ, from every place the history names a target with its AZ.
+  const targetAz = new Map<string, string>();
+  for (const tr of h.transitions) if (tr.az !== undefined) targetAz.set(tr.targetId, tr.az);
+  for (const w of h.degraded) if (w.az !== undefined) targetAz.set(w.targetId, w.az);
+  for (const z of h.zones) for (const t of z.targets) targetAz.set(t.id, z.az);
+  const azServing = (seq: number): string | undefined => {
+    const az = served.get(seq)?.az;
+    if (az !== undefined) return az;
+    const host = servedBy.get(seq);
+    return host === undefined ? undefined : targetAz.get(host);
+  };
+  /** Whether a dark AZ can have held up request `seq` (see `served`). */
+  const darkAzCouldHold = (seq: number, az: string): boolean => {
+    const servingAz = azServing(seq);
+    if (servingAz === undefined || servingAz === az) return true;
+    const before = served.get(seq)?.beforeBackendMs;
+    return before === undefined || before >= minDetourMs;
+  };
+
   const inObserved = (r: RequestRecord) =>
     r.atMs >= h.observedFromMs! - MAX_LEAD_MS && r.atMs <= observedTo + OPEN_TAIL_MS;
   const matchOf = (r: RequestRecord): Match => {
     const nodeAz = r.remoteAddress === undefined ? undefined : nodes.get(r.remoteAddress);
-    const zones = zoneSpans.filter((z) => overlaps(r, z.s)).map((z) => z.w);
+    const zones = zoneSpans.filter((z) => overlaps(r, z.s) && darkAzCouldHold(r.seq, z.w.az)).map((z) => z.w);
     const served = servedBy.get(r.seq);
     const couldServe = (w: DegradedWindow) =>
       served === undefined || !comparableTargetIds(w.targetId, served) || w.targetId === served;
@@ -273,13 +318,23 @@ export const targetUnhealthyDetector: Detector = {
       (xray?.breakdowns ?? []).filter((b) => b.dominant === "backend").map((b) => b.seq),
     );
     const servedBy = new Map<number, string>();
-    for (const b of xray?.breakdowns ?? []) if (b.backend?.host) servedBy.set(b.seq, b.backend.host);
+    const served = new Map<number, { az?: string; beforeBackendMs?: number }>();
+    for (const b of xray?.breakdowns ?? []) {
+      if (b.backend?.host) servedBy.set(b.seq, b.backend.host);
+      const beforeBackendMs = b.partsMs.gatewayToBackend ?? b.partsMs.integration;
+      served.set(b.seq, {
+        ...(b.backend?.availabilityZone ? { az: b.backend.availabilityZone } : {}),
+        ...(beforeBackendMs !== undefined ? { beforeBackendMs } : {}),
+      });
+    }
     const { candidate, note } = targetUnhealthyCandidate(
       input.records,
       input.stalls,
       ev,
       inBackend,
       servedBy,
+      served,
+      minDetourMsFor(input.settings.synSchedule),
     );
     return { ...(candidate ? { candidate } : {}), ...(note ? { notes: [note] } : {}) };
   },
