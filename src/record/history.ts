@@ -184,18 +184,24 @@ export async function readHistory(
     endMs: f.endedAtMs,
   });
 
+  /** The history, its intervals split into the probe view and the rest (keep-warm). */
+  const history = (
+    records: RequestRecord[],
+    intervals: TaggedIntervalSummary[],
+    timelineFrom: History["timelineFrom"],
+  ): History => ({
+    records,
+    rounds,
+    histograms,
+    intervals: intervals.filter((iv) => iv.tag === "probe"),
+    keepWarmIntervals: intervals.filter((iv) => iv.tag !== "probe"),
+    warnings,
+    timelineFrom,
+  });
+
   if (timeline) {
     const blocks = committed.map((c) => ({ round: timeline.of.get(c)!, span: spanOf(c) }));
-    const intervals = hlogIntervals(blocks, timeline.pool, opts.stallCounter);
-    return {
-      records: [],
-      rounds,
-      histograms,
-      intervals: intervals.filter((iv) => iv.tag === "probe"),
-      keepWarmIntervals: intervals.filter((iv) => iv.tag !== "probe"),
-      warnings,
-      timelineFrom: "hlog",
-    };
+    return history([], hlogIntervals(blocks, timeline.pool, opts.stallCounter), "hlog");
   }
 
   const all: RequestRecord[] = [];
@@ -211,15 +217,7 @@ export async function readHistory(
     const iv = allIntervals[intervalOfRecord[s.index] ?? -1];
     if (iv) iv.stalls++;
   }
-  return {
-    records: includeRecords ? all : [],
-    rounds,
-    histograms,
-    intervals: allIntervals.filter((iv) => iv.tag === "probe"),
-    keepWarmIntervals: allIntervals.filter((iv) => iv.tag !== "probe"),
-    warnings,
-    timelineFrom: "records",
-  };
+  return history(includeRecords ? all : [], allIntervals, "records");
 }
 
 /** One round read in full: its footer's facts, its records (each with `writer`) and its stored diagnosis. */

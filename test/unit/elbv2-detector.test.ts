@@ -83,6 +83,21 @@ function scenario(
   };
 }
 
+/** The detector's input for a scenario, with the evidence in `context` beside its target health. */
+function detectorInput(s: ReturnType<typeof scenario>, context: Record<string, unknown> = {}): DetectorInput {
+  return {
+    records: s.records,
+    columns: arrayColumns(s.records),
+    rows: arrayColumns(s.records).bySeq(),
+    stalls: s.stalls,
+    stallSeqs: new Set(s.stalls.map((x) => x.record.seq)),
+    lag: undefined,
+    settings: { resolverTimeoutMs: 5000, alpha: 0.01, timeoutMs: undefined, synSchedule: CLASSIC_LINUX },
+    typical: new Map(),
+    context: { targetHealth: s.ev, ...context },
+  } as DetectorInput;
+}
+
 describe("target-unhealthy", () => {
   it("is high confidence when the stalls go through the node of an AZ with no healthy target (cross-zone off)", () => {
     const s = scenario(
@@ -114,18 +129,7 @@ describe("target-unhealthy", () => {
       (r, a) => a === "10.0.1.10" && r % 2 === 0,
       true,
     );
-    const input = {
-      records: s.records,
-      columns: arrayColumns(s.records),
-      rows: arrayColumns(s.records).bySeq(),
-      stalls: s.stalls,
-      stallSeqs: new Set(s.stalls.map((x) => x.record.seq)),
-      lag: undefined,
-      settings: { resolverTimeoutMs: 5000, alpha: 0.01, timeoutMs: undefined, synSchedule: CLASSIC_LINUX },
-      typical: new Map(),
-      context: { targetHealth: s.ev },
-    } as DetectorInput;
-    const res = targetUnhealthyDetector.detect(input);
+    const res = targetUnhealthyDetector.detect(detectorInput(s));
     expect(res.candidate).toBeUndefined();
     expect(res.notes?.[0]).toContain("withheld");
   });
@@ -219,18 +223,7 @@ describe("target-unhealthy", () => {
           return [];
       }
     });
-    const input = (xray?: { breakdowns: StallBreakdown[] }) =>
-      ({
-        records: s.records,
-        columns: arrayColumns(s.records),
-        rows: arrayColumns(s.records).bySeq(),
-        stalls: s.stalls,
-        stallSeqs: new Set(s.stalls.map((x) => x.record.seq)),
-        lag: undefined,
-        settings: { resolverTimeoutMs: 5000, alpha: 0.01, timeoutMs: undefined, synSchedule: CLASSIC_LINUX },
-        typical: new Map(),
-        context: { targetHealth: s.ev, ...(xray ? { xray } : {}) },
-      }) as DetectorInput;
+    const input = (xray?: { breakdowns: StallBreakdown[] }) => detectorInput(s, xray ? { xray } : {});
     const servedInAz1Directly = s.stalls.filter((_, k) => k % 8 < 4).map((st) => st.record.seq);
     const claimed = targetUnhealthyDetector.detect(input({ breakdowns })).candidate?.stalls ?? [];
     expect(claimed).toHaveLength(8);

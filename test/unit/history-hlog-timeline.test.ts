@@ -15,6 +15,7 @@ import {
   stallCounter,
   stallThresholds,
 } from "../../src/diagnose/stalls.js";
+import { createRng } from "../../src/lab/rng.js";
 import type { RequestRecord, StallRule } from "../../src/model.js";
 import { type History, readHistory } from "../../src/record/history.js";
 import { openStore, type RoundMeta } from "../../src/record/store.js";
@@ -28,18 +29,6 @@ afterEach(() => {
 const T0 = Date.UTC(2026, 10, 20, 23, 0, 0); // the range crosses midnight: two day files
 const ROUND_MS = 60_000;
 const ROUNDS = 90;
-
-/** A small seeded generator (mulberry32), so the data are the same every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function roundRecords(round: number, rand: () => number, firstSeq: number): RequestRecord[] {
   const out: RequestRecord[] = [];
@@ -94,7 +83,8 @@ async function writeRange(dir: string): Promise<RequestRecord[]> {
     fsync: false,
     clock: { now: () => performance.now(), wallMs: () => T0 },
   });
-  const rand = rng(20261207);
+  const seeded = createRng(20261207);
+  const rand = () => seeded.next();
   const all: RequestRecord[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const at = T0 + round * ROUND_MS;
