@@ -186,5 +186,43 @@ export function ordered(value: unknown, path = ""): unknown {
  * built with `includeHistograms` (they are large).
  */
 export function renderJson(report: Report): string {
-  return `${JSON.stringify(ordered(report), null, 2)}\n`;
+  return [...renderJsonChunks(report)].join("");
+}
+
+/** JSON.stringify's text of `value` (2-space indent) as it reads `depth` levels down: later lines indented. */
+function nested(value: unknown, depth: number): string | undefined {
+  const text = JSON.stringify(value, null, 2);
+  return text === undefined || depth === 0 ? text : text.replaceAll("\n", `\n${"  ".repeat(depth)}`);
+}
+
+/**
+ * The text of {@link renderJson} in pieces, each ordered and stringified only when its turn comes: the
+ * top-level keys one by one, and a top-level array (the timeline, the stall list) element by element. A
+ * report over a week of history (161,280 timeline intervals) was one deep copy and one ~30 MB string,
+ * redacted into a second, at the peak of `report --from … --json`; written in pieces it is never whole.
+ * The pieces join to exactly JSON.stringify(ordered(report), null, 2) and a newline; a secret the redactor
+ * knows sits inside one string value, so never across two pieces.
+ */
+export function* renderJsonChunks(report: Report): Generator<string> {
+  const src = report as unknown as Record<string, unknown>;
+  let first = true;
+  for (const k of sortKeys(Object.keys(src), "")) {
+    const path = childPath("", k);
+    const v = src[k];
+    if (Array.isArray(v) && v.length > 0) {
+      yield `${first ? "{\n" : ",\n"}  ${JSON.stringify(k)}: [\n`;
+      for (let i = 0; i < v.length; i++) {
+        // An element that JSON cannot hold (undefined, a function) is null in an array, as JSON.stringify writes it.
+        const text = nested(ordered(v[i], `${path}[]`), 2) ?? "null";
+        yield `    ${text}${i < v.length - 1 ? ",\n" : "\n"}`;
+      }
+      yield "  ]";
+    } else {
+      const text = nested(ordered(v, path), 1);
+      if (text === undefined) continue; // JSON.stringify leaves out a key whose value JSON cannot hold
+      yield `${first ? "{\n" : ",\n"}  ${JSON.stringify(k)}: ${text}`;
+    }
+    first = false;
+  }
+  yield first ? "{}\n" : "\n}\n";
 }

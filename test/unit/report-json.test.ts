@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { Report, RequestRecord } from "../../src/model.js";
 import { buildReport } from "../../src/report/build.js";
 import { evaluateGates, type GateSpec, parseGates } from "../../src/report/gates.js";
-import { childPath, renderJson } from "../../src/report/json.js";
+import { childPath, ordered, renderJson, renderJsonChunks } from "../../src/report/json.js";
 import { writerReports } from "../../src/report/writers.js";
 import { fixtureInput, fixtureIntervals, rec } from "./report-fixture.js";
 
@@ -94,6 +94,29 @@ describe("renderJson", () => {
       "nearThreeS",
       "pValue",
     ]);
+  });
+
+  it("in pieces joins to exactly the whole document: every report shape, empty arrays, keys JSON leaves out", () => {
+    const reports: Report[] = [
+      ...maximalReports(),
+      buildReport(fixtureInput()),
+      buildReport(fixtureInput({ timeline: [] })),
+      // An empty array, and a key whose value JSON cannot hold (left out of the document).
+      {
+        ...buildReport(fixtureInput({ timeline: fixtureIntervals() })),
+        notes: [],
+        gates: undefined,
+      } as unknown as Report,
+    ];
+    for (const report of reports) {
+      const whole = `${JSON.stringify(ordered(report), null, 2)}\n`;
+      const pieces = [...renderJsonChunks(report)];
+      expect(pieces.join("")).toBe(whole);
+      expect(renderJson(report)).toBe(whole);
+    }
+    // A timeline is written interval by interval, not as one piece.
+    const long = buildReport(fixtureInput({ timeline: fixtureIntervals() }));
+    expect([...renderJsonChunks(long)].length).toBeGreaterThan((long.timeline?.length ?? 0) + 1);
   });
 
   it("carries histograms only when the report was built with them", () => {

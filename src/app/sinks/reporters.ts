@@ -5,6 +5,7 @@
  * the history reader hands each the same finished output. Every reporter
  * writes through the one redactor.
  */
+import { once } from "node:events";
 import type { Stall } from "../../diagnose/stalls.js";
 import { UsageError } from "../../errors.js";
 import type { IntervalSummary, Report, RequestRecord } from "../../model.js";
@@ -74,8 +75,21 @@ export function jsonReporter(): Reporter {
   return {
     name: "json",
     async write({ report, redactor }) {
-      const { renderJson } = await import("../../report/json.js");
-      process.stdout.write(redactor.redact(renderJson(report)));
+      const { renderJsonChunks } = await import("../../report/json.js");
+      // In pieces of ~64 KB, each redacted on its own, waiting for stdout to drain: a long history report's JSON
+      // is never one string.
+      let pending = "";
+      const flush = async (): Promise<void> => {
+        if (pending === "") return;
+        const ok = process.stdout.write(redactor.redact(pending));
+        pending = "";
+        if (!ok) await once(process.stdout, "drain");
+      };
+      for (const chunk of renderJsonChunks(report)) {
+        pending += chunk;
+        if (pending.length >= 65_536) await flush();
+      }
+      await flush();
     },
   };
 }
