@@ -24,6 +24,7 @@ import { Redactor } from "../redact.js";
 import { gatedExitCode, needsHistograms, parseGates } from "../report/gates.js";
 import { readResolverSettings } from "../system/resolv-conf.js";
 import { applyGates, type ReportFlags } from "./report-outputs.js";
+import { useDefaultHeapSizing } from "./v8-flags.js";
 
 const UNIT_MS: Record<string, number> = {
   s: 1000,
@@ -86,6 +87,7 @@ async function sourcesOf(
 }
 
 export async function historyReportCommand(flags: ReportFlags): Promise<void> {
+  useDefaultHeapSizing();
   const froms = (
     Array.isArray(flags.from) ? flags.from : flags.from === undefined ? [] : [flags.from]
   ).filter((f) => f !== "");

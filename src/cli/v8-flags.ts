@@ -19,7 +19,19 @@
 import { setFlagsFromString } from "node:v8";
 
 const STALLWATCH_V8_FLAGS = ["--optimize-for-size", "--liftoff-only"] as const;
+const applied = process.env.STALLWATCH_V8_DEFAULTS !== "0";
 
-if (process.env.STALLWATCH_V8_DEFAULTS !== "0") {
+if (applied) {
   for (const flag of STALLWATCH_V8_FLAGS) setFlagsFromString(flag);
+}
+
+/**
+ * For a command that only reads stored history (`report --from`): V8's own heap sizing again. Such a read
+ * is a short CPU-bound batch (parsing, decoding, the diagnosis), not a prober: the tighter heap doubled its
+ * GC. A week of one-minute rounds (BENCHMARKS.md §4): 8.5 user-s and 207 MB with `--optimize-for-size`,
+ * 4.9–5.2 user-s and 255–284 MB without; with 12 requests a round 11.6–15 against 6.8–6.9 user-s, 296 against
+ * 378 MB. `--liftoff-only` stays (no HTTP parser to compile there anyway).
+ */
+export function useDefaultHeapSizing(): void {
+  if (applied) setFlagsFromString("--no-optimize-for-size");
 }
