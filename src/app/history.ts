@@ -17,7 +17,14 @@ import { MIN_LOOP_LAG_MS } from "../diagnose/detectors/client-lag.js";
 import { diagnose } from "../diagnose/index.js";
 import { detectStalls, type StallRule, stallCounter } from "../diagnose/stalls.js";
 import type { DiagnoseContext } from "../diagnose/types.js";
-import { type IntervalSummary, type LagStats, type Report, type RequestRecord, seriesId } from "../model.js";
+import {
+  type IntervalSummary,
+  type LagStats,
+  nearestRank,
+  type Report,
+  type RequestRecord,
+  seriesId,
+} from "../model.js";
 import {
   type History,
   type RoundRecords,
@@ -236,8 +243,7 @@ export function renumber(records: RequestRecord[]): void {
 /** Event-loop lag as recorded per request (the rounds' own lag monitors are not stored). */
 function lagOf(records: readonly RequestRecord[]): LagStats {
   const lags = records.flatMap((r) => (r.loopLagMs === undefined ? [] : [r.loopLagMs])).sort((a, b) => a - b);
-  const at = (p: number): number =>
-    lags[Math.min(lags.length - 1, Math.max(0, Math.ceil(p * lags.length) - 1))] ?? 0;
+  const at = (p: number): number => lags[nearestRank(p, lags.length) - 1] ?? 0;
   return {
     p50: at(0.5),
     p99: at(0.99),

@@ -19,6 +19,7 @@
  * the deadline); other failures are not (a fast 500 is a failure, not a stall).
  */
 import {
+  nearestRank,
   PART_PHASES,
   type Phase,
   type RequestRecord,
@@ -71,8 +72,7 @@ export function dominantPhase(phasesMs: Partial<Record<Phase, number>>): Phase {
 export function quantile(values: number[], p: number): number {
   if (values.length === 0) return Number.NaN;
   const s = [...values].sort((a, b) => a - b);
-  const rank = Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1));
-  return s[rank]!;
+  return s[nearestRank(p, s.length) - 1]!;
 }
 
 /** The typical total a threshold derives from: the lower quartile (see the header). */
@@ -131,8 +131,7 @@ export function stallThresholds(
   for (const [id, n] of counts) {
     const from = start.get(id)!;
     const sorted = totals.subarray(from, from + n).sort();
-    const rank = Math.min(n - 1, Math.max(0, Math.ceil(TYPICAL_QUANTILE * n) - 1));
-    out.set(id, thresholdOf(rule, sorted[rank]!));
+    out.set(id, thresholdOf(rule, sorted[nearestRank(TYPICAL_QUANTILE, n) - 1]!));
   }
   return out;
 }

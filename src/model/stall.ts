@@ -19,6 +19,14 @@ export interface StallRule {
 export type StallDetector = (records: readonly RequestRecord[]) => readonly Pick<Stall, "index">[];
 
 /**
+ * The 1-based nearest rank of the q-quantile (0..1) among n values: at least 1, at most n (0 for none).
+ * HdrHistogram's definition, and the stall rule's: every percentile stallwatch computes from values uses it.
+ */
+export function nearestRank(q: number, n: number): number {
+  return Math.min(n, Math.max(1, Math.ceil(q * n)));
+}
+
+/**
  * The stall rule as counting from histograms needs it (no records): src/diagnose/stalls.ts `stallCounter`
  * builds it from a rule, so the rule's formula stays in one place. A series' threshold derives from one
  * quantile of its successful probe totals; a request is a stall when its total is above it, or when it

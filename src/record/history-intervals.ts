@@ -9,6 +9,7 @@
  */
 import {
   type IntervalSummary,
+  nearestRank,
   type RecordTag,
   type RequestRecord,
   type StallCounter,
@@ -32,11 +33,9 @@ export interface RoundSpan {
   endMs: number;
 }
 
-/** Nearest-rank percentile of ascending values (HdrHistogram's definition). */
+/** Nearest-rank percentile (p: 0..100) of ascending values; 0 for none. */
 function pct(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1] ?? 0;
+  return sorted[nearestRank(p / 100, sorted.length) - 1] ?? 0;
 }
 const roundUs = (ms: number): number => Math.round(ms * 1000) / 1000;
 
@@ -139,7 +138,6 @@ export function hlogIntervals(
   counter: StallCounter | undefined,
 ): TaggedIntervalSummary[] {
   const built: HlogInterval[] = [];
-  const rankOf = (p: number, n: number): number => Math.max(1, Math.ceil((p / 100) * n));
   for (const { round, span } of rounds) {
     const first = built.length;
     for (const t of round.totals) {
@@ -148,8 +146,8 @@ export function hlogIntervals(
       for (let k = t.from; k < t.to; k++) n += pool.counts[k]!;
       iv.count = n;
       if (n > 0) {
-        iv.p50Ms = valueAtRank(pool, t.from, t.to, rankOf(50, n)) / 1000;
-        iv.p99Ms = valueAtRank(pool, t.from, t.to, rankOf(99, n)) / 1000;
+        iv.p50Ms = valueAtRank(pool, t.from, t.to, nearestRank(0.5, n)) / 1000;
+        iv.p99Ms = valueAtRank(pool, t.from, t.to, nearestRank(0.99, n)) / 1000;
         iv.maxMs = pool.values[t.to - 1]! / 1000;
       }
       built.push({ iv, from: t.from, to: t.to, failures: NO_FAILURES });
@@ -203,7 +201,7 @@ function countStalls(built: readonly HlogInterval[], pool: SparseCounts, counter
     for (const v of values) n += m.get(v)!;
     let typicalMs: number | undefined;
     if (n > 0) {
-      const rank = Math.min(n, Math.max(1, Math.ceil(counter.typicalQuantile * n)));
+      const rank = nearestRank(counter.typicalQuantile, n);
       let seen = 0;
       for (const v of values) {
         seen += m.get(v)!;

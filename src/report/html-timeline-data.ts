@@ -8,7 +8,7 @@
  * span from its overall percentiles, on which the stalls are still marked at
  * their own times.
  */
-import type { IntervalSummary, Report, RequestRecord, Stall } from "../model.js";
+import { type IntervalSummary, nearestRank, type Report, type RequestRecord, type Stall } from "../model.js";
 import { columnsOf, type RecordColumns } from "../record/columns.js";
 
 export interface TimelineFromRecordsOptions {
@@ -26,7 +26,7 @@ const BIN_STEPS_MS = [
 
 /** Nearest-rank percentile of ascending values. */
 function rank(sorted: readonly number[], q: number): number {
-  return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? 0;
+  return sorted[nearestRank(q, sorted.length) - 1] ?? 0;
 }
 
 /**
