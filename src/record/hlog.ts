@@ -30,8 +30,7 @@ export interface IntervalTag extends HistKey {
 }
 
 export function encodeTag(t: IntervalTag): string {
-  const e = encodeURIComponent;
-  return `api=${e(t.api)};route=${e(t.route)};endpoint=${e(t.endpoint)};conn=${e(t.connection)};tag=${e(t.tag)};phase=${e(t.phase)}`;
+  return `${keyTag(t)};phase=${encodeURIComponent(t.phase)}`;
 }
 
 /** Parses a tag written by {@link encodeTag}; undefined when it is not one of ours. */
