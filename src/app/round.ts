@@ -81,10 +81,23 @@ function freshOnly(loaded: LoadedConfig): LoadedConfig {
   return { ...loaded, config: { ...loaded.config, probe: { ...loaded.config.probe, connection: "fresh" } } };
 }
 
+/**
+ * The sources' part of a stored round: only the sources that answered (an absent key: not asked, or nothing
+ * came back), and their notes; empty when there is neither.
+ */
+function storedSources(
+  evidence: Evidence,
+  notes: readonly string[],
+): Pick<RoundDiagnosis, "sources" | "sourceNotes"> {
+  const sources = Object.fromEntries(Object.entries(evidence).filter(([, v]) => v !== undefined)) as Evidence;
+  return {
+    ...(Object.keys(sources).length > 0 ? { sources } : {}),
+    ...(notes.length > 0 ? { sourceNotes: [...notes] } : {}),
+  };
+}
+
 /** A diagnosis as the store keeps it, with the evidence of the round's own span. */
 export function storedDiagnosis(d: Diagnosis, evidence: Evidence, notes: readonly string[]): RoundDiagnosis {
-  // Only the sources that answered (an absent key: not asked, or nothing came back).
-  const sources = Object.fromEntries(Object.entries(evidence).filter(([, v]) => v !== undefined)) as Evidence;
   return {
     findings: d.findings,
     evidence: d.evidence,
@@ -92,8 +105,7 @@ export function storedDiagnosis(d: Diagnosis, evidence: Evidence, notes: readonl
     causes: [...d.causeBySeq],
     healthy: d.healthy,
     notes: d.notes,
-    ...(Object.keys(sources).length > 0 ? { sources } : {}),
-    ...(notes.length > 0 ? { sourceNotes: [...notes] } : {}),
+    ...storedSources(evidence, notes),
   };
 }
 
@@ -107,16 +119,15 @@ export function storedKeepWarm(
   evidence: Evidence,
   notes: readonly string[],
 ): RoundDiagnosis | undefined {
-  const sources = Object.fromEntries(Object.entries(evidence).filter(([, v]) => v !== undefined)) as Evidence;
-  if (stalls.length === 0 && Object.keys(sources).length === 0 && notes.length === 0) return undefined;
+  const fromSources = storedSources(evidence, notes);
+  if (stalls.length === 0 && Object.keys(fromSources).length === 0) return undefined;
   return {
     findings: [],
     evidence: [],
     causes: stalls.map((s) => [s.record.seq, NOT_DIAGNOSED]),
     healthy: stalls.length === 0,
     notes: ["keep-warm pings are not diagnosed: the evidence of the round's span is kept"],
-    ...(Object.keys(sources).length > 0 ? { sources } : {}),
-    ...(notes.length > 0 ? { sourceNotes: [...notes] } : {}),
+    ...fromSources,
   };
 }
 
