@@ -6,13 +6,11 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { RecordCollector } from "../../src/app/records.js";
-import { systemClock } from "../../src/clock.js";
 import type { RequestRecord } from "../../src/model.js";
 import { createLagMonitor } from "../../src/probe/lag.js";
-import { createProber } from "../../src/probe/prober.js";
 import { runProbes } from "../../src/probe/runner.js";
-import type { Prober } from "../../src/probe/types.js";
 import { blockEventLoop } from "../helpers/block-loop.js";
+import { testProbers } from "../helpers/runner-deps.js";
 import { behaviors, type Handler, startServer, type TestServer, targetFor } from "../helpers/servers.js";
 
 /** Trace ids carry the runner's send number, so the server can hold request `seq` 0 and answer the rest at once. */
@@ -28,7 +26,7 @@ const holdFirst: Handler = (req, res, tools) => {
 };
 
 let srv: TestServer;
-let prober: Prober | undefined;
+const probers = testProbers();
 
 beforeAll(async () => {
   srv = await startServer({
@@ -43,15 +41,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await srv.close();
 });
-afterEach(async () => {
-  await prober?.close();
-  prober = undefined;
-});
+afterEach(() => probers.close());
 
-const deps = (lag = createLagMonitor()) => {
-  prober = createProber({ maxBodyBytes: 65536, insecureTls: false, userAgent: "t", lagMonitor: lag });
-  return { prober, lag, clock: systemClock };
-};
+const deps = probers.deps;
 
 describe("runProbes with retainRecords: false", () => {
   test("every record reaches onRecord once, in completion order, numbered as a retained run would", async () => {

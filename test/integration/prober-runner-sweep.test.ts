@@ -5,11 +5,8 @@
  * `idle-sweep`: one uncounted priming request per series (`primeEachSeries`), then gaps per request.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { systemClock } from "../../src/clock.js";
-import { createLagMonitor } from "../../src/probe/lag.js";
-import { createProber } from "../../src/probe/prober.js";
 import { runProbes } from "../../src/probe/runner.js";
-import type { Prober } from "../../src/probe/types.js";
+import { testProbers } from "../helpers/runner-deps.js";
 import {
   behaviors,
   type InFlightCount,
@@ -19,7 +16,7 @@ import {
 } from "../helpers/servers.js";
 
 let srv: TestServer;
-let prober: Prober | undefined;
+const probers = testProbers();
 const held: InFlightCount = { now: 0, max: 0 };
 
 beforeAll(async () => {
@@ -33,22 +30,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await srv.close();
 });
-afterEach(async () => {
-  await prober?.close();
-});
+afterEach(() => probers.close());
 
 describe("runProbes concurrency sweep", () => {
   test("parts run one after another at their own concurrency; inFlightAtSend counts the others", async () => {
-    prober = createProber({
-      maxBodyBytes: 65536,
-      insecureTls: false,
-      userAgent: "t",
-      lagMonitor: createLagMonitor(),
-    });
     const res = await runProbes(
       [targetFor(srv.url("/held"))],
       { count: 18, concurrency: 99, concurrencySteps: [1, 3, 6], connection: "fresh", tag: "probe" },
-      { prober, clock: systemClock, lag: createLagMonitor() },
+      probers.deps(),
     );
     expect(res.records.map((r) => r.seq)).toEqual([...Array(18).keys()]);
     const loads = res.records.map((r) => r.inFlightAtSend);
@@ -68,12 +57,6 @@ describe("runProbes concurrency sweep", () => {
 
 describe("runProbes idle plan", () => {
   const plan = async (primeEachSeries: boolean, signal?: AbortSignal) => {
-    prober = createProber({
-      maxBodyBytes: 65536,
-      insecureTls: false,
-      userAgent: "t",
-      lagMonitor: createLagMonitor(),
-    });
     const before = srv.requests;
     const res = await runProbes(
       [targetFor(srv.url("/quick"))],
@@ -87,7 +70,7 @@ describe("runProbes idle plan", () => {
         primeEachSeries,
         ...(signal ? { signal } : {}),
       },
-      { prober, clock: systemClock, lag: createLagMonitor() },
+      probers.deps(),
     );
     return { res, sent: srv.requests - before };
   };

@@ -3,13 +3,11 @@
  * rate, event-loop lag attribution, aborts. Real loopback servers.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { systemClock } from "../../src/clock.js";
 import type { RequestRecord } from "../../src/model.js";
 import { createLagMonitor } from "../../src/probe/lag.js";
-import { createProber } from "../../src/probe/prober.js";
 import { runProbes } from "../../src/probe/runner.js";
-import type { Prober } from "../../src/probe/types.js";
 import { blockEventLoop } from "../helpers/block-loop.js";
+import { testProbers } from "../helpers/runner-deps.js";
 import {
   behaviors,
   type InFlightCount,
@@ -19,7 +17,7 @@ import {
 } from "../helpers/servers.js";
 
 let srv: TestServer;
-let prober: Prober;
+const probers = testProbers();
 const held: InFlightCount = { now: 0, max: 0 };
 
 beforeAll(async () => {
@@ -34,14 +32,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await srv.close();
 });
-afterEach(async () => {
-  await prober?.close();
-});
+afterEach(() => probers.close());
 
-const newProber = (lag = createLagMonitor()) => {
-  prober = createProber({ maxBodyBytes: 65536, insecureTls: false, userAgent: "t", lagMonitor: lag });
-  return { prober, lag, clock: systemClock };
-};
+const newProber = probers.deps;
 
 describe("runProbes", () => {
   test("round-robin send order, global seq, per-series seq, idle gaps", async () => {
