@@ -206,8 +206,9 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     const rolled = files !== undefined;
     await closeFiles();
     await mkdir(join(dir, day), { recursive: true });
-    const records = await open(recordsFile(dir, day, writerId), "a");
-    const hist = await open(histFile(dir, day, writerId), "a");
+    // "a+": appends, and can read the last byte of a file reopened (opened "a", that read failed: EBADF).
+    const records = await open(recordsFile(dir, day, writerId), "a+");
+    const hist = await open(histFile(dir, day, writerId), "a+");
     const recordsSize = (await records.stat()).size;
     const histSize = (await hist.stat()).size;
     const f: DayFiles = { day, records, hist, histBaseMs: startMs, recordsSize, histSize, torn: false };

@@ -177,6 +177,30 @@ describe("crash leftovers", () => {
     }
   });
 
+  test("a writer that reopens its own files (same writer id, same day) appends after a torn tail, on a fresh line", async () => {
+    const dir = tmp();
+    const first = await openStore({ dir, clock: fixedClock, writerId: "w1" });
+    await first.writeRound(meta(1, T0), fakeRound(T0, 2, ["a"]));
+    await first.close();
+    const rec = recordsFile(dir, dayOf(T0), "w1");
+    const hist = histFile(dir, dayOf(T0), "w1");
+    appendFileSync(rec, '{"type":"round-start","id":2,"ki');
+    appendFileSync(hist, "Tag=api=shop;rou");
+    const again = await openStore({ dir, clock: fixedClock, writerId: "w1" });
+    await again.writeRound(meta(3, T0 + 60_000), fakeRound(T0 + 60_000, 2, ["a"], 10));
+    await again.close();
+    for (const histogramSource of ["records", "hlog"] as const) {
+      const h = await readHistory(dir, { histogramSource });
+      expect(h.rounds.map((r) => r.id)).toEqual([1, 3]);
+      expect(h.records).toHaveLength(4);
+      expect(h.histograms.get(h.records[0]!, "total")?.totalCount).toBe(4);
+      expect(h.warnings).toEqual([
+        `${rec}:5: corrupt line skipped (not JSON)`,
+        ...(histogramSource === "hlog" ? [`${hist}: 1 malformed interval line(s) skipped`] : []),
+      ]);
+    }
+  });
+
   test("a directory where a records or hlog file is expected is skipped with a warning", async () => {
     const dir = tmp();
     const store = await openStore({ dir, clock: fixedClock, writerId: "good" });
