@@ -85,8 +85,8 @@ export async function mergeHlogFile(
     }
     return entry;
   };
-  const { tornBytes, unreadable } = await source.forEach(({ text, lineNo }) => {
-    const line = parseHlogLine(text);
+  const { tornBytes, unreadable } = await source.forEachRaw((buf, start, end, lineNo) => {
+    const line = parseHlogLine(buf.toString("utf8", start, end));
     if (line.kind === "interval") {
       const entry = line.tag === undefined ? undefined : entryOf(line.tag, pendingTags.length);
       if (entry) {

@@ -33,7 +33,14 @@ function isRecord(o: Parsed): o is RequestRecord {
 }
 
 /** Round lines (header, footer, diagnosis) begin so; record lines never do (a record has no `type`). */
-const ROUND_LINE = '{"type":';
+const ROUND_LINE = Buffer.from('{"type":');
+
+/** Whether `buf[start, end)` begins with `prefix`. */
+function startsWithBytes(buf: Buffer, start: number, end: number, prefix: Buffer): boolean {
+  if (end - start < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (buf[start + i] !== prefix[i]) return false;
+  return true;
+}
 
 /**
  * A record line is parsed only when its round turns out to be wanted: its lines are held as text until
@@ -42,8 +49,8 @@ const ROUND_LINE = '{"type":';
  *
  * @param inRange which committed rounds to return (by footer; called once per committed round)
  * @param keep called once per record of a returned round; returns what to keep of it. `null`: the
- *   rounds only (their footers and diagnoses): record lines are counted, not parsed, and every
- *   round's `records` is empty (a reader that has the histograms from the `.hlog`).
+ *   rounds only (their footers and diagnoses): record lines are counted, never decoded or parsed,
+ *   and every round's `records` is empty (a reader that has the histograms from the `.hlog`).
  */
 export async function readRecordsFile(
   source: LineSource,
@@ -57,9 +64,11 @@ export async function readRecordsFile(
     | {
         header: RoundHeaderLine;
         lineNo: number;
-        /** Its record lines, unparsed, and their line numbers. */
+        /** Its record lines, unparsed, and their line numbers (none kept when `keep` is null). */
         lines: string[];
         lineNos: number[];
+        /** How many record lines it has. */
+        count: number;
         diagnosis?: RoundDiagnosis;
       }
     | undefined;
@@ -67,7 +76,7 @@ export async function readRecordsFile(
   const dropOpen = (why: string): void => {
     if (open) {
       warnings.push(
-        `${path}:${open.lineNo}: round ${open.header.id} has no footer (${why}); its ${open.lines.length} record(s) skipped`,
+        `${path}:${open.lineNo}: round ${open.header.id} has no footer (${why}); its ${open.count} record(s) skipped`,
       );
     }
     open = undefined;
@@ -88,18 +97,21 @@ export async function readRecordsFile(
     return o as Parsed;
   };
 
-  const { tornBytes, unreadable } = await source.forEach(({ text, lineNo }) => {
-    if (text.length === 0) return;
-    if (open && !text.startsWith(ROUND_LINE)) {
-      open.lines.push(text);
-      open.lineNos.push(lineNo);
+  const { tornBytes, unreadable } = await source.forEachRaw((buf, start, end, lineNo) => {
+    if (start === end) return;
+    if (open && !startsWithBytes(buf, start, end, ROUND_LINE)) {
+      open.count++;
+      if (keep !== null) {
+        open.lines.push(buf.toString("utf8", start, end));
+        open.lineNos.push(lineNo);
+      }
       return;
     }
-    const o = parse(text, lineNo);
+    const o = parse(buf.toString("utf8", start, end), lineNo);
     if (o === undefined) return;
     if (isHeader(o)) {
       dropOpen("a new round started after it");
-      open = { header: o, lineNo, lines: [], lineNos: [] };
+      open = { header: o, lineNo, lines: [], lineNos: [], count: 0 };
     } else if (isFooter(o)) {
       if (!open || open.header.id !== o.id) {
         warnings.push(`${path}:${lineNo}: footer of round ${o.id} without its header; skipped`);
@@ -108,7 +120,7 @@ export async function readRecordsFile(
       }
       const wanted = inRange(o);
       const records: RequestRecord[] = [];
-      let count = open.lines.length;
+      let count = open.count;
       if (wanted && keep !== null) {
         count = 0;
         open.lines.forEach((line, i) => {

@@ -4,13 +4,7 @@
  * as torn, never handed on as data (a torn line may still parse, e.g. a number
  * cut short).
  */
-import { createReadStream } from "node:fs";
-
-export interface Line {
-  text: string;
-  /** 1-based line number. */
-  lineNo: number;
-}
+import { open } from "node:fs/promises";
 
 export interface LineReadResult {
   /** Bytes of a trailing partial line (0 when the file ends with a newline). */
@@ -29,16 +23,23 @@ const NOT_A_FILE: Record<string, string> = {
 };
 
 /**
- * Calls `onLine` for each complete line (without its `\n`). Resolves with how
- * many bytes of torn tail were skipped. A missing file yields no lines; a
- * directory (or an unreadable file) in its place yields none either, and says why.
+ * A complete line as bytes: `buf[start, end)`, without its `\n`. The bytes are the reader's: valid only
+ * during the call (copy what must outlive it). Readers that look at most lines' first bytes only (a records
+ * skim, an hlog's interval lines) take lines so, and make text of the few they need.
  */
-export async function forEachLine(path: string, onLine: (line: Line) => void): Promise<LineReadResult> {
+export type RawLineHandler = (buf: Buffer, start: number, end: number, lineNo: number) => void; // lineNo: 1-based
+
+/**
+ * Calls `onLine` for each complete line of a file (without its `\n`). Resolves
+ * with how many bytes of torn tail were skipped. A missing file yields no lines;
+ * a directory (or an unreadable file) in its place yields none either, and says why.
+ */
+export async function forEachRawLine(path: string, onLine: RawLineHandler): Promise<LineReadResult> {
   let seen = 0;
   try {
-    return await forEachLineOf(createReadStream(path, { highWaterMark: 256 * 1024 }), (line) => {
+    return await forEachRawLineOf(chunksOf(path), (buf, s, e, n) => {
       seen++;
-      onLine(line);
+      onLine(buf, s, e, n);
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "";
@@ -49,15 +50,37 @@ export async function forEachLine(path: string, onLine: (line: Line) => void): P
   }
 }
 
+/**
+ * A file's bytes, 256 KB at a time, read into ONE buffer reused for every read: what a line walk
+ * needs (it is done with a chunk before it asks for the next, and copies the line cut at its end).
+ * A read stream's new buffer per chunk is memory outside V8's heap that only a GC returns: reading
+ * a week of history so took 3 to 11 full collections.
+ */
+async function* chunksOf(path: string): AsyncGenerator<Buffer> {
+  const file = await open(path, "r");
+  try {
+    const buf = Buffer.allocUnsafe(256 * 1024);
+    for (;;) {
+      const { bytesRead } = await file.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) return;
+      yield buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await file.close();
+  }
+}
+
 /** The same over any stream of bytes (a decompressed S3 object). */
-export async function forEachLineOf(
+export async function forEachRawLineOf(
   chunks: AsyncIterable<Buffer | Uint8Array>,
-  onLine: (line: Line) => void,
+  onLine: RawLineHandler,
 ): Promise<LineReadResult> {
   let rest: Buffer | undefined;
   let lineNo = 0;
   for await (const chunk of chunks) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+    const buf = Buffer.isBuffer(chunk)
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let start = 0;
     if (rest) {
       // The line cut at the last chunk's end: joined with its end only, not with the whole new chunk.
@@ -66,17 +89,17 @@ export async function forEachLineOf(
         rest = Buffer.concat([rest, buf]);
         continue;
       }
-      lineNo++;
-      onLine({ text: Buffer.concat([rest, buf.subarray(0, nl)]).toString("utf8"), lineNo });
+      const joined = Buffer.concat([rest, buf.subarray(0, nl)]);
+      onLine(joined, 0, joined.length, ++lineNo);
       rest = undefined;
       start = nl + 1;
     }
     for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
-      lineNo++;
-      onLine({ text: buf.toString("utf8", start, nl), lineNo });
+      onLine(buf, start, nl, ++lineNo);
       start = nl + 1;
     }
-    if (start < buf.length) rest = buf.subarray(start);
+    // Kept as a copy: a stream may reuse its chunk's memory once handed on.
+    if (start < buf.length) rest = Buffer.from(buf.subarray(start));
   }
   return { tornBytes: rest?.length ?? 0 };
 }
@@ -84,10 +107,11 @@ export async function forEachLineOf(
 /** Where a records or hlog stream comes from: a label for warnings and a way to walk its lines. */
 export interface LineSource {
   label: string;
-  forEach(onLine: (line: Line) => void): Promise<LineReadResult>;
+  /** Walks the lines as bytes ({@link RawLineHandler}). */
+  forEachRaw(onLine: RawLineHandler): Promise<LineReadResult>;
 }
 
 /** A local file as a LineSource. */
 export function fileLines(path: string): LineSource {
-  return { label: path, forEach: (onLine) => forEachLine(path, onLine) };
+  return { label: path, forEachRaw: (onLine) => forEachRawLine(path, onLine) };
 }

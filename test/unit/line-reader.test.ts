@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { forEachLineOf } from "../../src/record/line-reader.js";
+import { createRng } from "../../src/lab/rng.js";
+import { forEachRawLine, forEachRawLineOf } from "../../src/record/line-reader.js";
 
 async function* chunked(bytes: Buffer, sizes: readonly number[]): AsyncGenerator<Buffer> {
   let at = 0;
@@ -10,7 +14,7 @@ async function* chunked(bytes: Buffer, sizes: readonly number[]): AsyncGenerator
   }
 }
 
-describe("forEachLineOf", () => {
+describe("forEachRawLineOf", () => {
   const text = `first\n{"ü":"Grüße — ☕"}\n\nlong ${"x".repeat(300)}\nlast, torn`;
   const bytes = Buffer.from(text, "utf8");
   const want = text.split("\n").slice(0, -1);
@@ -19,9 +23,58 @@ describe("forEachLineOf", () => {
     "the same lines whatever the chunk sizes %j (lines across chunks, characters cut in two), the torn tail apart",
     async (sizes) => {
       const got: Array<[number, string]> = [];
-      const r = await forEachLineOf(chunked(bytes, sizes), ({ text, lineNo }) => got.push([lineNo, text]));
+      const r = await forEachRawLineOf(chunked(bytes, sizes), (buf, start, end, lineNo) =>
+        got.push([lineNo, buf.toString("utf8", start, end)]),
+      );
       expect(got).toEqual(want.map((t, i) => [i + 1, t]));
       expect(r.tornBytes).toBe(Buffer.byteLength("last, torn"));
     },
   );
+
+  test("a chunk's memory reused by its source after the handler returns changes no line (the cut line is copied)", async () => {
+    async function* reusing(): AsyncGenerator<Buffer> {
+      const one = Buffer.alloc(5);
+      for (let at = 0; at < bytes.length; at += 5) {
+        one.fill(0x21);
+        const n = bytes.copy(one, 0, at, at + 5);
+        yield one.subarray(0, n);
+      }
+    }
+    const got: string[] = [];
+    await forEachRawLineOf(reusing(), (buf, start, end) => got.push(buf.toString("utf8", start, end)));
+    expect(got).toEqual(want);
+  });
+});
+
+describe("forEachRawLine (a file, read into one reused buffer)", () => {
+  test("lines of any length across its 256 KB reads come back whole; a missing file has none", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sw-lines-"));
+    try {
+      const rng = createRng(4);
+      const lines: string[] = [];
+      let size = 0;
+      while (size < 1_200_000) {
+        const n = Math.floor(rng.next() ** 3 * 300_000);
+        const line = `${lines.length}:${"é".repeat(n % 7)}${"y".repeat(n)}`;
+        lines.push(line);
+        size += Buffer.byteLength(line) + 1;
+      }
+      const path = join(dir, "f.jsonl");
+      writeFileSync(path, `${lines.join("\n")}\n`);
+      const got: string[] = [];
+      const r = await forEachRawLine(path, (buf, start, end) => got.push(buf.toString("utf8", start, end)));
+      expect(got.length).toBe(lines.length);
+      expect(got).toEqual(lines);
+      expect(r).toEqual({ tornBytes: 0 });
+      expect(await forEachRawLine(join(dir, "missing"), () => expect.unreachable())).toEqual({
+        tornBytes: 0,
+      });
+      expect(await forEachRawLine(dir, () => expect.unreachable())).toEqual({
+        tornBytes: 0,
+        unreadable: "a directory where a file is expected (EISDIR)",
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

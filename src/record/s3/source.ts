@@ -9,7 +9,7 @@
 import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { forEachLineOf, type LineSource } from "../line-reader.js";
+import { forEachRawLineOf, type LineSource } from "../line-reader.js";
 import type { HistorySource, SourceUnit } from "../source.js";
 import { DAY_MS, dayOf } from "../store-layout.js";
 import { dayPrefix, parseRoundKey, type S3Location, s3UrlOf } from "./layout.js";
@@ -30,12 +30,12 @@ export function s3Source(client: Pick<S3Client, "send">, loc: S3Location): Histo
   const url = s3UrlOf(loc);
   const lines = (key: string): LineSource => ({
     label: `s3://${loc.bucket}/${key}`,
-    async forEach(onLine) {
+    async forEachRaw(onLine) {
       const { GetObjectCommand } = await import("@aws-sdk/client-s3");
       const res = await client.send(new GetObjectCommand({ Bucket: loc.bucket, Key: key }));
       const body = res.Body as Readable | undefined;
       if (!body) return { tornBytes: 0 };
-      return forEachLineOf(body.pipe(createGunzip()), onLine);
+      return forEachRawLineOf(body.pipe(createGunzip()), onLine);
     },
   });
   return {
