@@ -207,21 +207,50 @@ const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
  * decoded counts are also handed back, sparse (one decode for both).
  */
 export function addEncodedInto(into: Histogram, b64: string, keep?: SparseCounts): void {
-  const n = decodeCounts(b64);
+  addDecoded(into, decodeCounts(b64), keep, () => b64);
+}
+
+/**
+ * {@link addEncodedInto} from the encoded histogram's bytes (`buf[at, end)`, e.g. a field of an hlog line
+ * still in the reader's buffer): base64 decoded from the bytes, no string made of them. Without `into`,
+ * the counts go to `keep` only (or nowhere: a check that the bytes decode).
+ */
+export function addEncodedBytesInto(
+  into: Histogram | undefined,
+  buf: Uint8Array,
+  at: number,
+  end: number,
+  keep?: SparseCounts,
+): void {
+  const b64 = (): string => Buffer.from(buf.buffer, buf.byteOffset + at, end - at).toString("latin1");
+  const room = Math.ceil(((end - at) * 3) / 4);
+  if (scratch.raw.length < room) scratch.raw = Buffer.alloc(room);
+  const rawLength = base64Into(buf, at, end, scratch.raw);
+  addDecoded(into, rawLength >= 0 ? countsOfRaw(rawLength) : decodeCounts(b64()), keep, b64);
+}
+
+/** Adds the `n` counts a decode left in scratch into `into` (n < 0: a histogram of another shape, decoded by hdr-histogram-js). */
+function addDecoded(
+  into: Histogram | undefined,
+  n: number,
+  keep: SparseCounts | undefined,
+  b64: () => string,
+): void {
   if (n < 0) {
-    const decoded = hdr.decodeFromCompressedBase64(b64);
+    const decoded = hdr.decodeFromCompressedBase64(b64());
     const h = newHistogram();
     h.add(decoded);
-    into.add(h);
+    into?.add(h);
     if (keep) keepSparse(h, keep);
     return;
   }
-  const target = into as unknown as CountsAccess;
-  if (keep) for (let k = 0; k < n; k++) keep.push(bucketValueAt(scratch.indexes[k]!), scratch.counts[k]!);
   const { counts, indexes } = scratch;
-  if (n > 0 && indexes[n - 1]! >= target.countsArrayLength) {
+  if (n > 0 && indexes[n - 1]! >= reference().countsArrayLength) {
     throw new Error("The other histogram includes values that do not fit in this histogram's range.");
   }
+  if (keep) for (let k = 0; k < n; k++) keep.push(bucketValueAt(indexes[k]!), counts[k]!);
+  if (!into) return;
+  const target = into as unknown as CountsAccess;
   let total = 0;
   let minIndex = -1;
   for (let k = 0; k < n; k++) {
@@ -237,6 +266,41 @@ export function addEncodedInto(into: Histogram, b64: string, keep?: SparseCounts
   target.updatedMaxValue(Math.max(target.maxValue, otherMax));
   const otherMin = minIndex >= 0 ? target.valueFromIndex(minIndex) : Number.MAX_VALUE;
   target.updateMinNonZeroValue(Math.min(target.minNonZeroValue, otherMin));
+}
+
+/** Base64 digit values (standard and URL-safe alphabets, as Node reads both); -1 for any other byte. */
+const BASE64_DIGIT = (() => {
+  const t = new Int8Array(256).fill(-1);
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (let i = 0; i < 64; i++) t[alphabet.charCodeAt(i)] = i;
+  t[0x2d] = 62; // '-'
+  t[0x5f] = 63; // '_'
+  return t;
+})();
+
+/**
+ * Decodes base64 bytes `src[at, end)` into `out` (room for ceil(n × 3 / 4) bytes); returns the length
+ * written, or -1 when the text holds anything but base64 digits and at most two closing '=' (whitespace,
+ * a stray character): those go through Node's own decoder, so both paths read any text the same way.
+ */
+export function base64Into(src: Uint8Array, at: number, end: number, out: Uint8Array): number {
+  let e = end;
+  if (e > at && src[e - 1] === 0x3d) e--;
+  if (e > at && src[e - 1] === 0x3d) e--;
+  let acc = 0;
+  let bits = 0;
+  let o = 0;
+  for (let i = at; i < e; i++) {
+    const v = BASE64_DIGIT[src[i]!]!;
+    if (v < 0) return -1;
+    acc = ((acc << 6) | v) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  return o;
 }
 
 /**
@@ -346,7 +410,11 @@ function decodeCounts(b64: string): number {
   const s = b64.trim();
   const room = Math.ceil((s.length * 3) / 4);
   if (scratch.raw.length < room) scratch.raw = Buffer.alloc(room);
-  const rawLength = scratch.raw.write(s, "base64");
+  return countsOfRaw(scratch.raw.write(s, "base64"));
+}
+
+/** {@link decodeCounts} of the histogram whose decoded base64 is the first `rawLength` bytes of scratch.raw. */
+function countsOfRaw(rawLength: number): number {
   const raw = scratch.raw;
   if (rawLength < 8) throw new Error("not an encoded histogram: too short");
   if ((raw.readInt32BE(0) & ~0xf0) !== V2_COMPRESSED_COOKIE_BASE)

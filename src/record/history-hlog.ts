@@ -15,13 +15,13 @@
  */
 import type { Phase } from "../model.js";
 import {
-  addEncodedInto,
+  addEncodedBytesInto,
   type HistKey,
   type Histogram,
   type HistogramSet,
   type SparseCounts,
 } from "./histograms.js";
-import { decodeTag, type HlogFailure, parseFailures, parseHlogLine } from "./hlog.js";
+import { decodeTag, type HlogFailure, newIntervalSpan, parseFailures, scanHlogLine } from "./hlog.js";
 import type { LineSource } from "./line-reader.js";
 
 /** A parsed tag (series key and phase) and, once a wanted round used it, the merged histogram its lines add into. */
@@ -52,47 +52,75 @@ export async function mergeHlogFile(
   timeline?: { pool: SparseCounts; onRound: (round: HlogRound) => void },
 ): Promise<void> {
   const path = source.label;
-  // The round being read: its lines' tags and histograms, side by side (reused from round to round).
+  // The round being read: its lines' tags, and their histograms' bytes copied out of the reader's buffer
+  // (line i's are pendingBytes[pendingAt[i], pendingAt[i + 1])). Reused from round to round.
   const pendingTags: TagEntry[] = [];
-  const pendingHists: string[] = [];
-  // The tags of the round before, by position: a writer writes its series in the same order every round, so
-  // comparing with the tag at the same place settles most lines without hashing the tag.
-  const lastTags: string[] = [];
+  const pendingAt: number[] = [0];
+  let pendingBytes = Buffer.alloc(64 * 1024);
+  // The tags of the round before, by position, as bytes: a writer writes its series in the same order every
+  // round, so comparing with the tag at the same place settles most lines without making a string of the tag.
+  const lastTags: Buffer[] = [];
   const lastEntries: TagEntry[] = [];
   // The failures comment of the round being read, if it had one.
   let pendingFailures: { roundId: number; json: string } | undefined;
   let bad = 0;
-  const entryOf = (text: string, at: number): TagEntry | undefined => {
-    if (lastTags[at] === text) return lastEntries[at];
-    const known = tags.get(text);
-    if (known !== undefined || tags.has(text)) {
-      if (known) {
-        lastTags[at] = text;
-        lastEntries[at] = known;
+  const entryOf = (buf: Buffer, tagAt: number, tagEnd: number, at: number): TagEntry | undefined => {
+    const last = lastTags[at];
+    if (last !== undefined && buf.compare(last, 0, last.length, tagAt, tagEnd) === 0) return lastEntries[at];
+    const text = buf.toString("utf8", tagAt, tagEnd);
+    let entry = tags.get(text);
+    if (entry === undefined && !tags.has(text)) {
+      const tag = decodeTag(text);
+      if (tag) {
+        const { phase, ...key } = tag;
+        entry = { key, phase };
       }
-      return known;
+      tags.set(text, entry);
     }
-    const tag = decodeTag(text);
-    let entry: TagEntry | undefined;
-    if (tag) {
-      const { phase, ...key } = tag;
-      entry = { key, phase };
-    }
-    tags.set(text, entry);
     if (entry) {
-      lastTags[at] = text;
+      lastTags[at] = Buffer.from(buf.subarray(tagAt, tagEnd));
       lastEntries[at] = entry;
     }
     return entry;
   };
+  const span = newIntervalSpan();
+  /** Line i of the pending block into its merged histogram (`merge`) and/or the timeline's pool; false when it would not decode. */
+  const decode = (i: number, merge: boolean, pool: SparseCounts | undefined): boolean => {
+    const entry = pendingTags[i]!;
+    let hist: Histogram | undefined;
+    if (merge) {
+      entry.hist ??= into.histogramOf(entry.key, entry.phase);
+      hist = entry.hist;
+    }
+    const from = pool?.length ?? 0;
+    try {
+      addEncodedBytesInto(hist, pendingBytes, pendingAt[i]!, pendingAt[i + 1]!, pool);
+      return true;
+    } catch {
+      if (pool) pool.length = from; // a decode cut short keeps nothing of that line
+      bad++;
+      return false;
+    }
+  };
   const { tornBytes, unreadable } = await source.forEachRaw((buf, start, end, lineNo) => {
-    const line = parseHlogLine(buf.toString("utf8", start, end));
-    if (line.kind === "interval") {
-      const entry = line.tag === undefined ? undefined : entryOf(line.tag, pendingTags.length);
-      if (entry) {
-        pendingTags.push(entry);
-        pendingHists.push(line.hist);
-      } else bad++;
+    const line = scanHlogLine(buf, start, end, span);
+    if (line.kind === "interval-span") {
+      const entry = span.tagAt === -1 ? undefined : entryOf(buf, span.tagAt, span.tagEnd, pendingTags.length);
+      if (!entry) {
+        bad++;
+        return;
+      }
+      const from = pendingAt[pendingTags.length]!;
+      const to = from + (span.histEnd - span.histAt);
+      if (to > pendingBytes.length) {
+        const grown = Buffer.alloc(Math.max(to, pendingBytes.length * 2));
+        pendingBytes.copy(grown, 0, 0, from);
+        pendingBytes = grown;
+      }
+      // A JS copy: Buffer#copy's own checks cost more than the ~60 bytes of a line's histogram.
+      for (let i = span.histAt, o = from; i < span.histEnd; i++, o++) pendingBytes[o] = buf[i]!;
+      pendingTags.push(entry);
+      pendingAt[pendingTags.length] = to;
     } else if (line.kind === "commit") {
       if (pendingTags.length !== line.intervals) {
         warnings.push(
@@ -102,16 +130,9 @@ export async function mergeHlogFile(
         const totals: HlogRound["totals"] = [];
         for (let i = 0; i < pendingTags.length; i++) {
           const entry = pendingTags[i]!;
-          entry.hist ??= into.histogramOf(entry.key, entry.phase);
           const pool = entry.phase === "total" ? timeline?.pool : undefined;
           const from = pool?.length ?? 0;
-          try {
-            addEncodedInto(entry.hist, pendingHists[i]!, pool);
-            if (pool) totals.push({ key: entry.key, from, to: pool.length });
-          } catch {
-            if (pool) pool.length = from; // a decode cut short keeps nothing of that line
-            bad++;
-          }
+          if (decode(i, true, pool) && pool) totals.push({ key: entry.key, from, to: pool.length });
         }
         if (timeline) {
           const json = pendingFailures?.roundId === line.roundId ? pendingFailures.json : undefined;
@@ -121,7 +142,6 @@ export async function mergeHlogFile(
         }
       }
       pendingTags.length = 0;
-      pendingHists.length = 0;
       pendingFailures = undefined;
     } else if (line.kind === "failures") {
       pendingFailures = { roundId: line.roundId, json: line.json };

@@ -15,7 +15,7 @@ import {
   type StallCounter,
   seriesId,
 } from "../model.js";
-import { bucketValueUs, histKeyId, histKeyOf, type SparseCounts } from "./histograms.js";
+import { bucketValueUs, type HistKey, histKeyId, histKeyOf, type SparseCounts } from "./histograms.js";
 import type { HlogRound } from "./history-hlog.js";
 import type { HlogFailure } from "./hlog.js";
 
@@ -98,6 +98,8 @@ export function recordIntervals(
 /** One interval built from a `.hlog` block, with what its stall count needs. */
 interface HlogInterval {
   iv: TaggedIntervalSummary;
+  /** Its series' key: shared by all the intervals of a series read from one tag, so its id is made once. */
+  key: HistKey;
   /** Its total-phase entries in the pool: [from, to). */
   from: number;
   to: number;
@@ -150,7 +152,7 @@ export function hlogIntervals(
         iv.p99Ms = valueAtRank(pool, t.from, t.to, nearestRank(0.99, n)) / 1000;
         iv.maxMs = pool.values[t.to - 1]! / 1000;
       }
-      built.push({ iv, from: t.from, to: t.to, failures: NO_FAILURES });
+      built.push({ iv, key: t.key, from: t.from, to: t.to, failures: NO_FAILURES });
     }
     const failures = round.failures ?? [];
     if (failures.length === 0) continue;
@@ -160,7 +162,7 @@ export function hlogIntervals(
       const id = histKeyId(f.key);
       let b = byKey.get(id);
       if (!b) {
-        b = { iv: emptyInterval(f.key, span), from: 0, to: 0, failures: NO_FAILURES };
+        b = { iv: emptyInterval(f.key, span), key: f.key, from: 0, to: 0, failures: NO_FAILURES };
         byKey.set(id, b);
         built.push(b);
       }
@@ -176,11 +178,21 @@ export function hlogIntervals(
 
 /** Stall counts of intervals read from histograms: see {@link hlogIntervals}. */
 function countStalls(built: readonly HlogInterval[], pool: SparseCounts, counter: StallCounter): void {
-  // Successful probe totals per series (api, route, endpoint): bucket value → count.
+  // Series ids (api, route, endpoint) by key object: one string per tag, not one per interval.
+  const ids = new Map<HistKey, string>();
+  const idOf = (key: HistKey): string => {
+    let id = ids.get(key);
+    if (id === undefined) {
+      id = seriesId(key);
+      ids.set(key, id);
+    }
+    return id;
+  };
+  // Successful probe totals per series: bucket value → count.
   const okTotals = new Map<string, Map<number, number>>();
   for (const b of built) {
     if (b.iv.tag !== "probe") continue;
-    const id = seriesId(b.iv);
+    const id = idOf(b.key);
     let m = okTotals.get(id);
     if (!m) {
       m = new Map();
@@ -215,7 +227,7 @@ function countStalls(built: readonly HlogInterval[], pool: SparseCounts, counter
   }
   const otherwiseUs = counter.thresholdMs(undefined) * 1000;
   for (const b of built) {
-    const thr = thresholdUs.get(seriesId(b.iv)) ?? otherwiseUs;
+    const thr = thresholdUs.get(idOf(b.key)) ?? otherwiseUs;
     let stalls = 0;
     for (let k = b.from; k < b.to; k++) if (pool.values[k]! > thr) stalls += pool.counts[k]!;
     // A failure on a deadline is a stall whatever its total: count those the histogram did not.

@@ -208,41 +208,154 @@ const COMMIT_RE = /^#\[Round (\d+) committed: (\d+) intervals\]$/;
 const FAILURES_PREFIX = /^#\[Round (\d+) failures: /;
 const TIME_RE = /^#\[(StartTime|BaseTime): ([0-9.]+) /;
 
-export function parseHlogLine(line: string): HlogLine {
-  if (line.startsWith("#")) {
-    const c = COMMIT_RE.exec(line);
-    if (c) return { kind: "commit", roundId: Number(c[1]), intervals: Number(c[2]) };
-    const f = FAILURES_PREFIX.exec(line);
-    if (f && line.endsWith("]")) {
-      return { kind: "failures", roundId: Number(f[1]), json: line.slice(f[0].length, -1) };
-    }
-    const t = TIME_RE.exec(line);
-    if (t) {
-      const sec = Number(t[2]);
-      return t[1] === "StartTime" ? { kind: "start", startSec: sec } : { kind: "base", baseSec: sec };
-    }
+/**
+ * Where an interval line's fields lie in its bytes, as {@link scanHlogLine} found them: offsets into the
+ * buffer it was given, each field `[at, end)`.
+ */
+export interface IntervalSpan {
+  /** The tag (after `Tag=`); tagAt = -1 when the line has no tag. */
+  tagAt: number;
+  tagEnd: number;
+  startAt: number;
+  startEnd: number;
+  lengthAt: number;
+  lengthEnd: number;
+  /** The encoded histogram (`HISTF…`). */
+  histAt: number;
+  histEnd: number;
+}
+
+export function newIntervalSpan(): IntervalSpan {
+  return { tagAt: -1, tagEnd: -1, startAt: 0, startEnd: 0, lengthAt: 0, lengthEnd: 0, histAt: 0, histEnd: 0 };
+}
+
+/** What {@link scanHlogLine} returns for an interval line (its fields are in the span). */
+export const INTERVAL_SPAN = { kind: "interval-span" } as const;
+
+const HASH = 0x23;
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const TAG_PREFIX = Buffer.from("Tag=");
+const HISTF = Buffer.from("HISTF");
+
+/** Whether bytes [at, end) are a plain decimal number (what writers write): no string needed to know it is finite. */
+function plainDecimal(buf: Buffer, at: number, end: number): boolean {
+  let i = at;
+  if (i < end && buf[i] === 0x2d) i++;
+  let digits = 0;
+  let dot = false;
+  for (; i < end; i++) {
+    const b = buf[i]!;
+    if (b >= 0x30 && b <= 0x39) digits++;
+    else if (b === 0x2e && !dot) dot = true;
+    else return false;
+  }
+  return digits > 0;
+}
+
+/** Whether bytes [at, end) read as a finite number, as `Number()` reads them. */
+function finiteAt(buf: Buffer, at: number, end: number): boolean {
+  return plainDecimal(buf, at, end) || Number.isFinite(Number(buf.toString("latin1", at, end)));
+}
+
+const startsWithAt = (buf: Buffer, at: number, end: number, prefix: Buffer): boolean => {
+  if (end - at < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (buf[at + i] !== prefix[i]) return false;
+  return true;
+};
+
+/**
+ * Reads one line of an hlog file from its bytes (`buf[start, end)`, no newline): an interval line's
+ * fields are found in place and put in `span` ({@link INTERVAL_SPAN} is returned), so a reader of
+ * a million interval lines makes no string of them; any other line is parsed as text. The one
+ * definition of the format's lines: {@link parseHlogLine} is this, over a string.
+ */
+export function scanHlogLine(
+  buf: Buffer,
+  start: number,
+  end: number,
+  span: IntervalSpan,
+): HlogLine | typeof INTERVAL_SPAN {
+  const first = buf[start];
+  if (first === HASH) return parseComment(buf.toString("utf8", start, end));
+  if (first === QUOTE) return { kind: "ignore" };
+  // Only a line that begins with a space (or is empty, or begins past ASCII) can be blank.
+  if (
+    (first === undefined || first <= 0x20 || first >= 0x80) &&
+    buf.toString("utf8", start, end).trim() === ""
+  ) {
     return { kind: "ignore" };
   }
-  if (line.startsWith('"') || line.trim() === "") return { kind: "ignore" };
-  // [Tag=…,]start,length,max,histogram: commas found in place (a tag never holds one), no array of tokens.
-  let from = 0;
-  let tag: string | undefined;
-  if (line.startsWith("Tag=")) {
-    const c = line.indexOf(",");
-    tag = line.slice(4, c === -1 ? line.length : c);
-    from = c === -1 ? line.length + 1 : c + 1;
+  // [Tag=…,]start,length,max,histogram: the commas found in place (a tag never holds one).
+  let from = start;
+  span.tagAt = -1;
+  if (startsWithAt(buf, start, end, TAG_PREFIX)) {
+    let c = start + TAG_PREFIX.length;
+    while (c < end && buf[c] !== COMMA) c++;
+    span.tagAt = start + TAG_PREFIX.length;
+    span.tagEnd = c;
+    from = c + 1;
   }
-  const c1 = line.indexOf(",", from);
-  const c2 = c1 === -1 ? -1 : line.indexOf(",", c1 + 1);
-  const c3 = c2 === -1 ? -1 : line.indexOf(",", c2 + 1);
-  if (c3 === -1 || line.indexOf(",", c3 + 1) !== -1) {
-    const fields = from > line.length ? 0 : line.slice(from).split(",").length;
+  let c1 = -1;
+  let c2 = -1;
+  let c3 = -1;
+  let extra = false;
+  for (let i = from; i < end; i++) {
+    if (buf[i] !== COMMA) continue;
+    if (c1 === -1) c1 = i;
+    else if (c2 === -1) c2 = i;
+    else if (c3 === -1) c3 = i;
+    else {
+      extra = true;
+      break;
+    }
+  }
+  if (c3 === -1 || extra) {
+    let fields = 0;
+    if (from <= end) {
+      fields = 1;
+      for (let i = from; i < end; i++) if (buf[i] === COMMA) fields++;
+    }
     return { kind: "bad", reason: `expected 4 fields, found ${fields}` };
   }
-  const startSec = Number(line.slice(from, c1));
-  const lengthSec = Number(line.slice(c1 + 1, c2));
-  if (!Number.isFinite(startSec) || !Number.isFinite(lengthSec) || !line.startsWith("HISTF", c3 + 1)) {
+  if (!finiteAt(buf, from, c1) || !finiteAt(buf, c1 + 1, c2) || !startsWithAt(buf, c3 + 1, end, HISTF)) {
     return { kind: "bad", reason: "malformed interval line" };
   }
-  return { kind: "interval", tag, startSec, lengthSec, hist: line.slice(c3 + 1) };
+  span.startAt = from;
+  span.startEnd = c1;
+  span.lengthAt = c1 + 1;
+  span.lengthEnd = c2;
+  span.histAt = c3 + 1;
+  span.histEnd = end;
+  return INTERVAL_SPAN;
+}
+
+export function parseHlogLine(line: string): HlogLine {
+  const buf = Buffer.from(line, "utf8");
+  const span = newIntervalSpan();
+  const got = scanHlogLine(buf, 0, buf.length, span);
+  if (got.kind !== "interval-span") return got;
+  return {
+    kind: "interval",
+    tag: span.tagAt === -1 ? undefined : buf.toString("utf8", span.tagAt, span.tagEnd),
+    startSec: Number(buf.toString("latin1", span.startAt, span.startEnd)),
+    lengthSec: Number(buf.toString("latin1", span.lengthAt, span.lengthEnd)),
+    hist: buf.toString("latin1", span.histAt, span.histEnd),
+  };
+}
+
+/** A comment line (`#…`). */
+function parseComment(line: string): HlogLine {
+  const c = COMMIT_RE.exec(line);
+  if (c) return { kind: "commit", roundId: Number(c[1]), intervals: Number(c[2]) };
+  const f = FAILURES_PREFIX.exec(line);
+  if (f && line.endsWith("]")) {
+    return { kind: "failures", roundId: Number(f[1]), json: line.slice(f[0].length, -1) };
+  }
+  const t = TIME_RE.exec(line);
+  if (t) {
+    const sec = Number(t[2]);
+    return t[1] === "StartTime" ? { kind: "start", startSec: sec } : { kind: "base", baseSec: sec };
+  }
+  return { kind: "ignore" };
 }

@@ -1,8 +1,11 @@
 import { inflateSync } from "node:zlib";
 import * as hdr from "hdr-histogram-js";
 import { describe, expect, it } from "vitest";
+import { createRng } from "../../src/lab/rng.js";
 import {
+  addEncodedBytesInto,
   addEncodedInto,
+  base64Into,
   correctedForCoordinatedOmission,
   decodeHistogram,
   encodeHistogram,
@@ -177,6 +180,53 @@ describe("histograms", () => {
       const target = newHistogram();
       expect(() => addEncodedInto(target, raw.subarray(0, cut).toString("base64"))).toThrow();
       expect(target.totalCount).toBe(0);
+    }
+  });
+
+  it("decodes from a line's bytes as from its text: base64 as Node reads it, or handed to Node's decoder", () => {
+    const rng = createRng(21);
+    const pick = (chars: string) => chars[Math.floor(rng.next() * chars.length)]!;
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_";
+    // Any text: plain base64, URL-safe digits, padding, and stray characters Node skips.
+    for (let i = 0; i < 3_000; i++) {
+      let text = "";
+      const n = Math.floor(rng.next() * 40);
+      for (let k = 0; k < n; k++) text += rng.next() < 0.05 ? pick(" =\r\t.!é") : pick(alphabet);
+      if (rng.next() < 0.3) text += "=".repeat(1 + Math.floor(rng.next() * 2));
+      const src = Buffer.from(text, "latin1");
+      const out = Buffer.alloc(src.length);
+      const n2 = base64Into(src, 0, src.length, out);
+      if (n2 >= 0)
+        expect(out.subarray(0, n2).toString("hex"), text).toBe(Buffer.from(text, "base64").toString("hex"));
+      else expect(/[^A-Za-z0-9+/_-]/.test(text.replace(/={1,2}$/, "")), text).toBe(true);
+    }
+    // Histograms, whole and damaged, in the middle of a longer buffer: the same result or the same refusal.
+    for (let round = 0; round < 300; round++) {
+      const h = newHistogram();
+      for (let k = 0; k < 1 + (round % 40); k++) h.recordValue(msToUs(10 ** (rng.next() * 6 - 2)));
+      let text = encodeHistogram(h);
+      if (round % 3 === 1) {
+        const at = 9 + Math.floor(rng.next() * (text.length - 10));
+        text = text.slice(0, at) + pick(alphabet + " ") + text.slice(at + 1);
+      }
+      if (round % 3 === 2) text = `${text}\r`;
+      const line = Buffer.from(`Tag=x,0,1,2,${text}\n`, "latin1");
+      const fromText = newHistogram();
+      const fromBytes = newHistogram();
+      let textThrew = false;
+      let bytesThrew = false;
+      try {
+        addEncodedInto(fromText, text);
+      } catch {
+        textThrew = true;
+      }
+      try {
+        addEncodedBytesInto(fromBytes, line, 12, line.length - 1);
+      } catch {
+        bytesThrew = true;
+      }
+      expect(bytesThrew, text).toBe(textThrew);
+      expect(encodeHistogram(fromBytes), text).toBe(encodeHistogram(fromText));
     }
   });
 
