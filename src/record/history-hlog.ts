@@ -12,6 +12,12 @@
  * With `onRound`, each wanted round is also handed on as what the timeline
  * needs of it: its series' total-phase counts (sparse) and its failures
  * comment (undefined for a round written before rounds had one).
+ *
+ * The same reads a rollup file (see HlogRollup): a rollup block whose rounds
+ * are all wanted, and none already covered, is merged in their place, and its
+ * rounds are added to `covered`. Read the rollup file first: the `.hlog`'s
+ * blocks of covered rounds then only feed the timeline (their total lines),
+ * so most of their lines are never inflated.
  */
 import type { Phase } from "../model.js";
 import {
@@ -43,13 +49,25 @@ export interface HlogRound {
 /** Tag text → its entry (undefined: not one of ours), for one HistogramSet: share it across that set's files. */
 export type HlogTags = Map<string, TagEntry | undefined>;
 
+/** When a committed round ran, epoch ms (its records file's footer). */
+export interface RoundTimes {
+  startedAtMs: number;
+  endedAtMs: number;
+}
+
+/** Timestamps at or past this (1973) are absolute epoch seconds; below it, relative to the file's BaseTime. */
+const ABSOLUTE_SEC = 1e8;
+/** How far a rollup's interval may lie from its rounds' times: the log's 3 decimals, twice. */
+const ROLLUP_TIME_SLACK_MS = 2;
+
 export async function mergeHlogFile(
   source: LineSource,
-  wantedRounds: ReadonlySet<number>,
+  wantedRounds: ReadonlyMap<number, RoundTimes>,
   into: HistogramSet,
   warnings: string[],
   tags: HlogTags = new Map(),
   timeline?: { pool: SparseCounts; onRound: (round: HlogRound) => void },
+  covered: Set<number> = new Set(),
 ): Promise<void> {
   const path = source.label;
   // The round being read: its lines' tags, and their histograms' bytes copied out of the reader's buffer
@@ -64,6 +82,10 @@ export async function mergeHlogFile(
   // The failures comment of the round being read, if it had one.
   let pendingFailures: { roundId: number; json: string } | undefined;
   let bad = 0;
+  let baseSec = 0;
+  // The pending block's first interval: [start, start + length] in absolute seconds.
+  let blockStartSec = 0;
+  let blockLengthSec = 0;
   const entryOf = (buf: Buffer, tagAt: number, tagEnd: number, at: number): TagEntry | undefined => {
     const last = lastTags[at];
     if (last !== undefined && buf.compare(last, 0, last.length, tagAt, tagEnd) === 0) return lastEntries[at];
@@ -119,6 +141,11 @@ export async function mergeHlogFile(
       }
       // A JS copy: Buffer#copy's own checks cost more than the ~60 bytes of a line's histogram.
       for (let i = span.histAt, o = from; i < span.histEnd; i++, o++) pendingBytes[o] = buf[i]!;
+      if (pendingTags.length === 0) {
+        blockStartSec = Number(buf.toString("latin1", span.startAt, span.startEnd));
+        blockLengthSec = Number(buf.toString("latin1", span.lengthAt, span.lengthEnd));
+        if (blockStartSec < ABSOLUTE_SEC) blockStartSec += baseSec;
+      }
       pendingTags.push(entry);
       pendingAt[pendingTags.length] = to;
     } else if (line.kind === "commit") {
@@ -127,12 +154,15 @@ export async function mergeHlogFile(
           `${path}:${lineNo}: round ${line.roundId} commits ${line.intervals} interval(s), found ${pendingTags.length}; skipped`,
         );
       } else if (wantedRounds.has(line.roundId)) {
+        // A round a rollup merged: its lines feed the timeline only.
+        const merge = !covered.has(line.roundId);
         const totals: HlogRound["totals"] = [];
         for (let i = 0; i < pendingTags.length; i++) {
           const entry = pendingTags[i]!;
           const pool = entry.phase === "total" ? timeline?.pool : undefined;
+          if (!merge && pool === undefined) continue;
           const from = pool?.length ?? 0;
-          if (decode(i, true, pool) && pool) totals.push({ key: entry.key, from, to: pool.length });
+          if (decode(i, merge, pool) && pool) totals.push({ key: entry.key, from, to: pool.length });
         }
         if (timeline) {
           const json = pendingFailures?.roundId === line.roundId ? pendingFailures.json : undefined;
@@ -143,6 +173,33 @@ export async function mergeHlogFile(
       }
       pendingTags.length = 0;
       pendingFailures = undefined;
+    } else if (line.kind === "rollup") {
+      if (pendingTags.length !== line.intervals) {
+        warnings.push(
+          `${path}:${lineNo}: rollup of ${line.rounds.length} round(s) commits ${line.intervals} interval(s), found ${pendingTags.length}; skipped`,
+        );
+      } else if (!line.rounds.every((id) => wantedRounds.has(id) && !covered.has(id))) {
+        // Not every one of its rounds is wanted (the range cuts its hour): its rounds are read one by one.
+      } else if (!spansRounds(blockStartSec, blockLengthSec, line.rounds, wantedRounds)) {
+        warnings.push(
+          `${path}:${lineNo}: rollup of ${line.rounds.length} round(s) does not span their times; skipped (its rounds read one by one)`,
+        );
+      } else {
+        // A rollup stands in for its rounds only whole: every line is decoded once to check it before any is merged.
+        let ok = true;
+        for (let i = 0; i < pendingTags.length && ok; i++) ok = decode(i, false, undefined);
+        if (ok) {
+          for (let i = 0; i < pendingTags.length; i++) decode(i, true, undefined);
+          for (const id of line.rounds) covered.add(id);
+        } else
+          warnings.push(
+            `${path}:${lineNo}: rollup of ${line.rounds.length} round(s) skipped: a line does not decode`,
+          );
+      }
+      pendingTags.length = 0;
+      pendingFailures = undefined;
+    } else if (line.kind === "base") {
+      baseSec = line.baseSec;
     } else if (line.kind === "failures") {
       pendingFailures = { roundId: line.roundId, json: line.json };
     } else if (line.kind === "bad") {
@@ -155,4 +212,24 @@ export async function mergeHlogFile(
   if (pendingTags.length > 0) {
     warnings.push(`${path}: ${pendingTags.length} interval line(s) after the last committed round skipped`);
   }
+}
+
+/** Whether a rollup's interval [startSec, startSec + lengthSec] is its rounds' (first start to last end). */
+function spansRounds(
+  startSec: number,
+  lengthSec: number,
+  rounds: readonly number[],
+  times: ReadonlyMap<number, RoundTimes>,
+): boolean {
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const id of rounds) {
+    const t = times.get(id)!;
+    first = Math.min(first, t.startedAtMs);
+    last = Math.max(last, t.endedAtMs, t.startedAtMs);
+  }
+  return (
+    Math.abs(startSec * 1000 - first) <= ROLLUP_TIME_SLACK_MS &&
+    Math.abs((startSec + lengthSec) * 1000 - last) <= ROLLUP_TIME_SLACK_MS
+  );
 }

@@ -139,9 +139,16 @@ export async function readHistory(
     committed.push(...rounds);
     if (fromHlog && rounds.length > 0 && unit.hlog) {
       const byId = new Map(rounds.map((r) => [r.footer.id, r]));
+      const wanted = new Map(rounds.map((r) => [r.footer.id, r.footer]));
+      // Rounds the writer's hourly rollups merged (read first): their own blocks only feed the timeline. A unit
+      // whose round ids repeat (a writer id reused) cannot say which rounds a rollup names: its rollups are not read.
+      const covered = new Set<number>();
+      if (unit.rollup && byId.size === rounds.length) {
+        await mergeHlogFile(unit.rollup, wanted, histograms, warnings, hlogTags, undefined, covered);
+      }
       await mergeHlogFile(
         unit.hlog,
-        new Set(byId.keys()),
+        wanted,
         histograms,
         warnings,
         hlogTags,
@@ -152,6 +159,7 @@ export async function readHistory(
             if (round) timeline.of.set(round, block);
           },
         },
+        covered,
       );
     }
     if (timeline) for (const r of rounds) if (timeline.of.get(r)?.failures === undefined) unknownFailures++;

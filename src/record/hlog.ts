@@ -71,22 +71,22 @@ export function hlogHeader(startMs: number): string {
   return out;
 }
 
-/**
- * The lines of one round (one interval per series × phase, then the commit
- * comment): the block a HistogramSet of `records` would write (test/helpers/
- * hlog-oracle.ts holds that straightforward version; the tests hold the two
- * equal byte for byte), built with ONE scratch histogram reused for every series ×
- * phase. A full histogram (1 µs – 600 s, 3 digits) takes 86 KB: a round of
- * 1,000 endpoints × 3 routes × 2 connection modes has ~30,000 series × phase,
- * which as a HistogramSet peaked at 1.6–2 GB of RSS. This stays at one.
- */
-export function hlogRoundBlockOf(
-  records: readonly RequestRecord[],
-  roundId: number,
-  startMs: number,
-  endMs: number,
-  baseMs: number,
-): string {
+/** One series × phase of a block: its tag ({@link encodeTag}) and its values in µs. */
+export interface TaggedValues {
+  tag: string;
+  values: number[];
+}
+
+/** What one round puts in the histograms: its series × phase values, and its measured requests by series. */
+export interface RoundValues {
+  /** Series in the order first met, phases in PHASES order; none empty. */
+  series: TaggedValues[];
+  /** The round's measured (not aborted) requests, by series: what the failures comment reads. */
+  groups: readonly (readonly RequestRecord[])[];
+}
+
+/** A round's values, as its `.hlog` block and a rollup of it hold them. Requests a clean stop aborted are in none. */
+export function roundValues(records: readonly RequestRecord[]): RoundValues {
   const groups = new Map<string, RequestRecord[]>();
   for (const r of records) {
     if (!countable(r)) continue;
@@ -95,32 +95,138 @@ export function hlogRoundBlockOf(
     if (g) g.push(r);
     else groups.set(id, [r]);
   }
+  const series: TaggedValues[] = [];
+  for (const group of groups.values()) {
+    const key = histKeyOf(group[0]!);
+    for (const phase of PHASES) {
+      const values: number[] = [];
+      for (const r of group) {
+        const ms = r.phasesMs[phase];
+        if (ms === undefined || !Number.isFinite(ms) || ms < 0) continue;
+        values.push(msToUs(ms));
+      }
+      if (values.length > 0) series.push({ tag: encodeTag({ ...key, phase }), values });
+    }
+  }
+  return { series, groups: [...groups.values()] };
+}
+
+/**
+ * Interval lines, one per series × phase, each over [startMs, endMs] (relative to the file's base
+ * time), then the closing comments; built with ONE scratch histogram reused for every line. A full
+ * histogram (1 µs – 600 s, 3 digits) takes 86 KB: a round of 1,000 endpoints × 3 routes × 2
+ * connection modes has ~30,000 series × phase, which as a HistogramSet peaked at 1.6–2 GB of RSS.
+ * This stays at one.
+ */
+function intervalBlock(
+  series: readonly TaggedValues[],
+  startMs: number,
+  endMs: number,
+  baseMs: number,
+  closing: (lines: number) => string[],
+): string {
   let out = "";
-  let n = 0;
   const w = new hdr.HistogramLogWriter((s) => {
     out += s;
   });
   const startSec = (startMs - baseMs) / 1000;
   const endSec = Math.max(endMs, startMs) / 1000 - baseMs / 1000;
   const h = newHistogram();
-  for (const group of groups.values()) {
-    const key = histKeyOf(group[0]!);
-    for (const phase of PHASES) {
-      h.reset();
-      for (const r of group) {
-        const ms = r.phasesMs[phase];
-        if (ms === undefined || !Number.isFinite(ms) || ms < 0) continue;
-        h.recordValue(msToUs(ms));
+  for (const { tag, values } of series) {
+    h.reset();
+    for (const us of values) h.recordValue(us);
+    h.tag = tag;
+    w.outputIntervalHistogram(h, startSec, endSec, 1000);
+  }
+  for (const c of closing(series.length)) w.outputComment(c);
+  return out;
+}
+
+/**
+ * The lines of one round (one interval per series × phase, then the failures and commit
+ * comments): the block a HistogramSet of `records` would write (test/helpers/hlog-oracle.ts holds
+ * that straightforward version; the tests hold the two equal byte for byte).
+ */
+export function hlogRoundBlockOf(
+  records: readonly RequestRecord[],
+  roundId: number,
+  startMs: number,
+  endMs: number,
+  baseMs: number,
+): string {
+  return hlogRoundBlock(roundValues(records), roundId, startMs, endMs, baseMs);
+}
+
+/** {@link hlogRoundBlockOf} of a round's values. */
+export function hlogRoundBlock(
+  round: RoundValues,
+  roundId: number,
+  startMs: number,
+  endMs: number,
+  baseMs: number,
+): string {
+  return intervalBlock(round.series, startMs, endMs, baseMs, (n) => [
+    failuresComment(roundId, round.groups),
+    `[Round ${roundId} committed: ${n} intervals]`,
+  ]);
+}
+
+/** Values a rollup holds at most (8 bytes each): past this it gives up its span, and readers read the rounds. */
+export const ROLLUP_MAX_VALUES = 2_000_000;
+
+/**
+ * Several rounds of one writer merged: one interval line per series × phase over all of them, then
+ * `#[Rollup committed: {"rounds":[<id>,…],"intervals":<n>}]`. The store appends one block an hour
+ * to `rollup-<writer>.hlog` beside the round-by-round `.hlog` (itself an interval log HdrHistogram's
+ * tools read, hour by hour). A reader that wants every round of a block takes the block's merged
+ * histograms instead of decoding each round's lines. Each series × phase holds exactly the values
+ * its rounds' lines hold (the same µs values recorded into the same histogram shape), so the merge
+ * is the same either way.
+ */
+export class HlogRollup {
+  private readonly byTag = new Map<string, number[]>();
+  private held = 0;
+  private overflow = false;
+  private startMs = Number.POSITIVE_INFINITY;
+  private endMs = Number.NEGATIVE_INFINITY;
+  readonly rounds: number[] = [];
+
+  add(roundId: number, startMs: number, endMs: number, round: RoundValues): void {
+    this.rounds.push(roundId);
+    this.startMs = Math.min(this.startMs, startMs);
+    this.endMs = Math.max(this.endMs, endMs, startMs);
+    if (this.overflow) return;
+    for (const { tag, values } of round.series) {
+      this.held += values.length;
+      if (this.held > ROLLUP_MAX_VALUES) {
+        this.overflow = true;
+        this.byTag.clear();
+        return;
       }
-      if (h.totalCount === 0) continue;
-      h.tag = encodeTag({ ...key, phase });
-      w.outputIntervalHistogram(h, startSec, endSec, 1000);
-      n++;
+      const held = this.byTag.get(tag);
+      if (held) for (const v of values) held.push(v);
+      else this.byTag.set(tag, [...values]);
     }
   }
-  w.outputComment(failuresComment(roundId, groups.values()));
-  w.outputComment(`[Round ${roundId} committed: ${n} intervals]`);
-  return out;
+
+  /** The block to append, or undefined when there is nothing worth one (fewer than two rounds, or too many values). */
+  block(baseMs: number): string | undefined {
+    if (this.rounds.length < 2 || this.overflow) return undefined;
+    const series = [...this.byTag].map(([tag, values]) => ({ tag, values }));
+    const rounds = this.rounds;
+    return intervalBlock(series, this.startMs, this.endMs, baseMs, (n) => [
+      `[Rollup committed: ${JSON.stringify({ rounds, intervals: n })}]`,
+    ]);
+  }
+
+  clear(): void {
+    this.byTag.clear();
+    this.held = 0;
+    this.overflow = false;
+    this.startMs = Number.POSITIVE_INFINITY;
+    this.endMs = Number.NEGATIVE_INFINITY;
+    this.rounds.length = 0;
+  }
 }
 
 /**
@@ -200,11 +306,13 @@ export type HlogLine =
   | { kind: "base"; baseSec: number }
   | { kind: "commit"; roundId: number; intervals: number }
   | { kind: "failures"; roundId: number; json: string }
+  | { kind: "rollup"; rounds: number[]; intervals: number }
   | { kind: "interval"; tag: string | undefined; startSec: number; lengthSec: number; hist: string }
   | { kind: "ignore" }
   | { kind: "bad"; reason: string };
 
 const COMMIT_RE = /^#\[Round (\d+) committed: (\d+) intervals\]$/;
+const ROLLUP_PREFIX = "#[Rollup committed: ";
 const FAILURES_PREFIX = /^#\[Round (\d+) failures: /;
 const TIME_RE = /^#\[(StartTime|BaseTime): ([0-9.]+) /;
 
@@ -352,10 +460,32 @@ function parseComment(line: string): HlogLine {
   if (f && line.endsWith("]")) {
     return { kind: "failures", roundId: Number(f[1]), json: line.slice(f[0].length, -1) };
   }
+  if (line.startsWith(ROLLUP_PREFIX) && line.endsWith("]"))
+    return parseRollup(line.slice(ROLLUP_PREFIX.length, -1));
   const t = TIME_RE.exec(line);
   if (t) {
     const sec = Number(t[2]);
     return t[1] === "StartTime" ? { kind: "start", startSec: sec } : { kind: "base", baseSec: sec };
   }
   return { kind: "ignore" };
+}
+
+/** A rollup's commit comment's JSON: the rounds it merged (distinct integers) and its line count. */
+function parseRollup(json: string): HlogLine {
+  let o: unknown;
+  try {
+    o = JSON.parse(json);
+  } catch {
+    return { kind: "bad", reason: "unreadable rollup comment" };
+  }
+  const { rounds, intervals } = (o ?? {}) as { rounds?: unknown; intervals?: unknown };
+  if (
+    !Array.isArray(rounds) ||
+    !rounds.every((r) => Number.isSafeInteger(r)) ||
+    new Set(rounds).size !== rounds.length ||
+    !Number.isSafeInteger(intervals)
+  ) {
+    return { kind: "bad", reason: "unreadable rollup comment" };
+  }
+  return { kind: "rollup", rounds: rounds as number[], intervals: intervals as number };
 }

@@ -2,16 +2,26 @@
  * Where history is read from: one local store directory, one S3 prefix, or
  * several of either (`report --from A --from B`). A source yields units: one
  * records stream (header / records / footer lines) with its optional `.hlog`
- * stream, and the writer that wrote them. The local store has one unit per
+ * stream (and its hourly rollups), and the writer that wrote them. The local store has one unit per
  * writer per day; the S3 store one per round.
  */
 import { fileLines, type LineSource } from "./line-reader.js";
-import { DAY_MS, dayStartMs, histFile, listDays, listWriters, recordsFile } from "./store-layout.js";
+import {
+  DAY_MS,
+  dayStartMs,
+  histFile,
+  listDays,
+  listWriters,
+  recordsFile,
+  rollupFile,
+} from "./store-layout.js";
 
 export interface SourceUnit {
   writer: string;
   records: LineSource;
   hlog?: LineSource;
+  /** The hourly rollups of the `.hlog`'s rounds (a local store's; see HlogRollup). */
+  rollup?: LineSource;
 }
 
 export interface HistorySource {
@@ -34,6 +44,7 @@ export function dirSource(dir: string): HistorySource {
             writer,
             records: fileLines(recordsFile(dir, day, writer)),
             hlog: fileLines(histFile(dir, day, writer)),
+            rollup: fileLines(rollupFile(dir, day, writer)),
           };
         }
       }

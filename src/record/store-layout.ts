@@ -1,8 +1,10 @@
 /**
  * Where the local store puts things: one directory per UTC day
  * (`YYYY-MM-DD/`), and in it one records file and one histogram log per
- * writer (`records-<writerId>.jsonl`, `hist-<writerId>.hlog`). A writer is one
- * process, so two concurrent `stallwatch run`s never share a file.
+ * writer (`records-<writerId>.jsonl`, `hist-<writerId>.hlog`), and for a
+ * writer that wrote two or more rounds in an hour, their hourly rollup
+ * (`rollup-<writerId>.hlog`, see HlogRollup). A writer is one process, so two
+ * concurrent `stallwatch run`s never share a file.
  */
 import { randomBytes } from "node:crypto";
 import { readdir, rm } from "node:fs/promises";
@@ -41,6 +43,10 @@ export function recordsFile(dir: string, day: string, writerId: string): string 
 
 export function histFile(dir: string, day: string, writerId: string): string {
   return join(dir, day, `hist-${writerId}.hlog`);
+}
+
+export function rollupFile(dir: string, day: string, writerId: string): string {
+  return join(dir, day, `rollup-${writerId}.hlog`);
 }
 
 /** Day directories present under the data dir, oldest first. A missing data dir has none. */

@@ -11,6 +11,12 @@
  * half-written line never glues itself to the next round. Should the
  * truncation fail too, the next round starts on a fresh line. Either way a
  * round whose writeRound resolved is a round the reader returns.
+ *
+ * Rounds are also merged in memory, an hour at a time, into a rollup
+ * (HlogRollup) appended to the day's rollup file when the hour turns, the
+ * day rolls or the store closes. A rollup only ever names rounds already
+ * committed; one lost to a crash or a failed write costs readers time, never
+ * data (they read its rounds one by one).
  */
 
 import { randomBytes } from "node:crypto";
@@ -22,8 +28,8 @@ import { StallwatchError } from "../errors.js";
 import type { AwsEvidence, Finding, RequestRecord, Verdict } from "../model.js";
 import { Redactor, redactRecord } from "../redact.js";
 import { ensureDataDir } from "./data-dir.js";
-import { hlogHeader, hlogRoundBlockOf } from "./hlog.js";
-import { dayOf, histFile, newWriterId, pruneDays, recordsFile } from "./store-layout.js";
+import { HlogRollup, hlogHeader, hlogRoundBlock, roundValues } from "./hlog.js";
+import { dayOf, histFile, newWriterId, pruneDays, recordsFile, rollupFile } from "./store-layout.js";
 
 /** What a round was for: probing, or keep-warm pings (kept out of probe statistics). */
 export type RoundKind = "probe" | "keep-warm";
@@ -131,18 +137,26 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** A file the store appends to, and its size at the end of the last complete write: where a failed write is cut back to. */
+interface Appended {
+  handle: FileHandle;
+  size: number;
+}
+
 interface DayFiles {
   day: string;
-  records: FileHandle;
-  hist: FileHandle;
-  /** BaseTime of the hlog file, epoch ms. */
+  records: Appended;
+  hist: Appended;
+  rollup: Appended;
+  /** BaseTime of the hlog and the rollup file, epoch ms. */
   histBaseMs: number;
-  /** Sizes at the end of the last complete write: where a failed write is cut back to. */
-  recordsSize: number;
-  histSize: number;
+  rollupBaseMs: number;
   /** A failed write could not be cut back: the next write starts with a newline. */
   torn: boolean;
+  rollupTorn: boolean;
 }
+
+const HOUR_MS = 3_600_000;
 
 /** One round in the records format: header line, one record per line, footer line (commits it). */
 export function roundLines(
@@ -198,7 +212,28 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   const closeFiles = async (): Promise<void> => {
     const f = files;
     files = undefined;
-    if (f) await Promise.allSettled([f.records.close(), f.hist.close()]);
+    if (f) await Promise.allSettled([f.records, f.hist, f.rollup].map((a) => a.handle.close()));
+  };
+
+  // This hour's committed rounds, merged (the hour: of the first one's start).
+  const rollup = new HlogRollup();
+  let rollupHour = Number.NaN;
+  /** Appends the rollup to the current day's rollup file, if it merged two rounds or more; never throws. */
+  const flushRollup = async (): Promise<void> => {
+    const f = files;
+    const block = f && rollup.block(f.rollupBaseMs);
+    rollup.clear();
+    if (!f || block === undefined) return;
+    const text = f.rollupTorn ? `\n${block}` : block;
+    try {
+      await f.rollup.handle.appendFile(text);
+      if (fsync) await f.rollup.handle.datasync();
+      f.rollup.size += Buffer.byteLength(text);
+      f.rollupTorn = false;
+    } catch {
+      // A shortcut for readers, not data: its rounds stay readable one by one.
+      if (!(await cutBack([f.rollup]))) f.rollupTorn = true;
+    }
   };
 
   const filesFor = async (day: string, startMs: number): Promise<DayFiles> => {
@@ -206,20 +241,29 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     const rolled = files !== undefined;
     await closeFiles();
     await mkdir(join(dir, day), { recursive: true });
-    // "a+": appends, and can read the last byte of a file reopened (opened "a", that read failed: EBADF).
-    const records = await open(recordsFile(dir, day, writerId), "a+");
-    const hist = await open(histFile(dir, day, writerId), "a+");
-    const recordsSize = (await records.stat()).size;
-    const histSize = (await hist.stat()).size;
-    const f: DayFiles = { day, records, hist, histBaseMs: startMs, recordsSize, histSize, torn: false };
+    const [records, hist, rollupOut] = await Promise.all(
+      [recordsFile, histFile, rollupFile].map(async (path): Promise<Appended> => {
+        // "a+": appends, and can read the last byte of a file reopened (opened "a", that read failed: EBADF).
+        const handle = await open(path(dir, day, writerId), "a+");
+        return { handle, size: (await handle.stat()).size };
+      }),
+    );
+    const f: DayFiles = {
+      day,
+      records: records!,
+      hist: hist!,
+      rollup: rollupOut!,
+      histBaseMs: startMs,
+      rollupBaseMs: startMs,
+      torn: false,
+      rollupTorn: false,
+    };
     // A file of our own id left torn (a crash mid-write, or a failed cut): start on a fresh line.
-    if (recordsSize > 0 && (await lastByte(records, recordsSize)) !== 0x0a) f.torn = true;
-    if (histSize > 0 && (await lastByte(hist, histSize)) !== 0x0a) f.torn = true;
-    if (histSize === 0) {
-      const header = hlogHeader(startMs);
-      await hist.appendFile(header);
-      f.histSize = Buffer.byteLength(header);
-    } else f.histBaseMs = 0; // reopened file of our own id: write absolute times, readers accept both
+    if (await tornTail(f.records)) f.torn = true;
+    if (await tornTail(f.hist)) f.torn = true;
+    if (await tornTail(f.rollup)) f.rollupTorn = true;
+    f.histBaseMs = await withHeader(f.hist, startMs);
+    f.rollupBaseMs = await withHeader(f.rollup, startMs);
     files = f;
     if (rolled) await prune();
     return f;
@@ -230,22 +274,29 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     records: readonly RequestRecord[],
     diagnosis: RoundDiagnosis | undefined,
   ): Promise<void> => {
+    const hour = Math.floor(meta.startedAtMs / HOUR_MS);
+    if (hour !== rollupHour) {
+      await flushRollup();
+      rollupHour = hour;
+    }
     const f = await filesFor(dayOf(meta.startedAtMs), meta.startedAtMs);
-    const block = hlogRoundBlockOf(records, meta.id, meta.startedAtMs, meta.endedAtMs, f.histBaseMs);
+    const values = roundValues(records);
+    const block = hlogRoundBlock(values, meta.id, meta.startedAtMs, meta.endedAtMs, f.histBaseMs);
     // A torn tail (a write cut short that could not be cut back) ends with a newline first: this round stays readable.
     const text = `${f.torn ? "\n" : ""}${roundLines(writerId, meta, records, redactor, undefined, diagnosis)}`;
     const histText = f.torn ? `\n${block}` : block;
     try {
-      await f.hist.appendFile(histText);
-      await f.records.appendFile(text);
-      if (fsync) await Promise.all([f.hist.datasync(), f.records.datasync()]);
+      await f.hist.handle.appendFile(histText);
+      await f.records.handle.appendFile(text);
+      if (fsync) await Promise.all([f.hist.handle.datasync(), f.records.handle.datasync()]);
     } catch (err) {
-      await cutBack(f);
+      if (!(await cutBack([f.records, f.hist]))) f.torn = true;
       throw err;
     }
-    f.histSize += Buffer.byteLength(histText);
-    f.recordsSize += Buffer.byteLength(text);
+    f.hist.size += Buffer.byteLength(histText);
+    f.records.size += Buffer.byteLength(text);
     f.torn = false;
+    rollup.add(meta.id, meta.startedAtMs, meta.endedAtMs, values);
   };
 
   return {
@@ -275,35 +326,49 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     prune,
     close() {
       closed = true;
-      closing ??= queue.then(closeFiles);
+      closing ??= queue.then(flushRollup).then(closeFiles);
       return closing;
     },
   };
 }
 
-/** The last byte of an open file of `size` bytes. */
-async function lastByte(h: FileHandle, size: number): Promise<number | undefined> {
+/** Whether a file of our own id ends mid-line (a crash mid-write, or a failed cut). */
+async function tornTail(a: Appended): Promise<boolean> {
+  if (a.size === 0) return false;
   const buf = Buffer.alloc(1);
-  const { bytesRead } = await h.read(buf, 0, 1, size - 1);
-  return bytesRead === 1 ? buf[0] : undefined;
+  const { bytesRead } = await a.handle.read(buf, 0, 1, a.size - 1);
+  return bytesRead === 1 && buf[0] !== 0x0a;
 }
 
-/** After a failed write: both files back to their last good size (truncating frees space, so it works on a full disk). */
-async function cutBack(f: DayFiles): Promise<void> {
+/**
+ * The BaseTime of an hlog file: a new file gets its header, based at `startMs`; a reopened file of
+ * our own id has one already, and is written in absolute times (0; readers accept both).
+ */
+async function withHeader(a: Appended, startMs: number): Promise<number> {
+  if (a.size > 0) return 0;
+  const header = hlogHeader(startMs);
+  await a.handle.appendFile(header);
+  a.size = Buffer.byteLength(header);
+  return startMs;
+}
+
+/**
+ * After a failed write: the files back to their last good size (truncating frees space, so it works on
+ * a full disk). False when that failed: where they end is measured again, so the next cut goes no
+ * further back than that, and the caller starts its next write on a fresh line.
+ */
+async function cutBack(files: readonly Appended[]): Promise<boolean> {
   try {
-    await f.records.truncate(f.recordsSize);
-    await f.hist.truncate(f.histSize);
-    await Promise.all([f.records.datasync(), f.hist.datasync()]);
+    for (const a of files) await a.handle.truncate(a.size);
+    await Promise.all(files.map((a) => a.handle.datasync()));
+    return true;
   } catch {
-    f.torn = true;
-    // Where the files end now is unknown: measure again, so the next cut goes no further back than that.
-    f.recordsSize = await f.records.stat().then(
-      (s) => s.size,
-      () => f.recordsSize,
-    );
-    f.histSize = await f.hist.stat().then(
-      (s) => s.size,
-      () => f.histSize,
-    );
+    for (const a of files) {
+      a.size = await a.handle.stat().then(
+        (st) => st.size,
+        () => a.size,
+      );
+    }
+    return false;
   }
 }
