@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -47,7 +47,7 @@ describe("forEachRawLineOf", () => {
 });
 
 describe("forEachRawLine (a file, read into one reused buffer)", () => {
-  test("lines of any length across its 256 KB reads come back whole; a missing file has none", async () => {
+  test("lines of any length across its 256 KB reads come back whole; a handler that throws closes the file; a missing file has none", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sw-lines-"));
     try {
       const rng = createRng(4);
@@ -66,6 +66,16 @@ describe("forEachRawLine (a file, read into one reused buffer)", () => {
       expect(got.length).toBe(lines.length);
       expect(got).toEqual(lines);
       expect(r).toEqual({ tornBytes: 0 });
+      // A handler that throws stops the walk with its error, and the file (a read still in flight) is closed.
+      const fds = readdirSync("/proc/self/fd").length;
+      for (let i = 0; i < 20; i++) {
+        await expect(
+          forEachRawLine(path, () => {
+            throw new Error("stop");
+          }),
+        ).rejects.toThrow("stop");
+      }
+      expect(readdirSync("/proc/self/fd").length).toBeLessThanOrEqual(fds);
       expect(await forEachRawLine(join(dir, "missing"), () => expect.unreachable())).toEqual({
         tornBytes: 0,
       });
