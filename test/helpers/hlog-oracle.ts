@@ -21,7 +21,7 @@ import { decodeTag, encodeTag } from "../../src/record/hlog.js";
  * failures comment (the failed records' series tags, totals in µs and failure codes, series in the
  * order the set lists them), then the commit comment.
  */
-export function hlogRoundBlock(
+export function oracleRoundBlock(
   records: readonly RequestRecord[],
   roundId: number,
   startMs: number,

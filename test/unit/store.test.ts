@@ -20,7 +20,7 @@ import { decodeTag, encodeTag, hlogRoundBlockOf, parseHlogLine } from "../../src
 import { openStore, type RoundMeta } from "../../src/record/store.js";
 import { DAY_MS, dayOf, histFile, recordsFile } from "../../src/record/store-layout.js";
 import { Redactor } from "../../src/redact.js";
-import { hlogRoundBlock, mergeHlogOracle } from "../helpers/hlog-oracle.js";
+import { mergeHlogOracle, oracleRoundBlock } from "../helpers/hlog-oracle.js";
 import { expectSameTimeline, fakeRecord, fakeRound } from "../helpers/store-records.js";
 
 const dirs: string[] = [];
@@ -417,7 +417,7 @@ describe("hlog format", () => {
       },
       { ...fakeRecord({ atMs: T0 + 10, seq: 14, endpoint: "e", totalMs: 900 }), aborted: true as const },
     ];
-    const want = hlogRoundBlock(records, 4, T0, T0 + 400, T0 - 60_000);
+    const want = oracleRoundBlock(records, 4, T0, T0 + 400, T0 - 60_000);
     expect(hlogRoundBlockOf(records, 4, T0, T0 + 400, T0 - 60_000)).toBe(want);
     expect(want).toMatch(/#\[Round 4 committed: \d+ intervals\]\n$/);
     // The aborted request (endpoint e) is in no line; the two failures are in the failures comment.
