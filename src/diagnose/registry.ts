@@ -57,7 +57,7 @@ export const FINDINGS = [
     precedence: 10,
     hop: "client",
     minimums:
-      "1 stall whose loop lag is above the floor (run's loop-lag p50 + sampler period) and ≥ 50 % of its total, or without which it would be under the stall threshold.",
+      "1 stall whose loop lag is above the floor (run's loop-lag p50 + sampler period) and ≥ 50 % of its total, or, with one sampler period, covers all of the stall's excess over its series' typical total (a block adds at most its own length; one that falls while the request waits on the network adds nothing, so a hiccup never claims a stall just over its threshold).",
   },
   {
     id: "timeout",

@@ -15,9 +15,15 @@
  * busy-waits 5 times a second: drift p99 58-60 ms, p50 under 0.3 ms), and a
  * floor there would refuse the very lag that explains the stalls.
  *
- * Above the floor, the rule decides: the lag explains the stall when it is
- * at least half of it, or when the request would have been under the stall
- * threshold without it.
+ * Above the floor, the lag explains the stall when it is at least half of
+ * it, or when it covers the stall's whole excess over its series' typical
+ * total (total − typical ≤ lag + P: a block adds at most its own length, and
+ * the sampler reads it up to P short). Not "total − lag ≤ threshold": a block
+ * adds nothing when it falls while the request waits on the network, so a
+ * stall just over its threshold would be claimed by any hiccup above the
+ * floor (a 45 ms server hold against a 40 ms threshold, 20 ms hiccups: 25 of
+ * 80 such stalls), and a 255 ms IPv6 fallback against the 250 ms floor by a
+ * 10 ms one; neither block made its request slow.
  */
 import { DEFAULT_LAG_SAMPLE_PERIOD_MS, type LagStats } from "../../model.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
@@ -41,15 +47,16 @@ export const clientLag: Detector = {
   detect(input: DetectorInput): DetectorResult {
     const lag = input.lag;
     const floorMs = loopLagFloorMs(lag);
+    const period = finiteOr(lag?.samplePeriodMs, DEFAULT_LAG_SAMPLE_PERIOD_MS, true);
     const matched: number[] = [];
     const detailBySeq = new Map<number, string>();
     let maxLagMs = 0;
     for (const s of input.stalls) {
       const lagMs = s.record.loopLagMs;
       if (lagMs === undefined || !(lagMs > floorMs)) continue;
-      // The lag explains the stall when it is most of it, or when the request
-      // would have been under the threshold without it.
-      if (lagMs >= 0.5 * s.totalMs || s.totalMs - lagMs <= s.thresholdMs) {
+      // The lag explains the stall when it is most of it, or covers all the time the stall took beyond its
+      // series' typical total (no typical: the whole of it).
+      if (lagMs >= 0.5 * s.totalMs || s.totalMs - (s.typicalMs ?? 0) <= lagMs + period) {
         matched.push(s.record.seq);
         detailBySeq.set(
           s.record.seq,
@@ -68,8 +75,8 @@ export const clientLag: Detector = {
         stalls: matched.length,
         maxLoopLagMs: Math.round(maxLagMs),
         loopLagFloorMs: Math.round(floorMs * 10) / 10,
-        samplePeriodMs: finiteOr(lag?.samplePeriodMs, DEFAULT_LAG_SAMPLE_PERIOD_MS, true),
-        rule: "loopLagMs > run's loop lag p50 + sampler period, and ≥ 50% of the stall or total − loopLagMs ≤ stall threshold",
+        samplePeriodMs: period,
+        rule: "loopLagMs > run's loop lag p50 + sampler period, and ≥ 50% of the stall or total − series' typical total ≤ loopLagMs + sampler period",
         ...(lag
           ? {
               runLoopLagP50Ms: lag.p50,
