@@ -13,7 +13,7 @@
  * diagnosis.
  */
 
-import { MIN_LOOP_LAG_MS } from "../diagnose/detectors/client-lag.js";
+import { loopLagFloorMs } from "../diagnose/detectors/client-lag.js";
 import { diagnose } from "../diagnose/index.js";
 import { detectStalls, type StallRule, stallCounter } from "../diagnose/stalls.js";
 import type { DiagnoseContext } from "../diagnose/types.js";
@@ -240,16 +240,15 @@ export function renumber(records: RequestRecord[]): void {
   });
 }
 
-/** Event-loop lag as recorded per request (the rounds' own lag monitors are not stored). */
+/**
+ * Event-loop lag as recorded per request (the rounds' own lag monitors are not stored): percentiles of the
+ * records' loopLagMs, and the requests whose lag is above client-lag's floor for these figures. The rounds'
+ * sampler period is not stored either: the floor assumes the default period, which every round's monitor uses.
+ */
 function lagOf(records: readonly RequestRecord[]): LagStats {
   const lags = records.flatMap((r) => (r.loopLagMs === undefined ? [] : [r.loopLagMs])).sort((a, b) => a - b);
   const at = (p: number): number => lags[nearestRank(p, lags.length) - 1] ?? 0;
-  return {
-    p50: at(0.5),
-    p99: at(0.99),
-    max: lags[lags.length - 1] ?? 0,
-    utilization: 0,
-    affectedRequests: lags.filter((l) => l >= MIN_LOOP_LAG_MS).length,
-    thresholdMs: MIN_LOOP_LAG_MS,
-  };
+  const stats = { p50: at(0.5), p99: at(0.99), max: lags[lags.length - 1] ?? 0, utilization: 0 };
+  const floorMs = loopLagFloorMs({ ...stats, affectedRequests: 0 });
+  return { ...stats, affectedRequests: lags.filter((l) => l > floorMs).length, thresholdMs: floorMs };
 }

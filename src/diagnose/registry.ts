@@ -52,12 +52,12 @@ export const FINDINGS = [
     id: "client-lag",
     title: "Prober event-loop lag",
     description:
-      "stallwatch's own event loop was blocked while the request was in flight (record.loopLagMs), long enough to account for the stall: the time was lost in the prober, not in the network.",
+      "stallwatch's own event loop was blocked while the request was in flight (record.loopLagMs), long enough to account for the stall: the time was lost in the prober, not in the network. The lag is evidence only above what the lag monitor can resolve: its drift sampler ticks every period (10 ms by default, `eventLoopLagMs.samplePeriodMs`) and reads a block up to one period short, and every tick carries the loop's ordinary lateness, which the run's median delay measures; so the floor is the run's loop-lag p50 plus one sampler period (≈ 10 ms on an idle prober), not a fixed number. Not the run's p99: when the loop blocks often the p99 is the block itself (60 ms busy-waits 5 times a second: p99 58-60 ms, p50 under 0.3 ms). Reports over recorded history take the p50 of the stored per-request lags and the default period, and count their \"requests in flight during lag\" against the same floor.",
     kind: "signature",
     precedence: 10,
     hop: "client",
     minimums:
-      "1 stall whose loop lag is ≥ 100 ms and ≥ 50 % of its total, or without which it would be under the stall threshold.",
+      "1 stall whose loop lag is above the floor (run's loop-lag p50 + sampler period) and ≥ 50 % of its total, or, with one sampler period, covers all of the stall's excess over its series' typical total (a block adds at most its own length; one that falls while the request waits on the network adds nothing, so a hiccup never claims a stall just over its threshold).",
   },
   {
     id: "timeout",

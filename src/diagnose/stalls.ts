@@ -100,7 +100,16 @@ export function stallThresholds(
   records: readonly RequestRecord[] | RecordColumns,
   rule: StallRule,
 ): Map<string, number> {
-  const cols = columnsOf(records);
+  return new Map([...seriesLevels(columnsOf(records), rule)].map(([id, l]) => [id, l.thresholdMs]));
+}
+
+/** A series' typical (lower-quartile) successful total and the threshold it gives. */
+interface SeriesLevel {
+  typicalMs: number;
+  thresholdMs: number;
+}
+
+function seriesLevels(cols: RecordColumns, rule: StallRule): Map<string, SeriesLevel> {
   // Totals per series in one Float64Array, series after series (two passes: count, then fill), sorted in
   // place per series: no number[] per series and no sorted copy (at 300,000 requests those were ~14 MB of
   // garbage at the report's peak).
@@ -127,11 +136,12 @@ export function stallThresholds(
     totals[at] = cols.total(i)!;
     fill.set(id, at + 1);
   }
-  const out = new Map<string, number>();
+  const out = new Map<string, SeriesLevel>();
   for (const [id, n] of counts) {
     const from = start.get(id)!;
     const sorted = totals.subarray(from, from + n).sort();
-    out.set(id, thresholdOf(rule, sorted[nearestRank(TYPICAL_QUANTILE, n) - 1]!));
+    const typicalMs = sorted[nearestRank(TYPICAL_QUANTILE, n) - 1]!;
+    out.set(id, { typicalMs, thresholdMs: thresholdOf(rule, typicalMs) });
   }
   return out;
 }
@@ -145,17 +155,26 @@ export function detectStalls(
   rule: StallRule = DEFAULT_STALL_RULE,
 ): Stall[] {
   const cols = columnsOf(records);
-  const thresholds = stallThresholds(cols, rule);
+  const levels = seriesLevels(cols, rule);
   const stalls: Stall[] = [];
   for (let index = 0; index < cols.length; index++) {
     const total = cols.total(index);
     if (total === undefined) continue;
     const code = cols.failureCode(index);
     const timedOut = code !== undefined && TIMEOUT_CODES.has(code);
-    const thresholdMs = thresholds.get(cols.seriesId(index)) ?? thresholdOf(rule, undefined);
+    const level = levels.get(cols.seriesId(index));
+    const thresholdMs = level?.thresholdMs ?? thresholdOf(rule, undefined);
     if (timedOut || total > thresholdMs) {
       const r = cols.record(index);
-      stalls.push({ index, record: r, phase: dominantPhase(r.phasesMs), totalMs: total, thresholdMs });
+      const stall: Stall = {
+        index,
+        record: r,
+        phase: dominantPhase(r.phasesMs),
+        totalMs: total,
+        thresholdMs,
+      };
+      if (level) stall.typicalMs = level.typicalMs;
+      stalls.push(stall);
     }
   }
   return stalls;

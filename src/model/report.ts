@@ -154,6 +154,12 @@ export interface Verdict {
   ruledOut: Array<{ cause: string; reason: string }>;
 }
 
+/**
+ * The lag monitor's default drift-sampler period, ms (src/probe/lag.ts): a block shows as a delay up to one
+ * period short of its length, and a block shorter than a period may not show at all.
+ */
+export const DEFAULT_LAG_SAMPLE_PERIOD_MS = 10;
+
 export interface LagStats {
   /** Event-loop delay percentiles over the run, ms. */
   p50: number;
@@ -165,6 +171,8 @@ export interface LagStats {
   affectedRequests: number;
   /** The lag threshold `affectedRequests` counts against, ms, when known. */
   thresholdMs?: number;
+  /** The drift sampler's period the figures come from, ms; absent when not known (history). */
+  samplePeriodMs?: number;
 }
 
 export interface Report {

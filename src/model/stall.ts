@@ -50,4 +50,6 @@ export interface Stall {
   totalMs: number;
   /** The threshold this series was held to. */
   thresholdMs: number;
+  /** The series' typical total the threshold came from (its successful requests' lower quartile); absent: it had none. */
+  typicalMs?: number;
 }

@@ -11,6 +11,7 @@
 import { type EventLoopUtilization, monitorEventLoopDelay, performance } from "node:perf_hooks";
 import type { Clock } from "../clock.js";
 import { systemClock } from "../clock.js";
+import { DEFAULT_LAG_SAMPLE_PERIOD_MS } from "../model.js";
 
 /** Event-loop delay figures in milliseconds; utilisation 0..1. */
 export interface LagSnapshot {
@@ -25,6 +26,8 @@ export interface LagSnapshot {
 
 export interface LagMonitor {
   readonly running: boolean;
+  /** The drift sampler's period, ms: what the figures can resolve (a block reads up to one period short). */
+  readonly intervalMs: number;
   start(): void;
   stop(): void;
   /**
@@ -38,7 +41,7 @@ export interface LagMonitor {
 }
 
 export interface LagMonitorOptions {
-  /** Drift sampler period. Smaller finds shorter stalls and costs more wake-ups. Default 10 ms. */
+  /** Drift sampler period. Smaller finds shorter stalls and costs more wake-ups. Default 10 ms (DEFAULT_LAG_SAMPLE_PERIOD_MS). */
   intervalMs?: number;
   /** How many drift samples are kept (ring buffer). Default 65 536 (≈ 11 min at 10 ms). */
   capacity?: number;
@@ -49,7 +52,7 @@ const HISTOGRAM_RESOLUTION_MS = 10;
 const ELU_EVERY_MS = 1000;
 
 export function createLagMonitor(options: LagMonitorOptions = {}): LagMonitor {
-  const intervalMs = options.intervalMs ?? 10;
+  const intervalMs = options.intervalMs ?? DEFAULT_LAG_SAMPLE_PERIOD_MS;
   const capacity = options.capacity ?? 65_536;
   const clock = options.clock ?? systemClock;
   const tickAt = new Float64Array(capacity);
@@ -110,6 +113,7 @@ export function createLagMonitor(options: LagMonitorOptions = {}): LagMonitor {
     get running() {
       return timer !== undefined;
     },
+    intervalMs,
     start() {
       if (timer) return;
       n = 0;

@@ -233,6 +233,7 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
       max: snap.maxMs,
       utilization: snap.utilization,
       affectedRequests: lagAffected,
+      samplePeriodMs: lag.intervalMs,
     },
   };
   if (sendIntervalMs !== undefined) {

@@ -120,7 +120,7 @@ const ORDERS: Readonly<Record<string, readonly string[]>> = {
   "verdict.alsoCauses[]": ["cause", "stalls", "failures"],
   "verdict.ruledOut[]": ["cause", "reason"],
   "evidence[]": ["id", "summary", "stalls", "confidence", "evidence", "nextStep"],
-  eventLoopLagMs: ["p50", "p99", "max", "utilization", "affectedRequests", "thresholdMs"],
+  eventLoopLagMs: ["p50", "p99", "max", "utilization", "affectedRequests", "thresholdMs", "samplePeriodMs"],
   coordinatedOmission: ["corrected", "expectedIntervalMs", "note"],
   "timeline[]": [
     "api",

@@ -140,6 +140,7 @@ export const LAG: LagStats = {
   utilization: 0.031,
   affectedRequests: 0,
   thresholdMs: 50,
+  samplePeriodMs: 10,
 };
 
 export function fixtureDiagnosis(): DiagnosisLike {

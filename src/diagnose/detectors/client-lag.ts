@@ -2,25 +2,61 @@
  * client-lag: the prober's own event loop was blocked while the request was in
  * flight, long enough to account for the stall. Takes precedence over every
  * network explanation: stallwatch must never blame the network for its pauses.
+ *
+ * What counts as a block comes from the lag monitor (src/probe/lag.ts), not
+ * from a tuned constant. Its drift sampler ticks every period P (10 ms by
+ * default) and reads a block of B ms as a delay between B − P and B, by where
+ * the block fell between two ticks; a block shorter than P may read as
+ * nothing. Every tick also carries the loop's ordinary lateness (timer
+ * granularity, scheduling, the prober's own work), which the run's median
+ * delay measures. So a reading is evidence of a block only when it exceeds
+ * that median by more than one period: the floor is p50 + P. Not the run's
+ * p99: when the loop blocks often, the p99 is the block itself (60 ms
+ * busy-waits 5 times a second: drift p99 58-60 ms, p50 under 0.3 ms), and a
+ * floor there would refuse the very lag that explains the stalls.
+ *
+ * Above the floor, the lag explains the stall when it is at least half of
+ * it, or when it covers the stall's whole excess over its series' typical
+ * total (total − typical ≤ lag + P: a block adds at most its own length, and
+ * the sampler reads it up to P short). Not "total − lag ≤ threshold": a block
+ * adds nothing when it falls while the request waits on the network, so a
+ * stall just over its threshold would be claimed by any hiccup above the
+ * floor (a 45 ms server hold against a 40 ms threshold, 20 ms hiccups: 25 of
+ * 80 such stalls), and a 255 ms IPv6 fallback against the 250 ms floor by a
+ * 10 ms one; neither block made its request slow.
  */
+import { DEFAULT_LAG_SAMPLE_PERIOD_MS, type LagStats } from "../../model.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
 import { fmtDuration, signatureConfidence } from "../util.js";
 
-/** Loop lag below this never explains a stall. */
-export const MIN_LOOP_LAG_MS = 100;
+const finiteOr = (v: number | undefined, fallback: number, positive: boolean): number =>
+  v !== undefined && Number.isFinite(v) && (positive ? v > 0 : v >= 0) ? v : fallback;
+
+/**
+ * The loop lag (ms) at or under which a record's `loopLagMs` is no evidence of a block: the run's median
+ * loop delay plus the lag monitor's sampler period (the default period when the stats do not say, e.g. over
+ * recorded history). One definition: the history report's "requests in flight during lag" counts against it.
+ */
+export function loopLagFloorMs(lag: LagStats | undefined): number {
+  const period = finiteOr(lag?.samplePeriodMs, DEFAULT_LAG_SAMPLE_PERIOD_MS, true);
+  return finiteOr(lag?.p50, 0, false) + period;
+}
 
 export const clientLag: Detector = {
   id: "client-lag",
   detect(input: DetectorInput): DetectorResult {
+    const lag = input.lag;
+    const floorMs = loopLagFloorMs(lag);
+    const period = finiteOr(lag?.samplePeriodMs, DEFAULT_LAG_SAMPLE_PERIOD_MS, true);
     const matched: number[] = [];
     const detailBySeq = new Map<number, string>();
     let maxLagMs = 0;
     for (const s of input.stalls) {
       const lagMs = s.record.loopLagMs;
-      if (lagMs === undefined || lagMs < MIN_LOOP_LAG_MS) continue;
-      // The lag explains the stall when it is most of it, or when the request
-      // would have been under the threshold without it.
-      if (lagMs >= 0.5 * s.totalMs || s.totalMs - lagMs <= s.thresholdMs) {
+      if (lagMs === undefined || !(lagMs > floorMs)) continue;
+      // The lag explains the stall when it is most of it, or covers all the time the stall took beyond its
+      // series' typical total (no typical: the whole of it).
+      if (lagMs >= 0.5 * s.totalMs || s.totalMs - (s.typicalMs ?? 0) <= lagMs + period) {
         matched.push(s.record.seq);
         detailBySeq.set(
           s.record.seq,
@@ -31,7 +67,6 @@ export const clientLag: Detector = {
     }
     if (matched.length === 0) return {};
     const share = matched.length / input.stalls.length;
-    const lag = input.lag;
     const candidate: Candidate = {
       summary: `${matched.length} of ${input.stalls.length} stalls happened while stallwatch's own event loop was blocked (up to ${fmtDuration(maxLagMs)}): the prober, not the network`,
       stalls: matched,
@@ -39,10 +74,16 @@ export const clientLag: Detector = {
       evidence: {
         stalls: matched.length,
         maxLoopLagMs: Math.round(maxLagMs),
-        minLoopLagMs: MIN_LOOP_LAG_MS,
-        rule: "loopLagMs ≥ 50% of the stall, or total − loopLagMs ≤ stall threshold",
+        loopLagFloorMs: Math.round(floorMs * 10) / 10,
+        samplePeriodMs: period,
+        rule: "loopLagMs > run's loop lag p50 + sampler period, and ≥ 50% of the stall or total − series' typical total ≤ loopLagMs + sampler period",
         ...(lag
-          ? { runLoopLagP99Ms: lag.p99, runLoopLagMaxMs: lag.max, loopUtilization: lag.utilization }
+          ? {
+              runLoopLagP50Ms: lag.p50,
+              runLoopLagP99Ms: lag.p99,
+              runLoopLagMaxMs: lag.max,
+              loopUtilization: lag.utilization,
+            }
           : {}),
       },
       nextStep:
