@@ -10,6 +10,7 @@
  *   model/target-health.ts  NLB target health and topology, as ELBv2 describes them
  */
 export * from "./model/evidence.js";
+export * from "./model/float-list.js";
 export * from "./model/record.js";
 export * from "./model/report.js";
 export * from "./model/stall.js";

@@ -13,13 +13,13 @@
  * diagnosis.
  */
 
-import { loopLagFloorMs } from "../diagnose/detectors/client-lag.js";
 import { diagnose } from "../diagnose/index.js";
 import { detectStalls, type StallRule, stallCounter } from "../diagnose/stalls.js";
 import type { DiagnoseContext } from "../diagnose/types.js";
 import {
   type IntervalSummary,
   type LagStats,
+  loopLagFloorMs,
   nearestRank,
   type Report,
   type RequestRecord,
@@ -249,6 +249,6 @@ function lagOf(records: readonly RequestRecord[]): LagStats {
   const lags = records.flatMap((r) => (r.loopLagMs === undefined ? [] : [r.loopLagMs])).sort((a, b) => a - b);
   const at = (p: number): number => lags[nearestRank(p, lags.length) - 1] ?? 0;
   const stats = { p50: at(0.5), p99: at(0.99), max: lags[lags.length - 1] ?? 0, utilization: 0 };
-  const floorMs = loopLagFloorMs({ ...stats, affectedRequests: 0 });
+  const floorMs = loopLagFloorMs(stats);
   return { ...stats, affectedRequests: lags.filter((l) => l > floorMs).length, thresholdMs: floorMs };
 }

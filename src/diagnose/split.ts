@@ -4,6 +4,7 @@
  * one-sided Fisher exact test (above vs below), Bonferroni over the distinct
  * partitions tried, minimum effect sizes.
  */
+import { Float64List } from "../model.js";
 import { bonferroni, fisherExact } from "./stats.js";
 
 /** Candidate split points, ms: 1 s … 4 h. */
@@ -31,14 +32,17 @@ export interface GapSample {
  * detector at 300,000 requests.
  */
 export class GapSamples {
-  private gaps: Float64Array;
-  length = 0;
+  private readonly gaps: Float64List;
   /** The stalled samples: their gap, their seq, and their position among all samples (push order). */
   readonly stalls: { gapMs: number; seq: number; at: number }[] = [];
 
   /** `capacity`: the number of samples expected (e.g. the run's rows), so the buffer never grows. */
   constructor(capacity = 64) {
-    this.gaps = new Float64Array(Math.max(1, capacity));
+    this.gaps = new Float64List(capacity);
+  }
+
+  get length(): number {
+    return this.gaps.length;
   }
 
   static of(list: readonly GapSample[]): GapSamples {
@@ -48,18 +52,13 @@ export class GapSamples {
   }
 
   push(seq: number, gapMs: number, stall: boolean): void {
-    if (this.length === this.gaps.length) {
-      const grown = new Float64Array(this.length * 2);
-      grown.set(this.gaps);
-      this.gaps = grown;
-    }
-    if (stall) this.stalls.push({ gapMs, seq, at: this.length });
-    this.gaps[this.length++] = gapMs;
+    if (stall) this.stalls.push({ gapMs, seq, at: this.gaps.length });
+    this.gaps.push(gapMs);
   }
 
   /** The gaps, ascending (a new array). */
   sortedGaps(): Float64Array {
-    return this.gaps.slice(0, this.length).sort();
+    return this.gaps.values.slice(0, this.gaps.length).sort();
   }
 }
 

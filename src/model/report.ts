@@ -167,12 +167,30 @@ export interface LagStats {
   max: number;
   /** Mean event-loop utilisation over the run, 0..1. */
   utilization: number;
-  /** Requests in flight while the loop was delayed more than the lag threshold. */
+  /** Requests whose loop lag while in flight was above the lag floor ({@link loopLagFloorMs}). */
   affectedRequests: number;
-  /** The lag threshold `affectedRequests` counts against, ms, when known. */
+  /** The lag floor `affectedRequests` counts against, ms. */
   thresholdMs?: number;
   /** The drift sampler's period the figures come from, ms; absent when not known (history). */
   samplePeriodMs?: number;
+}
+
+const finiteOr = (v: number | undefined, fallback: number, positive: boolean): number =>
+  v !== undefined && Number.isFinite(v) && (positive ? v > 0 : v >= 0) ? v : fallback;
+
+/** The drift sampler's period the figures come from (the default when they do not say, or say nonsense). */
+export function lagSamplePeriodMs(lag: Pick<LagStats, "samplePeriodMs"> | undefined): number {
+  return finiteOr(lag?.samplePeriodMs, DEFAULT_LAG_SAMPLE_PERIOD_MS, true);
+}
+
+/**
+ * The loop lag (ms) at or under which a request's `loopLagMs` is no evidence of a block: the run's median
+ * loop delay plus the lag monitor's sampler period (see the client-lag detector for why). One definition:
+ * client-lag's floor, and what every report's "requests in flight during lag" (`affectedRequests`) counts
+ * against, live and over history.
+ */
+export function loopLagFloorMs(lag: Pick<LagStats, "p50" | "samplePeriodMs"> | undefined): number {
+  return finiteOr(lag?.p50, 0, false) + lagSamplePeriodMs(lag);
 }
 
 export interface Report {

@@ -6,7 +6,7 @@
  */
 import { type Clock, sleep } from "../clock.js";
 import type { ConnectionMode, LagStats, ProbeTimestamps, RecordTag, RequestRecord } from "../model.js";
-import { seriesId } from "../model.js";
+import { Float64List, loopLagFloorMs, seriesId } from "../model.js";
 import type { LagMonitor } from "./lag.js";
 import { rawTimestampsOf } from "./result.js";
 import type { ProbeOutcome, ProbeRequestOptions, Prober, ProbeTarget } from "./types.js";
@@ -43,8 +43,6 @@ export interface RunOptions {
   concurrencySteps?: readonly number[];
   /** A value for `X-Amzn-Trace-Id` per request (X-Ray), or undefined to send none. */
   traceHeaderFor?: (t: ProbeTarget) => string | undefined;
-  /** A request counts as lag-affected when the loop was delayed more than this while it was in flight. Default 50. */
-  lagThresholdMs?: number;
   /**
    * Keep every record in `RunResult.records` (default true). With false the
    * run is constant-memory: each record goes only to `RunDeps.onRecord` (in
@@ -126,7 +124,6 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
   // Job k is slots[k % slots.length]: no per-request array, however large `count`.
   const totalJobs = opts.count * slots.length;
   const retain = opts.retainRecords !== false;
-  const threshold = opts.lagThresholdMs ?? 50;
 
   const gaps = opts.idleGapsMs?.length ? opts.idleGapsMs : undefined;
   const sendIntervalMs = opts.ratePerS && !gaps ? 1000 / opts.ratePerS : undefined;
@@ -138,7 +135,9 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
   const records: RequestRecord[] = [];
   let nextJob = 0;
   let seq = 0;
-  let lagAffected = 0;
+  // Loop lags above the sampler's period (the floor is never lower): the run's `affectedRequests` counts those
+  // above the floor, known only when the run's median lag is (its end). A healthy run keeps none.
+  const lagged = new Float64List();
   let callbackError: unknown;
   let inFlightNow = 0;
 
@@ -181,7 +180,7 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
     record.tag = opts.tag;
     if (idleGapMs !== undefined) record.idleGapMs = idleGapMs;
     record.inFlightAtSend = inFlightAtSend;
-    if ((record.loopLagMs ?? 0) > threshold) lagAffected++;
+    if ((record.loopLagMs ?? 0) > lag.intervalMs) lagged.push(record.loopLagMs!);
     if (retain) records.push(record);
     try {
       deps.onRecord?.(record, rawTimestampsOf(outcome));
@@ -227,14 +226,7 @@ export async function runProbes(targets: ProbeTarget[], opts: RunOptions, deps: 
     records,
     startedAtMs,
     durationMs,
-    lag: {
-      p50: snap.p50Ms,
-      p99: snap.p99Ms,
-      max: snap.maxMs,
-      utilization: snap.utilization,
-      affectedRequests: lagAffected,
-      samplePeriodMs: lag.intervalMs,
-    },
+    lag: lagStatsOf(snap, lag.intervalMs, lagged),
   };
   if (sendIntervalMs !== undefined) {
     result.sendIntervalMs = sendIntervalMs;
@@ -265,4 +257,23 @@ function crashedOutcome(job: Job, clock: Clock, startedAt: number, err: unknown)
     ok: false,
     error: { code: "other", phase: "connect", message: `prober failed: ${String(err)}` },
   };
+}
+
+/** A run's lag figures: the sampler's, and the requests whose lag was above the floor those give. */
+function lagStatsOf(
+  snap: { p50Ms: number; p99Ms: number; maxMs: number; utilization: number },
+  samplePeriodMs: number,
+  lagged: Float64List,
+): LagStats {
+  const figures = {
+    p50: snap.p50Ms,
+    p99: snap.p99Ms,
+    max: snap.maxMs,
+    utilization: snap.utilization,
+    samplePeriodMs,
+  };
+  const thresholdMs = loopLagFloorMs(figures);
+  let affectedRequests = 0;
+  for (let i = 0; i < lagged.length; i++) if (lagged.values[i]! > thresholdMs) affectedRequests++;
+  return { ...figures, affectedRequests, thresholdMs };
 }

@@ -9,8 +9,7 @@ import { Worker } from "node:worker_threads";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runPipeline } from "../../src/app/pipeline.js";
 import { configFromFlags } from "../../src/config/flags.js";
-import { loopLagFloorMs } from "../../src/diagnose/detectors/client-lag.js";
-import type { Report, RequestRecord } from "../../src/model.js";
+import { loopLagFloorMs, type Report, type RequestRecord } from "../../src/model.js";
 import { blockEventLoop } from "../helpers/block-loop.js";
 import { expectOneCount } from "../helpers/one-count.js";
 

@@ -6,7 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { RecordCollector } from "../../src/app/records.js";
-import type { RequestRecord } from "../../src/model.js";
+import { loopLagFloorMs, type RequestRecord } from "../../src/model.js";
 import { createLagMonitor } from "../../src/probe/lag.js";
 import { runProbes } from "../../src/probe/runner.js";
 import { blockEventLoop } from "../helpers/block-loop.js";
@@ -145,7 +145,10 @@ describe("runProbes with retainRecords: false", () => {
     expect(seen).toHaveLength(2);
     expect(seen[0]?.loopLagMs).toBeGreaterThanOrEqual(150);
     expect(res.lag.affectedRequests).toBeGreaterThanOrEqual(1);
-    expect(res.lag.affectedRequests).toBe(seen.filter((r) => (r.loopLagMs ?? 0) > 50).length);
+    // Counted against the lag floor (the run's lag p50 + the sampler's 5 ms period), which the run reports.
+    expect(res.lag.thresholdMs).toBe(loopLagFloorMs(res.lag));
+    expect(res.lag.thresholdMs).toBeGreaterThanOrEqual(5);
+    expect(res.lag.affectedRequests).toBe(seen.filter((r) => (r.loopLagMs ?? 0) > res.lag.thresholdMs!).length);
     expect(res.sendIntervalMs).toBe(50);
     expect(res.expectedIntervalMs).toBe(50);
   });

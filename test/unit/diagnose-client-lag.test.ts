@@ -6,10 +6,15 @@
  * within the sampler's resolution or the run's ordinary lag, nor when it is a small part of a large stall.
  */
 import { describe, expect, it } from "vitest";
-import { clientLag, loopLagFloorMs } from "../../src/diagnose/detectors/client-lag.js";
+import { clientLag } from "../../src/diagnose/detectors/client-lag.js";
 import { diagnose } from "../../src/diagnose/diagnose.js";
 import { detectStalls } from "../../src/diagnose/stalls.js";
-import { DEFAULT_LAG_SAMPLE_PERIOD_MS, type LagStats, type RequestRecord } from "../../src/model.js";
+import {
+  DEFAULT_LAG_SAMPLE_PERIOD_MS,
+  type LagStats,
+  loopLagFloorMs,
+  type RequestRecord,
+} from "../../src/model.js";
 import { makeRecord } from "../helpers/records.js";
 
 /** Deterministic jitter in [0, 1). */

@@ -25,29 +25,16 @@
  * 80 such stalls), and a 255 ms IPv6 fallback against the 250 ms floor by a
  * 10 ms one; neither block made its request slow.
  */
-import { DEFAULT_LAG_SAMPLE_PERIOD_MS, type LagStats } from "../../model.js";
+import { lagSamplePeriodMs, loopLagFloorMs } from "../../model.js";
 import type { Candidate, Detector, DetectorInput, DetectorResult } from "../types.js";
 import { fmtDuration, signatureConfidence } from "../util.js";
-
-const finiteOr = (v: number | undefined, fallback: number, positive: boolean): number =>
-  v !== undefined && Number.isFinite(v) && (positive ? v > 0 : v >= 0) ? v : fallback;
-
-/**
- * The loop lag (ms) at or under which a record's `loopLagMs` is no evidence of a block: the run's median
- * loop delay plus the lag monitor's sampler period (the default period when the stats do not say, e.g. over
- * recorded history). One definition: the history report's "requests in flight during lag" counts against it.
- */
-export function loopLagFloorMs(lag: LagStats | undefined): number {
-  const period = finiteOr(lag?.samplePeriodMs, DEFAULT_LAG_SAMPLE_PERIOD_MS, true);
-  return finiteOr(lag?.p50, 0, false) + period;
-}
 
 export const clientLag: Detector = {
   id: "client-lag",
   detect(input: DetectorInput): DetectorResult {
     const lag = input.lag;
     const floorMs = loopLagFloorMs(lag);
-    const period = finiteOr(lag?.samplePeriodMs, DEFAULT_LAG_SAMPLE_PERIOD_MS, true);
+    const period = lagSamplePeriodMs(lag);
     const matched: number[] = [];
     const detailBySeq = new Map<number, string>();
     let maxLagMs = 0;
