@@ -209,9 +209,14 @@ export class HlogRollup {
     }
   }
 
-  /** The block to append, or undefined when there is nothing worth one (fewer than two rounds, or too many values). */
+  /** Whether it holds a block worth writing: two rounds or more, and not past {@link ROLLUP_MAX_VALUES}. */
+  get worthWriting(): boolean {
+    return this.rounds.length >= 2 && !this.overflow;
+  }
+
+  /** The block to append, or undefined when there is nothing worth one (see {@link worthWriting}). */
   block(baseMs: number): string | undefined {
-    if (this.rounds.length < 2 || this.overflow) return undefined;
+    if (!this.worthWriting) return undefined;
     const series = [...this.byTag].map(([tag, values]) => ({ tag, values }));
     const rounds = this.rounds;
     return intervalBlock(series, this.startMs, this.endMs, baseMs, (n) => [

@@ -141,19 +141,24 @@ export interface Store {
 interface Appended {
   handle: FileHandle;
   size: number;
+  /** A crash or a failed write left it mid-line, and no cut mended it: the next write starts with a newline. */
+  torn: boolean;
+}
+
+/** An hlog file the store appends to, and its BaseTime (epoch ms; 0: a reopened file, written in absolute times). */
+interface AppendedHlog extends Appended {
+  baseMs: number;
 }
 
 interface DayFiles {
   day: string;
+  /** When the day's first round started: the BaseTime of hlog files opened new. */
+  startMs: number;
+  /** The records file and the hlog are torn together (one write spans both). */
   records: Appended;
-  hist: Appended;
-  rollup: Appended;
-  /** BaseTime of the hlog and the rollup file, epoch ms. */
-  histBaseMs: number;
-  rollupBaseMs: number;
-  /** A failed write could not be cut back: the next write starts with a newline. */
-  torn: boolean;
-  rollupTorn: boolean;
+  hist: AppendedHlog;
+  /** Opened with the first rollup block worth writing: a writer of one round an hour (cron) has none. */
+  rollup?: AppendedHlog;
 }
 
 const HOUR_MS = 3_600_000;
@@ -212,7 +217,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   const closeFiles = async (): Promise<void> => {
     const f = files;
     files = undefined;
-    if (f) await Promise.allSettled([f.records, f.hist, f.rollup].map((a) => a.handle.close()));
+    if (f) await Promise.allSettled([f.records, f.hist, f.rollup].map((a) => a?.handle.close()));
   };
 
   // This hour's committed rounds, merged (the hour: of the first one's start).
@@ -221,18 +226,24 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   /** Appends the rollup to the current day's rollup file, if it merged two rounds or more; never throws. */
   const flushRollup = async (): Promise<void> => {
     const f = files;
-    const block = f && rollup.block(f.rollupBaseMs);
-    rollup.clear();
-    if (!f || block === undefined) return;
-    const text = f.rollupTorn ? `\n${block}` : block;
+    if (!f || !rollup.worthWriting) {
+      rollup.clear();
+      return;
+    }
+    let out: AppendedHlog | undefined;
     try {
-      await f.rollup.handle.appendFile(text);
-      if (fsync) await f.rollup.handle.datasync();
-      f.rollup.size += Buffer.byteLength(text);
-      f.rollupTorn = false;
+      out = f.rollup ??= await openHlog(rollupFile(dir, f.day, writerId), f.startMs);
+      const block = rollup.block(out.baseMs)!;
+      const text = out.torn ? `\n${block}` : block;
+      await out.handle.appendFile(text);
+      if (fsync) await out.handle.datasync();
+      out.size += Buffer.byteLength(text);
+      out.torn = false;
     } catch {
       // A shortcut for readers, not data: its rounds stay readable one by one.
-      if (!(await cutBack([f.rollup]))) f.rollupTorn = true;
+      if (out && !(await cutBack([out]))) out.torn = true;
+    } finally {
+      rollup.clear();
     }
   };
 
@@ -241,29 +252,13 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     const rolled = files !== undefined;
     await closeFiles();
     await mkdir(join(dir, day), { recursive: true });
-    const [records, hist, rollupOut] = await Promise.all(
-      [recordsFile, histFile, rollupFile].map(async (path): Promise<Appended> => {
-        // "a+": appends, and can read the last byte of a file reopened (opened "a", that read failed: EBADF).
-        const handle = await open(path(dir, day, writerId), "a+");
-        return { handle, size: (await handle.stat()).size };
-      }),
-    );
-    const f: DayFiles = {
-      day,
-      records: records!,
-      hist: hist!,
-      rollup: rollupOut!,
-      histBaseMs: startMs,
-      rollupBaseMs: startMs,
-      torn: false,
-      rollupTorn: false,
-    };
-    // A file of our own id left torn (a crash mid-write, or a failed cut): start on a fresh line.
-    if (await tornTail(f.records)) f.torn = true;
-    if (await tornTail(f.hist)) f.torn = true;
-    if (await tornTail(f.rollup)) f.rollupTorn = true;
-    f.histBaseMs = await withHeader(f.hist, startMs);
-    f.rollupBaseMs = await withHeader(f.rollup, startMs);
+    const [records, hist] = await Promise.all([
+      openAppended(recordsFile(dir, day, writerId)),
+      openHlog(histFile(dir, day, writerId), startMs),
+    ]);
+    // One write spans both: either torn, both start the next round on a fresh line.
+    records.torn = hist.torn = records.torn || hist.torn;
+    const f: DayFiles = { day, startMs, records, hist };
     files = f;
     if (rolled) await prune();
     return f;
@@ -281,21 +276,22 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     }
     const f = await filesFor(dayOf(meta.startedAtMs), meta.startedAtMs);
     const values = roundValues(records);
-    const block = hlogRoundBlock(values, meta.id, meta.startedAtMs, meta.endedAtMs, f.histBaseMs);
+    const block = hlogRoundBlock(values, meta.id, meta.startedAtMs, meta.endedAtMs, f.hist.baseMs);
     // A torn tail (a write cut short that could not be cut back) ends with a newline first: this round stays readable.
-    const text = `${f.torn ? "\n" : ""}${roundLines(writerId, meta, records, redactor, undefined, diagnosis)}`;
-    const histText = f.torn ? `\n${block}` : block;
+    const torn = f.records.torn;
+    const text = `${torn ? "\n" : ""}${roundLines(writerId, meta, records, redactor, undefined, diagnosis)}`;
+    const histText = torn ? `\n${block}` : block;
     try {
       await f.hist.handle.appendFile(histText);
       await f.records.handle.appendFile(text);
       if (fsync) await Promise.all([f.hist.handle.datasync(), f.records.handle.datasync()]);
     } catch (err) {
-      if (!(await cutBack([f.records, f.hist]))) f.torn = true;
+      if (!(await cutBack([f.records, f.hist]))) f.records.torn = f.hist.torn = true;
       throw err;
     }
     f.hist.size += Buffer.byteLength(histText);
     f.records.size += Buffer.byteLength(text);
-    f.torn = false;
+    f.records.torn = f.hist.torn = false;
     rollup.add(meta.id, meta.startedAtMs, meta.endedAtMs, values);
   };
 
@@ -332,24 +328,33 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   };
 }
 
-/** Whether a file of our own id ends mid-line (a crash mid-write, or a failed cut). */
-async function tornTail(a: Appended): Promise<boolean> {
-  if (a.size === 0) return false;
-  const buf = Buffer.alloc(1);
-  const { bytesRead } = await a.handle.read(buf, 0, 1, a.size - 1);
-  return bytesRead === 1 && buf[0] !== 0x0a;
+/**
+ * Opens a file to append to ("a+": appends, and can read the last byte of a file reopened; opened "a",
+ * that read failed with EBADF). A file of our own id left mid-line (a crash mid-write, or a failed cut)
+ * is torn: its next write starts on a fresh line.
+ */
+async function openAppended(path: string): Promise<Appended> {
+  const handle = await open(path, "a+");
+  const size = (await handle.stat()).size;
+  let torn = false;
+  if (size > 0) {
+    const buf = Buffer.alloc(1);
+    const { bytesRead } = await handle.read(buf, 0, 1, size - 1);
+    torn = bytesRead === 1 && buf[0] !== 0x0a;
+  }
+  return { handle, size, torn };
 }
 
 /**
- * The BaseTime of an hlog file: a new file gets its header, based at `startMs`; a reopened file of
- * our own id has one already, and is written in absolute times (0; readers accept both).
+ * {@link openAppended} for an hlog file: a new one gets its header, based at `startMs`; a reopened one has
+ * one already and is written in absolute times (base 0; readers accept both).
  */
-async function withHeader(a: Appended, startMs: number): Promise<number> {
-  if (a.size > 0) return 0;
+async function openHlog(path: string, startMs: number): Promise<AppendedHlog> {
+  const a = await openAppended(path);
+  if (a.size > 0) return { ...a, baseMs: 0 };
   const header = hlogHeader(startMs);
   await a.handle.appendFile(header);
-  a.size = Buffer.byteLength(header);
-  return startMs;
+  return { ...a, size: Buffer.byteLength(header), baseMs: startMs };
 }
 
 /**

@@ -148,7 +148,9 @@ describe("runProbes with retainRecords: false", () => {
     // Counted against the lag floor (the run's lag p50 + the sampler's 5 ms period), which the run reports.
     expect(res.lag.thresholdMs).toBe(loopLagFloorMs(res.lag));
     expect(res.lag.thresholdMs).toBeGreaterThanOrEqual(5);
-    expect(res.lag.affectedRequests).toBe(seen.filter((r) => (r.loopLagMs ?? 0) > res.lag.thresholdMs!).length);
+    expect(res.lag.affectedRequests).toBe(
+      seen.filter((r) => (r.loopLagMs ?? 0) > res.lag.thresholdMs!).length,
+    );
     expect(res.sendIntervalMs).toBe(50);
     expect(res.expectedIntervalMs).toBe(50);
   });

@@ -2,7 +2,7 @@
  * The store's hourly rollups (src/record/hlog.ts HlogRollup): what the writer appends, and when a
  * reader may take a rollup's merged histograms in place of its rounds' own lines.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as hdr from "hdr-histogram-js";
@@ -132,6 +132,24 @@ describe("hourly rollups", () => {
     // Each block spans its rounds: the first one's start to the last one's end.
     expect(Math.min(...startsSeen)).toBeCloseTo(starts[0]!, -1);
     expect(Math.max(...startsSeen)).toBeCloseTo(starts[8]! + 700, -1);
+  });
+
+  test("a writer of one round an hour writes no rollup file at all (a cron writer: one process a round)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sw-rollup-"));
+    dirs.push(dir);
+    const rng = createRng(8);
+    for (const [i, at] of [T0, T0 + 60_000, T0 + HOUR].entries()) {
+      const store = await openStore({ dir, clock: fixedClock, writerId: `cron-${i}` });
+      await store.writeRound(
+        meta(1, at),
+        roundOf(1, at, () => rng.next(), { n: 0 }),
+      );
+      await store.close();
+    }
+    expect(readdirSync(join(dir, dayOf(T0))).filter((n) => n.startsWith("rollup-"))).toEqual([]);
+    const h = await readHlog(dir);
+    expect(h.rounds).toHaveLength(3);
+    expect(h.warnings).toEqual([]);
   });
 
   test("a read of whole hours takes the rollup's histograms; a range that cuts an hour reads that hour's rounds", async () => {
