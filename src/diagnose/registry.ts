@@ -52,12 +52,12 @@ export const FINDINGS = [
     id: "client-lag",
     title: "Prober event-loop lag",
     description:
-      "stallwatch's own event loop was blocked while the request was in flight (record.loopLagMs), long enough to account for the stall: the time was lost in the prober, not in the network. The lag is evidence only above what the lag monitor can resolve: its drift sampler ticks every period (10 ms by default, `eventLoopLagMs.samplePeriodMs`) and reads a block up to one period short, and every tick carries the loop's ordinary lateness, which the run's median delay measures; so the floor is the run's loop-lag p50 plus one sampler period (≈ 10 ms on an idle prober), not a fixed number. Not the run's p99: when the loop blocks often the p99 is the block itself (60 ms busy-waits 5 times a second: p99 58-60 ms, p50 under 0.3 ms). Every report counts its \"requests in flight during lag\" against the same floor, live and over recorded history (there from the p50 of the stored per-request lags and the default period).",
+      "stallwatch's own event loop was blocked while the request was in flight (record.loopLagMs), long enough to account for the stall: the time was lost in the prober, not in the network. The lag is evidence only above what the lag monitor can resolve: its drift sampler ticks every period (10 ms by default, `eventLoopLagMs.samplePeriodMs`), reads a block up to one period short and may miss one shorter than a period; so the floor is one sampler period, not a fixed number. Not the run's p99 (when the loop blocks often the p99 is the block itself: 60 ms busy-waits 5 times a second gave p99 58-60 ms), nor its median on top (over a short run one block is the median); the loop's ordinary lateness is in every request, hence in the series' typical total, which the rule takes off. Every report counts its \"requests in flight during lag\" against the same floor, live and over recorded history.",
     kind: "signature",
     precedence: 10,
     hop: "client",
     minimums:
-      "1 stall whose loop lag is above the floor (run's loop-lag p50 + sampler period) and ≥ 50 % of its total, or, with one sampler period, covers all of the stall's excess over its series' typical total (a block adds at most its own length; one that falls while the request waits on the network adds nothing, so a hiccup never claims a stall just over its threshold).",
+      "1 stall whose loop lag is above the floor (one sampler period) and ≥ 50 % of its total, or, with one sampler period, covers all of the stall's excess over its series' typical total (a block adds at most its own length; one that falls while the request waits on the network adds nothing, so a hiccup never claims a stall just over its threshold).",
   },
   {
     id: "timeout",

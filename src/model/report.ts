@@ -184,13 +184,16 @@ export function lagSamplePeriodMs(lag: Pick<LagStats, "samplePeriodMs"> | undefi
 }
 
 /**
- * The loop lag (ms) at or under which a request's `loopLagMs` is no evidence of a block: the run's median
- * loop delay plus the lag monitor's sampler period (see the client-lag detector for why). One definition:
- * client-lag's floor, and what every report's "requests in flight during lag" (`affectedRequests`) counts
- * against, live and over history.
+ * The loop lag (ms) at or under which a request's `loopLagMs` is no evidence of a block: the lag monitor's
+ * sampler period. A block shorter than a period may not show at all, and one that shows reads up to a
+ * period short. Not the run's median lag on top: over a short run a single block is the median (one 200 ms
+ * block in a 220 ms run read as its own floor, so it explained nothing), and the loop's ordinary lateness
+ * needs no floor of its own, since it is in every request, hence in the series' typical total, which the
+ * client-lag rule takes off first. One definition: client-lag's floor, and what every report's "requests in
+ * flight during lag" (`affectedRequests`) counts against, live and over history.
  */
-export function loopLagFloorMs(lag: Pick<LagStats, "p50" | "samplePeriodMs"> | undefined): number {
-  return finiteOr(lag?.p50, 0, false) + lagSamplePeriodMs(lag);
+export function loopLagFloorMs(lag: Partial<LagStats> | undefined): number {
+  return lagSamplePeriodMs(lag);
 }
 
 export interface Report {

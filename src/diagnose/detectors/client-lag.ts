@@ -7,13 +7,13 @@
  * from a tuned constant. Its drift sampler ticks every period P (10 ms by
  * default) and reads a block of B ms as a delay between B − P and B, by where
  * the block fell between two ticks; a block shorter than P may read as
- * nothing. Every tick also carries the loop's ordinary lateness (timer
- * granularity, scheduling, the prober's own work), which the run's median
- * delay measures. So a reading is evidence of a block only when it exceeds
- * that median by more than one period: the floor is p50 + P. Not the run's
- * p99: when the loop blocks often, the p99 is the block itself (60 ms
- * busy-waits 5 times a second: drift p99 58-60 ms, p50 under 0.3 ms), and a
- * floor there would refuse the very lag that explains the stalls.
+ * nothing. So a reading is evidence of a block only above P: the floor
+ * (loopLagFloorMs). Neither the run's p99 (when the loop blocks often, the
+ * p99 is the block itself: 60 ms busy-waits 5 times a second gave a drift
+ * p99 of 58-60 ms) nor its median on top (over a short run one block is the
+ * median: a 200 ms block in a 220 ms run read as its own floor). The loop's
+ * ordinary lateness is in every request, hence in the series' typical total,
+ * which the rule below takes off first.
  *
  * Above the floor, the lag explains the stall when it is at least half of
  * it, or when it covers the stall's whole excess over its series' typical
@@ -63,7 +63,7 @@ export const clientLag: Detector = {
         maxLoopLagMs: Math.round(maxLagMs),
         loopLagFloorMs: Math.round(floorMs * 10) / 10,
         samplePeriodMs: period,
-        rule: "loopLagMs > run's loop lag p50 + sampler period, and ≥ 50% of the stall or total − series' typical total ≤ loopLagMs + sampler period",
+        rule: "loopLagMs > sampler period, and ≥ 50% of the stall or total − series' typical total ≤ loopLagMs + sampler period",
         ...(lag
           ? {
               runLoopLagP50Ms: lag.p50,
