@@ -141,9 +141,10 @@ export async function readHistory(
       const byId = new Map(rounds.map((r) => [r.footer.id, r]));
       const wanted = new Map(rounds.map((r) => [r.footer.id, r.footer]));
       // Rounds the writer's hourly rollups merged (read first): their own blocks only feed the timeline. A unit
-      // whose round ids repeat (a writer id reused) cannot say which rounds a rollup names: its rollups are not read.
+      // whose round ids repeat (a writer id reused) cannot say which rounds a rollup names: its rollups are not
+      // read; nor are a unit's of one round (a rollup names two or more: a cron writer's unit has none to open).
       const covered = new Set<number>();
-      if (unit.rollup && byId.size === rounds.length) {
+      if (unit.rollup && rounds.length >= 2 && byId.size === rounds.length) {
         await mergeHlogFile(unit.rollup, wanted, histograms, warnings, hlogTags, undefined, covered);
       }
       await mergeHlogFile(

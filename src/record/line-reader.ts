@@ -65,13 +65,17 @@ async function* chunksOf(path: string): AsyncGenerator<Buffer> {
   let reading: Promise<{ bytesRead: number }> | undefined = file.read(buffers[0]!, 0, size, null);
   try {
     for (;;) {
-      const { bytesRead } = await reading!;
+      const { bytesRead }: { bytesRead: number } = await reading!;
       reading = undefined;
       if (bytesRead === 0) return;
       const chunk = buffers[turn]!.subarray(0, bytesRead);
+      // A regular file reads short only at its end: then there is no next read to wait for (a small file,
+      // e.g. a cron writer's one round, costs one read).
+      const more = bytesRead === size;
       turn ^= 1;
-      reading = file.read(buffers[turn]!, 0, size, null);
+      if (more) reading = file.read(buffers[turn]!, 0, size, null);
       yield chunk;
+      if (!more) return;
     }
   } finally {
     // A walk stopped early (an error in its handler) leaves a read in flight: done with before the close.
