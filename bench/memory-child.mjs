@@ -200,6 +200,8 @@ if (mode === "runner-real" || mode === "runner-synthetic") {
   // Peak RSS so far at the end of each step (maxRSS never goes down).
   const peaks = { probedMB: maxRss() };
   const records = streamed ? collector.finish() : run.records;
+  // As runPipeline does: the store's sealed chunks written out before the readers start.
+  if (streamed) await records.spillSettled();
   const stalls = detectStalls(records);
   peaks.stallsMB = maxRss();
   const diagnosis = diagnose({ records, stalls, lag: run.lag });

@@ -124,6 +124,10 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   }
   o.onProbed?.();
   const store = collector.finish();
+  // A long run's sealed chunks are being written out (src/record/spill.ts): once they are, their memory is free.
+  await store.spillSettled();
+  const spillError = store.spillStats().error;
+  if (spillError !== undefined) notes.push(spillError);
 
   // Requests a clean stop aborted are no measurement: no stall, finding or metric comes from them. Only a
   // stopped round has any; its measured records are then materialized (the store has no filtered view).

@@ -26,7 +26,11 @@
  *
  * Rows live in chunks of 16,384 (never copied when the store grows), in the
  * order they were added (a run's completion order); {@link RecordStore.bySeq}
- * gives them in send order. Readers use the column accessors; `record(i)`
+ * gives them in send order. Past `afterRows` rows (131,072 by default) each
+ * full chunk is written to an unlinked scratch file and its columns are read
+ * back one at a time when a reader asks, through a small cache (16 MiB by
+ * default): a million-request report then holds about one chunk of rows, not
+ * a million (src/record/spill.ts). Readers use the column accessors; `record(i)`
  * materializes one row as a `RequestRecord` (equal to the one added) for the
  * few rows a reader needs whole, e.g. stalls and failures. Objects it returns
  * share the intern tables' nested objects (assertions, hop headers, TLS,
@@ -49,6 +53,7 @@ import {
   traceIdOf,
 } from "../model.js";
 import { HopHeaderStore, StringArena } from "./per-request-strings.js";
+import { SPILL_DEFAULTS, SpillFile, type SpillOptions } from "./spill.js";
 
 const SHIFT = 14;
 const CHUNK = 1 << SHIFT;
@@ -127,6 +132,33 @@ const F_REQ_ID_FROM_HOP = 64;
 /** traceId is the Root of its `x-amzn-trace-id` hop header (traceIdOf): not stored twice. */
 const F_TRACE_ID_FROM_HOP = 128;
 
+type Column = Float64Array | Float32Array | Uint32Array | Uint16Array | Uint8Array;
+type ColumnType =
+  | typeof Float64Array
+  | typeof Float32Array
+  | typeof Uint32Array
+  | typeof Uint16Array
+  | typeof Uint8Array;
+
+/** A chunk's columns, one slot each: the Float64 columns, the offsets, the Uint32 columns, then four small ones. */
+const S_F64 = 0;
+const S_OFF = S_F64 + F64.length;
+const S_U32 = S_OFF + OFFSET_EVENTS.length;
+const S_STATUS = S_U32 + U32.length;
+const S_LOCAL_PORT = S_STATUS + 1;
+const S_FLAGS = S_LOCAL_PORT + 1;
+const S_FAILURE = S_FLAGS + 1;
+const SLOTS = S_FAILURE + 1;
+const SLOT_TYPE: ColumnType[] = [
+  ...F64.map(() => Float64Array),
+  ...OFFSET_EVENTS.map(() => Float32Array),
+  ...U32.map(() => Uint32Array),
+  Uint16Array,
+  Uint16Array,
+  Uint8Array,
+  Uint8Array,
+];
+
 /**
  * One chunk's columns. A column is allocated on the first row of the chunk
  * that holds something other than its default (NaN for floats, 0 for
@@ -135,60 +167,53 @@ const F_TRACE_ID_FROM_HOP = 128;
  * info, error, writer or ids: those columns cost nothing in the chunks where
  * no row has them (measured: 198 → ~120 bytes per row on a reused-connection
  * run). Rows are written once, in order, so skipping a default write is exact.
+ *
+ * A sealed chunk of a long run may be written out to the store's scratch
+ * file (src/record/spill.ts): then `spilled` holds where each allocated
+ * column starts in the file (-1: never allocated), and `cols` holds only the
+ * columns read back lately (see RecordStore.load).
  */
 interface Chunk {
-  f64: (Float64Array | undefined)[];
-  off: (Float32Array | undefined)[];
-  u32: (Uint32Array | undefined)[];
-  status: Uint16Array | undefined;
-  localPort: Uint16Array | undefined;
-  flags: Uint8Array;
-  failure: Uint8Array | undefined;
+  cols: (Column | undefined)[];
+  spilled: Float64Array | undefined;
 }
 
 function newChunk(): Chunk {
-  return {
-    f64: F64.map(() => undefined),
-    off: OFFSET_EVENTS.map(() => undefined),
-    u32: U32.map(() => undefined),
-    status: undefined,
-    localPort: undefined,
-    flags: new Uint8Array(CHUNK),
-    failure: undefined,
-  };
+  const cols: (Column | undefined)[] = new Array(SLOTS).fill(undefined);
+  cols[S_FLAGS] = new Uint8Array(CHUNK);
+  return { cols, spilled: undefined };
 }
 
 /** Writes a float into a column of a chunk; NaN (the default) allocates nothing. */
-function putFloat<A extends Float64Array | Float32Array>(
-  cols: (A | undefined)[],
-  col: number,
-  o: number,
-  v: number,
-  make: () => A,
-): void {
+function putFloat(cols: (Column | undefined)[], slot: number, o: number, v: number): void {
   if (Number.isNaN(v)) return;
-  let a = cols[col];
+  let a = cols[slot];
   if (!a) {
-    a = make();
+    a = new SLOT_TYPE[slot]!(CHUNK);
     a.fill(Number.NaN);
-    cols[col] = a;
+    cols[slot] = a;
   }
   a[o] = v;
 }
 
-const putF64 = (cols: (Float64Array | undefined)[], col: number, o: number, v: number): void =>
-  putFloat(cols, col, o, v, () => new Float64Array(CHUNK));
-const putF32 = (cols: (Float32Array | undefined)[], col: number, o: number, v: number): void =>
-  putFloat(cols, col, o, v, () => new Float32Array(CHUNK));
+const putF64 = (cols: (Column | undefined)[], col: number, o: number, v: number): void =>
+  putFloat(cols, S_F64 + col, o, v);
+const putF32 = (cols: (Column | undefined)[], e: number, o: number, v: number): void =>
+  putFloat(cols, S_OFF + e, o, v);
 
-/** Writes an integer into a Uint32 column of a chunk; 0 (the default) allocates nothing. */
-function putU32(cols: (Uint32Array | undefined)[], col: number, o: number, v: number): void {
-  cols[col] = putOne(cols[col], o, v, newU32);
+/** Writes an integer into an integer column of a chunk; 0 (the default) allocates nothing. */
+function putInt(cols: (Column | undefined)[], slot: number, o: number, v: number): void {
+  if (v === 0) return;
+  let a = cols[slot];
+  if (!a) {
+    a = new SLOT_TYPE[slot]!(CHUNK);
+    cols[slot] = a;
+  }
+  a[o] = v;
 }
 
-const newU32 = (): Uint32Array => new Uint32Array(CHUNK);
-const newU16 = (): Uint16Array => new Uint16Array(CHUNK);
-const newU8 = (): Uint8Array => new Uint8Array(CHUNK);
+const putU32 = (cols: (Column | undefined)[], col: number, o: number, v: number): void =>
+  putInt(cols, S_U32 + col, o, v);
 
 /** Distinct values by a string key; index 0 means "absent". */
 class Intern<T> {
@@ -401,6 +426,28 @@ export class RecordStore implements RecordColumns {
   private seqOrder: Uint32Array | undefined;
   /** Rows materialized as objects by {@link record} so far (tests check a run materializes only a few). */
   materialized = 0;
+  /** Where sealed chunks go once the store holds `afterRows` rows; undefined: everything stays in memory. */
+  private readonly spill: SpillFile | undefined;
+  private readonly spillAfterRows: number;
+  private readonly cacheBytes: number;
+  /** The next sealed chunk not yet written out. */
+  private nextSpill = 0;
+  /** Columns read back from the scratch file, oldest first (chunk, slot), and their bytes. */
+  private readonly cache: [Chunk, number][] = [];
+  private cached = 0;
+  /** Arrays of evicted columns, by type, for the next read back to reuse. */
+  private readonly free = new Map<ColumnType, Column[]>();
+
+  /**
+   * `spill: false` keeps every row in memory; otherwise, once the store holds `afterRows` rows, each sealed
+   * chunk (16,384 rows) is written to a scratch file and read back column by column on demand (src/record/spill.ts).
+   */
+  constructor(opts: { spill?: SpillOptions | false } = {}) {
+    const spill = opts.spill === false ? undefined : (opts.spill ?? {});
+    this.spill = spill ? new SpillFile(spill.dir, spill.onError) : undefined;
+    this.spillAfterRows = spill?.afterRows ?? SPILL_DEFAULTS.afterRows;
+    this.cacheBytes = spill?.cacheBytes ?? SPILL_DEFAULTS.cacheBytes;
+  }
 
   /** A store holding `records` (in their order), e.g. history read back or a test's fixture. */
   static of(records: Iterable<RequestRecord>): RecordStore {
@@ -420,10 +467,11 @@ export class RecordStore implements RecordColumns {
     const o = i & MASK;
     let c = this.chunks[k];
     if (!c) {
+      if (k > 0) this.sealed(k - 1);
       c = newChunk();
       this.chunks.push(c);
     }
-    const f = c.f64;
+    const f = c.cols;
     putF64(f, C_AT, o, r.atMs);
     for (const p of PHASES) {
       const v = r.phasesMs[p];
@@ -437,10 +485,10 @@ export class RecordStore implements RecordColumns {
       putF64(f, C_TSTART, o, t.start);
       for (let e = 0; e < OFFSET_EVENTS.length; e++) {
         const v = t[OFFSET_EVENTS[e]!];
-        if (v !== undefined) putF32(c.off, e, o, v - t.start);
+        if (v !== undefined) putF32(f, e, o, v - t.start);
       }
     }
-    const u = c.u32;
+    const u = c.cols;
     putU32(u, U_SEQ, o, r.seq);
     putU32(u, U_SERIES_SEQ, o, r.seriesSeq);
     const tk = `${r.api}\u0000${r.route}\u0000${r.endpoint}\u0000${r.method}\u0000${r.url}`;
@@ -492,16 +540,16 @@ export class RecordStore implements RecordColumns {
       putU32(u, U_DIAL, o, this.dials.id(key, dialOf(r)));
     }
     if (r.inFlightAtSend !== undefined) putU32(u, U_IN_FLIGHT, o, r.inFlightAtSend + 1);
-    if (r.status !== undefined) c.status = putOne(c.status, o, r.status, newU16);
-    if (r.localPort !== undefined) c.localPort = putOne(c.localPort, o, r.localPort, newU16);
-    c.flags[o] =
+    if (r.status !== undefined) putInt(f, S_STATUS, o, r.status);
+    if (r.localPort !== undefined) putInt(f, S_LOCAL_PORT, o, r.localPort);
+    f[S_FLAGS]![o] =
       (r.ok ? F_OK : 0) |
       (r.reused ? F_REUSED : 0) |
       (r.aborted ? F_ABORTED : 0) |
       ((TAG_INDEX.get(r.tag) ?? 0) << F_TAG_SHIFT) |
       ((r.connection === "reuse" ? 1 : 0) << F_CONN_SHIFT) |
       idFlags;
-    if (r.error) c.failure = putOne(c.failure, o, FAILURE_INDEX.get(r.error.code) ?? 0, newU8);
+    if (r.error) putInt(f, S_FAILURE, o, FAILURE_INDEX.get(r.error.code) ?? 0);
     this.n++;
     this.seqOrder = undefined;
     return i;
@@ -513,18 +561,101 @@ export class RecordStore implements RecordColumns {
     return c;
   }
 
-  private f64(i: number, col: number): number {
-    const a = this.chunk(i).f64[col];
+  /** Chunk `k` is full: write it (and any sealed chunk before it) out once the store is past `afterRows`. */
+  private sealed(k: number): void {
+    const file = this.spill;
+    if (!file?.usable || (k + 1) * CHUNK < this.spillAfterRows) return;
+    for (; this.nextSpill <= k; this.nextSpill++) this.writeOut(file, this.chunks[this.nextSpill]!);
+  }
+
+  private writeOut(file: SpillFile, c: Chunk): void {
+    const at = new Float64Array(SLOTS).fill(-1);
+    const parts: Uint8Array[] = [];
+    let pos = 0;
+    for (let slot = 0; slot < SLOTS; slot++) {
+      const a = c.cols[slot];
+      if (!a) continue;
+      at[slot] = pos;
+      pos += a.byteLength;
+      parts.push(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    }
+    // Until the write is done the chunk is read from memory, as before.
+    file.write(parts, (base) => {
+      if (base === undefined) return; // the columns stay in memory
+      for (let slot = 0; slot < SLOTS; slot++) if (at[slot]! >= 0) at[slot]! += base;
+      c.spilled = at;
+      c.cols.fill(undefined);
+    });
+  }
+
+  /** Reads column `slot` of a written-out chunk back into memory (undefined: the chunk never had it). */
+  private load(c: Chunk, slot: number): Column | undefined {
+    const at = c.spilled![slot]!;
+    if (at < 0) return undefined;
+    const T = SLOT_TYPE[slot]!;
+    const a = this.free.get(T)?.pop() ?? new T(CHUNK);
+    this.spill!.read(at, a);
+    c.cols[slot] = a;
+    this.cache.push([c, slot]);
+    this.cached += a.byteLength;
+    // Oldest out first: a reader scans rows in order, so the column read longest ago is the one least likely next.
+    while (this.cached > this.cacheBytes && this.cache.length > 1) {
+      const [oc, os] = this.cache.shift()!;
+      const old = oc.cols[os]!;
+      oc.cols[os] = undefined;
+      this.cached -= old.byteLength;
+      const pool = this.free.get(old.constructor as ColumnType) ?? [];
+      if (pool.length < 4) pool.push(old);
+      this.free.set(old.constructor as ColumnType, pool);
+    }
+    return a;
+  }
+
+  /** Resolves once every chunk being written out is on disk (or kept in memory after a failed write). */
+  spillSettled(): Promise<void> {
+    return this.spill?.settled() ?? Promise.resolve();
+  }
+
+  /** Bytes of columns written to the scratch file; why spilling stopped, if it did. */
+  spillStats(): { bytes: number; error?: string } {
+    const error = this.spill?.error;
+    return { bytes: this.spill?.written ?? 0, ...(error !== undefined ? { error } : {}) };
+  }
+
+  /**
+   * Frees the scratch file. Rows written out can no longer be read: call it when done with the store (a store
+   * collected without it has its file closed by the garbage collector; a process's exit closes it too).
+   */
+  close(): void {
+    this.spill?.close();
+  }
+
+  /** Column `slot` of chunk `c`: in memory, read back from the scratch file, or undefined (never allocated). */
+  private col(c: Chunk, slot: number): Column | undefined {
+    const a = c.cols[slot];
+    return a !== undefined || c.spilled === undefined ? a : this.load(c, slot);
+  }
+
+  private float(i: number, slot: number): number {
+    const a = this.col(this.chunk(i), slot);
     return a ? a[i & MASK]! : Number.NaN;
   }
 
-  private u32(i: number, col: number): number {
-    const a = this.chunk(i).u32[col];
+  private int(i: number, slot: number): number {
+    const a = this.col(this.chunk(i), slot);
     return a ? a[i & MASK]! : 0;
   }
 
+  private f64(i: number, col: number): number {
+    return this.float(i, S_F64 + col);
+  }
+
+  private u32(i: number, col: number): number {
+    return this.int(i, S_U32 + col);
+  }
+
   private flags(i: number): number {
-    return this.chunk(i).flags[i & MASK]!;
+    return this.int(i, S_FLAGS);
   }
 
   private target(i: number): Target {
@@ -586,7 +717,7 @@ export class RecordStore implements RecordColumns {
     return this.remotes.get(this.u32(i, U_REMOTE))?.remoteFamily;
   }
   status(i: number): number | undefined {
-    const s = this.chunk(i).status?.[i & MASK] ?? 0;
+    const s = this.int(i, S_STATUS);
     return s === 0 ? undefined : s;
   }
   ok(i: number): boolean {
@@ -606,7 +737,7 @@ export class RecordStore implements RecordColumns {
   }
   /** The failure class, or undefined for a request that did not fail. */
   failureCode(i: number): FailureClass | undefined {
-    const f = this.chunk(i).failure?.[i & MASK] ?? 0;
+    const f = this.int(i, S_FAILURE);
     return f === 0 ? undefined : FAILURE_CLASS_NAMES[f - 1];
   }
   error(i: number): ProbeFailure | undefined {
@@ -634,13 +765,11 @@ export class RecordStore implements RecordColumns {
   }
   /** The raw monotonic timestamps of the request, or undefined when none were kept (history, a crashed probe). */
   timestamps(i: number): ProbeTimestamps | undefined {
-    const c = this.chunk(i);
-    const o = i & MASK;
     const start = this.f64(i, C_TSTART);
     if (Number.isNaN(start)) return undefined;
     const t: ProbeTimestamps = { start };
     for (let e = 0; e < OFFSET_EVENTS.length; e++) {
-      const v = c.off[e]?.[o] ?? Number.NaN;
+      const v = this.float(i, S_OFF + e);
       if (!Number.isNaN(v)) t[OFFSET_EVENTS[e]!] = start + v;
     }
     return t;
@@ -655,8 +784,6 @@ export class RecordStore implements RecordColumns {
   /** Row `i` as a RequestRecord, equal to the one added. For the few rows a reader needs whole. */
   record(i: number): RequestRecord {
     this.materialized++;
-    const c = this.chunk(i);
-    const o = i & MASK;
     const t = this.target(i);
     const phasesMs: Partial<Record<Phase, number>> = {};
     for (const p of PHASES) {
@@ -685,7 +812,7 @@ export class RecordStore implements RecordColumns {
     if (status !== undefined) r.status = status;
     const remote = this.remotes.get(this.u32(i, U_REMOTE));
     if (remote) Object.assign(r, remote);
-    const localPort = c.localPort?.[o] ?? 0;
+    const localPort = this.int(i, S_LOCAL_PORT);
     if (localPort !== 0) r.localPort = localPort;
     const socketIdleMs = this.socketIdleMs(i);
     if (socketIdleMs !== undefined) r.socketIdleMs = socketIdleMs;
@@ -723,13 +850,13 @@ export class RecordStore implements RecordColumns {
     return id === 0 ? undefined : this.ids.get(id - 1, 0);
   }
 
-  /** Bytes the chunks' typed arrays hold (columns no row of a chunk uses are not allocated). */
+  /**
+   * Bytes the chunks' typed arrays hold in memory (columns no row of a chunk uses are not allocated; columns
+   * written out count only while read back).
+   */
   columnBytes(): number {
     let n = 0;
-    for (const c of this.chunks) {
-      for (const a of [...c.f64, ...c.off, ...c.u32, c.status, c.localPort, c.flags, c.failure])
-        n += a?.byteLength ?? 0;
-    }
+    for (const c of this.chunks) for (const a of c.cols) n += a?.byteLength ?? 0;
     return n;
   }
 
@@ -748,19 +875,6 @@ export class RecordStore implements RecordColumns {
       dials: this.dials.size,
     };
   }
-}
-
-/** Writes an integer into a column, allocating it on the first non-zero value; returns the column. */
-function putOne<A extends Uint32Array | Uint16Array | Uint8Array>(
-  a: A | undefined,
-  o: number,
-  v: number,
-  make: () => A,
-): A | undefined {
-  if (v === 0) return a;
-  const out = a ?? make();
-  out[o] = v;
-  return out;
 }
 
 function emptyObject(o: object): boolean {
