@@ -9,6 +9,7 @@
  * in as corroboration and raise the confidence by one step.
  */
 import type { Confidence, Finding, Phase, Verdict, VerdictEvidence } from "../model.js";
+import { keepRows } from "../record/columns.js";
 import { excessMs } from "./physics.js";
 import { findingSpec, type Hop } from "./registry.js";
 import { median, type Stall } from "./stalls.js";
@@ -63,9 +64,10 @@ export function buildVerdict(v: VerdictInput): Verdict {
   const failedRecords =
     failedSeqs.size === 0
       ? []
-      : Array.from(input.rows)
-          .filter((i) => failedSeqs.has(input.columns.seq(i)))
-          .map((i) => input.columns.record(i));
+      : Array.from(
+          keepRows(input.rows, (i) => failedSeqs.has(input.columns.seq(i))),
+          (i) => input.columns.record(i),
+        );
   const phase: string =
     mode(stalls.map((s) => s.phase)) ?? mode(failedRecords.map((r) => r.error?.phase ?? "total")) ?? "total";
 
