@@ -52,7 +52,7 @@ import {
   type TlsInfo,
   traceIdOf,
 } from "../model.js";
-import { HopHeaderStore, StringArena } from "./per-request-strings.js";
+import { type ArenaSpill, HopHeaderStore, StringArena } from "./per-request-strings.js";
 import { SPILL_DEFAULTS, SpillFile, type SpillOptions } from "./spill.js";
 
 const SHIFT = 14;
@@ -417,9 +417,9 @@ export class RecordStore implements RecordColumns {
   private readonly tlsInfos = new Intern<TlsInfo>();
   private readonly assertionLists = new Intern<RequestRecord["assertions"]>();
   /** Hop headers: the repeating shape interned, per-request values (ids) in an arena. */
-  private readonly hops = new HopHeaderStore();
+  private readonly hops: HopHeaderStore;
   /** Request and trace ids not derivable from the hop headers: one per request, never interned. */
-  private readonly ids = new StringArena();
+  private readonly ids: StringArena;
   private readonly errors = new Intern<ProbeFailure>();
   private readonly writers = new Intern<string>();
   private readonly dials = new Intern<Dial>();
@@ -447,6 +447,12 @@ export class RecordStore implements RecordColumns {
     this.spill = spill ? new SpillFile(spill.dir, spill.onError) : undefined;
     this.spillAfterRows = spill?.afterRows ?? SPILL_DEFAULTS.afterRows;
     this.cacheBytes = spill?.cacheBytes ?? SPILL_DEFAULTS.cacheBytes;
+    // The per-request strings' 1 MiB chunks go out with the rows, to the same file.
+    const arena: ArenaSpill | undefined = this.spill
+      ? { file: this.spill, active: () => this.n >= this.spillAfterRows, cacheChunks: 4 }
+      : undefined;
+    this.hops = new HopHeaderStore(arena);
+    this.ids = new StringArena(arena);
   }
 
   /** A store holding `records` (in their order), e.g. history read back or a test's fixture. */
@@ -858,6 +864,11 @@ export class RecordStore implements RecordColumns {
     let n = 0;
     for (const c of this.chunks) for (const a of c.cols) n += a?.byteLength ?? 0;
     return n;
+  }
+
+  /** Bytes of per-request strings (ids, per-request hop headers) held in memory. */
+  stringBytes(): number {
+    return this.hops.arena.memoryBytes() + this.ids.memoryBytes();
   }
 
   /** Distinct values held in the intern tables, per table (what the store costs beyond its rows). */

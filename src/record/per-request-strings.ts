@@ -21,7 +21,18 @@
  * packed, ~90.
  */
 
+import type { SpillFile } from "./spill.js";
+
 const CHUNK_BYTES = 1 << 20;
+
+/** Where an arena writes its full chunks (the record store's scratch file) and when. */
+export interface ArenaSpill {
+  file: SpillFile;
+  /** Whether chunks are written out now (the store is past its `afterRows`). */
+  active: () => boolean;
+  /** Chunks read back kept at once. */
+  cacheChunks: number;
+}
 /** Chunks a handle can address (a handle is chunk × CHUNK_BYTES + offset, kept in a Uint32 column as handle + 1). */
 const MAX_CHUNKS = 4095;
 const encoder = new TextEncoder();
@@ -100,13 +111,33 @@ function unpacked(form: Form, bytes: Uint8Array): string {
  * bytes a row of API Gateway ids cost).
  */
 export class StringArena {
-  private readonly chunks: Uint8Array[] = [];
+  /** The chunks in memory; undefined: written out to the scratch file and not read back now. */
+  private readonly chunks: (Uint8Array | undefined)[] = [];
+  /** Per sealed chunk: its bytes in use, and where it starts in the scratch file (undefined: not written out). */
+  private readonly sealedBytes: number[] = [];
+  private readonly spilledAt: (number | undefined)[] = [];
+  private nextSpill = 0;
+  /** Written-out chunks read back, oldest first. */
+  private readonly cache: number[] = [];
   private used = 0;
   private groups = 0;
+
+  /**
+   * With `spill`, each full chunk is written out to the record store's scratch file once `spill.active()` says
+   * the store writes its own (a long run), and read back on demand, at most `spill.cacheChunks` at once.
+   */
+  constructor(private readonly spill?: ArenaSpill) {}
 
   /** Groups added. */
   get length(): number {
     return this.groups;
+  }
+
+  /** Bytes of chunks held in memory (the open one, those not written out, and those read back). */
+  memoryBytes(): number {
+    let n = 0;
+    for (const c of this.chunks) n += c?.byteLength ?? 0;
+    return n;
   }
 
   add(values: readonly string[]): number {
@@ -115,6 +146,7 @@ export class StringArena {
     for (const v of values) most += v.length * 3 + 5;
     if (this.chunks.length === 0 || this.used + most > CHUNK_BYTES) {
       if (this.chunks.length >= MAX_CHUNKS) throw new RangeError("per-request strings: more than 4 GiB");
+      if (this.chunks.length > 0) this.sealed(this.chunks.length - 1);
       this.chunks.push(new Uint8Array(Math.max(CHUNK_BYTES, most)));
       this.used = 0;
     }
@@ -145,9 +177,37 @@ export class StringArena {
     return handle;
   }
 
+  /** Chunk `k` is full: once the store writes out, write it and every full chunk before it out too. */
+  private sealed(k: number): void {
+    this.sealedBytes[k] = this.used;
+    const spill = this.spill;
+    if (!spill?.file.usable || !spill.active()) return;
+    for (; this.nextSpill <= k; this.nextSpill++) {
+      const j = this.nextSpill;
+      const chunk = this.chunks[j]!;
+      spill.file.write([chunk.subarray(0, this.sealedBytes[j])], (at) => {
+        if (at === undefined) return; // stays in memory
+        this.spilledAt[j] = at;
+        this.chunks[j] = undefined;
+      });
+    }
+  }
+
+  private chunkAt(k: number): Uint8Array | undefined {
+    const chunk = this.chunks[k];
+    const at = this.spilledAt[k];
+    if (chunk || at === undefined || !this.spill) return chunk;
+    const back = new Uint8Array(this.sealedBytes[k]!);
+    this.spill.file.read(at, back);
+    this.chunks[k] = back;
+    this.cache.push(k);
+    if (this.cache.length > this.spill.cacheChunks) this.chunks[this.cache.shift()!] = undefined;
+    return back;
+  }
+
   /** The `k`-th string of the group at `handle`. */
   get(handle: number, k: number): string {
-    const chunk = this.chunks[Math.floor(handle / CHUNK_BYTES)];
+    const chunk = this.chunkAt(Math.floor(handle / CHUNK_BYTES));
     if (!chunk) throw new RangeError(`no string group at ${handle}`);
     let at = handle % CHUNK_BYTES;
     for (let j = 0; ; j++) {
@@ -199,11 +259,15 @@ interface Shape {
  * `add` returns both (0 = none); `get` and `object` read them back exactly.
  */
 export class HopHeaderStore {
-  readonly arena = new StringArena();
+  readonly arena: StringArena;
   private readonly shapeIds = new Map<string, number>();
   private readonly shapes: Shape[] = [];
   /** Per header name: the distinct values seen, until there are too many (then `true`: per-request). */
   private readonly seen = new Map<string, Set<string> | true>();
+
+  constructor(spill?: ArenaSpill) {
+    this.arena = new StringArena(spill);
+  }
 
   /** Shapes held (the repeating part). */
   get shapeCount(): number {
