@@ -6,7 +6,9 @@
 // .hlog alone, no record parsed; `slim` is the same read from the records (what that pass did before).
 // Usage: npm run build && node bench/store-week.mjs [samplesPerSeries=3] [mode=all|slim|hlog]
 // STORE_WEEK_DIR=DIR keeps the generated week in DIR and reuses it when DIR already holds one (time each mode
-// in its own process without writing the week again).
+// in its own process without writing the week again). STORE_WEEK_CRON=1 writes each round from a writer of its
+// own, as `stallwatch run` from cron does (one records file and one .hlog a round, no rollup);
+// STORE_WEEK_ROUNDS=N writes N rounds instead of a week's 10,080.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,7 +19,8 @@ import { openStore } from "../dist/record/store.js";
 
 const samples = Number(process.argv[2] ?? 3);
 const modes = process.argv[3] ? [process.argv[3]] : ["all", "slim", "hlog"];
-const ROUNDS = 7 * 24 * 60;
+const ROUNDS = Number(process.env.STORE_WEEK_ROUNDS ?? 7 * 24 * 60);
+const cron = process.env.STORE_WEEK_CRON === "1";
 const SERIES = Array.from({ length: 8 }, (_, i) => `endpoint-${i}`);
 const keepDir = process.env.STORE_WEEK_DIR;
 if (keepDir) mkdirSync(keepDir, { recursive: true });
@@ -33,12 +36,16 @@ const t0 = performance.now();
 if (reuse) console.log(`reusing the week in ${dir}`);
 else await generate();
 async function generate() {
-  const store = await openStore({
-    dir,
-    fsync: false,
-    clock: { now: () => performance.now(), wallMs: () => start },
-  });
+  const open = (writerId) =>
+    openStore({
+      dir,
+      fsync: false,
+      clock: { now: () => performance.now(), wallMs: () => start },
+      ...(writerId ? { writerId } : {}),
+    });
+  let store = cron ? undefined : await open();
   for (let id = 1; id <= ROUNDS; id++) {
+    if (cron) store = await open(`cron-${id}`);
     const at = start + (id - 1) * 60_000;
     const recs = [];
     for (const endpoint of SERIES) {
@@ -89,8 +96,9 @@ async function generate() {
       },
       recs,
     );
+    if (cron) await store.close();
   }
-  await store.close();
+  if (!cron) await store.close();
   const writeS = (performance.now() - t0) / 1000;
   const { execSync } = await import("node:child_process");
   const size = execSync(`du -sh ${dir}`).toString().split("\t")[0];
