@@ -74,7 +74,8 @@ export async function mergeHlogFile(
   // (line i's are pendingBytes[pendingAt[i], pendingAt[i + 1])). Reused from round to round.
   const pendingTags: TagEntry[] = [];
   const pendingAt: number[] = [0];
-  let pendingBytes = Buffer.alloc(64 * 1024);
+  // Small at first (it grows): a cron writer's file holds one round of ~50 lines of ~60 bytes.
+  let pendingBytes = Buffer.allocUnsafe(4096);
   // The tags of the round before, by position, as bytes: a writer writes its series in the same order every
   // round, so comparing with the tag at the same place settles most lines without making a string of the tag.
   const lastTags: Buffer[] = [];

@@ -11,7 +11,7 @@ import { HistogramSet, SparseCounts } from "./histograms.js";
 import { type HlogRound, type HlogTags, mergeHlogFile } from "./history-hlog.js";
 import { hlogIntervals, recordIntervals, type TaggedIntervalSummary } from "./history-intervals.js";
 import { type CommittedRound, readRecordsFile } from "./history-records.js";
-import { dirSource, type HistorySource } from "./source.js";
+import { dirSource, type HistorySource, type SourceUnit } from "./source.js";
 import type { RoundDiagnosis, RoundFooterLine } from "./store.js";
 
 export type { TaggedIntervalSummary };
@@ -127,7 +127,31 @@ export async function readHistory(
       ? { pool: new SparseCounts(), of: new Map<CommittedRound, HlogRound>() }
       : undefined;
   let unknownFailures = 0;
-  for await (const unit of source.units(sinceMs, untilMs)) {
+  // One unit ahead: its files are opened and their first bytes read while this one is walked (a store written
+  // from cron has a unit, two small files, per round: waiting on each open, read and close in turn was most of
+  // its read).
+  const prefetch = (u: SourceUnit): void => {
+    u.records.prefetch?.();
+    if (fromHlog) u.hlog?.prefetch?.();
+  };
+  const units = source.units(sinceMs, untilMs)[Symbol.asyncIterator]();
+  let next = await units.next();
+  if (!next.done) prefetch(next.value);
+  try {
+    while (!next.done) {
+      const unit = next.value;
+      next = await units.next();
+      if (!next.done) prefetch(next.value);
+      unknownFailures += await readUnit(unit);
+    }
+  } finally {
+    if (!next.done) {
+      next.value.records.cancel?.();
+      next.value.hlog?.cancel?.();
+    }
+  }
+  /** One unit into `committed`, the histograms and the timeline; how many of its rounds say no failures. */
+  async function readUnit(unit: SourceUnit): Promise<number> {
     const keep = timeline
       ? null
       : (r: RequestRecord): RequestRecord => {
@@ -137,6 +161,7 @@ export async function readHistory(
     const rounds = await readRecordsFile(unit.records, inRange, warnings, keep);
     for (const round of rounds) for (const r of round.records) r.writer = round.footer.writerId;
     committed.push(...rounds);
+    if (!(fromHlog && rounds.length > 0)) unit.hlog?.cancel?.();
     if (fromHlog && rounds.length > 0 && unit.hlog) {
       const byId = new Map(rounds.map((r) => [r.footer.id, r]));
       const wanted = new Map(rounds.map((r) => [r.footer.id, r.footer]));
@@ -163,7 +188,9 @@ export async function readHistory(
         covered,
       );
     }
-    if (timeline) for (const r of rounds) if (timeline.of.get(r)?.failures === undefined) unknownFailures++;
+    let unknown = 0;
+    if (timeline) for (const r of rounds) if (timeline.of.get(r)?.failures === undefined) unknown++;
+    return unknown;
   }
   if (timeline && unknownFailures > 0) {
     const { warnings: more, ...rest } = await readHistory(source, { ...opts, histogramSource: "records" });

@@ -34,10 +34,14 @@ export type RawLineHandler = (buf: Buffer, start: number, end: number, lineNo: n
  * with how many bytes of torn tail were skipped. A missing file yields no lines;
  * a directory (or an unreadable file) in its place yields none either, and says why.
  */
-export async function forEachRawLine(path: string, onLine: RawLineHandler): Promise<LineReadResult> {
+export async function forEachRawLine(
+  path: string,
+  onLine: RawLineHandler,
+  chunks: AsyncIterable<Buffer> = chunksOf(path),
+): Promise<LineReadResult> {
   let seen = 0;
   try {
-    return await forEachRawLineOf(chunksOf(path), (buf, s, e, n) => {
+    return await forEachRawLineOf(chunks, (buf, s, e, n) => {
       seen++;
       onLine(buf, s, e, n);
     });
@@ -59,8 +63,8 @@ export async function forEachRawLine(path: string, onLine: RawLineHandler): Prom
  */
 async function* chunksOf(path: string): AsyncGenerator<Buffer> {
   const file = await open(path, "r");
-  const size = 256 * 1024;
-  const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+  const size = CHUNK_BYTES;
+  const buffers = [takeBuffer(), takeBuffer()];
   let turn = 0;
   let reading: Promise<{ bytesRead: number }> | undefined = file.read(buffers[0]!, 0, size, null);
   try {
@@ -81,8 +85,19 @@ async function* chunksOf(path: string): AsyncGenerator<Buffer> {
     // A walk stopped early (an error in its handler) leaves a read in flight: done with before the close.
     await reading?.catch(() => undefined);
     await file.close();
+    for (const b of buffers) if (freeBuffers.length < MAX_FREE_BUFFERS) freeBuffers.push(b);
   }
 }
+
+const CHUNK_BYTES = 256 * 1024;
+/**
+ * Read buffers of walks that are done, for the next file's walk: a store written from cron has two small files
+ * a round, and two fresh 256 KB buffers per file (1.4 GB for a day of 1,440 rounds) cost a quarter of the read in
+ * garbage collection. A walk's chunk is valid only during its walk, so a buffer is free again once the walk ends.
+ */
+const freeBuffers: Buffer[] = [];
+const MAX_FREE_BUFFERS = 8;
+const takeBuffer = (): Buffer => freeBuffers.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
 
 /** The same over any stream of bytes (a decompressed S3 object). */
 export async function forEachRawLineOf(
@@ -123,9 +138,57 @@ export interface LineSource {
   label: string;
   /** Walks the lines as bytes ({@link RawLineHandler}). */
   forEachRaw(onLine: RawLineHandler): Promise<LineReadResult>;
+  /**
+   * Starts opening and reading ahead, so that the walk that follows finds its first bytes there (a source that
+   * cannot ignores it). Each prefetch must be followed by a walk or by {@link cancel}.
+   */
+  prefetch?(): void;
+  /** Gives up a prefetch that will not be walked: its file is closed. */
+  cancel?(): void;
 }
 
-/** A local file as a LineSource. */
+/**
+ * A local file as a LineSource. Its prefetch opens the file and reads its first 256 KB at once: a store written
+ * from cron has two small files a round, and reading a day of them one after the other spent ~0.45 s of a 1.2 s
+ * read waiting on opens, reads and closes.
+ */
 export function fileLines(path: string): LineSource {
-  return { label: path, forEachRaw: (onLine) => forEachRawLine(path, onLine) };
+  let ahead: Ahead | undefined;
+  return {
+    label: path,
+    prefetch() {
+      if (ahead) return;
+      const chunks = chunksOf(path);
+      const first = chunks.next();
+      first.catch(() => undefined); // its error (ENOENT, EISDIR) is met by the walk, where it is handled
+      ahead = { chunks, first };
+    },
+    cancel() {
+      const a = ahead;
+      ahead = undefined;
+      if (a) void a.first.then(() => a.chunks.return(undefined)).catch(() => undefined);
+    },
+    forEachRaw(onLine) {
+      const a = ahead;
+      ahead = undefined;
+      return forEachRawLine(path, onLine, a ? resumed(a) : undefined);
+    },
+  };
+}
+
+interface Ahead {
+  chunks: AsyncGenerator<Buffer>;
+  first: Promise<IteratorResult<Buffer>>;
+}
+
+/** A prefetched walk's chunks: the first, already asked for, then the rest. The file is closed however it ends. */
+async function* resumed(a: Ahead): AsyncGenerator<Buffer> {
+  try {
+    const first = await a.first;
+    if (first.done) return;
+    yield first.value;
+    yield* a.chunks;
+  } finally {
+    await a.chunks.return(undefined);
+  }
 }

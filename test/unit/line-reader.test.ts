@@ -3,7 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { createRng } from "../../src/lab/rng.js";
-import { forEachRawLine, forEachRawLineOf } from "../../src/record/line-reader.js";
+import {
+  fileLines,
+  forEachRawLine,
+  forEachRawLineOf,
+  type LineSource,
+} from "../../src/record/line-reader.js";
 
 async function* chunked(bytes: Buffer, sizes: readonly number[]): AsyncGenerator<Buffer> {
   let at = 0;
@@ -83,6 +88,71 @@ describe("forEachRawLine (a file, read into one reused buffer)", () => {
         tornBytes: 0,
         unreadable: "a directory where a file is expected (EISDIR)",
       });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("fileLines with prefetch (a unit ahead, as readHistory reads a store)", () => {
+  test("a prefetched walk reads the same lines; missing files, directories, cancels and throwing handlers leave no file open; walks at once keep their own buffers", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sw-prefetch-"));
+    try {
+      const files = [0, 1, 2].map((k) => {
+        const lines = Array.from(
+          { length: 3000 + k * 40_000 },
+          (_, i) => `${k}:${i}:${"z".repeat((i * 7) % 90)}`,
+        );
+        const path = join(dir, `f${k}.jsonl`);
+        writeFileSync(path, `${lines.join("\n")}\n`);
+        return { path, lines };
+      });
+      const walk = async (src: LineSource): Promise<string[]> => {
+        const got: string[] = [];
+        await src.forEachRaw((buf, start, end) => got.push(buf.toString("utf8", start, end)));
+        return got;
+      };
+      const fds = () => readdirSync("/proc/self/fd").length;
+      const before = fds();
+
+      // Prefetched, then walked; and all three walked at once (each read into its own pair of buffers).
+      for (const f of files) {
+        const src = fileLines(f.path);
+        src.prefetch?.();
+        expect(await walk(src)).toEqual(f.lines);
+      }
+      const sources = files.map((f) => fileLines(f.path));
+      for (const s of sources) s.prefetch?.();
+      const all = await Promise.all(sources.map(walk));
+      for (const [k, got] of all.entries()) expect(got).toEqual(files[k]!.lines);
+
+      // A missing file or a directory prefetched: the walk says what it says without prefetch, and nothing is
+      // left unhandled.
+      const missing = fileLines(join(dir, "missing"));
+      missing.prefetch?.();
+      expect(await missing.forEachRaw(() => expect.unreachable())).toEqual({ tornBytes: 0 });
+      const directory = fileLines(dir);
+      directory.prefetch?.();
+      expect(await directory.forEachRaw(() => expect.unreachable())).toEqual({
+        tornBytes: 0,
+        unreadable: "a directory where a file is expected (EISDIR)",
+      });
+
+      // Prefetched and given up; prefetched and walked by a handler that throws: the files are closed.
+      for (let i = 0; i < 10; i++) {
+        const given = fileLines(files[2]!.path);
+        given.prefetch?.();
+        given.cancel?.();
+        const thrown = fileLines(files[2]!.path);
+        thrown.prefetch?.();
+        await expect(
+          thrown.forEachRaw(() => {
+            throw new Error("stop");
+          }),
+        ).rejects.toThrow("stop");
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      expect(fds()).toBeLessThanOrEqual(before);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
