@@ -184,16 +184,20 @@ function newChunk(): Chunk {
   return { cols, spilled: undefined };
 }
 
-/** Writes a float into a column of a chunk; NaN (the default) allocates nothing. */
-function putFloat(cols: (Column | undefined)[], slot: number, o: number, v: number): void {
-  if (Number.isNaN(v)) return;
+/** Column `slot` of a chunk, allocated on first use: float columns start all NaN, integer columns all 0. */
+function columnAt(cols: (Column | undefined)[], slot: number): Column {
   let a = cols[slot];
   if (!a) {
     a = new SLOT_TYPE[slot]!(CHUNK);
-    a.fill(Number.NaN);
+    if (slot >= S_F64 && slot < S_U32) a.fill(Number.NaN);
     cols[slot] = a;
   }
-  a[o] = v;
+  return a;
+}
+
+/** Writes a float into a column of a chunk; NaN (the default) allocates nothing. */
+function putFloat(cols: (Column | undefined)[], slot: number, o: number, v: number): void {
+  if (!Number.isNaN(v)) columnAt(cols, slot)[o] = v;
 }
 
 const putF64 = (cols: (Column | undefined)[], col: number, o: number, v: number): void =>
@@ -203,13 +207,7 @@ const putF32 = (cols: (Column | undefined)[], e: number, o: number, v: number): 
 
 /** Writes an integer into an integer column of a chunk; 0 (the default) allocates nothing. */
 function putInt(cols: (Column | undefined)[], slot: number, o: number, v: number): void {
-  if (v === 0) return;
-  let a = cols[slot];
-  if (!a) {
-    a = new SLOT_TYPE[slot]!(CHUNK);
-    cols[slot] = a;
-  }
-  a[o] = v;
+  if (v !== 0) columnAt(cols, slot)[o] = v;
 }
 
 const putU32 = (cols: (Column | undefined)[], col: number, o: number, v: number): void =>
@@ -449,7 +447,7 @@ export class RecordStore implements RecordColumns {
     this.cacheBytes = spill?.cacheBytes ?? SPILL_DEFAULTS.cacheBytes;
     // The per-request strings' 1 MiB chunks go out with the rows, to the same file.
     const arena: ArenaSpill | undefined = this.spill
-      ? { file: this.spill, active: () => this.n >= this.spillAfterRows, cacheChunks: 4 }
+      ? { file: this.spill, active: () => this.spillActive(), cacheChunks: 4 }
       : undefined;
     this.hops = new HopHeaderStore(arena);
     this.ids = new StringArena(arena);
@@ -494,12 +492,11 @@ export class RecordStore implements RecordColumns {
         if (v !== undefined) putF32(f, e, o, v - t.start);
       }
     }
-    const u = c.cols;
-    putU32(u, U_SEQ, o, r.seq);
-    putU32(u, U_SERIES_SEQ, o, r.seriesSeq);
+    putU32(f, U_SEQ, o, r.seq);
+    putU32(f, U_SERIES_SEQ, o, r.seriesSeq);
     const tk = `${r.api}\u0000${r.route}\u0000${r.endpoint}\u0000${r.method}\u0000${r.url}`;
     putU32(
-      u,
+      f,
       U_TARGET,
       o,
       this.targets.id(tk, {
@@ -518,34 +515,34 @@ export class RecordStore implements RecordColumns {
       r.localAddress !== undefined
     ) {
       const key = JSON.stringify([r.remoteAddress, r.remotePort, r.remoteFamily, r.localAddress]);
-      putU32(u, U_REMOTE, o, this.remotes.id(key, remoteOf(r)));
+      putU32(f, U_REMOTE, o, this.remotes.id(key, remoteOf(r)));
     }
-    if (r.tls) putU32(u, U_TLS, o, this.tlsInfos.id(JSON.stringify(r.tls), r.tls));
+    if (r.tls) putU32(f, U_TLS, o, this.tlsInfos.id(JSON.stringify(r.tls), r.tls));
     // No assertions and no hop headers are the common case: id 0, which reads back as [] and {}.
     if (r.assertions.length > 0)
-      putU32(u, U_ASSERT, o, this.assertionLists.id(JSON.stringify(r.assertions), r.assertions));
+      putU32(f, U_ASSERT, o, this.assertionLists.id(JSON.stringify(r.assertions), r.assertions));
     if (!emptyObject(r.hopHeaders)) {
       const { shape, first } = this.hops.add(r.hopHeaders);
-      putU32(u, U_HOP, o, shape);
-      putU32(u, U_HOP_FIRST, o, first);
+      putU32(f, U_HOP, o, shape);
+      putU32(f, U_HOP_FIRST, o, first);
     }
     let idFlags = 0;
     if (r.requestId !== undefined) {
       if (r.requestId === requestIdOf(r.hopHeaders)) idFlags |= F_REQ_ID_FROM_HOP;
-      else putU32(u, U_REQ_ID, o, this.ids.add([r.requestId]) + 1);
+      else putU32(f, U_REQ_ID, o, this.ids.add([r.requestId]) + 1);
     }
     if (r.traceId !== undefined) {
       if (r.traceId === traceIdOf(r.hopHeaders["x-amzn-trace-id"])) idFlags |= F_TRACE_ID_FROM_HOP;
-      else putU32(u, U_TRACE_ID, o, this.ids.add([r.traceId]) + 1);
+      else putU32(f, U_TRACE_ID, o, this.ids.add([r.traceId]) + 1);
     }
-    if (r.error) putU32(u, U_ERROR, o, this.errors.id(JSON.stringify(r.error), r.error));
-    if (r.writer !== undefined) putU32(u, U_WRITER, o, this.writers.id(r.writer, r.writer));
+    if (r.error) putU32(f, U_ERROR, o, this.errors.id(JSON.stringify(r.error), r.error));
+    if (r.writer !== undefined) putU32(f, U_WRITER, o, this.writers.id(r.writer, r.writer));
     // Both address lists in one entry: a run's lookups and fallbacks repeat the same few pairs.
     if (r.resolvedAddresses !== undefined || r.connectAttempts !== undefined) {
       const key = JSON.stringify([r.resolvedAddresses, r.connectAttempts]);
-      putU32(u, U_DIAL, o, this.dials.id(key, dialOf(r)));
+      putU32(f, U_DIAL, o, this.dials.id(key, dialOf(r)));
     }
-    if (r.inFlightAtSend !== undefined) putU32(u, U_IN_FLIGHT, o, r.inFlightAtSend + 1);
+    if (r.inFlightAtSend !== undefined) putU32(f, U_IN_FLIGHT, o, r.inFlightAtSend + 1);
     if (r.status !== undefined) putInt(f, S_STATUS, o, r.status);
     if (r.localPort !== undefined) putInt(f, S_LOCAL_PORT, o, r.localPort);
     f[S_FLAGS]![o] =
@@ -567,10 +564,15 @@ export class RecordStore implements RecordColumns {
     return c;
   }
 
-  /** Chunk `k` is full: write it (and any sealed chunk before it) out once the store is past `afterRows`. */
+  /** Whether sealed chunks (rows and per-request strings) are written out now: the store holds `afterRows` rows. */
+  private spillActive(): boolean {
+    return this.n >= this.spillAfterRows;
+  }
+
+  /** Chunk `k` is full (the store holds its rows): write it, and any sealed chunk before it, out once active. */
   private sealed(k: number): void {
     const file = this.spill;
-    if (!file?.usable || (k + 1) * CHUNK < this.spillAfterRows) return;
+    if (!file?.usable || !this.spillActive()) return;
     for (; this.nextSpill <= k; this.nextSpill++) this.writeOut(file, this.chunks[this.nextSpill]!);
   }
 
