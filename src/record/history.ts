@@ -134,6 +134,10 @@ export async function readHistory(
     u.records.prefetch?.();
     if (fromHlog) u.hlog?.prefetch?.();
   };
+  const cancel = (u: SourceUnit): void => {
+    u.records.cancel?.();
+    u.hlog?.cancel?.();
+  };
   const units = source.units(sinceMs, untilMs)[Symbol.asyncIterator]();
   let next = await units.next();
   if (!next.done) prefetch(next.value);
@@ -145,10 +149,7 @@ export async function readHistory(
       unknownFailures += await readUnit(unit);
     }
   } finally {
-    if (!next.done) {
-      next.value.records.cancel?.();
-      next.value.hlog?.cancel?.();
-    }
+    if (!next.done) cancel(next.value);
   }
   /** One unit into `committed`, the histograms and the timeline; how many of its rounds say no failures. */
   async function readUnit(unit: SourceUnit): Promise<number> {
@@ -161,7 +162,6 @@ export async function readHistory(
     const rounds = await readRecordsFile(unit.records, inRange, warnings, keep);
     for (const round of rounds) for (const r of round.records) r.writer = round.footer.writerId;
     committed.push(...rounds);
-    if (!(fromHlog && rounds.length > 0)) unit.hlog?.cancel?.();
     if (fromHlog && rounds.length > 0 && unit.hlog) {
       const byId = new Map(rounds.map((r) => [r.footer.id, r]));
       const wanted = new Map(rounds.map((r) => [r.footer.id, r.footer]));
@@ -187,7 +187,7 @@ export async function readHistory(
         },
         covered,
       );
-    }
+    } else unit.hlog?.cancel?.(); // prefetched, not walked
     let unknown = 0;
     if (timeline) for (const r of rounds) if (timeline.of.get(r)?.failures === undefined) unknown++;
     return unknown;

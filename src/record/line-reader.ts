@@ -63,10 +63,9 @@ export async function forEachRawLine(
  */
 async function* chunksOf(path: string): AsyncGenerator<Buffer> {
   const file = await open(path, "r");
-  const size = CHUNK_BYTES;
   const buffers = [takeBuffer(), takeBuffer()];
   let turn = 0;
-  let reading: Promise<{ bytesRead: number }> | undefined = file.read(buffers[0]!, 0, size, null);
+  let reading: Promise<{ bytesRead: number }> | undefined = file.read(buffers[0]!, 0, CHUNK_BYTES, null);
   try {
     for (;;) {
       const { bytesRead }: { bytesRead: number } = await reading!;
@@ -75,9 +74,9 @@ async function* chunksOf(path: string): AsyncGenerator<Buffer> {
       const chunk = buffers[turn]!.subarray(0, bytesRead);
       // A regular file reads short only at its end: then there is no next read to wait for (a small file,
       // e.g. a cron writer's one round, costs one read).
-      const more = bytesRead === size;
+      const more = bytesRead === CHUNK_BYTES;
       turn ^= 1;
-      if (more) reading = file.read(buffers[turn]!, 0, size, null);
+      if (more) reading = file.read(buffers[turn]!, 0, CHUNK_BYTES, null);
       yield chunk;
       if (!more) return;
     }
